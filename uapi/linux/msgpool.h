@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * msgpool: a message slot pool behind /dev/msgpool.
+ *
+ * An open file of /dev/msgpool is a peer.  A peer creates or attaches to a
+ * named pool, mmap()s it, and moves messages through it by 64-bit tokens:
+ * the payload stays in place, only tokens travel between processes.
+ *
+ * ABI rules: every struct has a fixed size with explicit padding, pointers
+ * travel as __u64, unknown flags and nonzero reserved fields are rejected
+ * with -EINVAL, and a struct that grows gets a new ioctl number (its size
+ * is part of the number) or, for batches, a larger op_size.
+ */
+#ifndef _UAPI_LINUX_MSGPOOL_H
+#define _UAPI_LINUX_MSGPOOL_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define MSGPOOL_ABI_VERSION	1
+
+#define MSGPOOL_NAME_MAX	32	/* bytes in a pool name, NUL included */
+#define MSGPOOL_MAX_CLASSES	8	/* size classes in one pool */
+#define MSGPOOL_BATCH_MAX	1024	/* ops in one MSGPOOL_IOC_BATCH */
+
+/* Memory classes, as reported by MSGPOOL_IOC_INFO. */
+#define MSGPOOL_MEM_HOST	1	/* pages of host RAM owned by the kernel */
+
+/* struct msgpool_class: one size class of a pool. */
+struct msgpool_class {
+	__u32 slot_size;	/* bytes of payload a slot holds */
+	__u32 nr_slots;		/* slots of that size */
+};
+
+/* msgpool_attach.flags */
+#define MSGPOOL_ATTACH_CREATE	(1U << 0)	/* create the pool if missing */
+#define MSGPOOL_ATTACH_EXCL	(1U << 1)	/* with CREATE: fail if it exists */
+#define MSGPOOL_ATTACH_FLAGS	(MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL)
+
+/*
+ * MSGPOOL_IOC_ATTACH: bind this peer to the pool called @name, creating it
+ * from @classes when MSGPOOL_ATTACH_CREATE is set and it does not exist.
+ * Classes are given in strictly increasing slot_size order.  @mode holds
+ * permission bits (0777 at most) checked against the caller like SysV shm;
+ * on a plain attach @mode, @nr_classes and @classes must be zero.
+ * On return @map_size holds the bytes to mmap() and @created is 1 if this
+ * call created the pool.
+ */
+struct msgpool_attach {
+	char name[MSGPOOL_NAME_MAX];	/* NUL-terminated, [A-Za-z0-9._-] */
+	__u32 flags;			/* MSGPOOL_ATTACH_* */
+	__u32 mode;			/* permission bits, CREATE only */
+	__u32 nr_classes;		/* 1..MSGPOOL_MAX_CLASSES, CREATE only */
+	__u32 created;			/* out: 1 if this call created it */
+	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
+	__u64 map_size;			/* out: bytes to mmap() */
+	__u64 reserved[2];		/* must be zero */
+};
+
+/* Per-class figures in struct msgpool_info. */
+struct msgpool_class_info {
+	__u32 slot_size;	/* payload bytes of one slot */
+	__u32 nr_slots;		/* capacity of the class */
+	__u32 available;	/* free slots now */
+	__u32 stride;		/* bytes between two slots in the mapping */
+	__u64 offset;		/* mmap offset of slot 0 */
+};
+
+/*
+ * MSGPOOL_IOC_INFO: the attached pool's shape and counters.
+ * Counters are cumulative over the pool's life, for all peers.
+ */
+struct msgpool_info {
+	__u32 abi_version;	/* out: MSGPOOL_ABI_VERSION */
+	__u32 memory_class;	/* out: MSGPOOL_MEM_* */
+	__u32 nr_classes;	/* out */
+	__u32 peer_id;		/* out: this peer's id within the pool */
+	__u64 capacity;		/* out: slots, all classes */
+	__u64 available;	/* out: free slots, all classes */
+	__u64 map_size;		/* out: bytes to mmap() */
+	struct msgpool_class_info classes[MSGPOOL_MAX_CLASSES];
+	__u64 nr_stores;	/* out: messages stored (store + commit) */
+	__u64 nr_loans;		/* out: loans handed out */
+	__u64 nr_borrows;	/* out: read and write borrows granted */
+	__u64 nr_frees;		/* out: slots freed, reclaim included */
+	__u64 nr_nobufs;	/* out: allocations refused, pool exhausted */
+	__u64 nr_reclaimed;	/* out: slots reclaimed from closed peers */
+	__u64 nr_poisoned;	/* out: slots poisoned by a lost write borrow */
+	__u64 reserved[5];	/* out: zero */
+};
+
+/* Operations, in struct msgpool_op.op. */
+enum msgpool_opcode {
+	MSGPOOL_OP_NOP = 1,	/* does nothing: the cost floor of an ioctl */
+	MSGPOOL_OP_STORE,	/* copy @len bytes from @data into a new slot */
+	MSGPOOL_OP_LOAN,	/* new slot of >= @len bytes, write-borrowed */
+	MSGPOOL_OP_COMMIT,	/* end a loan: message of @len bytes, @tag */
+	MSGPOOL_OP_DISCARD,	/* end a loan: slot goes back unpublished */
+	MSGPOOL_OP_BORROW,	/* read borrow, or write with MSGPOOL_F_WRITE */
+	MSGPOOL_OP_RELEASE,	/* end a borrow taken by this peer */
+	MSGPOOL_OP_FREE,	/* return an unborrowed slot to the pool */
+	MSGPOOL_OP_HEADER,	/* peek at the header, no borrow */
+	MSGPOOL_OP_COUNT	/* first invalid opcode */
+};
+
+/* msgpool_op.flags */
+#define MSGPOOL_F_NONBLOCK	(1U << 0)	/* -EBUSY / -EAGAIN, never sleep */
+#define MSGPOOL_F_WAIT		(1U << 1)	/* STORE/LOAN: sleep for a slot */
+#define MSGPOOL_F_WRITE		(1U << 2)	/* BORROW: exclusive, read_mut */
+#define MSGPOOL_F_ADOPT		(1U << 3)	/* BORROW: become the slot's owner */
+#define MSGPOOL_F_SETLEN	(1U << 4)	/* RELEASE of a write borrow: new @len */
+#define MSGPOOL_F_ALL		(MSGPOOL_F_NONBLOCK | MSGPOOL_F_WAIT | \
+				 MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT | \
+				 MSGPOOL_F_SETLEN)
+
+/*
+ * One operation on a slot.  The single-op ioctls and MSGPOOL_IOC_BATCH all
+ * carry this struct, so an op built for one can go into the other.
+ * Fields marked "in" are read for the ops that use them and must be zero
+ * for the others; "out" fields are written by the kernel.
+ */
+struct msgpool_op {
+	__u32 op;		/* in: MSGPOOL_OP_*; single ioctls: 0 or theirs */
+	__u32 flags;		/* in: MSGPOOL_F_* valid for @op */
+	__s32 result;		/* out: 0 or -errno of this op */
+	__u32 len;		/* in: STORE/LOAN/COMMIT, RELEASE+SETLEN;
+				 * out: message length (LOAN: slot size) */
+	__u64 token;		/* in: all but STORE/LOAN; out: STORE/LOAN */
+	__u64 data;		/* in: STORE: user pointer to @len bytes */
+	__u64 offset;		/* out: mmap offset of the payload */
+	__u32 capacity;		/* out: payload bytes the slot can hold */
+	__u32 producer;		/* out: pid of the process that stored it */
+	__u64 tag;		/* in: STORE/COMMIT; out: BORROW/HEADER */
+	__u64 seq;		/* out: pool sequence number of the message */
+	__u64 timestamp_ns;	/* out: CLOCK_MONOTONIC at store/commit */
+	__u64 reserved;		/* must be zero */
+};
+
+/*
+ * MSGPOOL_IOC_BATCH: run @count ops from the array at @ops in order.
+ * Each op's result lands in its @result; a failed op does not stop the
+ * batch unless MSGPOOL_BATCH_STOP is set.  @op_size is
+ * sizeof(struct msgpool_op) as the caller knows it, so the op can grow.
+ * Returns 0 with @done ops processed, or -errno if the batch itself is
+ * bad (then no op ran).
+ */
+#define MSGPOOL_BATCH_STOP	(1U << 0)	/* stop at the first failed op */
+#define MSGPOOL_BATCH_FLAGS	MSGPOOL_BATCH_STOP
+
+struct msgpool_batch {
+	__u64 ops;		/* in: user pointer to struct msgpool_op[] */
+	__u32 count;		/* in: 1..MSGPOOL_BATCH_MAX */
+	__u32 op_size;		/* in: sizeof(struct msgpool_op) */
+	__u32 flags;		/* in: MSGPOOL_BATCH_* */
+	__u32 done;		/* out: ops processed */
+	__u64 reserved;		/* must be zero */
+};
+
+#define MSGPOOL_IOC_MAGIC	0xB8
+
+#define MSGPOOL_IOC_ATTACH	_IOWR(MSGPOOL_IOC_MAGIC, 0x00, struct msgpool_attach)
+#define MSGPOOL_IOC_INFO	_IOR(MSGPOOL_IOC_MAGIC, 0x01, struct msgpool_info)
+#define MSGPOOL_IOC_BATCH	_IOWR(MSGPOOL_IOC_MAGIC, 0x02, struct msgpool_batch)
+#define MSGPOOL_IOC_NOP		_IOWR(MSGPOOL_IOC_MAGIC, 0x10, struct msgpool_op)
+#define MSGPOOL_IOC_STORE	_IOWR(MSGPOOL_IOC_MAGIC, 0x11, struct msgpool_op)
+#define MSGPOOL_IOC_LOAN	_IOWR(MSGPOOL_IOC_MAGIC, 0x12, struct msgpool_op)
+#define MSGPOOL_IOC_COMMIT	_IOWR(MSGPOOL_IOC_MAGIC, 0x13, struct msgpool_op)
+#define MSGPOOL_IOC_DISCARD	_IOWR(MSGPOOL_IOC_MAGIC, 0x14, struct msgpool_op)
+#define MSGPOOL_IOC_BORROW	_IOWR(MSGPOOL_IOC_MAGIC, 0x15, struct msgpool_op)
+#define MSGPOOL_IOC_RELEASE	_IOWR(MSGPOOL_IOC_MAGIC, 0x16, struct msgpool_op)
+#define MSGPOOL_IOC_FREE	_IOWR(MSGPOOL_IOC_MAGIC, 0x17, struct msgpool_op)
+#define MSGPOOL_IOC_HEADER	_IOWR(MSGPOOL_IOC_MAGIC, 0x18, struct msgpool_op)
+
+#endif /* _UAPI_LINUX_MSGPOOL_H */
