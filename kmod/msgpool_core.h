@@ -76,6 +76,12 @@ struct mp_class {
 	atomic_t available;
 };
 
+/*
+ * Cumulative, as MSGPOOL_IOC_INFO reports them.  @loans counts every
+ * allocation (a store is a loan and a commit), @frees every slot put back
+ * on a free list (free, discard, reclaim), @reclaimed those of closed
+ * peers, @nobufs every allocation refused with -ENOBUFS or -EAGAIN.
+ */
 struct mp_counters {
 	atomic64_t stores, loans, borrows, frees, nobufs, reclaimed, poisoned;
 };
@@ -121,23 +127,35 @@ struct mp_ref {
 	u32 slot;		/* global slot index */
 };
 
-/* Config and lifetime. */
+/*
+ * Config and lifetime.  mp_config_check() returns -EINVAL for a bad
+ * shape, -E2BIG above @max_bytes (of the page-aligned mapping) or
+ * @max_slots.  mp_pool_init() checks the shape itself (no limits) and
+ * returns -EINVAL or -ENOMEM.
+ */
 int mp_config_check(const struct msgpool_class *cls, u32 nr,
 		    u64 max_bytes, u32 max_slots, u64 *map_size);
 int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 		 u32 nr, u32 pool_id);
 void mp_pool_destroy(struct mp_pool *pool);
 void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable);
-/* Undo all @peer holds (see Documentation/msgpool.rst), free its table. */
+/*
+ * Undo all @peer holds and free what it owns (see Documentation/msgpool.rst);
+ * @peer may not be used again.
+ */
 void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer);
 
 /* Tokens. */
 u64 mp_token_make(const struct mp_pool *pool, u32 class_idx, u32 index,
 		  u32 gen);
-/* Returns the global slot index, or -EINVAL for a malformed token. */
+/* Sets *@slot to the global slot index; -EINVAL for a malformed token. */
 int mp_token_slot(const struct mp_pool *pool, u64 token, u32 *slot);
 
-/* Free list of one class; exposed for the KUnit and shim suites. */
+/*
+ * Free list of one class (index within the class), exposed for the KUnit
+ * and shim suites.  Both keep @cls->available; pop returns MP_NIL when the
+ * class is empty.
+ */
 u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls);
 void mp_freelist_push(struct mp_pool *pool, struct mp_class *cls, u32 index);
 
@@ -155,6 +173,9 @@ int mp_class_pick(const struct mp_pool *pool, u32 len);
  *  -EMSGSIZE  length above every class, or above the slot
  *  -EPERM     the peer holds no such loan or borrow
  *  -EBADF     the peer is read-only
+ *  -ENOMEM    the peer's record of borrows could not grow; nothing changed
+ *  -EOVERFLOW a slot's read borrow count is at its limit (65535 per peer)
+ *  -ERESTARTSYS a fatal signal ended a wait
  */
 int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	    struct mp_ref *ref);

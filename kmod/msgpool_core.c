@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * msgpool core: lock-free free lists, tokens, the slot state machine and
+ * the per-peer record of borrows.  See Documentation/msgpool.rst.
+ *
+ * Locking: a peer's mutex, then at most one slot's rw_semaphore.  Nothing
+ * sleeps on the pool's wait queue with either held, and every change that
+ * may end a wait is followed by mp_wake().
+ */
+#include "msgpool_core.h"
+
+#define MP_TOKEN_CLASS_SHIFT	MP_TOKEN_INDEX_BITS
+#define MP_TOKEN_TAG_SHIFT	(MP_TOKEN_CLASS_SHIFT + MP_TOKEN_CLASS_BITS)
+#define MP_TOKEN_GEN_SHIFT	32
+#define MP_TOKEN_CLASS_MASK	((1U << MP_TOKEN_CLASS_BITS) - 1)
+#define MP_TOKEN_TAG_MASK	((1U << MP_TOKEN_TAG_BITS) - 1)
+
+#define MP_HOLD_MIN		8	/* cells of a new hold table */
+
+static u32 mp_gen_next(u32 gen)
+{
+	return gen + 1 ? gen + 1 : 1;
+}
+
+static u32 mp_token_gen(u64 token)
+{
+	return token >> MP_TOKEN_GEN_SHIFT;
+}
+
+static void mp_wake(struct mp_pool *pool)
+{
+	if (wq_has_sleeper(&pool->wq))
+		wake_up_all(&pool->wq);
+}
+
+/* Rounds *@size up to a page; false if that overflows. */
+static bool mp_page_align(u64 *size)
+{
+	if (check_add_overflow(*size, (u64)PAGE_SIZE - 1, size))
+		return false;
+	*size &= ~((u64)PAGE_SIZE - 1);
+	return true;
+}
+
+/*
+ * Lays out @nr classes: page-aligned starts, 64-byte strides.  Fills @out
+ * when given.  Returns -E2BIG if a size does not fit.
+ */
+static int mp_layout(const struct msgpool_class *cls, u32 nr,
+		     struct mp_class *out, u64 *map_size, u32 *nr_slots)
+{
+	u64 total = 0, stride, bytes;
+	u32 slots = 0, i;
+
+	for (i = 0; i < nr; i++) {
+		stride = ALIGN((u64)cls[i].slot_size, MP_SLOT_ALIGN);
+		if (stride > U32_MAX || !mp_page_align(&total) ||
+		    check_mul_overflow(stride, (u64)cls[i].nr_slots, &bytes))
+			return -E2BIG;
+		if (out) {
+			out[i].slot_size = cls[i].slot_size;
+			out[i].stride = stride;
+			out[i].nr_slots = cls[i].nr_slots;
+			out[i].first = slots;
+			out[i].offset = total;
+		}
+		if (check_add_overflow(total, bytes, &total))
+			return -E2BIG;
+		slots += cls[i].nr_slots;	/* at most 8 << 24 */
+	}
+	if (!mp_page_align(&total))
+		return -E2BIG;
+	*map_size = total;
+	*nr_slots = slots;
+	return 0;
+}
+
+int mp_config_check(const struct msgpool_class *cls, u32 nr,
+		    u64 max_bytes, u32 max_slots, u64 *map_size)
+{
+	u32 prev = 0, slots, i;
+	u64 size;
+	int err;
+
+	if (!nr || nr > MSGPOOL_MAX_CLASSES)
+		return -EINVAL;
+	for (i = 0; i < nr; i++) {
+		if (cls[i].slot_size <= prev || !cls[i].nr_slots ||
+		    cls[i].nr_slots > MP_MAX_CLASS_SLOTS)
+			return -EINVAL;
+		prev = cls[i].slot_size;
+	}
+	err = mp_layout(cls, nr, NULL, &size, &slots);
+	if (err)
+		return err;
+	/* The limit is on what the pool costs: its page-aligned mapping. */
+	if (size > max_bytes || slots > max_slots)
+		return -E2BIG;
+	*map_size = size;
+	return 0;
+}
+
+/* Slot 0 first: the free list is 0, 1, 2, ... until slots come back. */
+static void mp_class_init(struct mp_pool *pool, u32 c)
+{
+	struct mp_class *cls = &pool->classes[c];
+	struct mp_slot *slot;
+	u32 i;
+
+	for (i = 0; i < cls->nr_slots; i++) {
+		slot = &pool->slots[cls->first + i];
+		init_rwsem(&slot->sem);
+		slot->gen = 1;
+		slot->state = MP_SLOT_FREE;
+		slot->class_idx = c;
+		slot->next = i + 1 < cls->nr_slots ? i + 1 : MP_NIL;
+	}
+	cls->free_head = 0;
+	atomic_set(&cls->available, cls->nr_slots);
+}
+
+int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
+		 u32 nr, u32 pool_id)
+{
+	u64 map_size;
+	int err;
+	u32 c;
+
+	err = mp_config_check(cls, nr, U64_MAX, U32_MAX, &map_size);
+	if (err)
+		return err;
+	memset(pool, 0, sizeof(*pool));
+	mp_layout(cls, nr, pool->classes, &pool->map_size, &pool->capacity);
+	pool->slots = kvcalloc(pool->capacity, sizeof(*pool->slots),
+			       GFP_KERNEL_ACCOUNT);
+	if (!pool->slots)
+		return -ENOMEM;
+	pool->nr_classes = nr;
+	pool->tag = pool_id & MP_TOKEN_TAG_MASK;
+	for (c = 0; c < nr; c++)
+		mp_class_init(pool, c);
+	init_waitqueue_head(&pool->wq);
+	return 0;
+}
+
+void mp_pool_destroy(struct mp_pool *pool)
+{
+	kvfree(pool->slots);
+	pool->slots = NULL;
+}
+
+/*
+ * The free list: a Treiber stack whose head packs a tag above the index.
+ * The tag moves on every successful push and pop, so a head that was
+ * popped and pushed back since it was read fails the compare-and-swap.
+ *
+ * @available counts the slots a pop may take: a push links its slot before
+ * raising it and a pop lowers it before unlinking, so a pop that got past
+ * atomic_dec_if_positive() always finds a slot on the list.
+ */
+static u64 mp_head(u64 old, u32 index)
+{
+	return ((old >> 32) + 1) << 32 | index;
+}
+
+u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls)
+{
+	u64 head;
+	u32 index, next;
+
+	if (atomic_dec_if_positive(&cls->available) < 0)
+		return MP_NIL;
+	head = READ_ONCE(cls->free_head);
+	do {
+		index = (u32)head;
+		next = READ_ONCE(pool->slots[cls->first + index].next);
+	} while (!try_cmpxchg64(&cls->free_head, &head, mp_head(head, next)));
+	return index;
+}
+
+void mp_freelist_push(struct mp_pool *pool, struct mp_class *cls, u32 index)
+{
+	u64 head = READ_ONCE(cls->free_head);
+
+	do {
+		WRITE_ONCE(pool->slots[cls->first + index].next, (u32)head);
+	} while (!try_cmpxchg64(&cls->free_head, &head, mp_head(head, index)));
+	atomic_inc(&cls->available);
+}
+
+int mp_class_pick(const struct mp_pool *pool, u32 len)
+{
+	u32 c;
+
+	for (c = 0; c < pool->nr_classes; c++)
+		if (pool->classes[c].slot_size >= len &&
+		    atomic_read(&pool->classes[c].available) > 0)
+			return c;
+	return -ENOBUFS;
+}
+
+/* Tokens. */
+u64 mp_token_make(const struct mp_pool *pool, u32 class_idx, u32 index,
+		  u32 gen)
+{
+	return (u64)gen << MP_TOKEN_GEN_SHIFT |
+	       pool->tag << MP_TOKEN_TAG_SHIFT |
+	       class_idx << MP_TOKEN_CLASS_SHIFT | index;
+}
+
+int mp_token_slot(const struct mp_pool *pool, u64 token, u32 *slot)
+{
+	u32 index = token & (MP_MAX_CLASS_SLOTS - 1);
+	u32 c = (token >> MP_TOKEN_CLASS_SHIFT) & MP_TOKEN_CLASS_MASK;
+	u32 tag = (token >> MP_TOKEN_TAG_SHIFT) & MP_TOKEN_TAG_MASK;
+
+	if (!mp_token_gen(token) || tag != pool->tag ||
+	    c >= pool->nr_classes || index >= pool->classes[c].nr_slots)
+		return -EINVAL;
+	*slot = pool->classes[c].first + index;
+	return 0;
+}
+
+static void mp_ref_fill(const struct mp_pool *pool, u32 slot, u32 gen,
+			struct mp_ref *ref)
+{
+	u32 c = pool->slots[slot].class_idx;
+	const struct mp_class *cls = &pool->classes[c];
+	u32 index = slot - cls->first;
+
+	ref->token = mp_token_make(pool, c, index, gen);
+	ref->offset = cls->offset + (u64)index * cls->stride;
+	ref->capacity = cls->slot_size;
+	ref->slot = slot;
+}
+
+/*
+ * The hold table of a peer: open addressing with linear probing, keyed by
+ * slot + 1, at most 3/4 full.  Every function here needs @peer->lock.
+ */
+static u32 mp_hold_home(const struct mp_peer *peer, u32 key)
+{
+	return hash_32(key, ilog2(peer->hold_cap));
+}
+
+static struct mp_hold *mp_hold_find(struct mp_peer *peer, u32 slot)
+{
+	u32 mask = peer->hold_cap - 1, i;
+
+	lockdep_assert_held(&peer->lock);
+	if (!peer->hold_cap)
+		return NULL;
+	for (i = mp_hold_home(peer, slot + 1); peer->holds[i].slot;
+	     i = (i + 1) & mask)
+		if (peer->holds[i].slot == slot + 1)
+			return &peer->holds[i];
+	return NULL;
+}
+
+static struct mp_hold *mp_hold_cell(struct mp_peer *peer, u32 key)
+{
+	u32 mask = peer->hold_cap - 1, i;
+
+	for (i = mp_hold_home(peer, key); peer->holds[i].slot;
+	     i = (i + 1) & mask)
+		;
+	return &peer->holds[i];
+}
+
+/* Makes room for one more hold, so that recording one cannot fail. */
+static int mp_hold_reserve(struct mp_peer *peer)
+{
+	u32 cap = peer->hold_cap ? peer->hold_cap * 2 : MP_HOLD_MIN;
+	struct mp_hold *old = peer->holds;
+	u32 i;
+
+	lockdep_assert_held(&peer->lock);
+	if ((peer->hold_used + 1) * 4 <= peer->hold_cap * 3)
+		return 0;
+	peer->holds = kvcalloc(cap, sizeof(*old), GFP_KERNEL_ACCOUNT);
+	if (!peer->holds) {
+		peer->holds = old;
+		return -ENOMEM;
+	}
+	i = peer->hold_cap;
+	peer->hold_cap = cap;
+	while (i--)
+		if (old[i].slot)
+			*mp_hold_cell(peer, old[i].slot) = old[i];
+	kvfree(old);
+	return 0;
+}
+
+/* The hold of @slot, new and empty if there was none; room is reserved. */
+static struct mp_hold *mp_hold_get(struct mp_peer *peer, u32 slot)
+{
+	struct mp_hold *hold = mp_hold_find(peer, slot);
+
+	if (hold)
+		return hold;
+	hold = mp_hold_cell(peer, slot + 1);
+	hold->slot = slot + 1;
+	peer->hold_used++;
+	return hold;
+}
+
+/* Drops @hold if it holds nothing, shifting its probe chain back. */
+static void mp_hold_put(struct mp_peer *peer, struct mp_hold *hold)
+{
+	u32 mask = peer->hold_cap - 1;
+	u32 hole = hold - peer->holds, i, home;
+
+	if (hold->reads || hold->write)
+		return;
+	peer->hold_used--;
+	for (i = (hole + 1) & mask; peer->holds[i].slot; i = (i + 1) & mask) {
+		home = mp_hold_home(peer, peer->holds[i].slot);
+		/* Stays unless its home lies cyclically outside (hole, i]. */
+		if (((i - home) & mask) < ((i - hole) & mask))
+			continue;
+		peer->holds[hole] = peer->holds[i];
+		hole = i;
+	}
+	memset(&peer->holds[hole], 0, sizeof(peer->holds[hole]));
+}
+
+void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable)
+{
+	memset(peer, 0, sizeof(*peer));
+	/* 0 means "no peer" in a slot: skip it when the counter wraps. */
+	do {
+		peer->id = atomic_inc_return(&pool->next_peer_id);
+	} while (!peer->id);
+	peer->writable = writable;
+	mutex_init(&peer->lock);
+}
+
+/* Slot helpers; the caller holds @slot->sem, exclusive where it writes. */
+static bool mp_slot_stale(const struct mp_slot *slot, u32 gen)
+{
+	return slot->gen != gen || slot->state == MP_SLOT_FREE;
+}
+
+static int mp_slot_check(const struct mp_slot *slot, u32 gen)
+{
+	if (mp_slot_stale(slot, gen))
+		return -ESTALE;
+	if (slot->state == MP_SLOT_POISONED)
+		return -EOWNERDEAD;
+	return 0;
+}
+
+static bool mp_slot_idle(struct mp_slot *slot)
+{
+	return !slot->writer && !atomic_read(&slot->readers);
+}
+
+static void mp_slot_free_locked(struct mp_pool *pool, struct mp_slot *slot)
+{
+	WRITE_ONCE(slot->state, MP_SLOT_FREE);
+	WRITE_ONCE(slot->gen, mp_gen_next(slot->gen));
+	WRITE_ONCE(slot->owner, 0);
+	WRITE_ONCE(slot->writer, 0);
+	slot->flags = 0;
+	atomic64_inc(&pool->cnt.frees);
+}
+
+/* After mp_slot_free_locked() and up_write(): back on the free list. */
+static void mp_slot_push(struct mp_pool *pool, u32 slot)
+{
+	struct mp_class *cls = &pool->classes[pool->slots[slot].class_idx];
+
+	mp_freelist_push(pool, cls, slot - cls->first);
+}
+
+/* Frees an orphaned slot once its last borrow is gone. */
+static bool mp_slot_orphan_free(struct mp_pool *pool, struct mp_slot *slot)
+{
+	if (!(slot->flags & MP_SLOT_ORPHAN) || !mp_slot_idle(slot))
+		return false;
+	mp_slot_free_locked(pool, slot);
+	atomic64_inc(&pool->cnt.reclaimed);
+	return true;
+}
+
+/* Allocation. */
+static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
+		       struct mp_ref *ref)
+{
+	struct mp_slot *slot;
+	u32 index = MP_NIL;
+	int c, err;
+
+	mutex_lock(&peer->lock);
+	err = mp_hold_reserve(peer);
+	if (err)
+		goto unlock;
+	/* A class can empty between the pick and the pop: pick again. */
+	while ((c = mp_class_pick(pool, len)) >= 0) {
+		index = mp_freelist_pop(pool, &pool->classes[c]);
+		if (index != MP_NIL)
+			break;
+	}
+	if (c < 0) {
+		err = c;
+		goto unlock;
+	}
+	index += pool->classes[c].first;
+	slot = &pool->slots[index];
+	down_write(&slot->sem);
+	WRITE_ONCE(slot->gen, mp_gen_next(slot->gen));
+	WRITE_ONCE(slot->owner, peer->id);
+	WRITE_ONCE(slot->writer, peer->id);
+	WRITE_ONCE(slot->state, MP_SLOT_LOANED);
+	mp_ref_fill(pool, index, slot->gen, ref);
+	up_write(&slot->sem);
+	mp_hold_get(peer, index)->write = 1;
+	atomic64_inc(&pool->cnt.loans);
+unlock:
+	mutex_unlock(&peer->lock);
+	return err;
+}
+
+int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
+	    struct mp_ref *ref)
+{
+	int err;
+
+	if (!peer->writable)
+		return -EBADF;
+	if (len > pool->classes[pool->nr_classes - 1].slot_size)
+		return -EMSGSIZE;
+	for (;;) {
+		err = mp_loan_try(pool, peer, len, ref);
+		if (err != -ENOBUFS || !(flags & MSGPOOL_F_WAIT))
+			break;
+		if (flags & MSGPOOL_F_NONBLOCK) {
+			err = -EAGAIN;
+			break;
+		}
+		/* A hint only: the next try decides. */
+		err = wait_event_killable(pool->wq,
+					  mp_class_pick(pool, len) >= 0);
+		if (err)
+			return err;
+	}
+	if (err == -ENOBUFS || err == -EAGAIN)
+		atomic64_inc(&pool->cnt.nobufs);
+	return err;
+}
+
+/*
+ * Ends the loan of @token held by @peer: commit (@hdr given) or discard.
+ * Returns -EPERM unless @peer holds that loan.
+ */
+static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+		       u32 len, u64 tag, struct mp_msg_hdr *hdr)
+{
+	struct mp_hold *hold;
+	struct mp_slot *slot;
+	u32 index;
+	int err;
+
+	if (!peer->writable)
+		return -EBADF;
+	err = mp_token_slot(pool, token, &index);
+	if (err)
+		return err;
+	slot = &pool->slots[index];
+
+	mutex_lock(&peer->lock);
+	hold = mp_hold_find(peer, index);
+	down_write(&slot->sem);
+	if (mp_slot_stale(slot, mp_token_gen(token)))
+		err = -ESTALE;
+	else if (!hold || !hold->write || slot->state != MP_SLOT_LOANED)
+		err = -EPERM;
+	else if (hdr && len > pool->classes[slot->class_idx].slot_size)
+		err = -EMSGSIZE;
+	if (err) {
+		up_write(&slot->sem);
+		goto unlock;
+	}
+	if (hdr) {
+		slot->hdr.len = len;
+		slot->hdr.producer = mp_current_pid();
+		slot->hdr.tag = tag;
+		slot->hdr.seq = atomic64_inc_return(&pool->seq);
+		slot->hdr.timestamp_ns = mp_now_ns();
+		*hdr = slot->hdr;
+		WRITE_ONCE(slot->writer, 0);
+		WRITE_ONCE(slot->state, MP_SLOT_READY);
+		atomic64_inc(&pool->cnt.stores);
+	} else {
+		mp_slot_free_locked(pool, slot);
+	}
+	up_write(&slot->sem);
+	if (!hdr)
+		mp_slot_push(pool, index);
+	hold->write = 0;
+	mp_hold_put(peer, hold);
+	mp_wake(pool);
+unlock:
+	mutex_unlock(&peer->lock);
+	return err;
+}
+
+int mp_commit(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+	      u32 len, u64 tag, struct mp_msg_hdr *hdr)
+{
+	return mp_loan_end(pool, peer, token, len, tag, hdr);
+}
+
+int mp_discard(struct mp_pool *pool, struct mp_peer *peer, u64 token)
+{
+	return mp_loan_end(pool, peer, token, 0, 0, NULL);
+}
+
+/* Borrows. */
+
+/* Lockless: may a borrow of @slot go ahead, or fail for good? */
+static bool mp_borrow_may_run(struct mp_slot *slot, u32 gen, bool write)
+{
+	if (READ_ONCE(slot->gen) != gen)
+		return true;
+	return !READ_ONCE(slot->writer) &&
+	       !(write && atomic_read(&slot->readers));
+}
+
+static bool mp_borrow_conflict(struct mp_slot *slot, bool write)
+{
+	return slot->writer || (write && atomic_read(&slot->readers));
+}
+
+/* Under @slot->sem: take the borrow, or say why not. */
+static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
+			    u32 gen, u32 flags)
+{
+	int err = mp_slot_check(slot, gen);
+
+	if (err)
+		return err;
+	if (mp_borrow_conflict(slot, flags & MSGPOOL_F_WRITE))
+		return -EBUSY;
+	if (flags & MSGPOOL_F_WRITE)
+		WRITE_ONCE(slot->writer, peer->id);
+	else if (!atomic_add_unless(&slot->readers, 1, INT_MAX))
+		return -EOVERFLOW;
+	if (flags & MSGPOOL_F_ADOPT) {
+		WRITE_ONCE(slot->owner, peer->id);
+		slot->flags &= ~MP_SLOT_ORPHAN;
+	}
+	return 0;
+}
+
+static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
+			 u32 index, u32 gen, u32 flags, struct mp_ref *ref,
+			 struct mp_msg_hdr *hdr)
+{
+	/* Adopting changes the owner: that needs the slot to itself. */
+	bool excl = flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT);
+	struct mp_slot *slot = &pool->slots[index];
+	struct mp_hold *hold;
+	int err;
+
+	mutex_lock(&peer->lock);
+	err = mp_hold_reserve(peer);
+	if (err)
+		goto unlock;
+	hold = mp_hold_find(peer, index);
+	if (hold && hold->reads == U16_MAX && !(flags & MSGPOOL_F_WRITE)) {
+		err = -EOVERFLOW;
+		goto unlock;
+	}
+	if (excl)
+		down_write(&slot->sem);
+	else
+		down_read(&slot->sem);
+	err = mp_borrow_locked(peer, slot, gen, flags);
+	if (!err) {
+		*hdr = slot->hdr;
+		mp_ref_fill(pool, index, gen, ref);
+	}
+	if (excl)
+		up_write(&slot->sem);
+	else
+		up_read(&slot->sem);
+	if (err)
+		goto unlock;
+	hold = mp_hold_get(peer, index);
+	if (flags & MSGPOOL_F_WRITE)
+		hold->write = 1;
+	else
+		hold->reads++;
+	atomic64_inc(&pool->cnt.borrows);
+unlock:
+	mutex_unlock(&peer->lock);
+	return err;
+}
+
+int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+	      u32 flags, struct mp_ref *ref, struct mp_msg_hdr *hdr)
+{
+	bool write = flags & MSGPOOL_F_WRITE;
+	u32 gen = mp_token_gen(token);
+	struct mp_slot *slot;
+	u32 index;
+	int err;
+
+	if (write && !peer->writable)
+		return -EBADF;
+	err = mp_token_slot(pool, token, &index);
+	if (err)
+		return err;
+	slot = &pool->slots[index];
+	for (;;) {
+		err = mp_borrow_try(pool, peer, index, gen, flags, ref, hdr);
+		if (err != -EBUSY || (flags & MSGPOOL_F_NONBLOCK))
+			return err;
+		err = wait_event_killable(pool->wq,
+					  mp_borrow_may_run(slot, gen, write));
+		if (err)
+			return err;
+	}
+}
+
+/* Ends @peer's write borrow of @slot: @hold is that borrow. */
+static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
+			    struct mp_hold *hold, u32 gen, u32 flags, u32 len)
+{
+	bool freed = false;
+	int err = 0;
+
+	down_write(&slot->sem);
+	if (mp_slot_stale(slot, gen))
+		err = -ESTALE;
+	else if (slot->state != MP_SLOT_READY)
+		err = -EPERM;	/* a loan ends by commit or discard */
+	else if ((flags & MSGPOOL_F_SETLEN) &&
+		 len > pool->classes[slot->class_idx].slot_size)
+		err = -EMSGSIZE;
+	if (!err) {
+		if (flags & MSGPOOL_F_SETLEN)
+			slot->hdr.len = len;
+		WRITE_ONCE(slot->writer, 0);
+		hold->write = 0;
+		freed = mp_slot_orphan_free(pool, slot);
+	}
+	up_write(&slot->sem);
+	if (freed)
+		mp_slot_push(pool, hold->slot - 1);
+	return err;
+}
+
+/* Frees @slot if it is an orphan whose last borrow just went. */
+static void mp_orphan_put(struct mp_pool *pool, u32 index, u32 gen)
+{
+	struct mp_slot *slot = &pool->slots[index];
+	bool freed = false;
+
+	down_write(&slot->sem);
+	if (!mp_slot_stale(slot, gen))
+		freed = mp_slot_orphan_free(pool, slot);
+	up_write(&slot->sem);
+	if (freed)
+		mp_slot_push(pool, index);
+}
+
+/* Ends one read borrow; @hold may be NULL (then there is none to end). */
+static int mp_release_read(struct mp_pool *pool, struct mp_slot *slot,
+			   struct mp_hold *hold, u32 gen, u32 flags)
+{
+	bool orphan = false;
+	int err = 0;
+
+	down_read(&slot->sem);
+	if (mp_slot_stale(slot, gen))
+		err = -ESTALE;
+	else if (!hold || (flags & MSGPOOL_F_SETLEN))
+		err = -EPERM;	/* SETLEN needs a write borrow */
+	else if (atomic_dec_and_test(&slot->readers))
+		orphan = slot->flags & MP_SLOT_ORPHAN;
+	up_read(&slot->sem);
+	if (err)
+		return err;
+	hold->reads--;
+	if (orphan)
+		mp_orphan_put(pool, hold->slot - 1, gen);
+	return 0;
+}
+
+int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+	       u32 flags, u32 len)
+{
+	u32 gen = mp_token_gen(token);
+	struct mp_hold *hold;
+	struct mp_slot *slot;
+	u32 index;
+	int err;
+
+	err = mp_token_slot(pool, token, &index);
+	if (err)
+		return err;
+	slot = &pool->slots[index];
+
+	mutex_lock(&peer->lock);
+	hold = mp_hold_find(peer, index);
+	if (hold && hold->write)
+		err = mp_release_write(pool, slot, hold, gen, flags, len);
+	else
+		err = mp_release_read(pool, slot, hold, gen, flags);
+	if (!err) {
+		mp_hold_put(peer, hold);
+		mp_wake(pool);
+	}
+	mutex_unlock(&peer->lock);
+	return err;
+}
+
+int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
+{
+	struct mp_slot *slot;
+	u32 index;
+	int err;
+
+	if (!peer->writable)
+		return -EBADF;
+	err = mp_token_slot(pool, token, &index);
+	if (err)
+		return err;
+	slot = &pool->slots[index];
+
+	down_write(&slot->sem);
+	err = mp_slot_stale(slot, mp_token_gen(token)) ? -ESTALE : 0;
+	/* A loan is a write borrow: its loaner is the slot's writer. */
+	if (!err && !mp_slot_idle(slot))
+		err = -EBUSY;
+	if (!err)
+		mp_slot_free_locked(pool, slot);
+	up_write(&slot->sem);
+	if (err)
+		return err;
+	mp_slot_push(pool, index);
+	mp_wake(pool);
+	return 0;
+}
+
+int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
+	      struct mp_msg_hdr *hdr)
+{
+	u32 gen = mp_token_gen(token);
+	struct mp_slot *slot;
+	u32 index;
+	int err;
+
+	err = mp_token_slot(pool, token, &index);
+	if (err)
+		return err;
+	slot = &pool->slots[index];
+
+	down_read(&slot->sem);
+	err = mp_slot_check(slot, gen);
+	if (!err && slot->state == MP_SLOT_LOANED)
+		err = -EBUSY;
+	if (!err) {
+		*hdr = slot->hdr;
+		mp_ref_fill(pool, index, gen, ref);
+	}
+	up_read(&slot->sem);
+	return err;
+}
+
+/* Crash recovery. */
+
+/* Undoes one hold of a closing peer: steps 1 to 3 of the rules. */
+static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
+			 const struct mp_hold *hold)
+{
+	u32 index = hold->slot - 1;
+	struct mp_slot *slot = &pool->slots[index];
+	bool freed = false;
+
+	down_write(&slot->sem);
+	atomic_sub(hold->reads, &slot->readers);
+	if (hold->write) {
+		WRITE_ONCE(slot->writer, 0);
+		if (slot->state == MP_SLOT_LOANED) {
+			mp_slot_free_locked(pool, slot);
+			atomic64_inc(&pool->cnt.reclaimed);
+			freed = true;
+		} else if (slot->owner != peer->id &&
+			   !(slot->flags & MP_SLOT_ORPHAN)) {
+			/* The message may be half written: fence it off. */
+			WRITE_ONCE(slot->state, MP_SLOT_POISONED);
+			atomic64_inc(&pool->cnt.poisoned);
+		}
+	}
+	if (!freed)
+		freed = mp_slot_orphan_free(pool, slot);
+	up_write(&slot->sem);
+	if (freed)
+		mp_slot_push(pool, index);
+}
+
+/* Step 4: free what @peer owns, or leave it to its last borrower. */
+static void mp_owned_undo(struct mp_pool *pool, struct mp_peer *peer,
+			  u32 index)
+{
+	struct mp_slot *slot = &pool->slots[index];
+	bool freed = false;
+
+	down_write(&slot->sem);
+	if (slot->owner == peer->id && slot->state != MP_SLOT_FREE) {
+		WRITE_ONCE(slot->owner, 0);
+		slot->flags |= MP_SLOT_ORPHAN;
+		freed = mp_slot_orphan_free(pool, slot);
+	}
+	up_write(&slot->sem);
+	if (freed)
+		mp_slot_push(pool, index);
+}
+
+void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer)
+{
+	u32 i;
+
+	mutex_lock(&peer->lock);
+	for (i = 0; i < peer->hold_cap; i++)
+		if (peer->holds[i].slot)
+			mp_hold_undo(pool, peer, &peer->holds[i]);
+	kvfree(peer->holds);
+	peer->holds = NULL;
+	peer->hold_cap = 0;
+	peer->hold_used = 0;
+	mutex_unlock(&peer->lock);
+
+	/* Owners are not recorded per peer: look at every slot. */
+	for (i = 0; i < pool->capacity; i++) {
+		if (READ_ONCE(pool->slots[i].owner) == peer->id)
+			mp_owned_undo(pool, peer, i);
+		if (!(i % 4096))
+			cond_resched();
+	}
+	mutex_destroy(&peer->lock);
+	mp_wake(pool);
+}
+
+void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info)
+{
+	struct msgpool_class_info *ci;
+	struct mp_class *cls;
+	u32 c;
+
+	info->nr_classes = pool->nr_classes;
+	info->capacity = pool->capacity;
+	info->map_size = pool->map_size;
+	info->available = 0;
+	for (c = 0; c < pool->nr_classes; c++) {
+		cls = &pool->classes[c];
+		ci = &info->classes[c];
+		ci->slot_size = cls->slot_size;
+		ci->nr_slots = cls->nr_slots;
+		ci->available = atomic_read(&cls->available);
+		ci->stride = cls->stride;
+		ci->offset = cls->offset;
+		info->available += ci->available;
+	}
+	info->nr_stores = atomic64_read(&pool->cnt.stores);
+	info->nr_loans = atomic64_read(&pool->cnt.loans);
+	info->nr_borrows = atomic64_read(&pool->cnt.borrows);
+	info->nr_frees = atomic64_read(&pool->cnt.frees);
+	info->nr_nobufs = atomic64_read(&pool->cnt.nobufs);
+	info->nr_reclaimed = atomic64_read(&pool->cnt.reclaimed);
+	info->nr_poisoned = atomic64_read(&pool->cnt.poisoned);
+}

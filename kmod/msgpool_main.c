@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * msgpool: /dev/msgpool, a message slot pool shared by processes.
+ *
+ * Each open file is a peer.  This file turns the ioctls into calls of the
+ * core (msgpool_core.c); pools, their pages and mmap() are in
+ * msgpool_pool.c.
+ */
+#include <linux/compat.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "msgpool_pool.h"
+
+struct msgpool_peer {
+	struct mp_peer core;
+	struct msgpool_pool *pool;	/* set once by attach, then constant */
+	struct mutex attach_lock;	/* one attach at a time */
+};
+
+/* Inputs of struct msgpool_op an op reads; all others must be zero. */
+#define MSGPOOL_IN_LEN		BIT(0)
+#define MSGPOOL_IN_TOKEN	BIT(1)
+#define MSGPOOL_IN_DATA		BIT(2)
+#define MSGPOOL_IN_TAG		BIT(3)
+
+struct msgpool_op_rule {
+	unsigned int cmd;	/* its single-op ioctl */
+	u32 flags;		/* MSGPOOL_F_* it accepts */
+	u32 in;			/* MSGPOOL_IN_* it reads */
+};
+
+static const struct msgpool_op_rule msgpool_op_rules[MSGPOOL_OP_COUNT] = {
+	[MSGPOOL_OP_NOP] = { MSGPOOL_IOC_NOP, 0, 0 },
+	[MSGPOOL_OP_STORE] = {
+		MSGPOOL_IOC_STORE, MSGPOOL_F_NONBLOCK | MSGPOOL_F_WAIT,
+		MSGPOOL_IN_LEN | MSGPOOL_IN_DATA | MSGPOOL_IN_TAG,
+	},
+	[MSGPOOL_OP_LOAN] = {
+		MSGPOOL_IOC_LOAN, MSGPOOL_F_NONBLOCK | MSGPOOL_F_WAIT,
+		MSGPOOL_IN_LEN,
+	},
+	[MSGPOOL_OP_COMMIT] = {
+		MSGPOOL_IOC_COMMIT, 0,
+		MSGPOOL_IN_TOKEN | MSGPOOL_IN_LEN | MSGPOOL_IN_TAG,
+	},
+	[MSGPOOL_OP_DISCARD] = { MSGPOOL_IOC_DISCARD, 0, MSGPOOL_IN_TOKEN },
+	[MSGPOOL_OP_BORROW] = {
+		MSGPOOL_IOC_BORROW,
+		MSGPOOL_F_NONBLOCK | MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT,
+		MSGPOOL_IN_TOKEN,
+	},
+	/* RELEASE reads @len only with MSGPOOL_F_SETLEN. */
+	[MSGPOOL_OP_RELEASE] = {
+		MSGPOOL_IOC_RELEASE, MSGPOOL_F_SETLEN, MSGPOOL_IN_TOKEN,
+	},
+	[MSGPOOL_OP_FREE] = { MSGPOOL_IOC_FREE, 0, MSGPOOL_IN_TOKEN },
+	[MSGPOOL_OP_HEADER] = { MSGPOOL_IOC_HEADER, 0, MSGPOOL_IN_TOKEN },
+};
+
+static struct msgpool_pool *msgpool_peer_pool(struct msgpool_peer *peer)
+{
+	/* Pairs with msgpool_ioc_attach(): the peer is initialised. */
+	return smp_load_acquire(&peer->pool);
+}
+
+static int msgpool_op_check(const struct msgpool_op *op, u32 code)
+{
+	const struct msgpool_op_rule *rule;
+	u32 in;
+
+	if (code < MSGPOOL_OP_NOP || code >= MSGPOOL_OP_COUNT)
+		return -EINVAL;
+	rule = &msgpool_op_rules[code];
+	in = rule->in;
+	if (op->flags & MSGPOOL_F_SETLEN)
+		in |= MSGPOOL_IN_LEN;
+	if (op->reserved || (op->flags & ~rule->flags))
+		return -EINVAL;
+	if ((!(in & MSGPOOL_IN_LEN) && op->len) ||
+	    (!(in & MSGPOOL_IN_TOKEN) && op->token) ||
+	    (!(in & MSGPOOL_IN_DATA) && op->data) ||
+	    (!(in & MSGPOOL_IN_TAG) && op->tag))
+		return -EINVAL;
+	if (code == MSGPOOL_OP_STORE && !op->len)
+		return -EINVAL;
+	return 0;
+}
+
+static void msgpool_op_put_ref(struct msgpool_op *op, const struct mp_ref *ref)
+{
+	op->token = ref->token;
+	op->offset = ref->offset;
+	op->capacity = ref->capacity;
+}
+
+static void msgpool_op_put_hdr(struct msgpool_op *op,
+			       const struct mp_msg_hdr *hdr)
+{
+	op->len = hdr->len;
+	op->producer = hdr->producer;
+	op->tag = hdr->tag;
+	op->seq = hdr->seq;
+	op->timestamp_ns = hdr->timestamp_ns;
+}
+
+/* A loan, a copy from userspace into the slot, and a commit. */
+static int msgpool_store(struct msgpool_peer *peer, struct msgpool_op *op,
+			 u32 flags)
+{
+	struct mp_pool *pool = &peer->pool->core;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err;
+
+	err = mp_loan(pool, &peer->core, op->len, flags, &ref);
+	if (err)
+		return err;
+	if (copy_from_user((u8 *)peer->pool->vaddr + ref.offset,
+			   u64_to_user_ptr(op->data), op->len)) {
+		mp_discard(pool, &peer->core, ref.token);
+		return -EFAULT;
+	}
+	err = mp_commit(pool, &peer->core, ref.token, op->len, op->tag, &hdr);
+	if (err)
+		return err;
+	msgpool_op_put_ref(op, &ref);
+	msgpool_op_put_hdr(op, &hdr);
+	return 0;
+}
+
+static int msgpool_loan(struct msgpool_peer *peer, struct msgpool_op *op,
+			u32 flags)
+{
+	struct mp_ref ref;
+	int err;
+
+	err = mp_loan(&peer->pool->core, &peer->core, op->len, flags, &ref);
+	if (err)
+		return err;
+	msgpool_op_put_ref(op, &ref);
+	op->len = ref.capacity;
+	return 0;
+}
+
+static int msgpool_commit(struct msgpool_peer *peer, struct msgpool_op *op)
+{
+	struct mp_msg_hdr hdr;
+	int err;
+
+	err = mp_commit(&peer->pool->core, &peer->core, op->token, op->len,
+			op->tag, &hdr);
+	if (err)
+		return err;
+	msgpool_op_put_hdr(op, &hdr);
+	return 0;
+}
+
+static int msgpool_borrow(struct msgpool_peer *peer, struct msgpool_op *op)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err;
+
+	err = mp_borrow(&peer->pool->core, &peer->core, op->token, op->flags,
+			&ref, &hdr);
+	if (err)
+		return err;
+	msgpool_op_put_ref(op, &ref);
+	msgpool_op_put_hdr(op, &hdr);
+	return 0;
+}
+
+static int msgpool_header(struct msgpool_peer *peer, struct msgpool_op *op)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err;
+
+	err = mp_header(&peer->pool->core, op->token, &ref, &hdr);
+	if (err)
+		return err;
+	msgpool_op_put_ref(op, &ref);
+	msgpool_op_put_hdr(op, &hdr);
+	return 0;
+}
+
+/* Runs one checked op of an attached peer; out fields only on success. */
+static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
+{
+	struct msgpool_peer *peer = file->private_data;
+	struct mp_pool *pool = &peer->pool->core;
+	u32 alloc_flags = op->flags;
+	int err;
+
+	err = msgpool_op_check(op, code);
+	if (err)
+		return err;
+	/* An O_NONBLOCK file never sleeps for a slot. */
+	if (file->f_flags & O_NONBLOCK)
+		alloc_flags |= MSGPOOL_F_NONBLOCK;
+
+	switch (code) {
+	case MSGPOOL_OP_STORE:
+		return msgpool_store(peer, op, alloc_flags);
+	case MSGPOOL_OP_LOAN:
+		return msgpool_loan(peer, op, alloc_flags);
+	case MSGPOOL_OP_COMMIT:
+		return msgpool_commit(peer, op);
+	case MSGPOOL_OP_DISCARD:
+		return mp_discard(pool, &peer->core, op->token);
+	case MSGPOOL_OP_BORROW:
+		return msgpool_borrow(peer, op);
+	case MSGPOOL_OP_RELEASE:
+		return mp_release(pool, &peer->core, op->token, op->flags,
+				  op->len);
+	case MSGPOOL_OP_FREE:
+		return mp_free(pool, &peer->core, op->token);
+	case MSGPOOL_OP_HEADER:
+		return msgpool_header(peer, op);
+	}
+	return 0;	/* MSGPOOL_OP_NOP */
+}
+
+static long msgpool_ioc_op(struct file *file, u32 code,
+			   struct msgpool_op __user *uop)
+{
+	struct msgpool_op op;
+	int err;
+
+	if (!msgpool_peer_pool(file->private_data))
+		return -ENOTCONN;
+	if (copy_from_user(&op, uop, sizeof(op)))
+		return -EFAULT;
+	if (op.op && op.op != code)
+		return -EINVAL;
+	err = msgpool_op_run(file, &op, code);
+	if (err)
+		return err;
+	op.result = 0;
+	return copy_to_user(uop, &op, sizeof(op)) ? -EFAULT : 0;
+}
+
+/*
+ * One op of a batch, read into @kop.  Returns -EFAULT if its result could
+ * not be written back, else 0 with the op's own result in *@result.
+ */
+static int msgpool_batch_op(struct file *file, const u8 *kop, u32 op_size,
+			    struct msgpool_op __user *uop, int *result)
+{
+	struct msgpool_op op;
+
+	memcpy(&op, kop, sizeof(op));
+	/* Bytes of a newer, larger op that this module does not know. */
+	if (memchr_inv(kop + sizeof(op), 0, op_size - sizeof(op)))
+		*result = -EINVAL;
+	else
+		*result = msgpool_op_run(file, &op, op.op);
+
+	/* A signal ended a wait: a restart code is no result. */
+	if (*result == -ERESTARTSYS)
+		*result = -EINTR;
+	if (*result)
+		return put_user(*result, &uop->result);
+	op.result = 0;
+	return copy_to_user(uop, &op, sizeof(op)) ? -EFAULT : 0;
+}
+
+/*
+ * Reads the ops a page at a time.  A fault on the op array ends the batch:
+ * -EFAULT, unless some ops ran (b->done says how many).
+ */
+static int msgpool_batch_run(struct file *file, struct msgpool_batch *b,
+			     u8 *buf, size_t buf_size)
+{
+	u8 __user *uops = u64_to_user_ptr(b->ops);
+	u32 chunk = buf_size / b->op_size;
+	u32 i, in_chunk;
+	int result;
+
+	for (i = 0; i < b->count; i++) {
+		u8 __user *uop = uops + (size_t)i * b->op_size;
+
+		in_chunk = i % chunk;
+		if (!in_chunk) {
+			cond_resched();
+			if (copy_from_user(buf, uop, (size_t)b->op_size *
+					   min(chunk, b->count - i)))
+				return -EFAULT;
+		}
+		if (msgpool_batch_op(file, buf + (size_t)in_chunk * b->op_size,
+				     b->op_size, (void __user *)uop, &result))
+			return -EFAULT;
+		b->done++;
+		/* A signal is delivered on return: do not run on. */
+		if (result == -EINTR ||
+		    (result && (b->flags & MSGPOOL_BATCH_STOP)))
+			return 0;
+	}
+	return 0;
+}
+
+static long msgpool_ioc_batch(struct file *file,
+			      struct msgpool_batch __user *ub)
+{
+	struct msgpool_batch b;
+	size_t buf_size;
+	u8 *buf;
+	int err;
+
+	if (!msgpool_peer_pool(file->private_data))
+		return -ENOTCONN;
+	if (copy_from_user(&b, ub, sizeof(b)))
+		return -EFAULT;
+	if (!b.count || b.count > MSGPOOL_BATCH_MAX ||
+	    b.op_size < sizeof(struct msgpool_op) || b.op_size > SZ_4K ||
+	    (b.flags & ~MSGPOOL_BATCH_FLAGS) || b.reserved)
+		return -EINVAL;
+
+	buf_size = min_t(size_t, (size_t)b.count * b.op_size, PAGE_SIZE);
+	buf = kmalloc(buf_size, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	b.done = 0;
+	err = msgpool_batch_run(file, &b, buf, buf_size);
+	kfree(buf);
+	if (err && !b.done)
+		return err;
+	return put_user(b.done, &ub->done);
+}
+
+static long msgpool_ioc_info(struct file *file,
+			     struct msgpool_info __user *uinfo)
+{
+	struct msgpool_peer *peer = file->private_data;
+	struct msgpool_pool *pool = msgpool_peer_pool(peer);
+	struct msgpool_info info;
+
+	if (!pool)
+		return -ENOTCONN;
+	memset(&info, 0, sizeof(info));
+	mp_pool_info(&pool->core, &info);
+	info.abi_version = MSGPOOL_ABI_VERSION;
+	info.memory_class = MSGPOOL_MEM_HOST;
+	info.peer_id = peer->core.id;
+	return copy_to_user(uinfo, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long msgpool_ioc_attach(struct file *file,
+			       struct msgpool_attach __user *uat)
+{
+	struct msgpool_peer *peer = file->private_data;
+	bool writable = file->f_mode & FMODE_WRITE;
+	struct msgpool_attach at;
+	struct msgpool_pool *pool;
+	bool created;
+	int err;
+
+	if (copy_from_user(&at, uat, sizeof(at)))
+		return -EFAULT;
+	err = mutex_lock_killable(&peer->attach_lock);
+	if (err)
+		return err;
+	if (peer->pool) {
+		err = -EISCONN;
+		goto out;
+	}
+	pool = msgpool_pool_attach(&at, writable, &created);
+	if (IS_ERR(pool)) {
+		err = PTR_ERR(pool);
+		goto out;
+	}
+	at.created = created;
+	at.map_size = pool->core.map_size;
+	/* Not attached yet, so a fault here undoes it all. */
+	if (copy_to_user(uat, &at, sizeof(at))) {
+		msgpool_pool_put(pool);
+		err = -EFAULT;
+		goto out;
+	}
+	mp_peer_init(&pool->core, &peer->core, writable);
+	/* Publish the peer initialised, see msgpool_peer_pool(). */
+	smp_store_release(&peer->pool, pool);
+out:
+	mutex_unlock(&peer->attach_lock);
+	return err;
+}
+
+static const struct msgpool_op_rule *msgpool_cmd_rule(unsigned int cmd)
+{
+	u32 code;
+
+	for (code = MSGPOOL_OP_NOP; code < MSGPOOL_OP_COUNT; code++)
+		if (msgpool_op_rules[code].cmd == cmd)
+			return &msgpool_op_rules[code];
+	return NULL;
+}
+
+static long msgpool_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	const struct msgpool_op_rule *rule;
+
+	switch (cmd) {
+	case MSGPOOL_IOC_ATTACH:
+		return msgpool_ioc_attach(file, uarg);
+	case MSGPOOL_IOC_INFO:
+		return msgpool_ioc_info(file, uarg);
+	case MSGPOOL_IOC_BATCH:
+		return msgpool_ioc_batch(file, uarg);
+	}
+	rule = msgpool_cmd_rule(cmd);
+	if (!rule)
+		return -ENOTTY;
+	return msgpool_ioc_op(file, rule - msgpool_op_rules, uarg);
+}
+
+static int msgpool_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct msgpool_pool *pool = msgpool_peer_pool(file->private_data);
+
+	if (!pool)
+		return -ENOTCONN;
+	return msgpool_pool_mmap(pool, vma, file->f_mode & FMODE_WRITE);
+}
+
+static int msgpool_open(struct inode *inode, struct file *file)
+{
+	struct msgpool_peer *peer;
+
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
+	if (!peer)
+		return -ENOMEM;
+	mutex_init(&peer->attach_lock);
+	file->private_data = peer;
+	return nonseekable_open(inode, file);
+}
+
+/* Undo what the peer holds, then let go of its pool. */
+static int msgpool_release(struct inode *inode, struct file *file)
+{
+	struct msgpool_peer *peer = file->private_data;
+
+	if (peer->pool) {
+		mp_peer_reclaim(&peer->pool->core, &peer->core);
+		msgpool_pool_put(peer->pool);
+	}
+	mutex_destroy(&peer->attach_lock);
+	kfree(peer);
+	return 0;
+}
+
+static const struct file_operations msgpool_fops = {
+	.owner		= THIS_MODULE,
+	.open		= msgpool_open,
+	.release	= msgpool_release,
+	.unlocked_ioctl	= msgpool_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= msgpool_mmap,
+	.llseek		= no_llseek,
+};
+
+static struct miscdevice msgpool_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "msgpool",
+	.fops	= &msgpool_fops,
+	.mode	= 0666,
+};
+
+module_misc_device(msgpool_dev);
+
+MODULE_DESCRIPTION("msgpool: a zero-copy message slot pool for processes");
+MODULE_LICENSE("GPL");

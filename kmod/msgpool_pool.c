@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * msgpool pools: named, permission-checked, reference-counted, backed by
+ * pages charged to the creator's memory cgroup and mapped by every peer.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "msgpool_pool.h"
+
+static ulong max_pool_bytes = SZ_256M;
+module_param(max_pool_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_pool_bytes, "Payload bytes of one pool (default 256 MiB)");
+
+static uint max_pool_slots = 262144;
+module_param(max_pool_slots, uint, 0444);
+MODULE_PARM_DESC(max_pool_slots, "Slots of one pool, all classes (default 262144)");
+
+static uint max_pools = 64;
+module_param(max_pools, uint, 0444);
+MODULE_PARM_DESC(max_pools, "Pools at once (default 64)");
+
+/*
+ * The registry.  Its lock is only held for list work and permission
+ * checks, never while a pool's memory is allocated or freed.
+ */
+static DEFINE_MUTEX(msgpool_lock);
+static LIST_HEAD(msgpool_pools);
+static unsigned int msgpool_nr_pools;	/* listed, plus creations under way */
+static atomic_t msgpool_next_id = ATOMIC_INIT(0);
+
+/*
+ * A failed allocation is the creator's -ENOMEM: do not OOM-kill others for
+ * it, nor warn.  The pages are zeroed so no old data reaches the mapping.
+ */
+#define MSGPOOL_PAGE_GFP	(GFP_KERNEL_ACCOUNT | __GFP_ZERO | \
+				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+static bool msgpool_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/* 1..31 allowed chars, NUL-terminated, the rest of the array zero. */
+static bool msgpool_name_valid(const char *name)
+{
+	size_t len = strnlen(name, MSGPOOL_NAME_MAX);
+	size_t i;
+
+	if (!len || len == MSGPOOL_NAME_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!msgpool_name_char(name[i]))
+			return false;
+	return !memchr_inv(name + len, 0, MSGPOOL_NAME_MAX - len);
+}
+
+static int msgpool_attach_check(const struct msgpool_attach *at)
+{
+	u32 nr = at->nr_classes;
+	u64 map_size;
+
+	if (!msgpool_name_valid(at->name) || at->reserved[0] ||
+	    at->reserved[1] || (at->flags & ~MSGPOOL_ATTACH_FLAGS))
+		return -EINVAL;
+	if (!(at->flags & MSGPOOL_ATTACH_CREATE)) {
+		if ((at->flags & MSGPOOL_ATTACH_EXCL) || at->mode || nr ||
+		    memchr_inv(at->classes, 0, sizeof(at->classes)))
+			return -EINVAL;
+		return 0;
+	}
+	if (at->mode > 0777 || nr > MSGPOOL_MAX_CLASSES ||
+	    memchr_inv(&at->classes[nr], 0,
+		       sizeof(at->classes) - nr * sizeof(at->classes[0])))
+		return -EINVAL;
+	return mp_config_check(at->classes, nr, max_pool_bytes,
+			       max_pool_slots, &map_size);
+}
+
+/* The SysV shm rules: owner bits, else group bits, else other bits. */
+static int msgpool_pool_permit(const struct msgpool_pool *pool, bool writable)
+{
+	unsigned int granted = pool->mode;
+	unsigned int wanted = writable ? 06 : 04;
+
+	if (uid_eq(current_euid(), pool->uid))
+		granted >>= 6;
+	else if (in_group_p(pool->gid))
+		granted >>= 3;
+	if ((wanted & ~granted & 07) && !capable(CAP_IPC_OWNER))
+		return -EACCES;
+	return 0;
+}
+
+static struct msgpool_pool *msgpool_pool_find(const char *name)
+{
+	struct msgpool_pool *pool;
+
+	lockdep_assert_held(&msgpool_lock);
+	list_for_each_entry(pool, &msgpool_pools, node)
+		if (!strcmp(pool->name, name))
+			return pool;
+	return NULL;
+}
+
+/* Take a reference on @pool, found by name, for a new peer. */
+static int msgpool_pool_join(struct msgpool_pool *pool, u32 flags,
+			     bool writable)
+{
+	int err;
+
+	lockdep_assert_held(&msgpool_lock);
+	if (flags & MSGPOOL_ATTACH_EXCL)
+		return -EEXIST;
+	err = msgpool_pool_permit(pool, writable);
+	if (!err)
+		kref_get(&pool->ref);
+	return err;
+}
+
+static int msgpool_pool_alloc_pages(struct msgpool_pool *pool)
+{
+	unsigned long n = pool->core.map_size >> PAGE_SHIFT;
+	struct page *page;
+
+	pool->pages = kvcalloc(n, sizeof(*pool->pages), GFP_KERNEL_ACCOUNT);
+	if (!pool->pages)
+		return -ENOMEM;
+	while (pool->nr_pages < n) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		page = alloc_page(MSGPOOL_PAGE_GFP);
+		if (!page)
+			return -ENOMEM;
+		pool->pages[pool->nr_pages++] = page;
+		cond_resched();
+	}
+	pool->vaddr = vmap(pool->pages, n, VM_MAP, PAGE_KERNEL);
+	return pool->vaddr ? 0 : -ENOMEM;
+}
+
+/* Frees an unlisted pool.  A page still mapped or pinned lives on. */
+static void msgpool_pool_free(struct msgpool_pool *pool)
+{
+	unsigned long i;
+
+	if (pool->vaddr)
+		vunmap(pool->vaddr);
+	for (i = 0; i < pool->nr_pages; i++)
+		put_page(pool->pages[i]);
+	kvfree(pool->pages);
+	mp_pool_destroy(&pool->core);
+	kfree(pool);
+}
+
+static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
+{
+	struct msgpool_pool *pool;
+	int err;
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	if (!pool)
+		return ERR_PTR(-ENOMEM);
+	err = mp_pool_init(&pool->core, at->classes, at->nr_classes,
+			   atomic_inc_return(&msgpool_next_id));
+	if (err) {
+		kfree(pool);
+		return ERR_PTR(err);
+	}
+	kref_init(&pool->ref);
+	memcpy(pool->name, at->name, sizeof(pool->name));
+	pool->uid = current_euid();
+	pool->gid = current_egid();
+	pool->mode = at->mode;
+	err = msgpool_pool_alloc_pages(pool);
+	if (err) {
+		msgpool_pool_free(pool);
+		return ERR_PTR(err);
+	}
+	return pool;
+}
+
+/* List @fresh under its name, unless a racing attach created it first. */
+static struct msgpool_pool *msgpool_pool_publish(struct msgpool_pool *fresh,
+						 u32 flags, bool writable,
+						 bool *created)
+{
+	struct msgpool_pool *pool;
+	int err = 0;
+
+	mutex_lock(&msgpool_lock);
+	pool = msgpool_pool_find(fresh->name);
+	if (pool) {
+		msgpool_nr_pools--;
+		err = msgpool_pool_join(pool, flags, writable);
+	} else {
+		list_add(&fresh->node, &msgpool_pools);
+	}
+	mutex_unlock(&msgpool_lock);
+
+	*created = !pool;
+	if (!pool)
+		return fresh;
+	msgpool_pool_free(fresh);
+	return err ? ERR_PTR(err) : pool;
+}
+
+struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
+					 bool writable, bool *created)
+{
+	struct msgpool_pool *pool;
+	int err;
+
+	err = msgpool_attach_check(at);
+	if (err)
+		return ERR_PTR(err);
+
+	mutex_lock(&msgpool_lock);
+	pool = msgpool_pool_find(at->name);
+	if (pool)
+		err = msgpool_pool_join(pool, at->flags, writable);
+	else if (!(at->flags & MSGPOOL_ATTACH_CREATE))
+		err = -ENOENT;
+	else if (msgpool_nr_pools >= max_pools)
+		err = -ENOSPC;
+	else
+		msgpool_nr_pools++;	/* hold a place: pages come unlocked */
+	mutex_unlock(&msgpool_lock);
+	if (err)
+		return ERR_PTR(err);
+	*created = false;
+	if (pool)
+		return pool;
+
+	pool = msgpool_pool_create(at);
+	if (IS_ERR(pool)) {
+		mutex_lock(&msgpool_lock);
+		msgpool_nr_pools--;
+		mutex_unlock(&msgpool_lock);
+		return pool;
+	}
+	return msgpool_pool_publish(pool, at->flags, writable, created);
+}
+
+/* Called by kref_put_mutex() with msgpool_lock held; drops it. */
+static void msgpool_pool_release(struct kref *ref)
+{
+	struct msgpool_pool *pool = container_of(ref, struct msgpool_pool, ref);
+
+	list_del(&pool->node);
+	msgpool_nr_pools--;
+	mutex_unlock(&msgpool_lock);
+	msgpool_pool_free(pool);
+}
+
+void msgpool_pool_put(struct msgpool_pool *pool)
+{
+	kref_put_mutex(&pool->ref, msgpool_pool_release, &msgpool_lock);
+}
+
+/*
+ * The vma holds the file and the file holds the pool, so @pool outlives
+ * every mapping; the page references taken here outlive the pool.
+ */
+static vm_fault_t msgpool_vm_fault(struct vm_fault *vmf)
+{
+	struct msgpool_pool *pool = vmf->vma->vm_private_data;
+
+	if (vmf->pgoff >= pool->nr_pages)
+		return VM_FAULT_SIGBUS;
+	vmf->page = pool->pages[vmf->pgoff];
+	get_page(vmf->page);
+	return 0;
+}
+
+static const struct vm_operations_struct msgpool_vm_ops = {
+	.fault = msgpool_vm_fault,
+};
+
+int msgpool_pool_mmap(struct msgpool_pool *pool, struct vm_area_struct *vma,
+		      bool writable)
+{
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_pgoff + vma_pages(vma) > pool->nr_pages)
+		return -EINVAL;
+	/* do_mmap() enforces this for an O_RDONLY file; keep it explicit. */
+	if (!writable) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		vma->vm_flags &= ~VM_MAYWRITE;
+	}
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_ops = &msgpool_vm_ops;
+	vma->vm_private_data = pool;
+	return 0;
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel primitives msgpool_core.c uses, for userspace: liburcu's
+ * uatomic for atomics, pthreads for sleeping locks and wait queues.  Only
+ * what the core needs is here, with the kernel's names and semantics, so
+ * the core builds unchanged and runs under the sanitizers.
+ */
+#ifndef _MSGPOOL_SHIM_H
+#define _MSGPOOL_SHIM_H
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * liburcu's x86 atomics are inline assembly, which ThreadSanitizer cannot
+ * see; its generic ones are compiler builtins, which it can.
+ */
+#ifdef __SANITIZE_THREAD__
+#include <urcu/uatomic/generic.h>
+#else
+#include <urcu/uatomic.h>
+#endif
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+#define U16_MAX		((u16)~0U)
+#define U32_MAX		((u32)~0U)
+#define U64_MAX		((u64)~0ULL)
+
+#define PAGE_SIZE	4096UL
+#define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+
+#define check_add_overflow(a, b, d)	__builtin_add_overflow(a, b, d)
+#define check_mul_overflow(a, b, d)	__builtin_mul_overflow(a, b, d)
+
+/*
+ * The kernel's READ_ONCE()/WRITE_ONCE() are volatile accesses; relaxed
+ * atomics compile to the same loads and stores, and the sanitizers know
+ * them for what they are.
+ */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+#define lockdep_assert_held(l)	((void)(l))
+#define cond_resched()		do { } while (0)
+
+static inline u32 hash_32(u32 val, unsigned int bits)
+{
+	return (val * 0x61C88647U) >> (32 - bits);
+}
+
+static inline unsigned int ilog2(u32 n)
+{
+	return 31 - __builtin_clz(n);
+}
+
+/* Atomics.  Value-returning operations are fully ordered, as in Linux. */
+typedef struct {
+	int counter;
+} atomic_t;
+
+typedef struct {
+	int64_t counter;
+} atomic64_t;
+
+static inline int atomic_read(const atomic_t *v)
+{
+	return READ_ONCE(v->counter);
+}
+
+static inline void atomic_set(atomic_t *v, int i)
+{
+	WRITE_ONCE(v->counter, i);
+}
+
+static inline void atomic_inc(atomic_t *v)
+{
+	uatomic_inc(&v->counter);
+}
+
+static inline void atomic_sub(int i, atomic_t *v)
+{
+	uatomic_add(&v->counter, -i);
+}
+
+static inline int atomic_inc_return(atomic_t *v)
+{
+	return uatomic_add_return(&v->counter, 1);
+}
+
+static inline bool atomic_dec_and_test(atomic_t *v)
+{
+	return uatomic_add_return(&v->counter, -1) == 0;
+}
+
+/* Adds @a unless the counter is @u; true if it added. */
+static inline bool atomic_add_unless(atomic_t *v, int a, int u)
+{
+	int c = atomic_read(v), old;
+
+	while (c != u) {
+		old = uatomic_cmpxchg(&v->counter, c, c + a);
+		if (old == c)
+			return true;
+		c = old;
+	}
+	return false;
+}
+
+/* Decrements unless that goes below zero; returns the old value - 1. */
+static inline int atomic_dec_if_positive(atomic_t *v)
+{
+	int c = atomic_read(v), old;
+
+	while (c > 0) {
+		old = uatomic_cmpxchg(&v->counter, c, c - 1);
+		if (old == c)
+			break;
+		c = old;
+	}
+	return c - 1;
+}
+
+static inline int64_t atomic64_read(const atomic64_t *v)
+{
+	return READ_ONCE(v->counter);
+}
+
+static inline void atomic64_inc(atomic64_t *v)
+{
+	uatomic_inc(&v->counter);
+}
+
+static inline int64_t atomic64_inc_return(atomic64_t *v)
+{
+	return uatomic_add_return(&v->counter, 1);
+}
+
+static inline bool try_cmpxchg64(u64 *ptr, u64 *old, u64 new)
+{
+	u64 cur = uatomic_cmpxchg(ptr, *old, new);
+
+	if (cur == *old)
+		return true;
+	*old = cur;
+	return false;
+}
+
+/* Sleeping locks. */
+struct rw_semaphore {
+	pthread_rwlock_t lock;
+};
+
+/* Writers first, as the kernel's rwsem does not starve them either. */
+static inline void init_rwsem(struct rw_semaphore *sem)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&sem->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+static inline void down_read(struct rw_semaphore *sem)
+{
+	pthread_rwlock_rdlock(&sem->lock);
+}
+
+static inline void up_read(struct rw_semaphore *sem)
+{
+	pthread_rwlock_unlock(&sem->lock);
+}
+
+static inline void down_write(struct rw_semaphore *sem)
+{
+	pthread_rwlock_wrlock(&sem->lock);
+}
+
+static inline void up_write(struct rw_semaphore *sem)
+{
+	pthread_rwlock_unlock(&sem->lock);
+}
+
+struct mutex {
+	pthread_mutex_t lock;
+};
+
+static inline void mutex_init(struct mutex *m)
+{
+	pthread_mutex_init(&m->lock, NULL);
+}
+
+static inline void mutex_destroy(struct mutex *m)
+{
+	pthread_mutex_destroy(&m->lock);
+}
+
+static inline void mutex_lock(struct mutex *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+static inline void mutex_unlock(struct mutex *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
+/*
+ * Wait queues.  The condition is evaluated under the queue's mutex and
+ * wakers take that mutex, so a wakeup between the test and the sleep
+ * cannot be lost.  @sleepers is what wq_has_sleeper() reads: counted
+ * before the condition is tested, with a full barrier on both sides as
+ * in the kernel.  Tests read it to know that a task sleeps.  No shim task
+ * is ever killed: waits return 0.
+ */
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int sleepers;
+} wait_queue_head_t;
+
+static inline void init_waitqueue_head(wait_queue_head_t *wq)
+{
+	pthread_mutex_init(&wq->lock, NULL);
+	pthread_cond_init(&wq->cond, NULL);
+	wq->sleepers = 0;
+}
+
+static inline void wake_up_all(wait_queue_head_t *wq)
+{
+	pthread_mutex_lock(&wq->lock);
+	pthread_cond_broadcast(&wq->cond);
+	pthread_mutex_unlock(&wq->lock);
+}
+
+static inline bool wq_has_sleeper(wait_queue_head_t *wq)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&wq->sleepers, __ATOMIC_SEQ_CST);
+}
+
+#define wait_event_killable(wq, condition)				\
+({									\
+	pthread_mutex_lock(&(wq).lock);					\
+	__atomic_add_fetch(&(wq).sleepers, 1, __ATOMIC_SEQ_CST);	\
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);			\
+	while (!(condition))						\
+		pthread_cond_wait(&(wq).cond, &(wq).lock);		\
+	__atomic_sub_fetch(&(wq).sleepers, 1, __ATOMIC_SEQ_CST);	\
+	pthread_mutex_unlock(&(wq).lock);				\
+	0;								\
+})
+
+/*
+ * Memory.  Setting shim_alloc_fail makes the next allocation fail (and
+ * clears it), so tests can check each -ENOMEM path.
+ */
+#define GFP_KERNEL_ACCOUNT	0
+
+extern bool shim_alloc_fail;
+
+static inline void *kvcalloc(size_t n, size_t size, int gfp)
+{
+	(void)gfp;
+	if (shim_alloc_fail) {
+		shim_alloc_fail = false;
+		return NULL;
+	}
+	return calloc(n, size);
+}
+
+static inline void kvfree(const void *p)
+{
+	free((void *)p);
+}
+
+static inline u64 mp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static inline u32 mp_current_pid(void)
+{
+	return getpid();
+}
+
+#endif /* _MSGPOOL_SHIM_H */

@@ -1,0 +1,295 @@
+#!/bin/bash
+# Every msgpool test suite, as `make check` runs it: the static checks,
+# the core's userspace tests, the module built for Debian's kernel and for
+# the debug kernel (KASAN, lockdep, kmemleak), the selftests and the
+# library's tests in qemu on both kernels and the KUnit suites on the debug
+# kernel. Each suite's results go to build/results/<suite>.tap (TAP 13),
+# its output to build/results/<suite>.log. Ends with a table and the line
+# "msgpool: N passed, N failed"; exits non-zero if any test failed or a
+# suite produced no results.
+#
+# Usage: scripts/check.sh
+# Env:   VM_TIMEOUT (seconds per VM run on Debian's kernel, default 600)
+#        VM_TIMEOUT_DEBUG (the same on the debug kernel, default 1800)
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" || exit 1
+scripts=$repo/scripts
+results=$repo/build/results
+debug_copy=$repo/build/debug-kmod
+vm_timeout=${VM_TIMEOUT:-600}
+vm_timeout_debug=${VM_TIMEOUT_DEBUG:-1800}
+
+rm -rf "$results"
+mkdir -p "$results"
+
+suites=()
+declare -A npass nfail secs
+
+# Run one suite: "suite NAME FUNCTION". FUNCTION writes its output to
+# $log and prints unnumbered TAP results ("ok - x", "not ok - x", "# x"),
+# which become $results/NAME.tap.
+suite() {
+	local name=$1 fn=$2 start counts
+	log=$results/$name.log
+	start=$(date +%s)
+	printf 'check: %-16s ' "$name"
+	"$fn" >"$results/$name.raw" 2>>"$log"
+	counts=$(number_tap <"$results/$name.raw" 3>"$results/$name.tap")
+	rm -f "$results/$name.raw"
+	suites+=("$name")
+	npass[$name]=${counts% *}
+	nfail[$name]=${counts#* }
+	secs[$name]=$(($(date +%s) - start))
+	if [ $((npass[$name] + nfail[$name])) -eq 0 ]; then
+		# A suite without results has not tested anything.
+		nfail[$name]=1
+		printf 'not ok 1 - %s produced no results\n1..1\n' "$name" \
+			>>"$results/$name.tap"
+	fi
+	printf '%d passed, %d failed (%d s)\n' "${npass[$name]}" \
+		"${nfail[$name]}" "${secs[$name]}"
+}
+
+# Unnumbered results on stdin -> TAP 13 on fd 3; prints "passed failed".
+number_tap() {
+	awk '
+	BEGIN { print "TAP version 13" > "/dev/fd/3" }
+	/^ok( |$)/ { n++; p++; $0 = "ok " n substr($0, 3) }
+	/^not ok( |$)/ { n++; f++; $0 = "not ok " n substr($0, 7) }
+	{ print > "/dev/fd/3" }
+	END { print "1.." n + 0 > "/dev/fd/3"; print p + 0, f + 0 }'
+}
+
+# One test: its description and the command deciding it.
+one() {
+	local what=$1
+	shift
+	if "$@" >>"$log" 2>&1; then
+		echo "ok - $what"
+	else
+		echo "not ok - $what"
+		tail -n 20 "$log" | sed 's/^/# /'
+	fi
+}
+
+need() {
+	[ -e "$1" ] && return 0
+	echo "missing $1" >>"$log"
+	echo "not ok - $1 exists"
+	return 1
+}
+
+# shellcheck source=scripts/env.sh
+. "$scripts/env.sh"
+
+s_deps() {
+	one "scripts/deps.sh" "$scripts/deps.sh"
+	# deps.sh may have resolved a newer Debian kernel.
+	# shellcheck source=scripts/env.sh
+	. "$scripts/env.sh"
+}
+
+s_checkpatch() {
+	need kmod/msgpool_core.c || return
+	one "checkpatch kmod uapi kunit" make -s checkpatch
+}
+
+s_sparse() {
+	need kmod/Kbuild || return
+	one "sparse (C=2) against $KVER" make -s sparse KDIR="$KDIR"
+}
+
+s_kunit_shim() {
+	local rc
+
+	need kunit/shim/Makefile || return
+	make -C kunit/shim check >"$log" 2>&1
+	rc=$?
+	python3 "$scripts/tap.py" log "kunit/shim check" "$rc" "$log"
+}
+
+# Built with no warning at all, compiler's or modpost's.
+build_clean() {
+	local out rc
+
+	out=$(make -C "$1" M="$2" modules 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	[ "$rc" -eq 0 ] && ! grep -qE '(warning|error):' <<<"$out"
+}
+
+s_build_debian() {
+	need Kbuild || return
+	one "msgpool.ko for $KVER" build_clean "$KDIR" "$repo"
+}
+
+s_debug_kernel() {
+	one "debug kernel $(basename "$DEBUG_KDIR")" "$scripts/debug-kernel.sh"
+}
+
+# The debug build gets its own copy of the sources so that its objects do
+# not replace the ones built for Debian's kernel in the tree.
+sync_debug_copy() {
+	local f
+
+	mkdir -p "$debug_copy"
+	(cd "$debug_copy" && find . -name '*.[ch]' -o -name Kbuild -o \
+		-name Makefile) | while read -r f; do
+		[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
+	done
+	find Kbuild kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
+		-name Kbuild -o -name Makefile \) -not -path 'kunit/shim/*' \
+		2>/dev/null | while read -r f; do
+		mkdir -p "$debug_copy/$(dirname "$f")"
+		cmp -s "$f" "$debug_copy/$f" || cp -p "$f" "$debug_copy/$f"
+	done
+}
+
+s_build_debug() {
+	need Kbuild || return
+	need "$DEBUG_BZIMAGE" || return
+	sync_debug_copy
+	one "msgpool.ko for the debug kernel" \
+		build_clean "$DEBUG_KDIR" "$debug_copy"
+	need kunit/Kbuild || return
+	one "msgpool_kunit.ko for the debug kernel" \
+		build_clean "$DEBUG_KDIR" "$debug_copy/kunit"
+}
+
+# Test programs: "programs DIR TARGET PRINT-TARGET" builds them and prints
+# their paths.
+programs() {
+	make -C "$1" "$2" KSFT_DIR="$KSFT_DIR" >>"$log" 2>&1 &&
+		make -s -C "$1" "$3"
+}
+
+# Run programs in a VM: "vm_progs KERNEL MODULE PROG..." (absolute paths).
+vm_progs() {
+	local kernel=$1 module=$2 timeout=$vm_timeout cmd= args=() p rc
+	shift 2
+
+	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
+	for p in "$@"; do
+		args+=(--file "$p")
+		cmd+="printf '@@msgpool-check: run $(basename "$p")@@\\n'; "
+		cmd+="/bin/$(basename "$p"); "
+		cmd+="printf '\\n@@msgpool-check: exit $(basename "$p") %d@@\\n' \$?; "
+	done
+	"$scripts/vm-run.sh" --kernel "$kernel" --module "$module" \
+		--log "${log%.log}.console" --timeout "$timeout" "${args[@]}" \
+		-- "$cmd" >>"$log" 2>"$log.vm"
+	rc=$?
+	cat "$log.vm" >>"$log"
+	names=()
+	for p in "$@"; do
+		names+=("$(basename "$p")")
+	done
+	python3 "$scripts/tap.py" progs "$log" "${names[@]}"
+	vm_verdict "$rc" "${log%.log}.console"
+}
+
+# What vm-run.sh found besides the command's output: the command's status
+# in the VM, problems in the kernel log, a timeout or a crash.
+vm_verdict() {
+	local rc=$1 console=$2 status
+
+	status=$(sed -n 's/.*@@msgpool-vm: status \(-\{0,1\}[0-9]*\)@@.*/\1/p' \
+		"$console" 2>/dev/null | tail -n 1)
+	case $rc in
+	124) echo "not ok - VM finished within its timeout" ;;
+	*)
+		if [ -z "$status" ]; then
+			echo "not ok - VM reported a status (no panic)"
+		elif [ "$status" -ne 0 ]; then
+			echo "not ok - command in the VM exited with $status"
+		fi
+		;;
+	esac
+	if grep -q 'vm-run: the kernel log shows problems' "$log.vm"; then
+		echo "not ok - kernel log clean"
+		sed 's/^/# /' "$log.vm"
+	else
+		echo "ok - kernel log clean"
+	fi
+	rm -f "$log.vm"
+}
+
+s_vm_suite() {
+	local dir=$1 target=$2 print=$3 kernel=$4 module progs
+
+	need "$dir/Makefile" || return
+	need "$module" || return
+	progs=$(programs "$dir" "$target" "$print") || {
+		echo "not ok - build $dir $target"
+		tail -n 20 "$log" | sed 's/^/# /'
+		return
+	}
+	# shellcheck disable=SC2086 # one path per word
+	vm_progs "$kernel" "$module" $progs
+}
+
+s_selftests_debian() {
+	s_vm_suite selftests all print-progs debian kmod/msgpool.ko
+}
+
+s_userlib_debian() {
+	s_vm_suite userlib tests print-tests debian kmod/msgpool.ko
+}
+
+s_selftests_debug() {
+	s_vm_suite selftests all print-progs debug "$debug_copy/kmod/msgpool.ko"
+}
+
+s_userlib_debug() {
+	s_vm_suite userlib tests print-tests debug "$debug_copy/kmod/msgpool.ko"
+}
+
+# KUnit runs the suites when the module loads; kunit.py parses the KTAP
+# they leave in the kernel log.
+s_kunit_debug() {
+	local module=$debug_copy/kunit/msgpool_kunit.ko rc
+	local console=${log%.log}.console json=${log%.log}.json
+
+	need "$module" || return
+	"$scripts/vm-run.sh" --kernel debug --module "$module" \
+		--log "$console" --timeout "$vm_timeout_debug" -- true \
+		>>"$log" 2>"$log.vm"
+	rc=$?
+	cat "$log.vm" >>"$log"
+	sed -n '/@@msgpool-vm: kernel log@@/,$p' "$console" |
+		python3 "$LINUX_SRC/tools/testing/kunit/kunit.py" parse \
+			--json="$json" >>"$log" 2>&1
+	python3 "$scripts/tap.py" kunit "msgpool_kunit" "$json"
+	vm_verdict "$rc" "$console"
+}
+
+start=$(date +%s)
+suite deps s_deps
+suite checkpatch s_checkpatch
+suite sparse s_sparse
+suite kunit-shim s_kunit_shim
+suite build-debian s_build_debian
+suite selftests-debian s_selftests_debian
+suite userlib-debian s_userlib_debian
+suite debug-kernel s_debug_kernel
+suite build-debug s_build_debug
+suite selftests-debug s_selftests_debug
+suite userlib-debug s_userlib_debug
+suite kunit-debug s_kunit_debug
+
+total_pass=0
+total_fail=0
+echo
+printf '%-18s %7s %7s %8s\n' suite passed failed seconds
+for s in "${suites[@]}"; do
+	printf '%-18s %7d %7d %8d\n' "$s" "${npass[$s]}" "${nfail[$s]}" \
+		"${secs[$s]}"
+	total_pass=$((total_pass + npass[$s]))
+	total_fail=$((total_fail + nfail[$s]))
+done
+printf '%-18s %7d %7d %8d\n' total "$total_pass" "$total_fail" \
+	$(($(date +%s) - start))
+echo "msgpool: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the msgpool selftests.  Each helper returns 0 or
+ * -errno, so a test compares errnos directly with ASSERT_EQ().
+ *
+ * The harness runs every test in its own process, so a pool name made of
+ * the test's name and the pid never collides with another test's.
+ *
+ * Include it before any system header: it asks for the GNU extensions.
+ */
+#ifndef MSGPOOL_SELFTEST_UTIL_H
+#define MSGPOOL_SELFTEST_UTIL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/msgpool.h>
+
+/*
+ * The harness's ASSERT_*() compare operands of their own types, and its
+ * wrappers leave parameters unused; GCC warns at every expansion.
+ */
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+#define MP_DEV		"/dev/msgpool"
+#define MP_PARAMS	"/sys/module/msgpool/parameters/"
+#define MP_PAGE		((__u64)sysconf(_SC_PAGESIZE))
+#define MP_ALIGN(x, a)	(((x) + (a) - 1) / (a) * (a))
+
+/* Token layout, as Documentation/msgpool.rst describes it. */
+#define TOK_INDEX(t)	((__u32)((t) & 0xffffff))
+#define TOK_CLASS(t)	((__u32)(((t) >> 24) & 0x7))
+#define TOK_TAG(t)	((__u32)(((t) >> 27) & 0x1f))
+#define TOK_GEN(t)	((__u32)((t) >> 32))
+
+static inline __u64 tok_make(__u32 gen, __u32 tag, __u32 cls, __u32 index)
+{
+	return (__u64)gen << 32 | (__u64)(tag & 0x1f) << 27 |
+	       (__u64)(cls & 0x7) << 24 | (index & 0xffffff);
+}
+
+/* The pool most tests use: 14 slots in three classes, four pages. */
+static const struct msgpool_class mp_std[] = {
+	{ .slot_size = 64, .nr_slots = 8 },
+	{ .slot_size = 256, .nr_slots = 4 },
+	{ .slot_size = 4096, .nr_slots = 2 },
+};
+
+#define MP_STD_NR	3
+#define MP_STD_SLOTS	14
+
+static inline int mp_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+/* An fd of the device, or -errno. */
+static inline int mp_open(int flags)
+{
+	int fd = open(MP_DEV, flags | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* A name unique to this test process: "<test>.<pid>.<n>". */
+static inline void mp_name(char *buf, const char *test)
+{
+	static unsigned int n;
+	char base[17];
+	int i;
+
+	for (i = 0; i < 16 && test[i]; i++)
+		base[i] = isalnum((unsigned char)test[i]) ? test[i] : '_';
+	base[i] = '\0';
+	snprintf(buf, MSGPOOL_NAME_MAX, "%s.%d.%u", base, (int)getpid(), n++);
+}
+
+/* Fills @a for an attach of @name; @nr classes from @cls on CREATE. */
+static inline void mp_attach_args(struct msgpool_attach *a, const char *name,
+				  __u32 flags, __u32 mode,
+				  const struct msgpool_class *cls, __u32 nr)
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->name, name, strnlen(name, sizeof(a->name) - 1));
+	a->flags = flags;
+	a->mode = mode;
+	a->nr_classes = nr;
+	if (nr)
+		memcpy(a->classes, cls, nr * sizeof(*cls));
+}
+
+/* CREATE|EXCL @name on @fd; *@map_size gets the size to map. */
+static inline int mp_create(int fd, const char *name,
+			    const struct msgpool_class *cls, __u32 nr,
+			    __u32 mode, __u64 *map_size)
+{
+	struct msgpool_attach a;
+	int ret;
+
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		       mode, cls, nr);
+	ret = mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
+	if (!ret && map_size)
+		*map_size = a.map_size;
+	return ret;
+}
+
+/* Plain attach of an existing pool. */
+static inline int mp_join(int fd, const char *name)
+{
+	struct msgpool_attach a;
+
+	mp_attach_args(&a, name, 0, 0, NULL, 0);
+	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
+}
+
+/* A new peer of pool @name opened with @flags: its fd, or -errno. */
+static inline int mp_peer(const char *name, int flags)
+{
+	int fd = mp_open(flags);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = mp_join(fd, name);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static inline int mp_info(int fd, struct msgpool_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return mp_ioctl(fd, MSGPOOL_IOC_INFO, info);
+}
+
+/* Free slots of the pool, or ~0 if INFO fails. */
+static inline __u64 mp_avail(int fd)
+{
+	struct msgpool_info info;
+
+	return mp_info(fd, &info) ? ~0ULL : info.available;
+}
+
+static inline int mp_store(int fd, const void *buf, __u32 len, __u64 tag,
+			   __u64 *token)
+{
+	struct msgpool_op o = {
+		.len = len, .data = (uintptr_t)buf, .tag = tag,
+	};
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_STORE, &o);
+
+	if (!ret && token)
+		*token = o.token;
+	return ret;
+}
+
+/* Stores @len bytes of a fixed pattern. */
+static inline int mp_store_len(int fd, __u32 len, __u64 *token)
+{
+	static char buf[65536];
+
+	memset(buf, 0x5a, sizeof(buf));
+	return mp_store(fd, buf, len, 0, token);
+}
+
+static inline int mp_loan(int fd, __u32 len, __u32 flags,
+			  struct msgpool_op *out)
+{
+	struct msgpool_op o = { .len = len, .flags = flags };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_LOAN, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+static inline int mp_commit(int fd, __u64 token, __u32 len, __u64 tag)
+{
+	struct msgpool_op o = { .token = token, .len = len, .tag = tag };
+
+	return mp_ioctl(fd, MSGPOOL_IOC_COMMIT, &o);
+}
+
+static inline int mp_discard(int fd, __u64 token)
+{
+	struct msgpool_op o = { .token = token };
+
+	return mp_ioctl(fd, MSGPOOL_IOC_DISCARD, &o);
+}
+
+static inline int mp_borrow(int fd, __u64 token, __u32 flags,
+			    struct msgpool_op *out)
+{
+	struct msgpool_op o = { .token = token, .flags = flags };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_BORROW, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+static inline int mp_release(int fd, __u64 token)
+{
+	struct msgpool_op o = { .token = token };
+
+	return mp_ioctl(fd, MSGPOOL_IOC_RELEASE, &o);
+}
+
+static inline int mp_release_len(int fd, __u64 token, __u32 len)
+{
+	struct msgpool_op o = {
+		.token = token, .flags = MSGPOOL_F_SETLEN, .len = len,
+	};
+
+	return mp_ioctl(fd, MSGPOOL_IOC_RELEASE, &o);
+}
+
+static inline int mp_free(int fd, __u64 token)
+{
+	struct msgpool_op o = { .token = token };
+
+	return mp_ioctl(fd, MSGPOOL_IOC_FREE, &o);
+}
+
+static inline int mp_header(int fd, __u64 token, struct msgpool_op *out)
+{
+	struct msgpool_op o = { .token = token };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_HEADER, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+static inline int mp_nop(int fd)
+{
+	struct msgpool_op o = { 0 };
+
+	return mp_ioctl(fd, MSGPOOL_IOC_NOP, &o);
+}
+
+/* A module parameter as a number, or 0 if it cannot be read. */
+static inline __u64 mp_param(const char *name)
+{
+	char path[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), MP_PARAMS "%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+static inline __u64 mp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Child processes.  A child talks to its parent over two pipes, one
+ * 64-bit value at a time, and reports through its exit status.  It never
+ * uses ASSERT_*(), which would unwind into the harness in the child, but
+ * CHILD_CHECK(), which exits with status 1.
+ */
+struct mp_child {
+	pid_t pid;
+	int rd;		/* parent reads what the child sends */
+	int wr;		/* parent writes what the child reads */
+};
+
+typedef int (*mp_child_fn)(int rd, int wr, void *arg);
+
+#define CHILD_CHECK(expr) do {						\
+	if (!(expr)) {							\
+		fprintf(stderr, "# child %s:%d: failed: %s\n",		\
+			__FILE__, __LINE__, #expr);			\
+		_exit(1);						\
+	}								\
+} while (0)
+
+static inline int mp_send(int fd, __u64 v)
+{
+	return write(fd, &v, sizeof(v)) == sizeof(v) ? 0 : -1;
+}
+
+/* 0 and the value, or -1 if the other end closed first. */
+static inline int mp_recv(int fd, __u64 *v)
+{
+	return read(fd, v, sizeof(*v)) == sizeof(*v) ? 0 : -1;
+}
+
+static inline int mp_spawn(struct mp_child *c, mp_child_fn fn, void *arg)
+{
+	int up[2], down[2];
+
+	if (pipe2(up, O_CLOEXEC))
+		return -errno;
+	if (pipe2(down, O_CLOEXEC)) {
+		close(up[0]);
+		close(up[1]);
+		return -errno;
+	}
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (c->pid == 0) {
+		close(up[0]);
+		close(down[1]);
+		_exit(fn(down[0], up[1], arg));
+	}
+	close(up[1]);
+	close(down[0]);
+	c->rd = up[0];
+	c->wr = down[1];
+	return 0;
+}
+
+/* Exit status of the child, 128 + signal if killed, -1 on error. */
+static inline int mp_reap(struct mp_child *c)
+{
+	int status;
+
+	close(c->rd);
+	close(c->wr);
+	if (waitpid(c->pid, &status, 0) != c->pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static inline int mp_kill(struct mp_child *c)
+{
+	kill(c->pid, SIGKILL);
+	return mp_reap(c);
+}
+
+/* 'R', 'S', 'D', 'Z'... of task @pid, or 0 if it is gone. */
+static inline char mp_task_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Waits until @pid, which said it is about to block in an ioctl, sleeps
+ * there (S, or D for a killable sleep).  Polls a bounded number of times;
+ * returns 0 once it sleeps, -1 if it ran on and exited or never slept.
+ */
+static inline int mp_wait_sleeping(pid_t pid)
+{
+	const struct timespec tick = { .tv_nsec = 1000000 };
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		char s = mp_task_state(pid);
+
+		if (s == 'S' || s == 'D')
+			return 0;
+		if (s == 0 || s == 'Z' || s == 'X')
+			return -1;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
+/* 1 if @fd has data (or EOF) to read right now, else 0. */
+static inline int mp_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+#endif /* MSGPOOL_SELFTEST_UTIL_H */

@@ -1,0 +1,891 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libmsgpool: the MemoryManager API over the /dev/msgpool ioctls.
+ *
+ * The handle is immutable after msgpool_open(), so every call but close
+ * is thread-safe without a lock: the kernel serialises each slot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "msgpool.h"
+
+#define OPEN_FLAGS	(MSGPOOL_OPEN_CREATE | MSGPOOL_OPEN_EXCL | \
+			 MSGPOOL_OPEN_RDONLY)
+#define ALLOC_FLAGS	(MSGPOOL_NONBLOCK | MSGPOOL_WAIT)
+#define BORROW_FLAGS	(MSGPOOL_NONBLOCK | MSGPOOL_ADOPT)
+
+/* Ops per ioctl in the *_many calls: bounds their stack use to ~5 KiB. */
+#define MANY_CHUNK	64
+
+enum guard_kind {
+	GUARD_NONE,		/* ended, or never filled */
+	GUARD_READ,
+	GUARD_WRITE,
+	GUARD_LOAN,
+};
+
+struct msgpool {
+	int fd;
+	bool rdonly;
+	uint32_t peer_id;
+	uint32_t memory_class;
+	uint64_t capacity;
+	void *base;
+	size_t map_size;
+	char name[MSGPOOL_NAME_MAX];
+};
+
+static const char *const error_text[] = {
+	[-MSGPOOL_OK] = "success",
+	[-MSGPOOL_E_NO_FREE_SLOTS] = "no free slot in the pool",
+	[-MSGPOOL_E_BAD_TOKEN] = "malformed token or token of another pool",
+	[-MSGPOOL_E_NOT_ALLOCATED] = "message freed or slot reused",
+	[-MSGPOOL_E_ALREADY_BORROWED] = "slot held by a conflicting borrow",
+	[-MSGPOOL_E_BORROW_ACTIVE] = "slot still borrowed or loaned",
+	[-MSGPOOL_E_POISONED] = "slot poisoned: its writer died",
+	[-MSGPOOL_E_PERMISSION] = "permission denied",
+	[-MSGPOOL_E_NOT_HELD] = "no such borrow or loan held by this handle",
+	[-MSGPOOL_E_TOO_BIG] = "message too big",
+	[-MSGPOOL_E_INVALID_CONFIG] = "invalid pool configuration",
+	[-MSGPOOL_E_LIMIT] = "pool size or count limit reached",
+	[-MSGPOOL_E_NOT_FOUND] = "no pool of that name",
+	[-MSGPOOL_E_EXISTS] = "pool exists already",
+	[-MSGPOOL_E_NO_DEVICE] = "no " MSGPOOL_DEVICE ": module not loaded",
+	[-MSGPOOL_E_NO_MEMORY] = "out of memory",
+	[-MSGPOOL_E_INTERRUPTED] = "interrupted",
+	[-MSGPOOL_E_CLOSED] = "handle closed",
+	[-MSGPOOL_E_INVALID] = "invalid argument",
+	[-MSGPOOL_E_ABI] = "msgpool module ABI mismatch",
+	[-MSGPOOL_E_SYSTEM] = "system error",
+};
+
+const char *msgpool_strerror(int err)
+{
+	if (err > 0 || -(long)err >= (long)(sizeof(error_text) /
+					     sizeof(error_text[0])))
+		return "unknown msgpool error";
+	return error_text[-err];
+}
+
+/* Ops whose EINVAL can only mean a bad token: the library checks flags. */
+static bool op_takes_token(unsigned int op)
+{
+	return op >= MSGPOOL_OP_COMMIT && op <= MSGPOOL_OP_HEADER;
+}
+
+/* Map the errno of @op (0: attach) as Documentation/msgpool.rst lists. */
+static int map_errno(unsigned int op, int e)
+{
+	switch (e) {
+	case 0:
+		return MSGPOOL_OK;
+	case ENOBUFS:
+	case EAGAIN:
+		return MSGPOOL_E_NO_FREE_SLOTS;
+	case EINVAL:
+		return op_takes_token(op) ? MSGPOOL_E_BAD_TOKEN :
+		       MSGPOOL_E_INVALID;
+	case ESTALE:
+		return MSGPOOL_E_NOT_ALLOCATED;
+	case EBUSY:
+		return op == MSGPOOL_OP_FREE ? MSGPOOL_E_BORROW_ACTIVE :
+		       MSGPOOL_E_ALREADY_BORROWED;
+	case EOWNERDEAD:
+		return MSGPOOL_E_POISONED;
+	case EACCES:
+	case EBADF:
+		return MSGPOOL_E_PERMISSION;
+	case EPERM:
+		return MSGPOOL_E_NOT_HELD;
+	case EMSGSIZE:
+		return MSGPOOL_E_TOO_BIG;
+	case E2BIG:
+	case ENOSPC:
+		return MSGPOOL_E_LIMIT;
+	case ENOENT:
+		return MSGPOOL_E_NOT_FOUND;
+	case EEXIST:
+		return MSGPOOL_E_EXISTS;
+	case ENOMEM:
+		return MSGPOOL_E_NO_MEMORY;
+	case EINTR:
+		return MSGPOOL_E_INTERRUPTED;
+	case EFAULT:
+		return MSGPOOL_E_INVALID;
+	case ENOTTY:
+		return MSGPOOL_E_ABI;
+	default:
+		errno = e;
+		return MSGPOOL_E_SYSTEM;
+	}
+}
+
+int msgpool_op_error(const struct msgpool_op *op)
+{
+	if (!op)
+		return MSGPOOL_E_INVALID;
+	return map_errno(op->op, -op->result);
+}
+
+/* One single-op ioctl; @op->op is set so that errors map by opcode. */
+static int do_op(struct msgpool *pool, unsigned long req, unsigned int code,
+		 struct msgpool_op *op)
+{
+	op->op = code;
+	if (ioctl(pool->fd, req, op) == 0)
+		return MSGPOOL_OK;
+	return map_errno(code, errno);
+}
+
+static bool name_valid(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+
+		if (i == MSGPOOL_NAME_MAX - 1)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return i > 0;
+}
+
+static int open_check(const char *name, const struct msgpool_config *cfg,
+		      unsigned int flags, unsigned int mode,
+		      struct msgpool **out)
+{
+	bool create = flags & MSGPOOL_OPEN_CREATE;
+
+	if (!out)
+		return MSGPOOL_E_INVALID;
+	*out = NULL;
+	if (!name || !name_valid(name) || (flags & ~OPEN_FLAGS))
+		return MSGPOOL_E_INVALID;
+	if ((flags & MSGPOOL_OPEN_EXCL) && !create)
+		return MSGPOOL_E_INVALID;
+	if (create != !!cfg || mode > 0777 || (!create && mode))
+		return MSGPOOL_E_INVALID;
+	return MSGPOOL_OK;
+}
+
+static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
+		  unsigned int flags, unsigned int mode)
+{
+	struct msgpool_attach at;
+
+	memset(&at, 0, sizeof(at));
+	strcpy(at.name, pool->name);
+	if (flags & MSGPOOL_OPEN_CREATE)
+		at.flags |= MSGPOOL_ATTACH_CREATE;
+	if (flags & MSGPOOL_OPEN_EXCL)
+		at.flags |= MSGPOOL_ATTACH_EXCL;
+	if (cfg) {
+		at.mode = mode;
+		at.nr_classes = cfg->nr_classes;
+		memcpy(at.classes, cfg->classes, sizeof(at.classes));
+	}
+	if (ioctl(pool->fd, MSGPOOL_IOC_ATTACH, &at) == 0)
+		return MSGPOOL_OK;
+	/* Name, flags and mode were checked here: EINVAL is the config. */
+	if (errno == EINVAL && cfg)
+		return MSGPOOL_E_INVALID_CONFIG;
+	return map_errno(0, errno);
+}
+
+static int load_shape(struct msgpool *pool)
+{
+	struct msgpool_info info;
+	int prot = PROT_READ;
+	void *base;
+
+	memset(&info, 0, sizeof(info));
+	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, &info))
+		return map_errno(0, errno);
+	if (info.abi_version != MSGPOOL_ABI_VERSION)
+		return MSGPOOL_E_ABI;
+	if (!pool->rdonly)
+		prot |= PROT_WRITE;
+	base = mmap(NULL, info.map_size, prot, MAP_SHARED, pool->fd, 0);
+	if (base == MAP_FAILED)
+		return map_errno(0, errno);
+	pool->base = base;
+	pool->map_size = info.map_size;
+	pool->peer_id = info.peer_id;
+	pool->memory_class = info.memory_class;
+	pool->capacity = info.capacity;
+	return MSGPOOL_OK;
+}
+
+static int device_open(bool rdonly)
+{
+	int fd = open(MSGPOOL_DEVICE, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+		return MSGPOOL_E_NO_DEVICE;
+	return map_errno(0, errno);
+}
+
+int msgpool_open(const char *name, const struct msgpool_config *cfg,
+		 unsigned int flags, unsigned int mode, struct msgpool **out)
+{
+	struct msgpool *pool;
+	int saved_errno;
+	int err;
+
+	err = open_check(name, cfg, flags, mode, out);
+	if (err)
+		return err;
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return MSGPOOL_E_NO_MEMORY;
+	strcpy(pool->name, name);
+	pool->rdonly = flags & MSGPOOL_OPEN_RDONLY;
+	pool->fd = device_open(pool->rdonly);
+	if (pool->fd < 0) {
+		err = pool->fd;
+		free(pool);
+		return err;
+	}
+	err = attach(pool, cfg, flags, mode);
+	if (!err)
+		err = load_shape(pool);
+	if (err) {
+		/* Keep the errno of MSGPOOL_E_SYSTEM, not close()'s. */
+		saved_errno = errno;
+		close(pool->fd);
+		free(pool);
+		errno = saved_errno;
+		return err;
+	}
+	*out = pool;
+	return MSGPOOL_OK;
+}
+
+int msgpool_dup(struct msgpool *pool, struct msgpool **out)
+{
+	if (!pool) {
+		if (out)
+			*out = NULL;
+		return MSGPOOL_E_CLOSED;
+	}
+	return msgpool_open(pool->name, NULL,
+			    pool->rdonly ? MSGPOOL_OPEN_RDONLY : 0, 0, out);
+}
+
+int msgpool_close(struct msgpool **poolp)
+{
+	struct msgpool *pool;
+
+	if (!poolp)
+		return MSGPOOL_E_INVALID;
+	pool = *poolp;
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	*poolp = NULL;
+	munmap(pool->base, pool->map_size);
+	close(pool->fd);
+	free(pool);
+	return MSGPOOL_OK;
+}
+
+/* ---- Guards ------------------------------------------------------------ */
+
+static void hdr_from_op(struct msgpool_header *hdr,
+			const struct msgpool_op *op)
+{
+	hdr->len = op->len;
+	hdr->capacity = op->capacity;
+	hdr->producer = op->producer;
+	hdr->reserved = 0;
+	hdr->tag = op->tag;
+	hdr->seq = op->seq;
+	hdr->timestamp_ns = op->timestamp_ns;
+}
+
+static void guard_start(const struct msgpool *pool, struct msgpool_guard *g,
+			const struct msgpool_op *op, enum guard_kind kind)
+{
+	g->token = op->token;
+	g->data = (char *)pool->base + op->offset;
+	hdr_from_op(&g->hdr, op);
+	g->priv.pool = pool;
+	g->priv.peer_id = pool->peer_id;
+	g->priv.kind = kind;
+}
+
+static void guard_end(struct msgpool_guard *g)
+{
+	g->data = NULL;
+	g->priv.kind = GUARD_NONE;
+}
+
+static void guard_clear(struct msgpool_guard *g)
+{
+	memset(g, 0, sizeof(*g));
+}
+
+/*
+ * Is @g a live guard of @pool of one of @kinds (a bit mask)?  The peer id
+ * tells a guard of a closed handle from one of a new handle that malloc
+ * placed at the same address.
+ */
+static int guard_check(const struct msgpool *pool,
+		       const struct msgpool_guard *g, unsigned int kinds)
+{
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!g)
+		return MSGPOOL_E_INVALID;
+	if (g->priv.pool != pool || g->priv.peer_id != pool->peer_id ||
+	    g->priv.kind == GUARD_NONE || !(kinds & (1U << g->priv.kind)))
+		return MSGPOOL_E_NOT_HELD;
+	return MSGPOOL_OK;
+}
+
+/* ---- Messages ---------------------------------------------------------- */
+
+int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
+		  uint64_t tag, unsigned int flags, uint64_t *token)
+{
+	struct msgpool_op op;
+	int err;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!buf || !token || (flags & ~ALLOC_FLAGS))
+		return MSGPOOL_E_INVALID;
+	if (len > UINT32_MAX)
+		return MSGPOOL_E_TOO_BIG;
+	memset(&op, 0, sizeof(op));
+	op.flags = flags;
+	op.len = len;
+	op.data = (uintptr_t)buf;
+	op.tag = tag;
+	err = do_op(pool, MSGPOOL_IOC_STORE, MSGPOOL_OP_STORE, &op);
+	*token = err ? 0 : op.token;
+	return err;
+}
+
+int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
+		 struct msgpool_guard *g)
+{
+	struct msgpool_op op;
+	int err;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!g || (flags & ~ALLOC_FLAGS))
+		return MSGPOOL_E_INVALID;
+	guard_clear(g);
+	if (len > UINT32_MAX)
+		return MSGPOOL_E_TOO_BIG;
+	memset(&op, 0, sizeof(op));
+	op.flags = flags;
+	op.len = len;
+	err = do_op(pool, MSGPOOL_IOC_LOAN, MSGPOOL_OP_LOAN, &op);
+	if (!err)
+		guard_start(pool, g, &op, GUARD_LOAN);
+	return err;
+}
+
+int msgpool_commit(struct msgpool *pool, struct msgpool_guard *g,
+		   size_t len, uint64_t tag)
+{
+	struct msgpool_op op;
+	int err;
+
+	err = guard_check(pool, g, 1U << GUARD_LOAN);
+	if (err)
+		return err;
+	if (len > g->hdr.capacity)
+		return MSGPOOL_E_TOO_BIG;
+	memset(&op, 0, sizeof(op));
+	op.token = g->token;
+	op.len = len;
+	op.tag = tag;
+	err = do_op(pool, MSGPOOL_IOC_COMMIT, MSGPOOL_OP_COMMIT, &op);
+	if (err)
+		return err;
+	/* COMMIT returns the header it made; capacity is the slot's still. */
+	op.capacity = g->hdr.capacity;
+	hdr_from_op(&g->hdr, &op);
+	guard_end(g);
+	return MSGPOOL_OK;
+}
+
+int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g)
+{
+	struct msgpool_op op;
+	int err;
+
+	err = guard_check(pool, g, 1U << GUARD_LOAN);
+	if (err)
+		return err;
+	memset(&op, 0, sizeof(op));
+	op.token = g->token;
+	err = do_op(pool, MSGPOOL_IOC_DISCARD, MSGPOOL_OP_DISCARD, &op);
+	if (!err)
+		guard_end(g);
+	return err;
+}
+
+static int borrow(struct msgpool *pool, uint64_t token, unsigned int flags,
+		  struct msgpool_guard *g, bool write)
+{
+	struct msgpool_op op;
+	int err;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!g || (flags & ~BORROW_FLAGS))
+		return MSGPOOL_E_INVALID;
+	guard_clear(g);
+	memset(&op, 0, sizeof(op));
+	op.token = token;
+	op.flags = flags | (write ? MSGPOOL_F_WRITE : 0);
+	err = do_op(pool, MSGPOOL_IOC_BORROW, MSGPOOL_OP_BORROW, &op);
+	if (!err)
+		guard_start(pool, g, &op, write ? GUARD_WRITE : GUARD_READ);
+	return err;
+}
+
+int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
+		 struct msgpool_guard *g)
+{
+	return borrow(pool, token, flags, g, false);
+}
+
+int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
+		     struct msgpool_guard *g)
+{
+	return borrow(pool, token, flags, g, true);
+}
+
+static int release(struct msgpool *pool, struct msgpool_guard *g,
+		   unsigned int flags, uint32_t len)
+{
+	struct msgpool_op op;
+	int err;
+
+	memset(&op, 0, sizeof(op));
+	op.token = g->token;
+	op.flags = flags;
+	op.len = len;
+	err = do_op(pool, MSGPOOL_IOC_RELEASE, MSGPOOL_OP_RELEASE, &op);
+	/* The kernel knows of no such borrow: the guard holds nothing. */
+	if (!err || err == MSGPOOL_E_NOT_HELD)
+		guard_end(g);
+	if (!err && (flags & MSGPOOL_F_SETLEN))
+		g->hdr.len = len;
+	return err;
+}
+
+int msgpool_release(struct msgpool *pool, struct msgpool_guard *g)
+{
+	int err = guard_check(pool, g,
+			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
+
+	if (err)
+		return err;
+	return release(pool, g, 0, 0);
+}
+
+int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
+			size_t len)
+{
+	int err = guard_check(pool, g,
+			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
+
+	if (err)
+		return err;
+	if (g->priv.kind != GUARD_WRITE)
+		return MSGPOOL_E_INVALID;
+	if (len > g->hdr.capacity)
+		return MSGPOOL_E_TOO_BIG;
+	return release(pool, g, MSGPOOL_F_SETLEN, len);
+}
+
+int msgpool_free(struct msgpool *pool, uint64_t token)
+{
+	struct msgpool_op op;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	memset(&op, 0, sizeof(op));
+	op.token = token;
+	return do_op(pool, MSGPOOL_IOC_FREE, MSGPOOL_OP_FREE, &op);
+}
+
+int msgpool_header(struct msgpool *pool, uint64_t token,
+		   struct msgpool_header *hdr)
+{
+	struct msgpool_op op;
+	int err;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!hdr)
+		return MSGPOOL_E_INVALID;
+	memset(&op, 0, sizeof(op));
+	op.token = token;
+	err = do_op(pool, MSGPOOL_IOC_HEADER, MSGPOOL_OP_HEADER, &op);
+	if (!err)
+		hdr_from_op(hdr, &op);
+	return err;
+}
+
+/* ---- Batches ----------------------------------------------------------- */
+
+/* One MSGPOOL_IOC_BATCH of 1..MSGPOOL_BATCH_MAX ops. */
+static int batch_ioctl(struct msgpool *pool, struct msgpool_op *ops,
+		       uint32_t count, uint32_t flags, uint32_t *done)
+{
+	struct msgpool_batch b;
+
+	memset(&b, 0, sizeof(b));
+	b.ops = (uintptr_t)ops;
+	b.count = count;
+	b.op_size = sizeof(*ops);
+	b.flags = flags;
+	if (ioctl(pool->fd, MSGPOOL_IOC_BATCH, &b))
+		return map_errno(MSGPOOL_OP_NOP, errno);
+	*done = b.done;
+	return MSGPOOL_OK;
+}
+
+/*
+ * Whether a batch that ran stopped: short of its count (at a failure with
+ * MSGPOOL_BATCH_STOP, or at a signal), or, with STOP, at its last op.
+ */
+static bool batch_stopped(const struct msgpool_op *ops, uint32_t count,
+			  uint32_t done, unsigned int flags)
+{
+	if (done < count)
+		return true;
+	return (flags & MSGPOOL_BATCH_STOP) && ops[done - 1].result;
+}
+
+int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
+		  unsigned int flags, size_t *done)
+{
+	size_t total = 0;
+	int err = MSGPOOL_OK;
+
+	if (done)
+		*done = 0;
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!ops || !n || (flags & ~MSGPOOL_BATCH_FLAGS))
+		return MSGPOOL_E_INVALID;
+	while (total < n) {
+		uint32_t count = n - total > MSGPOOL_BATCH_MAX ?
+				 MSGPOOL_BATCH_MAX : n - total;
+		uint32_t ran;
+
+		err = batch_ioctl(pool, ops + total, count, flags, &ran);
+		if (err)
+			break;
+		total += ran;
+		if (batch_stopped(ops + total - ran, count, ran, flags))
+			break;
+	}
+	if (done)
+		*done = total;
+	return err;
+}
+
+/*
+ * The *_many calls: @prep turns item @i into an op or returns the item's
+ * error without an op; @finish sees each item's outcome.
+ */
+struct many {
+	struct msgpool *pool;
+	unsigned int flags;
+	const void *in;
+	void *out;
+	int (*prep)(const struct many *m, size_t i, struct msgpool_op *op);
+	void (*finish)(const struct many *m, size_t i,
+		       const struct msgpool_op *op, int err);
+};
+
+static int many_result(const struct msgpool_op *ops, int k, uint32_t ran,
+		       int local, int batch_err)
+{
+	if (k < 0)
+		return local;
+	if (batch_err)
+		return batch_err;
+	/* Without MSGPOOL_BATCH_STOP only a fatal signal stops a batch. */
+	if ((uint32_t)k >= ran)
+		return MSGPOOL_E_INTERRUPTED;
+	return msgpool_op_error(&ops[k]);
+}
+
+static int many_chunk(const struct many *m, size_t base, size_t cnt,
+		      int *results)
+{
+	struct msgpool_op ops[MANY_CHUNK];
+	int local[MANY_CHUNK], slot[MANY_CHUNK];
+	uint32_t nops = 0, ran = 0;
+	int first = MSGPOOL_OK;
+	int batch_err = 0;
+	size_t j;
+
+	for (j = 0; j < cnt; j++) {
+		memset(&ops[nops], 0, sizeof(ops[nops]));
+		local[j] = m->prep(m, base + j, &ops[nops]);
+		slot[j] = local[j] ? -1 : (int)nops++;
+	}
+	if (nops)
+		batch_err = batch_ioctl(m->pool, ops, nops, 0, &ran);
+	for (j = 0; j < cnt; j++) {
+		int k = slot[j];
+		int err = many_result(ops, k, ran, local[j], batch_err);
+
+		m->finish(m, base + j, k < 0 ? NULL : &ops[k], err);
+		if (results)
+			results[base + j] = err;
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}
+
+static int many_run(const struct many *m, size_t n, int *results)
+{
+	int first = MSGPOOL_OK;
+	size_t base;
+
+	for (base = 0; base < n; base += MANY_CHUNK) {
+		size_t cnt = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
+		int err = many_chunk(m, base, cnt, results);
+
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}
+
+static int store_prep(const struct many *m, size_t i, struct msgpool_op *op)
+{
+	const struct msgpool_buf *b = (const struct msgpool_buf *)m->in + i;
+
+	if (!b->data)
+		return MSGPOOL_E_INVALID;
+	if (b->len > UINT32_MAX)
+		return MSGPOOL_E_TOO_BIG;
+	op->op = MSGPOOL_OP_STORE;
+	op->flags = m->flags;
+	op->len = b->len;
+	op->data = (uintptr_t)b->data;
+	op->tag = b->tag;
+	return MSGPOOL_OK;
+}
+
+static void store_finish(const struct many *m, size_t i,
+			 const struct msgpool_op *op, int err)
+{
+	((uint64_t *)m->out)[i] = err ? 0 : op->token;
+}
+
+int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
+		       size_t n, unsigned int flags, uint64_t *tokens,
+		       int *results)
+{
+	struct many m = {
+		.pool = pool, .flags = flags, .in = bufs, .out = tokens,
+		.prep = store_prep, .finish = store_finish,
+	};
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!bufs || !tokens || (flags & ~ALLOC_FLAGS))
+		return MSGPOOL_E_INVALID;
+	return many_run(&m, n, results);
+}
+
+static int free_prep(const struct many *m, size_t i, struct msgpool_op *op)
+{
+	op->op = MSGPOOL_OP_FREE;
+	op->token = ((const uint64_t *)m->in)[i];
+	return MSGPOOL_OK;
+}
+
+static void no_finish(const struct many *m, size_t i,
+		      const struct msgpool_op *op, int err)
+{
+	(void)m;
+	(void)i;
+	(void)op;
+	(void)err;
+}
+
+int msgpool_free_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
+		      int *results)
+{
+	struct many m = {
+		.pool = pool, .in = tokens,
+		.prep = free_prep, .finish = no_finish,
+	};
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!tokens)
+		return MSGPOOL_E_INVALID;
+	return many_run(&m, n, results);
+}
+
+static int read_prep(const struct many *m, size_t i, struct msgpool_op *op)
+{
+	op->op = MSGPOOL_OP_BORROW;
+	op->flags = m->flags;
+	op->token = ((const uint64_t *)m->in)[i];
+	return MSGPOOL_OK;
+}
+
+static void read_finish(const struct many *m, size_t i,
+			const struct msgpool_op *op, int err)
+{
+	struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
+
+	guard_clear(g);
+	if (!err)
+		guard_start(m->pool, g, op, GUARD_READ);
+}
+
+int msgpool_read_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
+		      unsigned int flags, struct msgpool_guard *guards,
+		      int *results)
+{
+	struct many m = {
+		.pool = pool, .flags = flags, .in = tokens, .out = guards,
+		.prep = read_prep, .finish = read_finish,
+	};
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!tokens || !guards || (flags & ~BORROW_FLAGS))
+		return MSGPOOL_E_INVALID;
+	return many_run(&m, n, results);
+}
+
+static int release_prep(const struct many *m, size_t i, struct msgpool_op *op)
+{
+	const struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
+	int err = guard_check(m->pool, g,
+			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
+
+	if (err)
+		return err;
+	op->op = MSGPOOL_OP_RELEASE;
+	op->token = g->token;
+	return MSGPOOL_OK;
+}
+
+static void release_finish(const struct many *m, size_t i,
+			   const struct msgpool_op *op, int err)
+{
+	struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
+
+	if (op && (!err || err == MSGPOOL_E_NOT_HELD))
+		guard_end(g);
+}
+
+int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
+			 size_t n, int *results)
+{
+	struct many m = {
+		.pool = pool, .out = guards,
+		.prep = release_prep, .finish = release_finish,
+	};
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!guards)
+		return MSGPOOL_E_INVALID;
+	return many_run(&m, n, results);
+}
+
+/* ---- Figures ----------------------------------------------------------- */
+
+static int info(struct msgpool *pool, struct msgpool_info *in)
+{
+	memset(in, 0, sizeof(*in));
+	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, in))
+		return map_errno(0, errno);
+	return MSGPOOL_OK;
+}
+
+int64_t msgpool_available(struct msgpool *pool)
+{
+	struct msgpool_info in;
+	int err;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	err = info(pool, &in);
+	return err ? err : (int64_t)in.available;
+}
+
+int64_t msgpool_capacity(struct msgpool *pool)
+{
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	return pool->capacity;
+}
+
+int msgpool_memory_class(struct msgpool *pool)
+{
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	return pool->memory_class;
+}
+
+int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st)
+{
+	struct msgpool_info in;
+	uint32_t c;
+	int err;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!st)
+		return MSGPOOL_E_INVALID;
+	err = info(pool, &in);
+	if (err)
+		return err;
+	memset(st, 0, sizeof(*st));
+	st->memory_class = in.memory_class;
+	st->nr_classes = in.nr_classes;
+	st->peer_id = in.peer_id;
+	st->capacity = in.capacity;
+	st->available = in.available;
+	st->map_size = in.map_size;
+	for (c = 0; c < in.nr_classes && c < MSGPOOL_MAX_CLASSES; c++) {
+		st->classes[c].slot_size = in.classes[c].slot_size;
+		st->classes[c].nr_slots = in.classes[c].nr_slots;
+		st->classes[c].available = in.classes[c].available;
+		st->classes[c].stride = in.classes[c].stride;
+	}
+	st->stores = in.nr_stores;
+	st->loans = in.nr_loans;
+	st->borrows = in.nr_borrows;
+	st->frees = in.nr_frees;
+	st->nobufs = in.nr_nobufs;
+	st->reclaimed = in.nr_reclaimed;
+	st->poisoned = in.nr_poisoned;
+	return MSGPOOL_OK;
+}

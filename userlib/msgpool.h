@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libmsgpool: token-addressed message storage over /dev/msgpool.
+ *
+ * OVERVIEW
+ *
+ * A pool is a named set of fixed-size slots in kernel memory, cut into 1 to
+ * MSGPOOL_MAX_CLASSES size classes.  Every process that opens the pool maps
+ * all of it once; a message is written in place into a slot and named by a
+ * 64-bit token.  Only tokens travel between processes (over a pipe, a
+ * socket, shared memory, ...): the receiver borrows the token and reads the
+ * payload where the sender wrote it.  Who owns, borrows or may free a slot
+ * is decided by the kernel, so a process that crashes cannot corrupt the
+ * pool, and whatever it held is undone when it dies.
+ *
+ *   struct msgpool_config cfg = {
+ *           .nr_classes = 2,
+ *           .classes = { { 256, 1024 }, { 65536, 64 } },
+ *   };
+ *   struct msgpool *pool;
+ *   struct msgpool_guard g;
+ *   uint64_t token;
+ *
+ *   msgpool_open("telemetry", &cfg, MSGPOOL_OPEN_CREATE, 0600, &pool);
+ *   msgpool_store(pool, "hello", 5, 42, 0, &token);  // hand token over
+ *   msgpool_read(pool, token, 0, &g);      // g.data points into the pool
+ *   msgpool_release(pool, &g);
+ *   msgpool_free(pool, token);
+ *   msgpool_close(&pool);
+ *
+ * This is the MemoryManager model: store, read (shared borrow), read_mut
+ * (exclusive borrow), free, available, capacity and memory_class, plus a
+ * zero-copy write path (loan, then commit or discard), header peeks and
+ * batches.
+ *
+ * HANDLES AND PEERS
+ *
+ * A struct msgpool handle is one open file of /dev/msgpool, called a peer
+ * by the kernel.  Borrows, loans and slot ownership belong to the peer.
+ * msgpool_dup() gives a second, independent peer of the same pool.
+ *
+ * OWNERSHIP AND CRASHES
+ *
+ * The peer that stores or loans a slot owns it.  Reading with
+ * MSGPOOL_ADOPT moves ownership to the reader.  When a peer is closed, or
+ * its process dies:
+ *   1. its read borrows are dropped;
+ *   2. its loans go back to the pool unpublished;
+ *   3. its exclusive borrows (msgpool_read_mut) of slots it does not own
+ *      poison those slots: msgpool_read(), msgpool_read_mut() and
+ *      msgpool_header() then fail with MSGPOOL_E_POISONED until some peer
+ *      frees the slot with msgpool_free();
+ *   4. the slots it owns are freed (a slot another peer still borrows is
+ *      freed when that last borrow is released).
+ * So a producer that hands a token to a consumer must keep its handle open
+ * until the consumer has adopted the message (read with MSGPOOL_ADOPT) or
+ * is done with it, or the message disappears and the consumer gets
+ * MSGPOOL_E_NOT_ALLOCATED.
+ *
+ * Tokens are capabilities: any peer of the pool holding a token may read
+ * it, and any writable peer may free it.  A token outlives its message only
+ * as an error: a stale or doubly freed token gives MSGPOOL_E_NOT_ALLOCATED,
+ * a malformed one or one of another pool MSGPOOL_E_BAD_TOKEN.  0 is never
+ * a valid token.
+ *
+ * ERRORS
+ *
+ * Functions return 0 (MSGPOOL_OK) or a negative enum msgpool_error value;
+ * functions that return a count return it as a non-negative value.  The
+ * library never prints, aborts or exits, and keeps no global state.
+ * Errors common to every function that takes a handle or a guard:
+ *   MSGPOOL_E_CLOSED      the handle is NULL (msgpool_close() sets the
+ *                         caller's pointer to NULL)
+ *   MSGPOOL_E_INVALID     a NULL pointer argument or an unknown flag
+ *   MSGPOOL_E_SYSTEM      an unexpected system error; errno holds it
+ * The error lists below name the others.  msgpool_strerror() describes
+ * each code.
+ *
+ * THREADS
+ *
+ * One handle may be used by many threads at once: it is not modified after
+ * msgpool_open(), and the kernel serialises access to each slot.  A borrow
+ * taken by one thread may be released by another.  The exceptions:
+ * msgpool_close() must not run concurrently with any other call on the
+ * same handle, and a guard must not be used by two threads at once (it is
+ * caller memory, updated by release, commit and discard).  msgpool_dup()
+ * gives a thread a peer of its own, whose borrows and ownership are
+ * independent of the original's.
+ *
+ * FORK
+ *
+ * A child of fork() shares its parent's peers (the files are shared), so
+ * it must not borrow, loan or free through the parent's handles.  It may
+ * msgpool_close() them, which only drops its references, and
+ * msgpool_open() or msgpool_dup() peers of its own.  Handles are opened
+ * close-on-exec.
+ */
+#ifndef MSGPOOL_H
+#define MSGPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/msgpool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MSGPOOL_DEVICE		"/dev/msgpool"
+
+/* Error codes: functions return 0 or one of these. */
+enum msgpool_error {
+	MSGPOOL_OK = 0,
+	/* No class that fits has a free slot (ENOBUFS, EAGAIN). */
+	MSGPOOL_E_NO_FREE_SLOTS = -1,
+	/* Malformed token, or a token of another pool (EINVAL). */
+	MSGPOOL_E_BAD_TOKEN = -2,
+	/* The slot was freed or reused since the token was made (ESTALE). */
+	MSGPOOL_E_NOT_ALLOCATED = -3,
+	/* A conflicting borrow or loan holds the slot (EBUSY). */
+	MSGPOOL_E_ALREADY_BORROWED = -4,
+	/* Free of a slot that is borrowed or loaned (EBUSY). */
+	MSGPOOL_E_BORROW_ACTIVE = -5,
+	/* An exclusive borrower died inside the slot (EOWNERDEAD). */
+	MSGPOOL_E_POISONED = -6,
+	/* The pool's mode refuses this caller, or the handle is read-only
+	 * (EACCES, EBADF).
+	 */
+	MSGPOOL_E_PERMISSION = -7,
+	/* Release, commit or discard of a borrow or loan this handle does
+	 * not hold: double release, a foreign or already ended guard (EPERM).
+	 */
+	MSGPOOL_E_NOT_HELD = -8,
+	/* A length above the largest class or above the slot (EMSGSIZE). */
+	MSGPOOL_E_TOO_BIG = -9,
+	/* Bad class layout in struct msgpool_config (EINVAL). */
+	MSGPOOL_E_INVALID_CONFIG = -10,
+	/* Pool above the module's max_pool_bytes or max_pool_slots (E2BIG),
+	 * or max_pools pools exist already (ENOSPC).
+	 */
+	MSGPOOL_E_LIMIT = -11,
+	/* No pool of that name (ENOENT on attach). */
+	MSGPOOL_E_NOT_FOUND = -12,
+	/* MSGPOOL_OPEN_EXCL and the pool exists (EEXIST). */
+	MSGPOOL_E_EXISTS = -13,
+	/* /dev/msgpool is missing: the module is not loaded. */
+	MSGPOOL_E_NO_DEVICE = -14,
+	/* Out of memory, in the kernel or in the process (ENOMEM). */
+	MSGPOOL_E_NO_MEMORY = -15,
+	/* A wait was interrupted (EINTR). */
+	MSGPOOL_E_INTERRUPTED = -16,
+	/* NULL handle: used after msgpool_close(). */
+	MSGPOOL_E_CLOSED = -17,
+	/* Bad argument: NULL pointer, unknown flag, bad name (EINVAL,
+	 * EFAULT).
+	 */
+	MSGPOOL_E_INVALID = -18,
+	/* The module speaks another ABI version. */
+	MSGPOOL_E_ABI = -19,
+	/* Any other system error; errno holds it. */
+	MSGPOOL_E_SYSTEM = -20,
+};
+
+/*
+ * msgpool_strerror - describe an error code
+ * Returns a static string for every enum msgpool_error value, "unknown
+ * msgpool error" for anything else.  Thread-safe.
+ */
+const char *msgpool_strerror(int err);
+
+/*
+ * msgpool_op_error - the result of one op of msgpool_batch() as an error
+ * code; the op's opcode decides what an errno means (EINVAL is
+ * MSGPOOL_E_BAD_TOKEN for an op on a token, EBUSY is
+ * MSGPOOL_E_BORROW_ACTIVE for a free).
+ * Returns 0 or a negative enum msgpool_error.  Thread-safe.
+ */
+int msgpool_op_error(const struct msgpool_op *op);
+
+/* ---- Opening and closing ---------------------------------------------- */
+
+/* msgpool_open() flags */
+#define MSGPOOL_OPEN_CREATE	(1U << 0)	/* create if missing */
+#define MSGPOOL_OPEN_EXCL	(1U << 1)	/* with CREATE: must not exist */
+#define MSGPOOL_OPEN_RDONLY	(1U << 2)	/* read-only peer */
+
+/*
+ * The shape of a new pool: @nr_classes size classes, slot_size strictly
+ * increasing, each slot_size >= 1 and nr_slots 1..2^24.
+ */
+struct msgpool_config {
+	uint32_t nr_classes;
+	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
+};
+
+struct msgpool;
+
+/*
+ * msgpool_open - create or attach to the pool called @name, map it
+ * @name:  1 to MSGPOOL_NAME_MAX - 1 characters of [A-Za-z0-9._-]
+ * @cfg:   the shape of the pool, with MSGPOOL_OPEN_CREATE only (NULL
+ *         otherwise); ignored when the pool exists already
+ * @flags: MSGPOOL_OPEN_*; EXCL requires CREATE
+ * @mode:  permission bits (0777 at most) of a created pool, checked like
+ *         SysV shm: read permission to attach, write permission for a
+ *         writable peer; 0 without CREATE
+ * @out:   receives the handle
+ *
+ * A MSGPOOL_OPEN_RDONLY peer maps the pool read-only and may only read,
+ * release, peek at headers and ask for stats; every write-side call gives
+ * MSGPOOL_E_PERMISSION.
+ *
+ * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg given or missing),
+ * MSGPOOL_E_INVALID_CONFIG, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
+ * MSGPOOL_E_EXISTS, MSGPOOL_E_PERMISSION, MSGPOOL_E_NO_DEVICE,
+ * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
+ * Thread-safe.
+ */
+int msgpool_open(const char *name, const struct msgpool_config *cfg,
+		 unsigned int flags, unsigned int mode, struct msgpool **out);
+
+/*
+ * msgpool_dup - open a second, independent peer of the same pool
+ * The new handle has its own borrows and owns nothing; it is read-only if
+ * @pool is.  Use one per thread or per component when their borrows and
+ * ownership must not mix (closing one does not touch the other's).
+ * Errors: as msgpool_open().  Thread-safe.
+ */
+int msgpool_dup(struct msgpool *pool, struct msgpool **out);
+
+/*
+ * msgpool_close - close the peer, unmap the pool, free the handle
+ * @pool: address of the handle; set to NULL on return
+ * Everything the peer held is undone as described under OWNERSHIP.  Guards
+ * of the handle become invalid: their data pointers dangle, and releasing
+ * one through a NULL handle gives MSGPOOL_E_CLOSED, through any other
+ * handle MSGPOOL_E_NOT_HELD.  The pool itself lives on while any peer is
+ * open.
+ * Errors: MSGPOOL_E_CLOSED if *@pool is NULL (double close),
+ * MSGPOOL_E_INVALID if @pool is NULL.  Not thread-safe against other calls
+ * on the same handle.
+ */
+int msgpool_close(struct msgpool **pool);
+
+/* ---- Messages ---------------------------------------------------------- */
+
+/* Flags of store, loan, read and read_mut, as valid for each. */
+#define MSGPOOL_NONBLOCK	MSGPOOL_F_NONBLOCK	/* never sleep */
+#define MSGPOOL_WAIT		MSGPOOL_F_WAIT		/* sleep for a slot */
+#define MSGPOOL_ADOPT		MSGPOOL_F_ADOPT		/* become the owner */
+
+/* A message header, kept by the kernel (not in the mapping). */
+struct msgpool_header {
+	uint32_t len;		/* message bytes */
+	uint32_t capacity;	/* bytes the slot holds */
+	uint32_t producer;	/* pid of the process that stored it */
+	uint32_t reserved;	/* zero */
+	uint64_t tag;		/* caller's tag, given at store/commit */
+	uint64_t seq;		/* pool-wide sequence number, increasing */
+	uint64_t timestamp_ns;	/* CLOCK_MONOTONIC at store/commit */
+};
+
+/*
+ * A borrow or loan in progress, filled by msgpool_read(),
+ * msgpool_read_mut() and msgpool_loan(), ended by msgpool_release(),
+ * msgpool_release_len(), msgpool_commit() or msgpool_discard().
+ * @data points into the mapping and is valid until the guard ends.  Only
+ * a guard from msgpool_read_mut() or msgpool_loan() may write through it
+ * (a read-only handle's mapping faults on write).  Ending a guard clears
+ * @data; ending it twice gives MSGPOOL_E_NOT_HELD.  @priv is the library's.
+ */
+struct msgpool_guard {
+	uint64_t token;
+	void *data;
+	struct msgpool_header hdr;
+	struct {
+		const struct msgpool *pool;
+		uint32_t peer_id;
+		uint32_t kind;
+	} priv;
+};
+
+/*
+ * msgpool_store - copy @len bytes from @buf into a new slot
+ * @len:   1 up to the largest slot size; the smallest class that fits and
+ *         has a free slot is used
+ * @tag:   caller's value, returned in the header
+ * @flags: 0, MSGPOOL_WAIT (sleep until a slot is free), MSGPOOL_NONBLOCK
+ * @token: receives the new message's token; this handle owns it
+ * Errors: MSGPOOL_E_NO_FREE_SLOTS (also for MSGPOOL_WAIT with
+ * MSGPOOL_NONBLOCK), MSGPOOL_E_TOO_BIG, MSGPOOL_E_INVALID (@len 0, bad
+ * @buf), MSGPOOL_E_PERMISSION (read-only), MSGPOOL_E_INTERRUPTED.
+ * Thread-safe.
+ */
+int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
+		  uint64_t tag, unsigned int flags, uint64_t *token);
+
+/*
+ * msgpool_loan - reserve a slot of at least @len bytes to write in place
+ * @len: 0 up to the largest slot size (0 takes any class)
+ * @flags: as msgpool_store()
+ * @g: receives the loan: token, writable data, hdr.capacity, hdr.len =
+ *     capacity.  The slot is invisible to others until msgpool_commit().
+ * Errors: as msgpool_store().  Thread-safe.
+ */
+int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
+		 struct msgpool_guard *g);
+
+/*
+ * msgpool_commit - publish a loaned slot as a message of @len bytes
+ * Ends the loan: @g keeps its token (hand it over) and gets the header
+ * of the message (len, tag, producer, seq, timestamp_ns) but loses its
+ * data.
+ * Errors: MSGPOOL_E_TOO_BIG (@len above the capacity; the loan goes on),
+ * MSGPOOL_E_NOT_HELD (@g is no loan of this handle).  Thread-safe.
+ */
+int msgpool_commit(struct msgpool *pool, struct msgpool_guard *g,
+		   size_t len, uint64_t tag);
+
+/*
+ * msgpool_discard - give a loaned slot back unpublished
+ * Errors: MSGPOOL_E_NOT_HELD.  Thread-safe.
+ */
+int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
+
+/*
+ * msgpool_read - shared borrow of a message (MemoryManager::read)
+ * @flags: MSGPOOL_NONBLOCK (fail instead of waiting for an exclusive
+ *         borrower or a loan to end), MSGPOOL_ADOPT (this handle becomes
+ *         the owner)
+ * @g: receives token, data (read only) and header.  Any number of shared
+ *     borrows, by any peers, may coexist; a handle may hold several of one
+ *     slot, one per guard.
+ * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
+ * MSGPOOL_E_ALREADY_BORROWED (with MSGPOOL_NONBLOCK), MSGPOOL_E_POISONED,
+ * MSGPOOL_E_INTERRUPTED.  Thread-safe.
+ */
+int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
+		 struct msgpool_guard *g);
+
+/*
+ * msgpool_read_mut - exclusive borrow of a message, to change it in place
+ * (MemoryManager::read_mut)
+ * @flags: as msgpool_read(); without MSGPOOL_NONBLOCK it waits for every
+ *         other borrow of the slot to end, so a handle that holds a shared
+ *         borrow of the slot itself waits until it is killed
+ * @g: receives token, writable data and header.  End it with
+ *     msgpool_release() or, to change the length, msgpool_release_len().
+ * A handle that dies holding this borrow on a slot it does not own
+ * poisons the slot.
+ * Errors: as msgpool_read(), plus MSGPOOL_E_PERMISSION (read-only).
+ * Thread-safe.
+ */
+int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
+		     struct msgpool_guard *g);
+
+/*
+ * msgpool_release - end a borrow taken by msgpool_read() or
+ * msgpool_read_mut() through this handle; @g's data is cleared
+ * Errors: MSGPOOL_E_NOT_HELD (double release, a loan, a guard of another
+ * handle, a guard never filled).  Thread-safe.
+ */
+int msgpool_release(struct msgpool *pool, struct msgpool_guard *g);
+
+/*
+ * msgpool_release_len - end an exclusive borrow, setting the length
+ * Errors: MSGPOOL_E_TOO_BIG (@len above the capacity; the borrow goes on),
+ * MSGPOOL_E_INVALID (a shared borrow), MSGPOOL_E_NOT_HELD.  Thread-safe.
+ */
+int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
+			size_t len);
+
+/*
+ * msgpool_free - return a message's slot to the pool (MemoryManager::free)
+ * Any writable handle holding the token may free it; afterwards the token
+ * gives MSGPOOL_E_NOT_ALLOCATED.  A poisoned slot frees fine.
+ * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED (double free),
+ * MSGPOOL_E_BORROW_ACTIVE (borrowed or loaned), MSGPOOL_E_PERMISSION.
+ * Thread-safe.
+ */
+int msgpool_free(struct msgpool *pool, uint64_t token);
+
+/*
+ * msgpool_header - peek at a message's header without borrowing it
+ * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
+ * MSGPOOL_E_ALREADY_BORROWED (the slot is loaned, not yet committed),
+ * MSGPOOL_E_POISONED.  Thread-safe.
+ */
+int msgpool_header(struct msgpool *pool, uint64_t token,
+		   struct msgpool_header *hdr);
+
+/* ---- Batches ----------------------------------------------------------- */
+
+/*
+ * The batch calls run any number of ops in few system calls (at most
+ * MSGPOOL_BATCH_MAX per call).  Each op succeeds or fails on its own:
+ * @results, if not NULL, receives 0 or the error of each item; the call
+ * returns 0 if every item succeeded, else the error of the first item that
+ * failed (or of the batch as a whole: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID).
+ * Thread-safe.
+ */
+
+/* One message for msgpool_store_many(). */
+struct msgpool_buf {
+	const void *data;
+	size_t len;
+	uint64_t tag;
+};
+
+/* Store @n messages; tokens[i] is 0 where item i failed. */
+int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
+		       size_t n, unsigned int flags, uint64_t *tokens,
+		       int *results);
+
+/* Free @n tokens. */
+int msgpool_free_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
+		      int *results);
+
+/*
+ * Shared borrows of @n tokens (@flags as msgpool_read()); guards[i] is
+ * left ended (data NULL) where item i failed.
+ */
+int msgpool_read_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
+		      unsigned int flags, struct msgpool_guard *guards,
+		      int *results);
+
+/* Release @n guards; an ended guard is an item failing MSGPOOL_E_NOT_HELD. */
+int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
+			 size_t n, int *results);
+
+/*
+ * msgpool_batch - run raw ops in order (see the uapi header)
+ * @ops:   filled as for MSGPOOL_IOC_BATCH (reserved and unused fields
+ *         zero); each op's result, -errno, lands in its result field,
+ *         msgpool_op_error() maps it
+ * @n:     any count; split into MSGPOOL_BATCH_MAX chunks
+ * @flags: 0 or MSGPOOL_BATCH_STOP (stop after the first failed op)
+ * @done:  if not NULL, receives the number of ops processed; fewer than
+ *         @n after a failed op with MSGPOOL_BATCH_STOP, or when a fatal
+ *         signal cut the batch short (its op's result is -EINTR)
+ * The raw ops bypass guards: a borrow taken here is released with a raw
+ * RELEASE op.  Returns 0 when the batch ran (whatever its ops' results)
+ * or MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
+ */
+int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
+		  unsigned int flags, size_t *done);
+
+/* ---- Figures ----------------------------------------------------------- */
+
+/*
+ * msgpool_available - free slots now, all classes (asks the kernel)
+ * Returns the count (>= 0), MSGPOOL_E_CLOSED or MSGPOOL_E_SYSTEM.
+ * Thread-safe.
+ */
+int64_t msgpool_available(struct msgpool *pool);
+
+/*
+ * msgpool_capacity - slots, all classes
+ * Returns the count (> 0) or MSGPOOL_E_CLOSED.  Thread-safe.
+ */
+int64_t msgpool_capacity(struct msgpool *pool);
+
+/* Memory classes */
+enum msgpool_memory_class {
+	MSGPOOL_MEMORY_HOST = MSGPOOL_MEM_HOST,	/* host RAM, kernel pages */
+};
+
+/*
+ * msgpool_memory_class - the storage domain of the pool
+ * Returns an enum msgpool_memory_class value or MSGPOOL_E_CLOSED.
+ * Thread-safe.
+ */
+int msgpool_memory_class(struct msgpool *pool);
+
+struct msgpool_class_stats {
+	uint32_t slot_size;
+	uint32_t nr_slots;
+	uint32_t available;
+	uint32_t stride;	/* bytes between slots in the mapping */
+};
+
+/* Counters are cumulative over the pool's life, for all peers. */
+struct msgpool_stats {
+	uint32_t memory_class;	/* enum msgpool_memory_class */
+	uint32_t nr_classes;
+	uint32_t peer_id;	/* this handle's peer id in the pool */
+	uint32_t reserved;	/* zero */
+	uint64_t capacity;
+	uint64_t available;
+	uint64_t map_size;	/* bytes mapped */
+	struct msgpool_class_stats classes[MSGPOOL_MAX_CLASSES];
+	uint64_t stores;	/* messages stored or committed */
+	uint64_t loans;		/* loans handed out */
+	uint64_t borrows;	/* shared and exclusive borrows granted */
+	uint64_t frees;		/* slots freed, reclaim included */
+	uint64_t nobufs;	/* allocations refused: pool exhausted */
+	uint64_t reclaimed;	/* slots reclaimed from closed peers */
+	uint64_t poisoned;	/* slots poisoned by a lost exclusive borrow */
+};
+
+/*
+ * msgpool_stats - the pool's shape and counters, as of now
+ * Errors: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
+ */
+int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MSGPOOL_H */
