@@ -315,7 +315,7 @@ static void mp_hold_put(struct mp_peer *peer, struct mp_hold *hold)
 	peer->hold_used--;
 	for (i = (hole + 1) & mask; peer->holds[i].slot; i = (i + 1) & mask) {
 		home = mp_hold_home(peer, peer->holds[i].slot);
-		/* Stays unless its home lies cyclically outside (hole, i]. */
+		/* It stays if its home lies cyclically in (hole, i]. */
 		if (((i - home) & mask) < ((i - hole) & mask))
 			continue;
 		peer->holds[hole] = peer->holds[i];
@@ -532,9 +532,12 @@ static bool mp_borrow_conflict(struct mp_slot *slot, bool write)
 	return slot->writer || (write && atomic_read(&slot->readers));
 }
 
-/* Under @slot->sem: take the borrow, or say why not. */
+/*
+ * Under @slot->sem: take the borrow, or say why not.  @full: @peer holds
+ * as many read borrows of the slot as it can count.
+ */
 static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
-			    u32 gen, u32 flags)
+			    u32 gen, u32 flags, bool full)
 {
 	int err = mp_slot_check(slot, gen);
 
@@ -544,7 +547,7 @@ static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
 		return -EBUSY;
 	if (flags & MSGPOOL_F_WRITE)
 		WRITE_ONCE(slot->writer, peer->id);
-	else if (!atomic_add_unless(&slot->readers, 1, INT_MAX))
+	else if (full || !atomic_add_unless(&slot->readers, 1, INT_MAX))
 		return -EOVERFLOW;
 	if (flags & MSGPOOL_F_ADOPT) {
 		WRITE_ONCE(slot->owner, peer->id);
@@ -561,6 +564,7 @@ static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
 	bool excl = flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT);
 	struct mp_slot *slot = &pool->slots[index];
 	struct mp_hold *hold;
+	bool full;
 	int err;
 
 	mutex_lock(&peer->lock);
@@ -568,15 +572,12 @@ static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
 	if (err)
 		goto unlock;
 	hold = mp_hold_find(peer, index);
-	if (hold && hold->reads == U16_MAX && !(flags & MSGPOOL_F_WRITE)) {
-		err = -EOVERFLOW;
-		goto unlock;
-	}
+	full = hold && hold->reads == U16_MAX;
 	if (excl)
 		down_write(&slot->sem);
 	else
 		down_read(&slot->sem);
-	err = mp_borrow_locked(peer, slot, gen, flags);
+	err = mp_borrow_locked(peer, slot, gen, flags, full);
 	if (!err) {
 		*hdr = slot->hdr;
 		mp_ref_fill(pool, index, gen, ref);

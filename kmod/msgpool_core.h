@@ -25,7 +25,7 @@
 #define MP_MAX_CLASS_SLOTS	(1U << MP_TOKEN_INDEX_BITS)
 
 #define MP_NIL			0xffffffffU	/* end of a free list */
-#define MP_SLOT_ALIGN		64		/* slot stride granule: a cache line */
+#define MP_SLOT_ALIGN		64		/* stride unit: a cache line */
 
 enum mp_slot_state {
 	MP_SLOT_FREE,		/* on its class's free list */
@@ -35,7 +35,7 @@ enum mp_slot_state {
 };
 
 /* mp_slot.flags */
-#define MP_SLOT_ORPHAN		(1U << 0)	/* owner gone: free on last release */
+#define MP_SLOT_ORPHAN		(1U << 0)	/* last release frees it */
 
 /* The header of a stored message: kernel memory, never in the mapping. */
 struct mp_msg_hdr {
@@ -104,7 +104,7 @@ struct mp_pool {
  * refuse a borrow the peer never took, and close can undo everything.
  */
 struct mp_hold {
-	u32 slot;		/* global slot index + 1; 0 marks an empty cell */
+	u32 slot;		/* global slot index + 1; 0: empty cell */
 	u16 reads;		/* read borrows */
 	u8 write;		/* 1: write borrow or loan */
 	u8 pad;
@@ -131,7 +131,7 @@ struct mp_ref {
  * Config and lifetime.  mp_config_check() returns -EINVAL for a bad
  * shape, -E2BIG above @max_bytes (of the page-aligned mapping) or
  * @max_slots.  mp_pool_init() checks the shape itself (no limits) and
- * returns -EINVAL or -ENOMEM.
+ * returns -EINVAL, -E2BIG (a stride above 32 bits) or -ENOMEM.
  */
 int mp_config_check(const struct msgpool_class *cls, u32 nr,
 		    u64 max_bytes, u32 max_slots, u64 *map_size);

@@ -217,7 +217,7 @@ vm_verdict() {
 }
 
 s_vm_suite() {
-	local dir=$1 target=$2 print=$3 kernel=$4 module progs
+	local dir=$1 target=$2 print=$3 kernel=$4 module=$5 progs
 
 	need "$dir/Makefile" || return
 	need "$module" || return

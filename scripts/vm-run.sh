@@ -67,6 +67,13 @@ esac
 	exit 2
 }
 
+for f in "${modules[@]}" "${files[@]%:*}"; do
+	[ -e "$f" ] || {
+		echo "vm-run: $f does not exist" >&2
+		exit 2
+	}
+done
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/msgpool-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
@@ -151,7 +158,11 @@ chmod +x "$root/init"
 
 (cd "$root" && find . | cpio --quiet -o -H newc -R 0:0) >"$work/initramfs"
 
-[ -n "$log" ] || log=$work/console.log
+where="full log: $log"
+[ -n "$log" ] || {
+	log=$work/console.log
+	where="full log: use --log"
+}
 mkdir -p "$(dirname "$log")"
 
 # Stream the command's section live; keep the whole console in $log.
@@ -194,7 +205,7 @@ problems=$(sed -n '/@@msgpool-vm: kernel log@@/,$p' "$log" |
 	grep -E 'WARNING:|BUG:|KASAN|possible circular locking|lockdep|Oops|kmemleak: |Call Trace|UBSAN|unreferenced object' |
 	grep -Ev "$benign" || true)
 if [ -n "$problems" ]; then
-	echo "vm-run: the kernel log shows problems (full log: $log):" >&2
+	echo "vm-run: the kernel log shows problems ($where):" >&2
 	printf '%s\n' "$problems" | head -n 40 >&2
 	[ "$status" -ne 0 ] || status=1
 fi

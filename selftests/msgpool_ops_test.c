@@ -665,6 +665,7 @@ TEST_F(pool, loan_holds_slot_until_commit)
 {
 	struct msgpool_op l, h;
 	int peer = mp_peer(self->name, O_RDWR);
+	__u64 before, after;
 
 	ASSERT_LE(0, peer);
 	ASSERT_EQ(0, mp_loan(self->fd, 100, 0, &l));
@@ -687,11 +688,16 @@ TEST_F(pool, loan_holds_slot_until_commit)
 	EXPECT_EQ(-EMSGSIZE, mp_commit(self->fd, l.token, 257, 0));
 	EXPECT_EQ(-EBUSY, mp_header(self->fd, l.token, NULL));
 
+	before = mp_now_ns();
 	ASSERT_EQ(0, mp_commit(self->fd, l.token, 100, 5));
+	after = mp_now_ns();
 	ASSERT_EQ(0, mp_header(peer, l.token, &h));
 	EXPECT_EQ(100, h.len);
 	EXPECT_EQ(5, h.tag);
 	EXPECT_EQ(getpid(), h.producer);
+	/* Stamped at commit, not at loan. */
+	EXPECT_LE(before, h.timestamp_ns);
+	EXPECT_GE(after, h.timestamp_ns);
 	EXPECT_EQ(l.offset, h.offset);
 	EXPECT_EQ(256, h.capacity);
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));

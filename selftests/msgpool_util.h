@@ -386,15 +386,16 @@ static inline char mp_task_state(pid_t pid)
 
 /*
  * Waits until @pid, which said it is about to block in an ioctl, sleeps
- * there (S, or D for a killable sleep).  Polls a bounded number of times;
- * returns 0 once it sleeps, -1 if it ran on and exited or never slept.
+ * there (S, or D for a killable sleep).  Polls for at most 10 s, well
+ * within the harness's timeout; returns 0 once it sleeps, -1 if it ran
+ * on and exited or never slept.
  */
 static inline int mp_wait_sleeping(pid_t pid)
 {
 	const struct timespec tick = { .tv_nsec = 1000000 };
-	int i;
+	__u64 end = mp_now_ns() + 10000000000ULL;
 
-	for (i = 0; i < 10000; i++) {
+	while (mp_now_ns() < end) {
 		char s = mp_task_state(pid);
 
 		if (s == 'S' || s == 'D')

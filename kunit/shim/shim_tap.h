@@ -16,6 +16,7 @@ struct tap_test {
 };
 
 #define TAP_TEST(fn)	{ #fn, fn }
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 extern bool tap_failed;
 
