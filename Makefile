@@ -13,7 +13,7 @@ endif
 
 LINUX_SRC ?= $(shell . $(CURDIR)/scripts/env.sh && echo $$LINUX_SRC)
 CHECKPATCH := perl $(LINUX_SRC)/scripts/checkpatch.pl --no-tree
-CHECKPATCH_FILES := $(wildcard kmod/*.[ch] uapi/linux/*.h kunit/*.c)
+CHECKPATCH_FILES := $(filter-out %.mod.c,$(wildcard kmod/*.[ch] uapi/linux/*.h kunit/*.c))
 
 all: modules
 

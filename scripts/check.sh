@@ -92,8 +92,19 @@ s_deps() {
 }
 
 s_checkpatch() {
-	need kmod/msgpool_core.c || return
 	one "checkpatch kmod uapi kunit" make -s checkpatch
+}
+
+# The uapi header stands alone: no kernel tree, C and C++.
+s_uapi() {
+	local h=uapi/linux/msgpool.h
+
+	one "$h compiles alone as C" \
+		gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iuapi \
+		-fsyntax-only -x c -include "$h" /dev/null
+	one "$h compiles alone as C++" \
+		g++ -std=c++11 -Wall -Wextra -Werror -pedantic -Iuapi \
+		-fsyntax-only -x c++ -include "$h" /dev/null
 }
 
 s_sparse() {
@@ -110,11 +121,12 @@ s_kunit_shim() {
 	python3 "$scripts/tap.py" log "kunit/shim check" "$rc" "$log"
 }
 
-# Built with no warning at all, compiler's or modpost's.
+# "build_clean KDIR M [MAKE-ARGS]": built with no warning at all, be it
+# the compiler's, modpost's or sparse's.
 build_clean() {
 	local out rc
 
-	out=$(make -C "$1" M="$2" modules 2>&1)
+	out=$(make -C "$1" M="$2" "${@:3}" modules 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
 	[ "$rc" -eq 0 ] && ! grep -qE '(warning|error):' <<<"$out"
@@ -135,13 +147,13 @@ sync_debug_copy() {
 	local f
 
 	mkdir -p "$debug_copy"
-	(cd "$debug_copy" && find . -name '*.[ch]' -o -name Kbuild -o \
-		-name Makefile) | while read -r f; do
+	(cd "$debug_copy" && find . \( -name '*.[ch]' -o -name Kbuild -o \
+		-name Makefile \) -not -name '*.mod.c') | while read -r f; do
 		[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
 	done
 	find Kbuild kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
-		-name Kbuild -o -name Makefile \) -not -path 'kunit/shim/*' \
-		2>/dev/null | while read -r f; do
+		-name Kbuild -o -name Makefile \) -not -name '*.mod.c' \
+		-not -path 'kunit/shim/*' 2>/dev/null | while read -r f; do
 		mkdir -p "$debug_copy/$(dirname "$f")"
 		cmp -s "$f" "$debug_copy/$f" || cp -p "$f" "$debug_copy/$f"
 	done
@@ -151,11 +163,11 @@ s_build_debug() {
 	need Kbuild || return
 	need "$DEBUG_BZIMAGE" || return
 	sync_debug_copy
-	one "msgpool.ko for the debug kernel" \
-		build_clean "$DEBUG_KDIR" "$debug_copy"
+	one "msgpool.ko for the debug kernel, sparse clean" \
+		build_clean "$DEBUG_KDIR" "$debug_copy" C=2
 	need kunit/Kbuild || return
-	one "msgpool_kunit.ko for the debug kernel" \
-		build_clean "$DEBUG_KDIR" "$debug_copy/kunit"
+	one "msgpool_kunit.ko for the debug kernel, sparse clean" \
+		build_clean "$DEBUG_KDIR" "$debug_copy/kunit" C=2
 }
 
 # Test programs: "programs DIR TARGET PRINT-TARGET" builds them and prints
@@ -167,33 +179,32 @@ programs() {
 
 # Run programs in a VM: "vm_progs KERNEL MODULE PROG..." (absolute paths).
 vm_progs() {
-	local kernel=$1 module=$2 timeout=$vm_timeout cmd= args=() p rc
+	local kernel=$1 module=$2 timeout=$vm_timeout cmd='' p name rc
+	local args=() names=()
 	shift 2
 
 	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
 	for p in "$@"; do
+		name=$(basename "$p")
+		names+=("$name")
 		args+=(--file "$p")
-		cmd+="printf '@@msgpool-check: run $(basename "$p")@@\\n'; "
-		cmd+="/bin/$(basename "$p"); "
-		cmd+="printf '\\n@@msgpool-check: exit $(basename "$p") %d@@\\n' \$?; "
+		cmd+="printf '@@msgpool-check: run $name@@\\n'; /bin/$name; "
+		cmd+="printf '\\n@@msgpool-check: exit $name %d@@\\n' \$?; "
 	done
 	"$scripts/vm-run.sh" --kernel "$kernel" --module "$module" \
 		--log "${log%.log}.console" --timeout "$timeout" "${args[@]}" \
 		-- "$cmd" >>"$log" 2>"$log.vm"
 	rc=$?
 	cat "$log.vm" >>"$log"
-	names=()
-	for p in "$@"; do
-		names+=("$(basename "$p")")
-	done
 	python3 "$scripts/tap.py" progs "$log" "${names[@]}"
-	vm_verdict "$rc" "${log%.log}.console"
+	vm_verdict "$rc" "${log%.log}.console" "$kernel"
 }
 
 # What vm-run.sh found besides the command's output: the command's status
-# in the VM, problems in the kernel log, a timeout or a crash.
+# in the VM, problems in the kernel log, a timeout or a crash; on the debug
+# kernel, whether its checkers were running at all.
 vm_verdict() {
-	local rc=$1 console=$2 status
+	local rc=$1 console=$2 kernel=$3 status
 
 	status=$(sed -n 's/.*@@msgpool-vm: status \(-\{0,1\}[0-9]*\)@@.*/\1/p' \
 		"$console" 2>/dev/null | tail -n 1)
@@ -213,7 +224,23 @@ vm_verdict() {
 	else
 		echo "ok - kernel log clean"
 	fi
+	[ "$kernel" = debug ] && checkers_alive "$console"
 	rm -f "$log.vm"
+}
+
+checkers_alive() {
+	local what line
+
+	for what in "KASAN:kasan: KernelAddressSanitizer initialized" \
+		"lockdep:Lock dependency validator" \
+		"kmemleak:kmemleak: Kernel memory leak detector initialized"; do
+		line=${what#*:}
+		if grep -qF "$line" "$1"; then
+			echo "ok - ${what%%:*} active"
+		else
+			echo "not ok - ${what%%:*} active"
+		fi
+	done
 }
 
 s_vm_suite() {
@@ -258,16 +285,17 @@ s_kunit_debug() {
 		>>"$log" 2>"$log.vm"
 	rc=$?
 	cat "$log.vm" >>"$log"
-	sed -n '/@@msgpool-vm: kernel log@@/,$p' "$console" |
-		python3 "$LINUX_SRC/tools/testing/kunit/kunit.py" parse \
-			--json="$json" >>"$log" 2>&1
+	python3 "$scripts/tap.py" ktap "$console" >"${log%.log}.ktap"
+	python3 "$LINUX_SRC/tools/testing/kunit/kunit.py" parse \
+		--json="$json" "${log%.log}.ktap" >>"$log" 2>&1
 	python3 "$scripts/tap.py" kunit "msgpool_kunit" "$json"
-	vm_verdict "$rc" "$console"
+	vm_verdict "$rc" "$console" debug
 }
 
 start=$(date +%s)
 suite deps s_deps
 suite checkpatch s_checkpatch
+suite uapi s_uapi
 suite sparse s_sparse
 suite kunit-shim s_kunit_shim
 suite build-debian s_build_debian

@@ -13,7 +13,7 @@ debian=$cache/debian
 log=$cache/deps.log
 mkdir -p "$debian"
 
-packages=(qemu-system-x86 busybox-static cpio liburcu-dev sparse gcc
+packages=(qemu-system-x86 busybox-static cpio liburcu-dev sparse gcc g++
 	libc6-dev make bc flex bison libelf-dev libssl-dev xz-utils kmod
 	python3 perl linux-source-6.1)
 

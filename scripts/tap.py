@@ -10,6 +10,9 @@ stdout; check.sh numbers them and counts them.
   tap.py progs LOG PROG...    output of programs run in a VM between
                               "@@msgpool-check: run|exit" markers
   tap.py kunit NAME JSON      results of `kunit.py parse --json`
+  tap.py ktap CONSOLE         the KTAP a test module printed, from a
+                              scripts/vm-run.sh console log, with the
+                              top-level header kunit.py needs
 """
 
 import json
@@ -102,9 +105,48 @@ def cmd_kunit(name, path):
     except (OSError, ValueError) as e:
         emit(False, '%s: no parsed results (%s)' % (name, e))
         return
+    found = False
     for case, status in cases(root, None):
         suffix = ' # SKIP' if status == 'SKIP' else ''
         emit(status in ('PASS', 'SKIP'), case + suffix)
+        found = True
+    if not found:
+        emit(False, '%s: KUnit results' % name)
+
+
+STAMP = re.compile(r'^\[\s*\d+\.\d+\] ?')
+HEADER = re.compile(r'^(\s*)K?TAP version \d+$')
+
+
+def cmd_ktap(path):
+    """Print the KTAP of the suites a module ran, as one document.
+
+    The kernel's own (empty) KUnit run at boot prints a header and "1..0";
+    the suites of a module follow as indented subtests with top-level
+    results but, in 6.1, no top-level header of their own.
+    """
+    with open(path, errors='replace') as f:
+        text = f.read().split('@@msgpool-vm: kernel log@@', 1)[-1]
+    lines = [STAMP.sub('', l) for l in text.splitlines() if STAMP.match(l)]
+    start = None
+    for i, line in enumerate(lines):
+        m = HEADER.match(line)
+        if not m:
+            continue
+        if not m.group(1) and i + 1 < len(lines) and \
+                lines[i + 1].strip() == '1..0':
+            continue
+        start = i
+        break
+    if start is None:
+        return
+    body = lines[start:]
+    if not HEADER.match(body[0]).group(1):
+        print('\n'.join(body))
+        return
+    ran = sum(1 for l in body if RESULT.match(l))
+    print('KTAP version 1\n1..%d' % ran)
+    print('\n'.join(body))
 
 
 def main(argv):
@@ -114,6 +156,8 @@ def main(argv):
         cmd_progs(argv[2], argv[3:])
     elif len(argv) == 4 and argv[1] == 'kunit':
         cmd_kunit(argv[2], argv[3])
+    elif len(argv) == 3 and argv[1] == 'ktap':
+        cmd_ktap(argv[2])
     else:
         sys.stderr.write(__doc__)
         return 2

@@ -20,7 +20,11 @@
 #
 # In the VM: busybox sh runs the command from / with stdin /dev/null;
 # proc, sysfs, devtmpfs, debugfs, tmpfs on /tmp and /dev/shm are mounted;
-# /etc/passwd and /etc/group hold root and nobody/nogroup (65534).
+# /etc/passwd and /etc/group hold root and nobody/nogroup (65534). busybox
+# sh runs its own applet for a bare name like "id": call a file given with
+# --file by its path when its name is an applet's. Where the kernel has
+# kmemleak (debug), suspects left by the boot are cleared before the
+# modules load and a scan follows the command (some 20 s in all).
 #
 # Exit status: the command's; else 1 if the kernel log shows a problem,
 # 124 on timeout, 125 if the VM ended without reporting a status (panic)
@@ -122,6 +126,16 @@ mkdir -p /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
 
+# Suspects left by the boot are not the command's: have kmemleak report
+# them (two scans), then clear them.
+leaks=/sys/kernel/debug/kmemleak
+if [ -w $leaks ]; then
+	echo scan >$leaks
+	echo scan >$leaks
+	echo clear >$leaks
+	echo "msgpool-vm: kmemleak baseline" >/dev/kmsg
+fi
+
 echo "@@msgpool-vm: begin@@"
 rc=0
 for m in $(cat /etc/msgpool-vm/modules); do
@@ -140,7 +154,6 @@ printf '\n@@msgpool-vm: status %d@@\n' $rc
 echo "@@msgpool-vm: kernel log@@"
 # kmemleak reports an object once it looked unreferenced and unchanged in
 # two scans, the second starting at least 5 s after it was allocated.
-leaks=/sys/kernel/debug/kmemleak
 if [ -w $leaks ]; then
 	done_cs=$(awk '{ printf "%d", $1 * 100 }' /proc/uptime)
 	echo scan >$leaks
@@ -174,12 +187,17 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
 	-append "console=ttyS0 loglevel=4 log_buf_len=4M panic=-1 panic_on_warn=0 rdinit=/init" \
 	</dev/null 2>&1 |
 	awk -v logf="$log" '
+	function flush() { for (; blanks > 0; blanks--) print "" }
 	{ sub(/\r$/, ""); print > logf; fflush(logf) }
+	# The newline /init writes before the status marker is not output.
 	/@@msgpool-vm: status -?[0-9]+@@/ {
-		if (out) { sub(/@@msgpool-vm: status.*/, ""); if ($0 != "") print }
+		sub(/@@msgpool-vm: status.*/, "")
+		if (out && $0 != "") { flush(); print }
+		else if (out) { blanks--; flush() }
 		out = 0; fflush(); next
 	}
-	out { print; fflush() }
+	out && $0 == "" { blanks++; next }
+	out { flush(); print; fflush() }
 	/@@msgpool-vm: begin@@/ { out = 1 }
 	'
 qemu_rc=${PIPESTATUS[0]}
@@ -202,6 +220,8 @@ fi
 # Boot banners that name a checker without reporting anything.
 benign='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread|RCU lockdep checking is enabled'
 problems=$(sed -n '/@@msgpool-vm: kernel log@@/,$p' "$log" |
+	awk '/msgpool-vm: kmemleak baseline/ { base = 1 }
+		base || !/kmemleak: [0-9]+ new suspected/' |
 	grep -E 'WARNING:|BUG:|KASAN|possible circular locking|lockdep|Oops|kmemleak: |Call Trace|UBSAN|unreferenced object' |
 	grep -Ev "$benign" || true)
 if [ -n "$problems" ]; then

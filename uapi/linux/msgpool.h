@@ -117,14 +117,14 @@ enum msgpool_opcode {
  * One operation on a slot.  The single-op ioctls and MSGPOOL_IOC_BATCH all
  * carry this struct, so an op built for one can go into the other.
  * Fields marked "in" are read for the ops that use them and must be zero
- * for the others; "out" fields are written by the kernel.
+ * for the others; "out" fields are written by the kernel.  @len comes back
+ * as the message length, or the slot size for LOAN.
  */
 struct msgpool_op {
 	__u32 op;		/* in: MSGPOOL_OP_*; single ioctls: 0 or theirs */
 	__u32 flags;		/* in: MSGPOOL_F_* valid for @op */
 	__s32 result;		/* out: 0 or -errno of this op */
-	__u32 len;		/* in: STORE/LOAN/COMMIT, RELEASE+SETLEN;
-				 * out: message length (LOAN: slot size) */
+	__u32 len;		/* in: STORE/LOAN/COMMIT/SETLEN; out: length */
 	__u64 token;		/* in: all but STORE/LOAN; out: STORE/LOAN */
 	__u64 data;		/* in: STORE: user pointer to @len bytes */
 	__u64 offset;		/* out: mmap offset of the payload */
