@@ -874,3 +874,68 @@ void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info)
 	info->nr_reclaimed = atomic64_read(&pool->cnt.reclaimed);
 	info->nr_poisoned = atomic64_read(&pool->cnt.poisoned);
 }
+
+void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
+{
+	struct mp_slot *slot;
+	u32 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < pool->capacity; i++) {
+		slot = &pool->slots[i];
+		down_read(&slot->sem);
+		switch (slot->state) {
+		case MP_SLOT_FREE:
+			c->free++;
+			break;
+		case MP_SLOT_LOANED:
+			c->loaned++;
+			break;
+		case MP_SLOT_READY:
+			if (mp_slot_idle(slot))
+				c->ready++;
+			else
+				c->borrowed++;
+			break;
+		default:
+			c->poisoned++;
+			break;
+		}
+		up_read(&slot->sem);
+		if (!(i % 4096))
+			cond_resched();
+	}
+}
+
+void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
+		    struct mp_peer_census *c)
+{
+	struct mp_slot *slot;
+	u32 i;
+
+	memset(c, 0, sizeof(*c));
+	mutex_lock(&peer->lock);
+	for (i = 0; i < peer->hold_cap; i++) {
+		if (!peer->holds[i].slot)
+			continue;
+		c->reads += peer->holds[i].reads;
+		if (!peer->holds[i].write)
+			continue;
+		slot = &pool->slots[peer->holds[i].slot - 1];
+		down_read(&slot->sem);
+		if (slot->state == MP_SLOT_LOANED)
+			c->loans++;
+		else
+			c->writes++;
+		up_read(&slot->sem);
+	}
+	mutex_unlock(&peer->lock);
+
+	/* As in mp_peer_reclaim(): owners are only recorded in the slots. */
+	for (i = 0; i < pool->capacity; i++) {
+		if (READ_ONCE(pool->slots[i].owner) == peer->id)
+			c->owned++;
+		if (!(i % 4096))
+			cond_resched();
+	}
+}

@@ -191,4 +191,32 @@ int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 	      struct mp_msg_hdr *hdr);
 void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info);
 
+/* Slots of a pool by state; the fields sum to the pool's capacity. */
+struct mp_census {
+	u64 free;		/* FREE */
+	u64 loaned;		/* LOANED */
+	u64 ready;		/* READY, nobody borrows it */
+	u64 borrowed;		/* READY under a read or write borrow */
+	u64 poisoned;		/* POISONED */
+};
+
+/* What one peer holds. */
+struct mp_peer_census {
+	u64 loans;		/* slots it is filling */
+	u64 reads;		/* read borrows */
+	u64 writes;		/* write borrows */
+	u64 owned;		/* slots it owns */
+};
+
+/*
+ * Snapshots for the stats ioctls: each slot is looked at under its
+ * semaphore, so a slot is counted in one consistent state, though the
+ * pool may change while the census runs.  Both may sleep.
+ * mp_peer_census() takes @peer's lock: @peer must not be reclaimed
+ * meanwhile.
+ */
+void mp_pool_census(struct mp_pool *pool, struct mp_census *c);
+void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
+		    struct mp_peer_census *c);
+
 #endif /* _MSGPOOL_CORE_H */

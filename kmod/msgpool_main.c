@@ -20,11 +20,13 @@
 #include <linux/uaccess.h>
 
 #include "msgpool_pool.h"
+#include "msgpool_stat.h"
 
 struct msgpool_peer {
 	struct mp_peer core;
 	struct msgpool_pool *pool;	/* set once by attach, then constant */
 	struct mutex attach_lock;	/* one attach at a time */
+	struct msgpool_member member;	/* in the pool's list, once attached */
 };
 
 /* Inputs of struct msgpool_op an op reads; all others must be zero. */
@@ -388,6 +390,7 @@ static long msgpool_ioc_attach(struct file *file,
 		goto out;
 	}
 	mp_peer_init(&pool->core, &peer->core, writable);
+	msgpool_pool_enter(pool, &peer->member, &peer->core);
 	/* Publish the peer initialised, see msgpool_peer_pool(). */
 	smp_store_release(&peer->pool, pool);
 out:
@@ -418,6 +421,10 @@ static long msgpool_ioctl(struct file *file, unsigned int cmd,
 		return msgpool_ioc_info(file, uarg);
 	case MSGPOOL_IOC_BATCH:
 		return msgpool_ioc_batch(file, uarg);
+	case MSGPOOL_IOC_POOLS:
+	case MSGPOOL_IOC_PEERS:
+	case MSGPOOL_IOC_UNLINK:
+		return msgpool_stat_ioctl(cmd, uarg);
 	}
 	rule = msgpool_cmd_rule(cmd);
 	if (!rule)
@@ -452,6 +459,7 @@ static int msgpool_release(struct inode *inode, struct file *file)
 	struct msgpool_peer *peer = file->private_data;
 
 	if (peer->pool) {
+		msgpool_pool_leave(peer->pool, &peer->member);
 		mp_peer_reclaim(&peer->pool->core, &peer->core);
 		msgpool_pool_put(peer->pool);
 	}

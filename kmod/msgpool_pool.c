@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * msgpool pools: named, permission-checked, reference-counted, backed by
- * pages charged to the creator's memory cgroup and mapped by every peer.
+ * msgpool pools: named within an IPC namespace, permission-checked,
+ * reference-counted, backed by pages charged to the creator's memory
+ * cgroup and mapped by every peer.
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/ipc_namespace.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/nsproxy.h>
+#include <linux/pid.h>
+#include <linux/proc_ns.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/user_namespace.h>
 #include <linux/vmalloc.h>
 
 #include "msgpool_pool.h"
@@ -46,6 +52,32 @@ static atomic_t msgpool_next_id = ATOMIC_INIT(0);
 #define MSGPOOL_PAGE_GFP	(GFP_KERNEL_ACCOUNT | __GFP_ZERO | \
 				 __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
+/*
+ * Pools are keyed by the IPC namespace pointer, so a pool holds its
+ * namespace: the pointer can then neither dangle nor be reused by a new
+ * namespace while the pool exists.  put_ipc_ns() is not exported, but the
+ * namespace's own nsfs operations are what /proc/PID/ns/ipc uses to drop
+ * the reference it holds, and their ->put() is put_ipc_ns().
+ */
+static struct ipc_namespace *msgpool_ns(void)
+{
+	return current->nsproxy->ipc_ns;
+}
+
+static void msgpool_ns_put(struct ipc_namespace *ns)
+{
+	/* Without CONFIG_IPC_NS, get_ipc_ns() takes no reference either. */
+	if (IS_ENABLED(CONFIG_IPC_NS))
+		ns->ns.ops->put(&ns->ns);
+}
+
+/* The user namespace whose capabilities govern the pools of @ns. */
+static struct user_namespace *msgpool_ns_user(struct ipc_namespace *ns)
+{
+	/* No namespace at all without SysV IPC and POSIX mqueues. */
+	return ns ? ns->user_ns : &init_user_ns;
+}
+
 static bool msgpool_name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -53,7 +85,7 @@ static bool msgpool_name_char(char c)
 }
 
 /* 1..31 allowed chars, NUL-terminated, the rest of the array zero. */
-static bool msgpool_name_valid(const char *name)
+bool msgpool_name_valid(const char *name)
 {
 	size_t len = strnlen(name, MSGPOOL_NAME_MAX);
 	size_t i;
@@ -98,18 +130,20 @@ static int msgpool_pool_permit(const struct msgpool_pool *pool, bool writable)
 		granted >>= 6;
 	else if (in_group_p(pool->gid))
 		granted >>= 3;
-	if ((wanted & ~granted & 07) && !capable(CAP_IPC_OWNER))
+	if ((wanted & ~granted & 07) &&
+	    !ns_capable(msgpool_ns_user(pool->ns), CAP_IPC_OWNER))
 		return -EACCES;
 	return 0;
 }
 
-static struct msgpool_pool *msgpool_pool_find(const char *name)
+static struct msgpool_pool *msgpool_pool_find(struct ipc_namespace *ns,
+					      const char *name)
 {
 	struct msgpool_pool *pool;
 
 	lockdep_assert_held(&msgpool_lock);
 	list_for_each_entry(pool, &msgpool_pools, node)
-		if (!strcmp(pool->name, name))
+		if (pool->ns == ns && !strcmp(pool->name, name))
 			return pool;
 	return NULL;
 }
@@ -161,6 +195,8 @@ static void msgpool_pool_free(struct msgpool_pool *pool)
 		put_page(pool->pages[i]);
 	kvfree(pool->pages);
 	mp_pool_destroy(&pool->core);
+	msgpool_ns_put(pool->ns);
+	mutex_destroy(&pool->members_lock);
 	kfree(pool);
 }
 
@@ -172,12 +208,15 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
-	err = mp_pool_init(&pool->core, at->classes, at->nr_classes,
-			   atomic_inc_return(&msgpool_next_id));
+	pool->id = atomic_inc_return(&msgpool_next_id);
+	err = mp_pool_init(&pool->core, at->classes, at->nr_classes, pool->id);
 	if (err) {
 		kfree(pool);
 		return ERR_PTR(err);
 	}
+	pool->ns = get_ipc_ns(msgpool_ns());
+	mutex_init(&pool->members_lock);
+	INIT_LIST_HEAD(&pool->members);
 	kref_init(&pool->ref);
 	memcpy(pool->name, at->name, sizeof(pool->name));
 	pool->uid = current_euid();
@@ -200,7 +239,7 @@ static struct msgpool_pool *msgpool_pool_publish(struct msgpool_pool *fresh,
 	int err = 0;
 
 	mutex_lock(&msgpool_lock);
-	pool = msgpool_pool_find(fresh->name);
+	pool = msgpool_pool_find(fresh->ns, fresh->name);
 	if (pool) {
 		msgpool_nr_pools--;
 		err = msgpool_pool_join(pool, flags, writable);
@@ -227,7 +266,7 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 		return ERR_PTR(err);
 
 	mutex_lock(&msgpool_lock);
-	pool = msgpool_pool_find(at->name);
+	pool = msgpool_pool_find(msgpool_ns(), at->name);
 	if (pool)
 		err = msgpool_pool_join(pool, at->flags, writable);
 	else if (!(at->flags & MSGPOOL_ATTACH_CREATE))
@@ -258,6 +297,7 @@ static void msgpool_pool_release(struct kref *ref)
 {
 	struct msgpool_pool *pool = container_of(ref, struct msgpool_pool, ref);
 
+	/* An unlinked pool left the list, but not the count, earlier. */
 	list_del(&pool->node);
 	msgpool_nr_pools--;
 	mutex_unlock(&msgpool_lock);
@@ -267,6 +307,104 @@ static void msgpool_pool_release(struct kref *ref)
 void msgpool_pool_put(struct msgpool_pool *pool)
 {
 	kref_put_mutex(&pool->ref, msgpool_pool_release, &msgpool_lock);
+}
+
+void msgpool_pool_enter(struct msgpool_pool *pool,
+			struct msgpool_member *member, struct mp_peer *core)
+{
+	member->core = core;
+	member->pid = get_pid(task_tgid(current));
+	mutex_lock(&pool->members_lock);
+	list_add_tail(&member->node, &pool->members);
+	pool->nr_members++;
+	mutex_unlock(&pool->members_lock);
+}
+
+/* Before the peer is reclaimed: the stats never look at a dying peer. */
+void msgpool_pool_leave(struct msgpool_pool *pool,
+			struct msgpool_member *member)
+{
+	mutex_lock(&pool->members_lock);
+	list_del(&member->node);
+	pool->nr_members--;
+	mutex_unlock(&pool->members_lock);
+	put_pid(member->pid);
+}
+
+int msgpool_pool_snapshot(struct msgpool_pool ***pools, u32 *nr)
+{
+	struct ipc_namespace *ns = msgpool_ns();
+	struct msgpool_pool *pool, **arr = NULL;
+	u32 n = 0;
+
+	mutex_lock(&msgpool_lock);
+	list_for_each_entry(pool, &msgpool_pools, node)
+		n += pool->ns == ns;
+	if (n) {
+		arr = kvmalloc_array(n, sizeof(*arr), GFP_KERNEL);
+		if (!arr) {
+			mutex_unlock(&msgpool_lock);
+			return -ENOMEM;
+		}
+	}
+	n = 0;
+	list_for_each_entry(pool, &msgpool_pools, node) {
+		if (pool->ns != ns)
+			continue;
+		kref_get(&pool->ref);
+		arr[n++] = pool;
+	}
+	mutex_unlock(&msgpool_lock);
+	*pools = arr;
+	*nr = n;
+	return 0;
+}
+
+void msgpool_pool_put_all(struct msgpool_pool **pools, u32 nr)
+{
+	u32 i;
+
+	for (i = 0; i < nr; i++)
+		msgpool_pool_put(pools[i]);
+	kvfree(pools);
+}
+
+static struct msgpool_pool *msgpool_pool_find_id(const char *name, u32 id)
+{
+	struct msgpool_pool *pool = msgpool_pool_find(msgpool_ns(), name);
+
+	return pool && (!id || pool->id == id) ? pool : NULL;
+}
+
+struct msgpool_pool *msgpool_pool_lookup(const char *name, u32 id)
+{
+	struct msgpool_pool *pool;
+
+	mutex_lock(&msgpool_lock);
+	pool = msgpool_pool_find_id(name, id);
+	if (pool)
+		kref_get(&pool->ref);
+	mutex_unlock(&msgpool_lock);
+	return pool;
+}
+
+/* Like IPC_RMID: the creator, or CAP_SYS_ADMIN over the namespace. */
+int msgpool_pool_unlink(const char *name, u32 id)
+{
+	struct msgpool_pool *pool;
+	int err = 0;
+
+	mutex_lock(&msgpool_lock);
+	pool = msgpool_pool_find_id(name, id);
+	if (!pool)
+		err = -ENOENT;
+	else if (!uid_eq(current_euid(), pool->uid) &&
+		 !ns_capable(msgpool_ns_user(pool->ns), CAP_SYS_ADMIN))
+		err = -EPERM;
+	else
+		list_del_init(&pool->node);
+	mutex_unlock(&msgpool_lock);
+	return err;
 }
 
 /*

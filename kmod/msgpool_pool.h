@@ -9,14 +9,28 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
+#include <linux/mutex.h>
 #include <linux/uidgid.h>
 
 #include "msgpool_core.h"
 
+struct ipc_namespace;
+struct pid;
+
+/* A peer as its pool lists it, for MSGPOOL_IOC_PEERS. */
+struct msgpool_member {
+	struct list_head node;		/* in the pool's @members */
+	struct mp_peer *core;
+	struct pid *pid;		/* thread group that attached */
+};
+
 struct msgpool_pool {
 	struct mp_pool core;
-	struct kref ref;		/* one per attached peer */
-	struct list_head node;		/* in the registry, under its lock */
+	struct kref ref;		/* one per attached peer, or lookup */
+	/* In the registry, under its lock; empty once unlinked. */
+	struct list_head node;
+	struct ipc_namespace *ns;	/* the namespace of @name, held */
+	u32 id;
 	char name[MSGPOOL_NAME_MAX];
 	kuid_t uid;			/* creator's euid */
 	kgid_t gid;			/* creator's egid */
@@ -24,6 +38,9 @@ struct msgpool_pool {
 	unsigned long nr_pages;		/* entries of @pages allocated */
 	struct page **pages;		/* the mapping, core.map_size bytes */
 	void *vaddr;			/* vmap() of @pages */
+	struct mutex members_lock;	/* taken before any peer's lock */
+	struct list_head members;
+	u32 nr_members;
 };
 
 /*
@@ -33,6 +50,23 @@ struct msgpool_pool {
 struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 					 bool writable, bool *created);
 void msgpool_pool_put(struct msgpool_pool *pool);
+/* List and unlist an initialised peer of @pool. */
+void msgpool_pool_enter(struct msgpool_pool *pool,
+			struct msgpool_member *member, struct mp_peer *core);
+void msgpool_pool_leave(struct msgpool_pool *pool,
+			struct msgpool_member *member);
+
+/*
+ * The caller's IPC namespace.  msgpool_pool_snapshot() returns its pools,
+ * referenced, in a kvmalloc()ed array (NULL when none) for
+ * msgpool_pool_put_all(); msgpool_pool_lookup() one of them by name, and
+ * by id if @id is not 0.  msgpool_pool_unlink() removes a name.
+ */
+int msgpool_pool_snapshot(struct msgpool_pool ***pools, u32 *nr);
+void msgpool_pool_put_all(struct msgpool_pool **pools, u32 nr);
+struct msgpool_pool *msgpool_pool_lookup(const char *name, u32 id);
+int msgpool_pool_unlink(const char *name, u32 id);
+bool msgpool_name_valid(const char *name);
 int msgpool_pool_mmap(struct msgpool_pool *pool, struct vm_area_struct *vma,
 		      bool writable);
 

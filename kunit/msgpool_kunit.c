@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of the msgpool core: free lists, tokens, class selection,
- * the slot state machine, borrow accounting, peer reclaim and poisoning.
+ * the slot state machine, borrow accounting, peer reclaim and poisoning,
+ * and the census behind the stats ioctls.
  *
  * The core is built into this module from its source, so that its
  * internals can be tested without exporting them from msgpool.ko.
@@ -1090,6 +1091,51 @@ static void mpk_reclaim_adopted(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mpk_available(f), 10ULL);
 }
 
+/* Census: one slot in each state, every peer holding something. */
+static void mpk_census(struct kunit *test)
+{
+	struct mpk *f = mpk_setup(test, mpk_cfg3, 3);
+	struct mp_peer_census pa, pb, pr, pc;
+	u64 poisoned, read, written;
+	struct mp_census c;
+	struct mp_ref ref;
+
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, 10ULL);
+	poisoned = mpk_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_EQ(test, mpk_borrow(f, &f->c, poisoned, MSGPOOL_F_WRITE),
+			0);
+	mpk_crash(f, &f->c);
+	read = mpk_store(f, &f->a, 1, 0);
+	written = mpk_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_NE(test, mpk_store(f, &f->a, 1, 0), 0ULL);
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_ASSERT_EQ(test, mpk_borrow(f, &f->b, read, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpk_borrow(f, &f->b, read, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpk_borrow(f, &f->r, read, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpk_borrow(f, &f->c, written, MSGPOOL_F_WRITE),
+			0);
+
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, 5ULL);
+	KUNIT_EXPECT_EQ(test, c.loaned, 1ULL);
+	KUNIT_EXPECT_EQ(test, c.ready, 1ULL);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 2ULL);
+	KUNIT_EXPECT_EQ(test, c.poisoned, 1ULL);
+	mp_peer_census(&f->pool, &f->a, &pa);
+	mp_peer_census(&f->pool, &f->b, &pb);
+	mp_peer_census(&f->pool, &f->r, &pr);
+	mp_peer_census(&f->pool, &f->c, &pc);
+	KUNIT_EXPECT_EQ(test, pa.loans, 1ULL);
+	KUNIT_EXPECT_EQ(test, pa.reads + pa.writes, 0ULL);
+	KUNIT_EXPECT_EQ(test, pa.owned, 5ULL);
+	KUNIT_EXPECT_EQ(test, pb.reads, 2ULL);
+	KUNIT_EXPECT_EQ(test, pb.loans + pb.writes + pb.owned, 0ULL);
+	KUNIT_EXPECT_EQ(test, pr.reads, 1ULL);
+	KUNIT_EXPECT_EQ(test, pc.writes, 1ULL);
+	KUNIT_EXPECT_EQ(test, pc.loans + pc.reads + pc.owned, 0ULL);
+}
+
 static struct kunit_case mpk_reclaim_cases[] = {
 	KUNIT_CASE(mpk_reclaim_loan),
 	KUNIT_CASE(mpk_reclaim_read),
@@ -1097,6 +1143,7 @@ static struct kunit_case mpk_reclaim_cases[] = {
 	KUNIT_CASE(mpk_reclaim_own_write),
 	KUNIT_CASE(mpk_reclaim_orphan),
 	KUNIT_CASE(mpk_reclaim_adopted),
+	KUNIT_CASE(mpk_census),
 	{}
 };
 

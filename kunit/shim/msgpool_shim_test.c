@@ -1143,6 +1143,52 @@ static void config_layout(void)
 			      1, 1), -E2BIG);
 }
 
+/* Census: one slot in each state, every peer holding something. */
+static void census(void)
+{
+	struct mp_peer_census pc_a, pc_b, pc_r, pc_c;
+	struct mp_census c;
+	struct mp_ref ref;
+	u64 poisoned, read, written;
+
+	CHECK(fx_init(cfg3, 3));
+	mp_pool_census(&pool, &c);
+	CHECK_EQ(c.free, 10);
+	CHECK_EQ(c.loaned + c.ready + c.borrowed + c.poisoned, 0);
+	poisoned = store(&pa, 1, 0);
+	CHECK_EQ(borrow(&pc, poisoned, MSGPOOL_F_WRITE), 0);
+	mp_peer_reclaim(&pool, &pc);
+	mp_peer_init(&pool, &pc, true);
+	read = store(&pa, 1, 0);
+	written = store(&pa, 1, 0);
+	CHECK(store(&pa, 1, 0));
+	CHECK_EQ(mp_loan(&pool, &pa, 1, 0, &ref), 0);
+	CHECK_EQ(borrow(&pb, read, 0), 0);
+	CHECK_EQ(borrow(&pb, read, 0), 0);
+	CHECK_EQ(borrow(&pr, read, 0), 0);
+	CHECK_EQ(borrow(&pc, written, MSGPOOL_F_WRITE), 0);
+
+	mp_pool_census(&pool, &c);
+	CHECK_EQ(c.free, 5);
+	CHECK_EQ(c.loaned, 1);
+	CHECK_EQ(c.ready, 1);
+	CHECK_EQ(c.borrowed, 2);
+	CHECK_EQ(c.poisoned, 1);
+	mp_peer_census(&pool, &pa, &pc_a);
+	mp_peer_census(&pool, &pb, &pc_b);
+	mp_peer_census(&pool, &pr, &pc_r);
+	mp_peer_census(&pool, &pc, &pc_c);
+	CHECK_EQ(pc_a.loans, 1);
+	CHECK_EQ(pc_a.reads + pc_a.writes, 0);
+	CHECK_EQ(pc_a.owned, 5);
+	CHECK_EQ(pc_b.reads, 2);
+	CHECK_EQ(pc_b.loans + pc_b.writes + pc_b.owned, 0);
+	CHECK_EQ(pc_r.reads, 1);
+	CHECK_EQ(pc_c.writes, 1);
+	CHECK_EQ(pc_c.loans + pc_c.reads + pc_c.owned, 0);
+	CHECK(fx_fini());
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(freelist_init_order),
 	TAP_TEST(freelist_lifo),
@@ -1178,6 +1224,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(wait_ends_poisoned),
 	TAP_TEST(config_check),
 	TAP_TEST(config_layout),
+	TAP_TEST(census),
 };
 
 int main(int argc, char **argv)

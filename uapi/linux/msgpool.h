@@ -156,6 +156,90 @@ struct msgpool_batch {
 	__u64 reserved;		/* must be zero */
 };
 
+/*
+ * Pool statistics and removal.  These work on any open file of the device,
+ * attached or not, and see only the pools of the caller's IPC namespace.
+ */
+
+/* One pool, as MSGPOOL_IOC_POOLS reports it.  Slot counts sum to capacity. */
+struct msgpool_pool_stat {
+	char name[MSGPOOL_NAME_MAX];
+	__u32 id;		/* unique among the pools since module load */
+	__u32 uid;		/* creator's euid, in the caller's user ns */
+	__u32 gid;		/* creator's egid, in the caller's user ns */
+	__u32 mode;		/* permission bits */
+	__u32 nr_classes;
+	__u32 nr_peers;		/* peers attached */
+	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
+	__u64 map_size;		/* bytes of the mapping */
+	__u64 capacity;		/* slots, all classes */
+	__u64 free;		/* slots on a free list */
+	__u64 loaned;		/* slots being filled by their loaner */
+	__u64 ready;		/* messages nobody borrows */
+	__u64 borrowed;		/* messages under a read or write borrow */
+	__u64 poisoned;		/* slots a write borrower died in */
+	__u64 published;	/* messages published to subscribers */
+	__u64 reserved[4];	/* zero */
+};
+
+/*
+ * MSGPOOL_IOC_POOLS: list the pools of the caller's IPC namespace into the
+ * array at @pools, of @count entries of @entry_size bytes.  On return
+ * @count holds the number of pools: if it is larger than the array, only
+ * the first entries were written; call again with a larger one.
+ */
+struct msgpool_pool_list {
+	__u64 pools;		/* in: user pointer to msgpool_pool_stat[] */
+	__u32 count;		/* in: entries at @pools; out: pools */
+	__u32 entry_size;	/* in: sizeof(struct msgpool_pool_stat) */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/* msgpool_peer_stat.flags */
+#define MSGPOOL_PEER_RDONLY	(1U << 0)	/* opened O_RDONLY */
+
+/* One peer of a pool, as MSGPOOL_IOC_PEERS reports it. */
+struct msgpool_peer_stat {
+	/* The process that attached, in the caller's pid namespace. */
+	__u32 pid;		/* 0 if it is not visible there */
+	__u32 peer_id;		/* as MSGPOOL_IOC_INFO reports it */
+	__u32 flags;		/* MSGPOOL_PEER_* */
+	__u32 pad;		/* zero */
+	__u64 loans;		/* slots it is filling */
+	__u64 reads;		/* read borrows it holds */
+	__u64 writes;		/* write borrows it holds */
+	__u64 owned;		/* slots it owns */
+	__u64 reserved[2];	/* zero */
+};
+
+/*
+ * MSGPOOL_IOC_PEERS: the peers attached to the pool called @name in the
+ * caller's IPC namespace (and, if @id is not 0, with that id), as
+ * MSGPOOL_IOC_POOLS does for pools: @count in and out.
+ */
+struct msgpool_peer_list {
+	char name[MSGPOOL_NAME_MAX];	/* in */
+	__u32 id;		/* in: 0, or the pool's id */
+	__u32 entry_size;	/* in: sizeof(struct msgpool_peer_stat) */
+	__u64 peers;		/* in: user pointer to msgpool_peer_stat[] */
+	__u32 count;		/* in: entries at @peers; out: peers */
+	__u32 reserved32;	/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/*
+ * MSGPOOL_IOC_UNLINK: remove the name @name (with id @id if not 0) from the
+ * caller's IPC namespace, like ipcrm.  No new peer can attach to it; the
+ * peers attached carry on and the pool is freed at their last close.
+ * Allowed to the pool's owner and to CAP_SYS_ADMIN in the namespace.
+ */
+struct msgpool_unlink {
+	char name[MSGPOOL_NAME_MAX];	/* in */
+	__u32 id;		/* in: 0, or the pool's id */
+	__u32 flags;		/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
 #define MSGPOOL_IOC_MAGIC	0xB8
 
 #define MSGPOOL_IOC_ATTACH	_IOWR(MSGPOOL_IOC_MAGIC, 0x00, struct msgpool_attach)
@@ -170,5 +254,8 @@ struct msgpool_batch {
 #define MSGPOOL_IOC_RELEASE	_IOWR(MSGPOOL_IOC_MAGIC, 0x16, struct msgpool_op)
 #define MSGPOOL_IOC_FREE	_IOWR(MSGPOOL_IOC_MAGIC, 0x17, struct msgpool_op)
 #define MSGPOOL_IOC_HEADER	_IOWR(MSGPOOL_IOC_MAGIC, 0x18, struct msgpool_op)
+#define MSGPOOL_IOC_POOLS	_IOWR(MSGPOOL_IOC_MAGIC, 0x30, struct msgpool_pool_list)
+#define MSGPOOL_IOC_PEERS	_IOWR(MSGPOOL_IOC_MAGIC, 0x31, struct msgpool_peer_list)
+#define MSGPOOL_IOC_UNLINK	_IOW(MSGPOOL_IOC_MAGIC, 0x32, struct msgpool_unlink)
 
 #endif /* _UAPI_LINUX_MSGPOOL_H */

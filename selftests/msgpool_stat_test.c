@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * msgpool stats and namespaces: MSGPOOL_IOC_POOLS, MSGPOOL_IOC_PEERS and
+ * MSGPOOL_IOC_UNLINK with every errno, pools scoped by IPC namespace, and
+ * pool memory charged to the creator's memory cgroup.
+ */
+#include "msgpool_util.h"
+
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define MP_MAX_POOLS	256
+#define MP_CGROUP	"/sys/fs/cgroup"
+
+/* The pools of this namespace into @st (MP_MAX_POOLS); their count. */
+static int st_pools(int fd, struct msgpool_pool_stat *st)
+{
+	struct msgpool_pool_list l = {
+		.pools = (uintptr_t)st, .count = MP_MAX_POOLS,
+		.entry_size = sizeof(*st),
+	};
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l);
+
+	return ret ? ret : (int)l.count;
+}
+
+/* 0 and the entry of pool @name in *@out, or -ENOENT or -errno. */
+static int st_pool(const char *name, struct msgpool_pool_stat *out)
+{
+	static struct msgpool_pool_stat st[MP_MAX_POOLS];
+	int fd = mp_open(O_RDONLY), n, i, ret = -ENOENT;
+
+	if (fd < 0)
+		return fd;
+	n = st_pools(fd, st);
+	close(fd);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n && i < MP_MAX_POOLS; i++) {
+		if (!strcmp(st[i].name, name)) {
+			*out = st[i];
+			ret = 0;
+		}
+	}
+	return ret;
+}
+
+/* Peers of @name (at most @max) into @st; their count or -errno. */
+static int st_peers(const char *name, struct msgpool_peer_stat *st,
+		    __u32 max)
+{
+	struct msgpool_peer_list l = {
+		.peers = (uintptr_t)st, .count = max,
+		.entry_size = sizeof(*st),
+	};
+	int fd = mp_open(O_RDONLY), ret;
+
+	if (fd < 0)
+		return fd;
+	strncpy(l.name, name, sizeof(l.name) - 1);
+	ret = mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l);
+	close(fd);
+	return ret ? ret : (int)l.count;
+}
+
+static int st_unlink(const char *name, __u32 id)
+{
+	struct msgpool_unlink u = { .id = id };
+	int fd = mp_open(O_RDONLY), ret;
+
+	if (fd < 0)
+		return fd;
+	strncpy(u.name, name, sizeof(u.name) - 1);
+	ret = mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
+	close(fd);
+	return ret;
+}
+
+static __u32 peer_id(int fd)
+{
+	struct msgpool_info info;
+
+	return mp_info(fd, &info) ? 0 : info.peer_id;
+}
+
+static const struct msgpool_peer_stat *
+find_peer(const struct msgpool_peer_stat *st, int n, __u32 id)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (st[i].peer_id == id)
+			return &st[i];
+	return NULL;
+}
+
+TEST(pools_on_unattached_fd)
+{
+	struct msgpool_pool_stat st;
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), i;
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "pools");
+	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0640, NULL), 0);
+	ASSERT_EQ(st_pool(name, &st), 0);
+	EXPECT_EQ(st.uid, geteuid());
+	EXPECT_EQ(st.gid, getegid());
+	EXPECT_EQ(st.mode, 0640);
+	EXPECT_NE(st.id, 0);
+	EXPECT_EQ(st.nr_classes, MP_STD_NR);
+	for (i = 0; i < MP_STD_NR; i++) {
+		EXPECT_EQ(st.classes[i].slot_size, mp_std[i].slot_size);
+		EXPECT_EQ(st.classes[i].nr_slots, mp_std[i].nr_slots);
+	}
+	for (; i < MSGPOOL_MAX_CLASSES; i++)
+		EXPECT_EQ(st.classes[i].nr_slots, 0);
+	EXPECT_EQ(st.capacity, MP_STD_SLOTS);
+	EXPECT_EQ(st.map_size, 4 * MP_PAGE);
+	EXPECT_EQ(st.free, MP_STD_SLOTS);
+	EXPECT_EQ(st.loaned + st.ready + st.borrowed + st.poisoned, 0);
+	EXPECT_EQ(st.published, 0);
+	EXPECT_EQ(st.nr_peers, 1);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(st.reserved[i], 0);
+	close(fd);
+	EXPECT_EQ(st_pool(name, &st), -ENOENT);
+}
+
+TEST(pools_count_in_out)
+{
+	struct msgpool_pool_stat st[2];
+	struct msgpool_pool_list l = { .entry_size = sizeof(st[0]) };
+	char name[MSGPOOL_NAME_MAX];
+	int fd[3], q = mp_open(O_RDONLY), i;
+	__u32 before;
+
+	ASSERT_GE(q, 0);
+	ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0);
+	before = l.count;
+	for (i = 0; i < 3; i++) {
+		fd[i] = mp_open(O_RDWR);
+		ASSERT_GE(fd[i], 0);
+		mp_name(name, "count");
+		ASSERT_EQ(mp_create(fd[i], name, mp_std, 1, 0600, NULL), 0);
+	}
+	/* No buffer: only the count. */
+	l.count = 0;
+	ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0);
+	EXPECT_EQ(l.count, before + 3);
+	/* A short buffer: filled, and the count says it was short. */
+	memset(st, 0xff, sizeof(st));
+	l.pools = (uintptr_t)st;
+	l.count = 1;
+	ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0);
+	EXPECT_EQ(l.count, before + 3);
+	EXPECT_NE(st[0].id, 0xffffffffU);
+	EXPECT_EQ(st[1].id, 0xffffffffU);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	l.count = 0;
+	ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0);
+	EXPECT_EQ(l.count, before);
+	close(q);
+}
+
+TEST(pools_errors)
+{
+	struct msgpool_pool_stat st[MP_MAX_POOLS];
+	struct msgpool_pool_list l = {
+		.pools = (uintptr_t)st, .count = MP_MAX_POOLS,
+		.entry_size = sizeof(st[0]),
+	};
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "errors");
+	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), 0);
+	l.entry_size = sizeof(st[0]) - 8;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
+	l.entry_size = sizeof(st[0]) + 8;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
+	l.entry_size = sizeof(st[0]);
+	l.reserved[1] = 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
+	l.reserved[1] = 0;
+	l.pools = 8;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EFAULT);
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, (void *)8), -EFAULT);
+	/* Unused numbers of the stats range. */
+	EXPECT_EQ(mp_ioctl(fd, _IOWR(MSGPOOL_IOC_MAGIC, 0x33,
+				     struct msgpool_pool_list), &l), -ENOTTY);
+	EXPECT_EQ(mp_ioctl(fd, _IOR(MSGPOOL_IOC_MAGIC, 0x30,
+				    struct msgpool_pool_list), &l), -ENOTTY);
+	close(fd);
+}
+
+/*
+ * One slot in every state, each peer holding something:
+ *   a: creator, owns every message, holds a loan
+ *   b: two read borrows; r (O_RDONLY): one read borrow; c: a write borrow
+ *   a peer that died in a write borrow left a poisoned slot
+ */
+FIXTURE(known) {
+	char name[MSGPOOL_NAME_MAX];
+	int a, b, r, c;
+};
+
+FIXTURE_SETUP(known)
+{
+	struct msgpool_op loan;
+	__u64 poisoned, read, written, ready;
+	int d;
+
+	mp_name(self->name, "known");
+	self->a = mp_open(O_RDWR);
+	ASSERT_GE(self->a, 0);
+	ASSERT_EQ(mp_create(self->a, self->name, mp_std, MP_STD_NR, 0644,
+			    NULL), 0);
+	self->b = mp_peer(self->name, O_RDWR);
+	self->r = mp_peer(self->name, O_RDONLY);
+	self->c = mp_peer(self->name, O_RDWR);
+	d = mp_peer(self->name, O_RDWR);
+	ASSERT_GE(self->b, 0);
+	ASSERT_GE(self->r, 0);
+	ASSERT_GE(self->c, 0);
+	ASSERT_GE(d, 0);
+	ASSERT_EQ(mp_store_len(self->a, 8, &poisoned), 0);
+	ASSERT_EQ(mp_borrow(d, poisoned, MSGPOOL_F_WRITE, NULL), 0);
+	close(d);
+	ASSERT_EQ(mp_store_len(self->a, 8, &read), 0);
+	ASSERT_EQ(mp_store_len(self->a, 8, &written), 0);
+	ASSERT_EQ(mp_store_len(self->a, 8, &ready), 0);
+	ASSERT_EQ(mp_loan(self->a, 8, 0, &loan), 0);
+	ASSERT_EQ(mp_borrow(self->b, read, 0, NULL), 0);
+	ASSERT_EQ(mp_borrow(self->b, read, 0, NULL), 0);
+	ASSERT_EQ(mp_borrow(self->r, read, 0, NULL), 0);
+	ASSERT_EQ(mp_borrow(self->c, written, MSGPOOL_F_WRITE, NULL), 0);
+}
+
+FIXTURE_TEARDOWN(known)
+{
+	close(self->a);
+	close(self->b);
+	close(self->r);
+	close(self->c);
+}
+
+TEST_F(known, pool_figures)
+{
+	struct msgpool_pool_stat st;
+
+	ASSERT_EQ(st_pool(self->name, &st), 0);
+	EXPECT_EQ(st.nr_peers, 4);
+	EXPECT_EQ(st.free, MP_STD_SLOTS - 5);
+	EXPECT_EQ(st.loaned, 1);
+	EXPECT_EQ(st.ready, 1);
+	EXPECT_EQ(st.borrowed, 2);
+	EXPECT_EQ(st.poisoned, 1);
+	EXPECT_EQ(st.published, 0);
+}
+
+TEST_F(known, peer_figures)
+{
+	struct msgpool_peer_stat st[8];
+	const struct msgpool_peer_stat *p;
+	int n;
+
+	memset(st, 0xff, sizeof(st));
+	n = st_peers(self->name, st, 8);
+	ASSERT_EQ(n, 4);
+	p = find_peer(st, n, peer_id(self->a));
+	ASSERT_NE(p, NULL);
+	EXPECT_EQ(p->pid, getpid());
+	EXPECT_EQ(p->flags, 0);
+	EXPECT_EQ(p->loans, 1);
+	EXPECT_EQ(p->reads + p->writes, 0);
+	EXPECT_EQ(p->owned, 5);
+	EXPECT_EQ(p->pad, 0);
+	EXPECT_EQ(p->reserved[0] | p->reserved[1], 0);
+	p = find_peer(st, n, peer_id(self->b));
+	ASSERT_NE(p, NULL);
+	EXPECT_EQ(p->reads, 2);
+	EXPECT_EQ(p->loans + p->writes + p->owned, 0);
+	p = find_peer(st, n, peer_id(self->r));
+	ASSERT_NE(p, NULL);
+	EXPECT_EQ(p->flags, MSGPOOL_PEER_RDONLY);
+	EXPECT_EQ(p->reads, 1);
+	p = find_peer(st, n, peer_id(self->c));
+	ASSERT_NE(p, NULL);
+	EXPECT_EQ(p->flags, 0);
+	EXPECT_EQ(p->writes, 1);
+	EXPECT_EQ(p->loans + p->reads + p->owned, 0);
+	/* A short buffer: two entries, the count of all four. */
+	memset(st, 0xff, sizeof(st));
+	EXPECT_EQ(st_peers(self->name, st, 2), 4);
+	EXPECT_NE(st[1].peer_id, 0xffffffffU);
+	EXPECT_EQ(st[2].peer_id, 0xffffffffU);
+	EXPECT_EQ(st_peers(self->name, NULL, 0), 4);
+}
+
+TEST_F(known, peers_follow_close)
+{
+	struct msgpool_pool_stat st;
+
+	close(self->c);
+	self->c = -1;
+	ASSERT_EQ(st_pool(self->name, &st), 0);
+	EXPECT_EQ(st.nr_peers, 3);
+	EXPECT_EQ(st.borrowed, 1);
+	/* c's write borrow was on a's slot: it is poisoned now. */
+	EXPECT_EQ(st.poisoned, 2);
+	EXPECT_EQ(st_peers(self->name, NULL, 0), 3);
+}
+
+TEST(peers_errors)
+{
+	struct msgpool_peer_stat st[4];
+	struct msgpool_peer_list l;
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_pool_stat ps;
+	int fd = mp_open(O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "peerserr");
+	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	ASSERT_EQ(st_pool(name, &ps), 0);
+#define RESET() do {							\
+	memset(&l, 0, sizeof(l));					\
+	strcpy(l.name, name);						\
+	l.peers = (uintptr_t)st;					\
+	l.count = 4;							\
+	l.entry_size = sizeof(st[0]);					\
+} while (0)
+	RESET();
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), 0);
+	EXPECT_EQ(l.count, 1);
+	RESET();
+	l.id = ps.id;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), 0);
+	RESET();
+	l.id = ps.id + 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -ENOENT);
+	RESET();
+	memset(l.name, 0, sizeof(l.name));
+	strcpy(l.name, "no-such-pool");
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -ENOENT);
+	RESET();
+	memset(l.name, 0, sizeof(l.name));
+	strcpy(l.name, "a/b");
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.name[MSGPOOL_NAME_MAX - 1] = 'x';
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.entry_size = 8;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.reserved32 = 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.reserved[0] = 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.peers = 8;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EFAULT);
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, (void *)8), -EFAULT);
+#undef RESET
+	close(fd);
+}
+
+TEST(unlink_then_recreate)
+{
+	struct msgpool_pool_stat st;
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR), late, n;
+	__u32 old_id;
+	__u64 t;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(fd2, 0);
+	mp_name(name, "unlink");
+	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0666, NULL), 0);
+	ASSERT_EQ(st_pool(name, &st), 0);
+	old_id = st.id;
+	EXPECT_EQ(st_unlink(name, old_id + 1), -ENOENT);
+	ASSERT_EQ(st_unlink(name, old_id), 0);
+	EXPECT_EQ(st_unlink(name, 0), -ENOENT);
+	EXPECT_EQ(st_pool(name, &st), -ENOENT);
+	EXPECT_EQ(st_peers(name, NULL, 0), -ENOENT);
+	late = mp_open(O_RDWR);
+	ASSERT_GE(late, 0);
+	EXPECT_EQ(mp_join(late, name), -ENOENT);
+	/* The peer already in carries on. */
+	ASSERT_EQ(mp_store_len(fd, 8, &t), 0);
+	ASSERT_EQ(mp_borrow(fd, t, 0, NULL), 0);
+	ASSERT_EQ(mp_release(fd, t), 0);
+	/* The name is free for a new pool. */
+	ASSERT_EQ(mp_create(fd2, name, mp_std, 1, 0600, NULL), 0);
+	ASSERT_EQ(st_pool(name, &st), 0);
+	EXPECT_NE(st.id, old_id);
+	EXPECT_EQ(st.capacity, mp_std[0].nr_slots);
+	ASSERT_EQ(mp_join(late, name), 0);
+	n = st_peers(name, NULL, 0);
+	EXPECT_EQ(n, 2);
+	EXPECT_EQ(mp_avail(fd), MP_STD_SLOTS - 1);
+	close(fd);
+	close(fd2);
+	close(late);
+}
+
+TEST(unlink_errors)
+{
+	struct msgpool_unlink u = { .name = "unlink-err" };
+	int fd = mp_open(O_RDONLY);
+
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u), -ENOENT);
+	u.flags = 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u), -EINVAL);
+	u.flags = 0;
+	u.reserved[0] = 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u), -EINVAL);
+	u.reserved[0] = 0;
+	strcpy(u.name, "x y");
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u), -EINVAL);
+	memset(u.name, 0, sizeof(u.name));
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u), -EINVAL);
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_UNLINK, (void *)8), -EFAULT);
+	close(fd);
+}
+
+/* As uid 65534 with no capability: unlink @arg, send the result. */
+static int unlink_as_nobody(int rd, int wr, void *arg)
+{
+	(void)rd;
+	CHILD_CHECK(!setresgid(65534, 65534, 65534));
+	CHILD_CHECK(!setresuid(65534, 65534, 65534));
+	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)st_unlink(arg, 0)));
+	return 0;
+}
+
+/* As uid 65534: create pool @arg, wait for the parent, close it. */
+static int create_as_nobody(int rd, int wr, void *arg)
+{
+	__u64 v;
+	int fd;
+
+	CHILD_CHECK(!setresgid(65534, 65534, 65534));
+	CHILD_CHECK(!setresuid(65534, 65534, 65534));
+	fd = mp_open(O_RDWR);
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(!mp_create(fd, arg, mp_std, 1, 0666, NULL));
+	CHILD_CHECK(!mp_send(wr, 0));
+	CHILD_CHECK(!mp_recv(rd, &v));
+	/* The owner may unlink its own pool. */
+	CHILD_CHECK(st_unlink(arg, 0) == (int)v);
+	close(fd);
+	return 0;
+}
+
+TEST(unlink_permission)
+{
+	char name[MSGPOOL_NAME_MAX], other[MSGPOOL_NAME_MAX];
+	struct msgpool_pool_stat st;
+	struct mp_child c = { 0 };
+	int fd = mp_open(O_RDWR);
+	__u64 v;
+
+	if (geteuid())
+		SKIP(return, "needs root to switch users");
+	ASSERT_GE(fd, 0);
+	mp_name(name, "perm");
+	ASSERT_EQ(mp_create(fd, name, mp_std, 1, 0666, NULL), 0);
+	/* Not the owner, no CAP_SYS_ADMIN: -EPERM, pool still named. */
+	ASSERT_EQ(mp_spawn(&c, unlink_as_nobody, name), 0);
+	ASSERT_EQ(mp_recv(c.rd, &v), 0);
+	EXPECT_EQ((int)v, -EPERM);
+	EXPECT_EQ(mp_reap(&c), 0);
+	EXPECT_EQ(st_pool(name, &st), 0);
+	/* The owner, not root. */
+	mp_name(other, "perm");
+	ASSERT_EQ(mp_spawn(&c, create_as_nobody, other), 0);
+	ASSERT_EQ(mp_recv(c.rd, &v), 0);
+	ASSERT_EQ(st_pool(other, &st), 0);
+	EXPECT_EQ(st.uid, 65534);
+	ASSERT_EQ(mp_send(c.wr, 0), 0);
+	EXPECT_EQ(mp_reap(&c), 0);
+	/* CAP_SYS_ADMIN removes a pool it does not own. */
+	ASSERT_EQ(mp_spawn(&c, create_as_nobody, other), 0);
+	ASSERT_EQ(mp_recv(c.rd, &v), 0);
+	EXPECT_EQ(st_unlink(other, 0), 0);
+	ASSERT_EQ(mp_send(c.wr, (__u64)(__s64)-ENOENT), 0);
+	EXPECT_EQ(mp_reap(&c), 0);
+	close(fd);
+}
+
+/* Namespaces. */
+
+/*
+ * In a new IPC namespace: pool @arg of the parent is invisible, a pool of
+ * the same name is a new one; reports its id, waits, then exits.
+ */
+static int new_ipc_ns(int rd, int wr, void *arg)
+{
+	struct msgpool_pool_stat st[MP_MAX_POOLS];
+	int fd, q;
+	__u64 v;
+
+	CHILD_CHECK(!unshare(CLONE_NEWIPC));
+	q = mp_open(O_RDONLY);
+	CHILD_CHECK(q >= 0);
+	CHILD_CHECK(st_pools(q, st) == 0);
+	CHILD_CHECK(mp_join(q, arg) == -ENOENT);
+	CHILD_CHECK(st_peers(arg, NULL, 0) == -ENOENT);
+	CHILD_CHECK(st_unlink(arg, 0) == -ENOENT);
+	fd = mp_open(O_RDWR);
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(!mp_create(fd, arg, mp_std, 1, 0600, NULL));
+	CHILD_CHECK(st_pools(q, st) == 1);
+	CHILD_CHECK(!strcmp(st[0].name, arg));
+	CHILD_CHECK(st[0].capacity == mp_std[0].nr_slots);
+	CHILD_CHECK(st_peers(arg, NULL, 0) == 1);
+	CHILD_CHECK(!mp_send(wr, st[0].id));
+	CHILD_CHECK(!mp_recv(rd, &v));
+	close(fd);
+	close(q);
+	return 0;
+}
+
+TEST(ipc_namespace_scopes_names)
+{
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_pool_stat st;
+	struct mp_child c = { 0 };
+	int fd = mp_open(O_RDWR);
+	__u64 child_id;
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "ns");
+	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0666, NULL), 0);
+	ASSERT_EQ(mp_spawn(&c, new_ipc_ns, name), 0);
+	ASSERT_EQ(mp_recv(c.rd, &child_id), 0);
+	/* Two pools of one name; this namespace sees its own only. */
+	ASSERT_EQ(st_pool(name, &st), 0);
+	EXPECT_NE(st.id, child_id);
+	EXPECT_EQ(st.capacity, MP_STD_SLOTS);
+	EXPECT_EQ(st.nr_peers, 1);
+	EXPECT_EQ(st_peers(name, NULL, 0), 1);
+	ASSERT_EQ(mp_send(c.wr, 0), 0);
+	EXPECT_EQ(mp_reap(&c), 0);
+	ASSERT_EQ(st_pool(name, &st), 0);
+	close(fd);
+}
+
+/* Creates a pool in a new IPC namespace and sends its fd; then exits. */
+static int pool_in_dying_ns(int rd, int wr, void *arg)
+{
+	char buf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "p", .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = buf, .msg_controllen = sizeof(buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int fd, sock = *(int *)arg;
+
+	(void)rd;
+	(void)wr;
+	CHILD_CHECK(!unshare(CLONE_NEWIPC));
+	fd = mp_open(O_RDWR);
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(!mp_create(fd, "orphan-ns", mp_std, 1, 0600, NULL));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	CHILD_CHECK(sendmsg(sock, &mh, 0) == 1);
+	return 0;
+}
+
+/* Sees no pool at all: the namespace is a new one. */
+static int ns_sees_nothing(int rd, int wr, void *arg)
+{
+	struct msgpool_pool_stat st[MP_MAX_POOLS];
+	int q;
+
+	(void)rd;
+	(void)wr;
+	(void)arg;
+	CHILD_CHECK(!unshare(CLONE_NEWIPC));
+	q = mp_open(O_RDONLY);
+	CHILD_CHECK(q >= 0);
+	CHILD_CHECK(st_pools(q, st) == 0);
+	CHILD_CHECK(mp_join(q, "orphan-ns") == -ENOENT);
+	return 0;
+}
+
+/* A pool outlives the namespace it was named in, and stays out of others. */
+TEST(pool_outlives_its_namespace)
+{
+	char buf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = buf, .msg_controllen = sizeof(buf),
+	};
+	struct mp_child c = { 0 };
+	int sv[2], fd, i;
+	__u64 t;
+
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ASSERT_EQ(mp_spawn(&c, pool_in_dying_ns, &sv[1]), 0);
+	ASSERT_EQ(recvmsg(sv[0], &mh, 0), 1);
+	ASSERT_EQ(mp_reap(&c), 0);
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	/* Not in this namespace, nor in any new one. */
+	EXPECT_EQ(st_peers("orphan-ns", NULL, 0), -ENOENT);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(mp_spawn(&c, ns_sees_nothing, NULL), 0);
+		EXPECT_EQ(mp_reap(&c), 0);
+	}
+	ASSERT_EQ(mp_store_len(fd, 8, &t), 0);
+	EXPECT_EQ(mp_free(fd, t), 0);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* Memory cgroups. */
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static long long read_num(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoll(buf) : -1;
+}
+
+/* Mounts cgroup2 if needed and makes a child cgroup with memory on. */
+static int cg_make(char *dir, size_t size)
+{
+	int ret;
+
+	if (access(MP_CGROUP "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", MP_CGROUP, "cgroup2", 0, NULL))
+		return -errno;
+	ret = write_file(MP_CGROUP "/cgroup.subtree_control", "+memory");
+	if (ret)
+		return ret;
+	snprintf(dir, size, MP_CGROUP "/msgpool-%d", (int)getpid());
+	return mkdir(dir, 0755) ? -errno : 0;
+}
+
+static long long cg_num(const char *dir, const char *file)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return read_num(path);
+}
+
+static int cg_set(const char *dir, const char *file, const char *s)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return write_file(path, s);
+}
+
+#define CG_POOL_BYTES	(8LL << 20)
+#define CG_SLACK	(1LL << 20)
+
+/* 128 slots of 64 KiB: 8 MiB of pages. */
+static const struct msgpool_class cg_cls[] = {
+	{ .slot_size = 65536, .nr_slots = 128 },
+};
+
+/*
+ * In cgroup @arg: a pool's pages are charged to it and uncharged when it
+ * is freed; then at memory.max, creating one fails with -ENOMEM and leaves
+ * nothing behind.
+ */
+static int cg_child(int rd, int wr, void *arg)
+{
+	struct msgpool_pool_stat st[MP_MAX_POOLS];
+	const char *dir = arg;
+	long long before, with;
+	char max[32];
+	int fd, q, pools;
+
+	(void)rd;
+	(void)wr;
+	CHILD_CHECK(!cg_set(dir, "cgroup.procs", "0"));
+	q = mp_open(O_RDONLY);
+	CHILD_CHECK(q >= 0);
+	pools = st_pools(q, st);
+	before = cg_num(dir, "memory.current");
+	fd = mp_open(O_RDWR);
+	CHILD_CHECK(fd >= 0 && before >= 0);
+	CHILD_CHECK(!mp_create(fd, "memcg", cg_cls, 1, 0600, NULL));
+	with = cg_num(dir, "memory.current");
+	fprintf(stderr, "# memory.current %lld -> %lld\n", before, with);
+	CHILD_CHECK(with - before >= CG_POOL_BYTES);
+	CHILD_CHECK(with - before <= CG_POOL_BYTES + CG_SLACK);
+	close(fd);
+	CHILD_CHECK(cg_num(dir, "memory.current") <= before + CG_SLACK);
+
+	before = cg_num(dir, "memory.current");
+	snprintf(max, sizeof(max), "%lld", before + 2 * CG_SLACK);
+	CHILD_CHECK(!cg_set(dir, "memory.max", max));
+	fd = mp_open(O_RDWR);
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(mp_create(fd, "memcg", cg_cls, 1, 0600, NULL) == -ENOMEM);
+	CHILD_CHECK(st_pools(q, st) == pools);
+	CHILD_CHECK(mp_join(fd, "memcg") == -ENOENT);
+	CHILD_CHECK(cg_num(dir, "memory.current") <= before + CG_SLACK);
+	/* A pool that fits still can be made. */
+	CHILD_CHECK(!mp_create(fd, "memcg", mp_std, MP_STD_NR, 0600, NULL));
+	close(fd);
+	close(q);
+	return 0;
+}
+
+TEST(memcg_charge_and_limit)
+{
+	struct mp_child c = { 0 };
+	char dir[128];
+	int ret;
+
+	if (geteuid())
+		SKIP(return, "needs root for cgroups");
+	ret = cg_make(dir, sizeof(dir));
+	ASSERT_EQ(ret, 0);
+	ASSERT_EQ(mp_spawn(&c, cg_child, dir), 0);
+	EXPECT_EQ(mp_reap(&c), 0);
+	EXPECT_EQ(rmdir(dir), 0);
+}
+
+TEST_HARNESS_MAIN
