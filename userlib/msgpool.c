@@ -889,3 +889,93 @@ int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st)
 	st->poisoned = in.nr_poisoned;
 	return MSGPOOL_OK;
 }
+
+/*
+ * Runs the list ioctl @req (its struct at @arg, whose array pointer and
+ * count are at @ptr and @count) with an array grown until all fits.
+ */
+static int list_entries(unsigned long req, void *arg, __u64 *ptr,
+			__u32 *count, size_t size, void **out, size_t *n)
+{
+	int fd = device_open(true), err = MSGPOOL_OK;
+	void *buf = NULL, *bigger;
+	__u32 room = 0;
+
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		*ptr = (uintptr_t)buf;
+		*count = room;
+		if (ioctl(fd, req, arg)) {
+			err = map_errno(0, errno);
+			break;
+		}
+		if (*count <= room)
+			break;
+		/* Slack for entries that come between two calls. */
+		room = *count + 8;
+		bigger = realloc(buf, (size_t)room * size);
+		if (!bigger) {
+			err = MSGPOOL_E_NO_MEMORY;
+			break;
+		}
+		buf = bigger;
+	}
+	close(fd);
+	if (err || !*count) {
+		free(buf);
+		buf = NULL;
+	}
+	if (err)
+		return err;
+	*out = buf;
+	*n = *count;
+	return MSGPOOL_OK;
+}
+
+int msgpool_list_pools(struct msgpool_pool_stat **out, size_t *n)
+{
+	struct msgpool_pool_list l;
+
+	if (!out || !n)
+		return MSGPOOL_E_INVALID;
+	memset(&l, 0, sizeof(l));
+	l.entry_size = sizeof(**out);
+	return list_entries(MSGPOOL_IOC_POOLS, &l, &l.pools, &l.count,
+			    sizeof(**out), (void **)out, n);
+}
+
+int msgpool_list_peers(const char *name, uint32_t id,
+		       struct msgpool_peer_stat **out, size_t *n)
+{
+	struct msgpool_peer_list l;
+
+	if (!name || !name_valid(name) || !out || !n)
+		return MSGPOOL_E_INVALID;
+	memset(&l, 0, sizeof(l));
+	strcpy(l.name, name);
+	l.id = id;
+	l.entry_size = sizeof(**out);
+	return list_entries(MSGPOOL_IOC_PEERS, &l, &l.peers, &l.count,
+			    sizeof(**out), (void **)out, n);
+}
+
+int msgpool_unlink(const char *name)
+{
+	struct msgpool_unlink u;
+	int fd, err = MSGPOOL_OK;
+
+	if (!name || !name_valid(name))
+		return MSGPOOL_E_INVALID;
+	fd = device_open(true);
+	if (fd < 0)
+		return fd;
+	memset(&u, 0, sizeof(u));
+	strcpy(u.name, name);
+	if (ioctl(fd, MSGPOOL_IOC_UNLINK, &u))
+		/* Here EPERM is the owner check, not a borrow not held. */
+		err = errno == EPERM ? MSGPOOL_E_PERMISSION :
+		      map_errno(0, errno);
+	close(fd);
+	return err;
+}

@@ -504,6 +504,43 @@ struct msgpool_stats {
  */
 int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st);
 
+/* ---- Pools of the namespace (msgpool-stat) ------------------------------ */
+
+/*
+ * These need no handle: they see the pools of the caller's IPC namespace,
+ * whoever created them, like ipcs and ipcrm do for SysV IPC.  The entries
+ * are the kernel's (see <linux/msgpool.h>); counts are a snapshot.
+ */
+
+/*
+ * msgpool_list_pools - every pool of the caller's IPC namespace
+ * @out: receives a malloc()ed array to free(), NULL when *@n is 0
+ * @n:   receives its length
+ * Errors: MSGPOOL_E_INVALID (NULL argument), MSGPOOL_E_NO_DEVICE,
+ * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.  Thread-safe.
+ */
+int msgpool_list_pools(struct msgpool_pool_stat **out, size_t *n);
+
+/*
+ * msgpool_list_peers - the peers attached to pool @name
+ * @id:  0, or the pool's id (msgpool_pool_stat.id): a pool of that name
+ *       with another id is MSGPOOL_E_NOT_FOUND
+ * @out, @n: as msgpool_list_pools()
+ * Errors: as msgpool_list_pools(), and MSGPOOL_E_NOT_FOUND.  Thread-safe.
+ */
+int msgpool_list_peers(const char *name, uint32_t id,
+		       struct msgpool_peer_stat **out, size_t *n);
+
+/*
+ * msgpool_unlink - remove the name @name, like ipcrm
+ * No new peer can attach; the peers attached carry on, and the pool is
+ * freed when the last one closes.  The name may be created again at once.
+ * Allowed to the pool's creator and to CAP_SYS_ADMIN.
+ * Errors: MSGPOOL_E_INVALID, MSGPOOL_E_NOT_FOUND, MSGPOOL_E_PERMISSION,
+ * MSGPOOL_E_NO_DEVICE, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.  Thread-safe.
+ */
+int msgpool_unlink(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
