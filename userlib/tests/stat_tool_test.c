@@ -458,4 +458,37 @@ TEST(help)
 		EXPECT_NE(NULL, strstr(run.out, words[i]));
 }
 
+TEST(library_calls)
+{
+	struct msgpool_peer_stat *peers;
+	struct msgpool_pool_stat *pools;
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool *pool;
+	size_t n, m;
+
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_list_pools(NULL, &n));
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_list_pools(&pools, NULL));
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_list_peers(NULL, 0, &peers, &n));
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_list_peers("a b", 0, &peers, &n));
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_unlink(NULL));
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_unlink(""));
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND,
+		  msgpool_list_peers("no-such-pool", 0, &peers, &n));
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_unlink("no-such-pool"));
+	ASSERT_EQ(0, msgpool_list_pools(&pools, &m));
+	free(pools);
+	OPEN_SMALL(name, "lib", &pool);
+	ASSERT_EQ(0, msgpool_list_pools(&pools, &n));
+	EXPECT_EQ(m + 1, n);
+	free(pools);
+	ASSERT_EQ(0, msgpool_list_peers(name, 0, &peers, &n));
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(getpid(), peers[0].pid);
+	EXPECT_EQ(peer_id_of(pool), peers[0].peer_id);
+	free(peers);
+	EXPECT_EQ(0, msgpool_unlink(name));
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_list_peers(name, 0, &peers, &n));
+	msgpool_close(&pool);
+}
+
 TEST_HARNESS_MAIN
