@@ -201,6 +201,8 @@ static char *json_peer_obj(const char *obj, unsigned int peer_id, char *buf,
 /* The table row of pool @name: its figures in @v (13 numbers). */
 static bool table_row(const char *out, const char *name, long long *v)
 {
+	static const char fmt[] =
+		"%lld %*s %lld %lld %o %lld %lld %lld %lld %lld %lld %lld %lld %255s";
 	char pat[64], cls[256];
 	const char *line;
 	unsigned int mode;
@@ -211,10 +213,11 @@ static bool table_row(const char *out, const char *name, long long *v)
 		return false;
 	while (line > out && line[-1] != '\n')
 		line--;
-	return sscanf(line, "%lld %*s %lld %lld %o %lld %lld %lld %lld %lld "
-		      "%lld %lld %lld %255s", &v[0], &v[1], &v[2], &mode, &v[4],
-		      &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11],
-		      cls) == 13 && (v[3] = mode, true);
+	if (sscanf(line, fmt, &v[0], &v[1], &v[2], &mode, &v[4], &v[5], &v[6],
+		   &v[7], &v[8], &v[9], &v[10], &v[11], cls) != 13)
+		return false;
+	v[3] = mode;
+	return true;
 }
 
 static int64_t peer_id_of(struct msgpool *pool)
@@ -268,6 +271,8 @@ FIXTURE_TEARDOWN(tool)
 TEST_F(tool, json_figures)
 {
 	static struct run run;
+	static const char classes[] =
+		"\"classes\":[{\"slot_size\":256,\"nr_slots\":8},{\"slot_size\":4096,\"nr_slots\":4},{\"slot_size\":65536,\"nr_slots\":2}]";
 	char pool[8192];
 
 	RUN(&run, "-j");
@@ -286,10 +291,7 @@ TEST_F(tool, json_figures)
 	EXPECT_EQ(2, json_num(pool, "borrowed"));
 	EXPECT_EQ(1, json_num(pool, "poisoned"));
 	EXPECT_EQ(0, json_num(pool, "published"));
-	EXPECT_NE(NULL, strstr(pool, "\"classes\":[{\"slot_size\":256,"
-			       "\"nr_slots\":8},{\"slot_size\":4096,"
-			       "\"nr_slots\":4},{\"slot_size\":65536,"
-			       "\"nr_slots\":2}]"));
+	EXPECT_NE(NULL, strstr(pool, classes));
 	/* Peers only with -p. */
 	EXPECT_EQ(NULL, strstr(pool, "\"peers\""));
 }
@@ -454,7 +456,7 @@ TEST(help)
 
 	RUN(&run, "-h");
 	EXPECT_EQ(0, run.rc);
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(words); i++)
 		EXPECT_NE(NULL, strstr(run.out, words[i]));
 }
 

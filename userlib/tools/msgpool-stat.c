@@ -131,19 +131,28 @@ static void table_peers(const struct msgpool_peer_stat *p, size_t n)
 		       (uint64_t)p[i].writes, (uint64_t)p[i].owned);
 }
 
+/* ,"key":value */
+static void json_u64(const char *key, uint64_t v)
+{
+	printf(",\"%s\":%" PRIu64, key, v);
+}
+
 static void json_peers(const struct msgpool_peer_stat *p, size_t n)
 {
 	size_t i;
 
 	printf(",\"peers\":[");
-	for (i = 0; i < n; i++)
-		printf("%s{\"peer_id\":%u,\"pid\":%u,\"read_only\":%s,"
-		       "\"loans\":%" PRIu64 ",\"reads\":%" PRIu64
-		       ",\"writes\":%" PRIu64 ",\"owned\":%" PRIu64 "}",
-		       i ? "," : "", p[i].peer_id, p[i].pid,
-		       p[i].flags & MSGPOOL_PEER_RDONLY ? "true" : "false",
-		       (uint64_t)p[i].loans, (uint64_t)p[i].reads,
-		       (uint64_t)p[i].writes, (uint64_t)p[i].owned);
+	for (i = 0; i < n; i++) {
+		printf("%s{\"peer_id\":%u", i ? "," : "", p[i].peer_id);
+		json_u64("pid", p[i].pid);
+		printf(",\"read_only\":%s",
+		       p[i].flags & MSGPOOL_PEER_RDONLY ? "true" : "false");
+		json_u64("loans", p[i].loans);
+		json_u64("reads", p[i].reads);
+		json_u64("writes", p[i].writes);
+		json_u64("owned", p[i].owned);
+		printf("}");
+	}
 	printf("]");
 }
 
@@ -152,17 +161,21 @@ static void json_pool(const struct msgpool_pool_stat *st)
 {
 	uint32_t c;
 
-	printf("{\"name\":\"%s\",\"id\":%u,\"uid\":%u,\"gid\":%u,"
-	       "\"mode\":\"%04o\",\"peers_attached\":%u,\"map_size\":%" PRIu64
-	       ",\"capacity\":%" PRIu64 ",\"free\":%" PRIu64
-	       ",\"loaned\":%" PRIu64 ",\"ready\":%" PRIu64
-	       ",\"borrowed\":%" PRIu64 ",\"poisoned\":%" PRIu64
-	       ",\"published\":%" PRIu64 ",\"classes\":[",
-	       st->name, st->id, st->uid, st->gid, st->mode, st->nr_peers,
-	       (uint64_t)st->map_size, (uint64_t)st->capacity,
-	       (uint64_t)st->free, (uint64_t)st->loaned, (uint64_t)st->ready,
-	       (uint64_t)st->borrowed, (uint64_t)st->poisoned,
-	       (uint64_t)st->published);
+	printf("{\"name\":\"%s\"", st->name);
+	json_u64("id", st->id);
+	json_u64("uid", st->uid);
+	json_u64("gid", st->gid);
+	printf(",\"mode\":\"%04o\"", st->mode);
+	json_u64("peers_attached", st->nr_peers);
+	json_u64("map_size", st->map_size);
+	json_u64("capacity", st->capacity);
+	json_u64("free", st->free);
+	json_u64("loaned", st->loaned);
+	json_u64("ready", st->ready);
+	json_u64("borrowed", st->borrowed);
+	json_u64("poisoned", st->poisoned);
+	json_u64("published", st->published);
+	printf(",\"classes\":[");
 	for (c = 0; c < st->nr_classes; c++)
 		printf("%s{\"slot_size\":%u,\"nr_slots\":%u}", c ? "," : "",
 		       st->classes[c].slot_size, st->classes[c].nr_slots);
