@@ -413,6 +413,45 @@ TEST(unlink_then_recreate)
 	close(late);
 }
 
+/* An unlinked pool counts toward max_pools until its last close frees it. */
+TEST(unlinked_pool_freed_at_last_close)
+{
+	struct msgpool_pool_stat st[MP_MAX_POOLS];
+	__u64 max = mp_param("max_pools");
+	char name[MSGPOOL_NAME_MAX], first[MSGPOOL_NAME_MAX];
+	int fds[MP_MAX_POOLS], q = mp_open(O_RDONLY), n, i, extra;
+
+	ASSERT_GE(q, 0);
+	ASSERT_GT(max, 0);
+	ASSERT_LE(max, MP_MAX_POOLS);
+	n = st_pools(q, st);
+	ASSERT_GE(n, 0);
+	n = max - n;
+	ASSERT_GT(n, 0);
+	for (i = 0; i < n; i++) {
+		fds[i] = mp_open(O_RDWR);
+		ASSERT_GE(fds[i], 0);
+		mp_name(name, "full");
+		ASSERT_EQ(mp_create(fds[i], name, mp_std, 1, 0600, NULL), 0);
+		if (!i)
+			strcpy(first, name);
+	}
+	extra = mp_open(O_RDWR);
+	ASSERT_GE(extra, 0);
+	mp_name(name, "extra");
+	EXPECT_EQ(mp_create(extra, name, mp_std, 1, 0600, NULL), -ENOSPC);
+	ASSERT_EQ(st_pools(q, st), (int)max);
+	ASSERT_EQ(st_unlink(first, 0), 0);
+	EXPECT_EQ(st_pools(q, st), (int)max - 1);
+	EXPECT_EQ(mp_create(extra, name, mp_std, 1, 0600, NULL), -ENOSPC);
+	close(fds[0]);
+	EXPECT_EQ(mp_create(extra, name, mp_std, 1, 0600, NULL), 0);
+	for (i = 1; i < n; i++)
+		close(fds[i]);
+	close(extra);
+	close(q);
+}
+
 TEST(unlink_errors)
 {
 	struct msgpool_unlink u = { .name = "unlink-err" };
