@@ -59,6 +59,16 @@ static inline u32 hash_32(u32 val, unsigned int bits)
 	return (val * 0x61C88647U) >> (32 - bits);
 }
 
+static inline unsigned int __ffs64(u64 word)
+{
+	return __builtin_ctzll(word);
+}
+
+static inline unsigned int hweight64(u64 word)
+{
+	return __builtin_popcountll(word);
+}
+
 static inline unsigned int ilog2(u32 n)
 {
 	return 31 - __builtin_clz(n);
