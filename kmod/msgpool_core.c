@@ -524,6 +524,7 @@ unlock:
 int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	    struct mp_ref *ref)
 {
+	s64 gen;
 	int err;
 
 	if (!peer->writable)
@@ -531,6 +532,8 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	if (len > pool->classes[pool->nr_classes - 1].slot_size)
 		return -EMSGSIZE;
 	for (;;) {
+		/* Overwrite-oldest: a mark read may make a slot a victim. */
+		gen = atomic64_read(&pool->notify_gen);
 		err = mp_loan_try(pool, peer, len, ref);
 		if (err == -ENOBUFS && pool->overwrite &&
 		    mp_overwrite_oldest(pool, len))
@@ -543,7 +546,9 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 		}
 		/* A hint only: the next try decides. */
 		err = wait_event_killable(pool->wq,
-					  mp_class_pick(pool, len) >= 0);
+			mp_class_pick(pool, len) >= 0 ||
+			(pool->overwrite &&
+			 atomic64_read(&pool->notify_gen) != gen));
 		if (err)
 			return err;
 	}
@@ -1013,6 +1018,7 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 	pool->readers &= ~bit;
 	WRITE_ONCE(pool->unread[peer->reader], 0);
 	WRITE_ONCE(peer->reader, -1);
+	atomic64_inc(&pool->notify_gen);
 	mutex_unlock(&pool->pub_lock);
 	mp_wake(pool);
 	return 0;
@@ -1121,7 +1127,6 @@ unlock:
 int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
 	struct mp_slot *slot;
-	bool freed = false;
 	u32 index;
 	u64 bit;
 	int err;
@@ -1147,13 +1152,13 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 		goto unlock;
 	slot->taken &= ~bit;
 	slot->pending &= ~bit;
-	if (!slot->pending) {
+	if (!slot->pending)
 		mp_pub_free(pool, index);
-		freed = true;
-	}
+	else
+		atomic64_inc(&pool->notify_gen);
 unlock:
 	mutex_unlock(&pool->pub_lock);
-	if (freed)
+	if (!err)
 		mp_wake(pool);
 	return err;
 }

@@ -529,6 +529,8 @@ static __poll_t msgpool_poll(struct file *file, poll_table *wait)
 	if (!pool)
 		return EPOLLERR;
 	poll_wait(file, &pool->core.wq, wait);
+	/* Queued before the tests, as wq_has_sleeper() in mp_wake() expects. */
+	smp_mb();
 	if (mp_take_ready(&pool->core, &peer->core))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if ((file->f_mode & FMODE_WRITE) && mp_loan_ready(&pool->core))

@@ -542,8 +542,8 @@ uint64_t msgpool_missed(const struct msgpool *pool);
 
 /*
  * msgpool_notify_gen - the pool's notify generation: it moves on every
- * publish and every published slot that goes back free, so a caller may
- * compare two readings instead of waiting in poll().  0 on error.
+ * publish, mark read and unsubscribe, so a caller may compare two
+ * readings instead of waiting in poll().  0 on error.
  */
 uint64_t msgpool_notify_gen(struct msgpool *pool);
 

@@ -32,6 +32,7 @@ typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
+typedef int64_t s64;
 
 #define U16_MAX		((u16)~0U)
 #define U32_MAX		((u32)~0U)

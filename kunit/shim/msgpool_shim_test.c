@@ -1393,6 +1393,32 @@ static void pubsub_backpressure_wait(void)
 	CHECK(fx_fini());
 }
 
+static void pubsub_overwrite_wait(void)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct waiter w = { .peer = &pb, .loan = true,
+			    .flags = MSGPOOL_F_WAIT };
+	u64 t = 0;
+
+	CHECK(fx_init(one, 1));
+	pool.overwrite = true;
+	CHECK_EQ(subscribe(&pr), 0);
+	CHECK_EQ(subscribe(&pc), 1);
+	CHECK(publish(&pa, 8, 0));
+	CHECK_EQ(take(&pr, &t), 1);
+	/* Taken: no victim, the loan sleeps. */
+	waiter_start(&w);
+	/* Untaken again, by c: the waiter takes it over. */
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), 0);
+	pthread_join(w.thread, NULL);
+	CHECK_EQ(w.err, 0);
+	CHECK_EQ((u32)w.ref.token, (u32)t);
+	CHECK_EQ(take(&pc, NULL), -EAGAIN);
+	CHECK(fx_fini());
+}
+
 /* Threads: a publisher waiting for slots, readers spinning on take. */
 struct ps_reader {
 	pthread_t thread;
@@ -1494,6 +1520,7 @@ static const struct tap_test tests[] = {
 	TAP_TEST(pubsub_reader_reclaim),
 	TAP_TEST(pubsub_overwrite),
 	TAP_TEST(pubsub_backpressure_wait),
+	TAP_TEST(pubsub_overwrite_wait),
 	TAP_TEST(pubsub_threads),
 };
 

@@ -102,8 +102,8 @@ struct msgpool_info {
  * [MSGPOOL_INFO_PUBSUB]: bits 0..31 the subscribed readers, bits 32..63
  *	the pool's creation flags of them (MSGPOOL_ATTACH_OVERWRITE)
  * [MSGPOOL_INFO_PUB_SEQ]: sequence number of the last published message
- * [MSGPOOL_INFO_NOTIFY_GEN]: notify generation, moves on every publish
- *	and on every published slot that goes back free
+ * [MSGPOOL_INFO_NOTIFY_GEN]: notify generation, moves on every publish,
+ *	mark read and unsubscribe
  */
 #define MSGPOOL_INFO_PUBSUB	0
 #define MSGPOOL_INFO_PUB_SEQ	1
