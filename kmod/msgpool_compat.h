@@ -11,6 +11,7 @@
 
 #include <linux/align.h>
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/limits.h>

@@ -130,11 +130,16 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 	if (err)
 		return err;
 	memset(pool, 0, sizeof(*pool));
+	mutex_init(&pool->pub_lock);
+	pool->pub_head = MP_NIL;
+	pool->pub_tail = MP_NIL;
 	mp_layout(cls, nr, pool->classes, &pool->map_size, &pool->capacity);
 	pool->slots = kvcalloc(pool->capacity, sizeof(*pool->slots),
 			       GFP_KERNEL_ACCOUNT);
-	if (!pool->slots)
+	if (!pool->slots) {
+		mutex_destroy(&pool->pub_lock);
 		return -ENOMEM;
+	}
 	pool->nr_classes = nr;
 	pool->tag = pool_id & MP_TOKEN_TAG_MASK;
 	for (c = 0; c < nr; c++)
@@ -147,6 +152,7 @@ void mp_pool_destroy(struct mp_pool *pool)
 {
 	kvfree(pool->slots);
 	pool->slots = NULL;
+	mutex_destroy(&pool->pub_lock);
 }
 
 /*
@@ -332,6 +338,7 @@ void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable)
 		peer->id = atomic_inc_return(&pool->next_peer_id);
 	} while (!peer->id);
 	peer->writable = writable;
+	peer->reader = -1;
 	mutex_init(&peer->lock);
 }
 
@@ -383,6 +390,99 @@ static bool mp_slot_orphan_free(struct mp_pool *pool, struct mp_slot *slot)
 	return true;
 }
 
+/*
+ * Published slots.  They sit on the pool's publish list in sequence order
+ * until every reader of @pending has marked them read, or an overwrite
+ * takes them back.  Everything here needs @pool->pub_lock.
+ */
+static void mp_pub_append(struct mp_pool *pool, u32 index)
+{
+	struct mp_slot *slot = &pool->slots[index];
+
+	slot->pub_prev = pool->pub_tail;
+	slot->pub_next = MP_NIL;
+	if (pool->pub_tail != MP_NIL)
+		pool->slots[pool->pub_tail].pub_next = index;
+	else
+		pool->pub_head = index;
+	pool->pub_tail = index;
+}
+
+static void mp_pub_unlink(struct mp_pool *pool, u32 index)
+{
+	struct mp_slot *slot = &pool->slots[index];
+
+	if (slot->pub_prev != MP_NIL)
+		pool->slots[slot->pub_prev].pub_next = slot->pub_next;
+	else
+		pool->pub_head = slot->pub_next;
+	if (slot->pub_next != MP_NIL)
+		pool->slots[slot->pub_next].pub_prev = slot->pub_prev;
+	else
+		pool->pub_tail = slot->pub_prev;
+}
+
+/* A published slot goes back free; the caller wakes the pool. */
+static void mp_pub_free(struct mp_pool *pool, u32 index)
+{
+	struct mp_slot *slot = &pool->slots[index];
+
+	lockdep_assert_held(&pool->pub_lock);
+	mp_pub_unlink(pool, index);
+	slot->pending = 0;
+	slot->taken = 0;
+	down_write(&slot->sem);
+	mp_slot_free_locked(pool, slot);
+	up_write(&slot->sem);
+	mp_slot_push(pool, index);
+	atomic64_inc(&pool->notify_gen);
+}
+
+/* Adds @delta to the untaken count of every reader in @mask. */
+static void mp_unread_add(struct mp_pool *pool, u64 mask, int delta)
+{
+	u32 r;
+
+	for (; mask; mask &= mask - 1) {
+		r = __ffs64(mask);
+		WRITE_ONCE(pool->unread[r], pool->unread[r] + delta);
+	}
+}
+
+/* The oldest published slot that nobody has taken and that holds @len. */
+static u32 mp_pub_victim(struct mp_pool *pool, u32 len)
+{
+	struct mp_slot *slot;
+	u32 i;
+
+	lockdep_assert_held(&pool->pub_lock);
+	for (i = pool->pub_head; i != MP_NIL; i = slot->pub_next) {
+		slot = &pool->slots[i];
+		if (!slot->taken &&
+		    pool->classes[slot->class_idx].slot_size >= len)
+			return i;
+	}
+	return MP_NIL;
+}
+
+/*
+ * Overwrite-oldest: frees the oldest published slot a loan of @len could
+ * use; its readers will see a gap in sequence numbers.  False if none.
+ */
+static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
+{
+	u32 index;
+
+	mutex_lock(&pool->pub_lock);
+	index = mp_pub_victim(pool, len);
+	if (index != MP_NIL) {
+		mp_unread_add(pool, pool->slots[index].pending, -1);
+		mp_pub_free(pool, index);
+	}
+	mutex_unlock(&pool->pub_lock);
+	return index != MP_NIL;
+}
+
 /* Allocation. */
 static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
 		       struct mp_ref *ref)
@@ -424,6 +524,7 @@ unlock:
 int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	    struct mp_ref *ref)
 {
+	s64 gen;
 	int err;
 
 	if (!peer->writable)
@@ -431,7 +532,12 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	if (len > pool->classes[pool->nr_classes - 1].slot_size)
 		return -EMSGSIZE;
 	for (;;) {
+		/* Overwrite-oldest: a mark read may make a slot a victim. */
+		gen = atomic64_read(&pool->notify_gen);
 		err = mp_loan_try(pool, peer, len, ref);
+		if (err == -ENOBUFS && pool->overwrite &&
+		    mp_overwrite_oldest(pool, len))
+			continue;
 		if (err != -ENOBUFS || !(flags & MSGPOOL_F_WAIT))
 			break;
 		if (flags & MSGPOOL_F_NONBLOCK) {
@@ -440,13 +546,28 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 		}
 		/* A hint only: the next try decides. */
 		err = wait_event_killable(pool->wq,
-					  mp_class_pick(pool, len) >= 0);
+			mp_class_pick(pool, len) >= 0 ||
+			(pool->overwrite &&
+			 atomic64_read(&pool->notify_gen) != gen));
 		if (err)
 			return err;
 	}
 	if (err == -ENOBUFS || err == -EAGAIN)
 		atomic64_inc(&pool->cnt.nobufs);
 	return err;
+}
+
+/* Under @slot->sem: may @hold end this loan with a message of @len? */
+static int mp_loan_end_check(struct mp_pool *pool, struct mp_slot *slot,
+			     struct mp_hold *hold, u32 gen, u32 len, bool msg)
+{
+	if (mp_slot_stale(slot, gen))
+		return -ESTALE;
+	if (!hold || !hold->write || slot->state != MP_SLOT_LOANED)
+		return -EPERM;
+	if (msg && len > pool->classes[slot->class_idx].slot_size)
+		return -EMSGSIZE;
+	return 0;
 }
 
 /*
@@ -471,12 +592,8 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	mutex_lock(&peer->lock);
 	hold = mp_hold_find(peer, index);
 	down_write(&slot->sem);
-	if (mp_slot_stale(slot, mp_token_gen(token)))
-		err = -ESTALE;
-	else if (!hold || !hold->write || slot->state != MP_SLOT_LOANED)
-		err = -EPERM;
-	else if (hdr && len > pool->classes[slot->class_idx].slot_size)
-		err = -EMSGSIZE;
+	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), len,
+				hdr);
 	if (err) {
 		up_write(&slot->sem);
 		goto unlock;
@@ -543,6 +660,9 @@ static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
 
 	if (err)
 		return err;
+	/* Readers take a published slot; nobody may borrow it. */
+	if (slot->state == MP_SLOT_PUBLISHED)
+		return -EPERM;
 	if (mp_borrow_conflict(slot, flags & MSGPOOL_F_WRITE))
 		return -EBUSY;
 	if (flags & MSGPOOL_F_WRITE)
@@ -734,8 +854,9 @@ int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 	down_write(&slot->sem);
 	err = mp_slot_stale(slot, mp_token_gen(token)) ? -ESTALE : 0;
 	/* A loan is a write borrow: its loaner is the slot's writer. */
-	if (!err && !mp_slot_idle(slot))
-		err = -EBUSY;
+	if (!err && (!mp_slot_idle(slot) ||
+		     slot->state == MP_SLOT_PUBLISHED))
+		err = -EBUSY;	/* a published slot is its readers' */
 	if (!err)
 		mp_slot_free_locked(pool, slot);
 	up_write(&slot->sem);
@@ -825,6 +946,9 @@ void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer)
 {
 	u32 i;
 
+	if (READ_ONCE(peer->reader) >= 0)
+		mp_unsubscribe(pool, peer);
+
 	mutex_lock(&peer->lock);
 	for (i = 0; i < peer->hold_cap; i++)
 		if (peer->holds[i].slot)
@@ -844,6 +968,218 @@ void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer)
 	}
 	mutex_destroy(&peer->lock);
 	mp_wake(pool);
+}
+
+/* Publish/subscribe. */
+int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
+		 u64 *seq)
+{
+	int err = 0;
+	u32 r;
+
+	mutex_lock(&pool->pub_lock);
+	if (peer->reader >= 0) {
+		err = -EALREADY;
+	} else if (pool->readers == U64_MAX) {
+		err = -EUSERS;
+	} else {
+		r = __ffs64(~pool->readers);
+		pool->readers |= (u64)1 << r;
+		WRITE_ONCE(pool->unread[r], 0);
+		WRITE_ONCE(peer->reader, r);
+		*reader = r;
+		*seq = pool->pub_seq;
+	}
+	mutex_unlock(&pool->pub_lock);
+	return err;
+}
+
+/* Clears @peer's reader from every published slot and frees it. */
+int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
+{
+	struct mp_slot *slot;
+	u32 i, next;
+	u64 bit;
+
+	mutex_lock(&pool->pub_lock);
+	if (peer->reader < 0) {
+		mutex_unlock(&pool->pub_lock);
+		return -ENOENT;
+	}
+	bit = (u64)1 << peer->reader;
+	for (i = pool->pub_head; i != MP_NIL; i = next) {
+		slot = &pool->slots[i];
+		next = slot->pub_next;
+		slot->taken &= ~bit;
+		slot->pending &= ~bit;
+		if (!slot->pending)
+			mp_pub_free(pool, i);
+	}
+	pool->readers &= ~bit;
+	WRITE_ONCE(pool->unread[peer->reader], 0);
+	WRITE_ONCE(peer->reader, -1);
+	atomic64_inc(&pool->notify_gen);
+	mutex_unlock(&pool->pub_lock);
+	mp_wake(pool);
+	return 0;
+}
+
+/* Under both locks: @slot becomes the readers' message, or free. */
+static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
+			      u32 len, u64 tag, struct mp_msg_hdr *hdr)
+{
+	slot->hdr.len = len;
+	slot->hdr.producer = mp_current_pid();
+	slot->hdr.tag = tag;
+	slot->hdr.seq = ++pool->pub_seq;
+	slot->hdr.timestamp_ns = mp_now_ns();
+	*hdr = slot->hdr;
+	WRITE_ONCE(slot->writer, 0);
+	/* Its readers, not its publisher, decide when it goes. */
+	WRITE_ONCE(slot->owner, 0);
+	slot->pending = pool->readers;
+	slot->taken = 0;
+	atomic64_inc(&pool->cnt.stores);
+	atomic64_inc(&pool->notify_gen);
+	if (!slot->pending) {
+		mp_slot_free_locked(pool, slot);
+		return true;
+	}
+	WRITE_ONCE(slot->state, MP_SLOT_PUBLISHED);
+	mp_unread_add(pool, slot->pending, 1);
+	return false;
+}
+
+int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+	       u32 len, u64 tag, struct mp_msg_hdr *hdr)
+{
+	struct mp_hold *hold;
+	struct mp_slot *slot;
+	bool freed;
+	u32 index;
+	int err;
+
+	if (!peer->writable)
+		return -EBADF;
+	err = mp_token_slot(pool, token, &index);
+	if (err)
+		return err;
+	slot = &pool->slots[index];
+
+	mutex_lock(&peer->lock);
+	hold = mp_hold_find(peer, index);
+	mutex_lock(&pool->pub_lock);
+	down_write(&slot->sem);
+	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), len,
+				true);
+	freed = !err && mp_publish_locked(pool, slot, len, tag, hdr);
+	up_write(&slot->sem);
+	if (freed)
+		mp_slot_push(pool, index);
+	else if (!err)
+		mp_pub_append(pool, index);
+	mutex_unlock(&pool->pub_lock);
+	if (!err) {
+		hold->write = 0;
+		mp_hold_put(peer, hold);
+		mp_wake(pool);
+	}
+	mutex_unlock(&peer->lock);
+	return err;
+}
+
+int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
+	    struct mp_msg_hdr *hdr)
+{
+	struct mp_slot *slot = NULL;
+	int err = -EAGAIN;
+	u32 i = MP_NIL;
+	u64 bit;
+
+	mutex_lock(&pool->pub_lock);
+	if (peer->reader < 0) {
+		err = -ENOENT;
+		goto unlock;
+	}
+	if (!pool->unread[peer->reader])
+		goto unlock;
+	bit = (u64)1 << peer->reader;
+	/* Takes go in order: the first untaken one is the oldest. */
+	for (i = pool->pub_head; i != MP_NIL; i = slot->pub_next) {
+		slot = &pool->slots[i];
+		if (slot->pending & ~slot->taken & bit)
+			break;
+	}
+	if (i == MP_NIL)
+		goto unlock;
+	slot->taken |= bit;
+	WRITE_ONCE(pool->unread[peer->reader], pool->unread[peer->reader] - 1);
+	/* A published slot changes only under pub_lock: no sem needed. */
+	*hdr = slot->hdr;
+	mp_ref_fill(pool, i, slot->gen, ref);
+	atomic64_inc(&pool->cnt.borrows);
+	err = 0;
+unlock:
+	mutex_unlock(&pool->pub_lock);
+	return err;
+}
+
+int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
+{
+	struct mp_slot *slot;
+	u32 index;
+	u64 bit;
+	int err;
+
+	err = mp_token_slot(pool, token, &index);
+	if (err)
+		return err;
+	slot = &pool->slots[index];
+
+	mutex_lock(&pool->pub_lock);
+	if (peer->reader < 0) {
+		err = -ENOENT;
+		goto unlock;
+	}
+	bit = (u64)1 << peer->reader;
+	down_read(&slot->sem);
+	if (mp_slot_stale(slot, mp_token_gen(token)))
+		err = -ESTALE;
+	else if (slot->state != MP_SLOT_PUBLISHED || !(slot->taken & bit))
+		err = -EPERM;
+	up_read(&slot->sem);
+	if (err)
+		goto unlock;
+	slot->taken &= ~bit;
+	slot->pending &= ~bit;
+	if (!slot->pending)
+		mp_pub_free(pool, index);
+	else
+		atomic64_inc(&pool->notify_gen);
+unlock:
+	mutex_unlock(&pool->pub_lock);
+	if (!err)
+		mp_wake(pool);
+	return err;
+}
+
+bool mp_take_ready(struct mp_pool *pool, struct mp_peer *peer)
+{
+	int r = READ_ONCE(peer->reader);
+
+	return r >= 0 && READ_ONCE(pool->unread[r]);
+}
+
+bool mp_loan_ready(struct mp_pool *pool)
+{
+	bool ready = mp_class_pick(pool, 0) >= 0;
+
+	if (!ready && pool->overwrite) {
+		mutex_lock(&pool->pub_lock);
+		ready = mp_pub_victim(pool, 0) != MP_NIL;
+		mutex_unlock(&pool->pub_lock);
+	}
+	return ready;
 }
 
 void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info)
@@ -873,6 +1209,13 @@ void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info)
 	info->nr_nobufs = atomic64_read(&pool->cnt.nobufs);
 	info->nr_reclaimed = atomic64_read(&pool->cnt.reclaimed);
 	info->nr_poisoned = atomic64_read(&pool->cnt.poisoned);
+	mutex_lock(&pool->pub_lock);
+	info->reserved[MSGPOOL_INFO_PUBSUB] = hweight64(pool->readers) |
+		(u64)(pool->overwrite ? MSGPOOL_ATTACH_OVERWRITE : 0) << 32;
+	info->reserved[MSGPOOL_INFO_PUB_SEQ] = pool->pub_seq;
+	mutex_unlock(&pool->pub_lock);
+	info->reserved[MSGPOOL_INFO_NOTIFY_GEN] =
+		atomic64_read(&pool->notify_gen);
 }
 
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
@@ -896,6 +1239,9 @@ void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
 				c->ready++;
 			else
 				c->borrowed++;
+			break;
+		case MP_SLOT_PUBLISHED:
+			c->published++;
 			break;
 		default:
 			c->poisoned++;

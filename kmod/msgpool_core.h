@@ -32,6 +32,7 @@ enum mp_slot_state {
 	MP_SLOT_LOANED,		/* allocated, being filled by @writer */
 	MP_SLOT_READY,		/* holds a message; borrowable */
 	MP_SLOT_POISONED,	/* a write borrower died inside it */
+	MP_SLOT_PUBLISHED,	/* a message for the readers in @pending */
 };
 
 /* mp_slot.flags */
@@ -63,6 +64,10 @@ struct mp_slot {
 	u32 writer;		/* peer id holding the loan or write borrow */
 	u32 next;		/* free-list link (index in class), MP_NIL */
 	struct mp_msg_hdr hdr;
+	/* PUBLISHED only, under mp_pool.pub_lock: */
+	u64 pending;		/* readers that have not marked it read */
+	u64 taken;		/* readers of @pending that borrow it now */
+	u32 pub_prev, pub_next;	/* publish list links (slot index), MP_NIL */
 };
 
 /* One size class: its slots and its lock-free free list. */
@@ -96,7 +101,19 @@ struct mp_pool {
 	atomic_t next_peer_id;
 	atomic64_t seq;
 	struct mp_counters cnt;
-	wait_queue_head_t wq;	/* slot freed, borrow dropped */
+	wait_queue_head_t wq;	/* slot freed, borrow dropped, published */
+	/*
+	 * Publish/subscribe.  @pub_lock guards the list of published slots
+	 * (oldest first, i.e. in @pub_seq order), their masks and the
+	 * readers; it nests inside a peer's lock and outside slot sems.
+	 */
+	struct mutex pub_lock;
+	bool overwrite;		/* MSGPOOL_ATTACH_OVERWRITE, set at create */
+	u64 readers;		/* mask of subscribed reader indexes */
+	u32 pub_head, pub_tail;	/* slot indexes, MP_NIL when empty */
+	u64 pub_seq;		/* last publish sequence number */
+	atomic64_t notify_gen;	/* see MSGPOOL_INFO_NOTIFY_GEN */
+	u32 unread[MSGPOOL_MAX_READERS];	/* untaken, per reader */
 };
 
 /*
@@ -117,6 +134,7 @@ struct mp_peer {
 	struct mp_hold *holds;	/* open-addressing table, @hold_cap cells */
 	u32 hold_cap;		/* power of two, or 0 */
 	u32 hold_used;
+	int reader;		/* reader index, -1: none; under pub_lock */
 };
 
 /* A slot as userspace sees it, filled by the ops below. */
@@ -198,6 +216,7 @@ struct mp_census {
 	u64 ready;		/* READY, nobody borrows it */
 	u64 borrowed;		/* READY under a read or write borrow */
 	u64 poisoned;		/* POISONED */
+	u64 published;		/* PUBLISHED, taken or not */
 };
 
 /* What one peer holds. */
@@ -218,5 +237,28 @@ struct mp_peer_census {
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c);
 void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
 		    struct mp_peer_census *c);
+
+/*
+ * Publish/subscribe (Documentation/msgpool.rst, "Published slots").
+ * Besides the codes above:
+ *  -EALREADY  subscribe of a peer that is a reader already
+ *  -EUSERS    subscribe with MSGPOOL_MAX_READERS readers in the pool
+ *  -ENOENT    take, mark read or unsubscribe of a peer that is no reader
+ *  -EAGAIN    take with no untaken message
+ * mp_publish() ends @peer's loan of @token like mp_commit(), for the
+ * readers subscribed now (none: the slot is free at once).
+ * mp_mark_read() ends a take of @peer; the last reader frees the slot.
+ */
+int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
+		 u64 *seq);
+int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer);
+int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+	       u32 len, u64 tag, struct mp_msg_hdr *hdr);
+int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
+	    struct mp_msg_hdr *hdr);
+int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token);
+/* Lockless hints for poll(): a take would find a message; a loan a slot. */
+bool mp_take_ready(struct mp_pool *pool, struct mp_peer *peer);
+bool mp_loan_ready(struct mp_pool *pool);
 
 #endif /* _MSGPOOL_CORE_H */

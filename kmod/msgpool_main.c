@@ -13,6 +13,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -67,6 +68,14 @@ static const struct msgpool_op_rule msgpool_op_rules[MSGPOOL_OP_COUNT] = {
 	},
 	[MSGPOOL_OP_FREE] = { MSGPOOL_IOC_FREE, 0, MSGPOOL_IN_TOKEN },
 	[MSGPOOL_OP_HEADER] = { MSGPOOL_IOC_HEADER, 0, MSGPOOL_IN_TOKEN },
+	[MSGPOOL_OP_PUBLISH] = {
+		MSGPOOL_IOC_PUBLISH, 0,
+		MSGPOOL_IN_TOKEN | MSGPOOL_IN_LEN | MSGPOOL_IN_TAG,
+	},
+	[MSGPOOL_OP_TAKE] = { MSGPOOL_IOC_TAKE, 0, 0 },
+	[MSGPOOL_OP_MARK_READ] = {
+		MSGPOOL_IOC_MARK_READ, 0, MSGPOOL_IN_TOKEN,
+	},
 };
 
 static struct msgpool_pool *msgpool_peer_pool(struct msgpool_peer *peer)
@@ -167,6 +176,33 @@ static int msgpool_commit(struct msgpool_peer *peer, struct msgpool_op *op)
 	return 0;
 }
 
+static int msgpool_publish(struct msgpool_peer *peer, struct msgpool_op *op)
+{
+	struct mp_msg_hdr hdr;
+	int err;
+
+	err = mp_publish(&peer->pool->core, &peer->core, op->token, op->len,
+			 op->tag, &hdr);
+	if (err)
+		return err;
+	msgpool_op_put_hdr(op, &hdr);
+	return 0;
+}
+
+static int msgpool_take(struct msgpool_peer *peer, struct msgpool_op *op)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err;
+
+	err = mp_take(&peer->pool->core, &peer->core, &ref, &hdr);
+	if (err)
+		return err;
+	msgpool_op_put_ref(op, &ref);
+	msgpool_op_put_hdr(op, &hdr);
+	return 0;
+}
+
 static int msgpool_borrow(struct msgpool_peer *peer, struct msgpool_op *op)
 {
 	struct mp_msg_hdr hdr;
@@ -229,6 +265,12 @@ static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
 		return mp_free(pool, &peer->core, op->token);
 	case MSGPOOL_OP_HEADER:
 		return msgpool_header(peer, op);
+	case MSGPOOL_OP_PUBLISH:
+		return msgpool_publish(peer, op);
+	case MSGPOOL_OP_TAKE:
+		return msgpool_take(peer, op);
+	case MSGPOOL_OP_MARK_READ:
+		return mp_mark_read(pool, &peer->core, op->token);
 	}
 	return 0;	/* MSGPOOL_OP_NOP */
 }
@@ -357,6 +399,41 @@ static long msgpool_ioc_info(struct file *file,
 	return copy_to_user(uinfo, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+static long msgpool_ioc_subscribe(struct file *file,
+				  struct msgpool_subscribe __user *usub)
+{
+	struct msgpool_peer *peer = file->private_data;
+	struct msgpool_pool *pool = msgpool_peer_pool(peer);
+	struct msgpool_subscribe sub;
+	int err;
+
+	if (!pool)
+		return -ENOTCONN;
+	if (copy_from_user(&sub, usub, sizeof(sub)))
+		return -EFAULT;
+	if (sub.flags || sub.reserved[0] || sub.reserved[1])
+		return -EINVAL;
+	err = mp_subscribe(&pool->core, &peer->core, &sub.reader, &sub.seq);
+	if (err)
+		return err;
+	/* Not subscribed unless the caller learns its reader index. */
+	if (copy_to_user(usub, &sub, sizeof(sub))) {
+		mp_unsubscribe(&pool->core, &peer->core);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long msgpool_ioc_unsubscribe(struct file *file)
+{
+	struct msgpool_peer *peer = file->private_data;
+	struct msgpool_pool *pool = msgpool_peer_pool(peer);
+
+	if (!pool)
+		return -ENOTCONN;
+	return mp_unsubscribe(&pool->core, &peer->core);
+}
+
 static long msgpool_ioc_attach(struct file *file,
 			       struct msgpool_attach __user *uat)
 {
@@ -421,6 +498,10 @@ static long msgpool_ioctl(struct file *file, unsigned int cmd,
 		return msgpool_ioc_info(file, uarg);
 	case MSGPOOL_IOC_BATCH:
 		return msgpool_ioc_batch(file, uarg);
+	case MSGPOOL_IOC_SUBSCRIBE:
+		return msgpool_ioc_subscribe(file, uarg);
+	case MSGPOOL_IOC_UNSUBSCRIBE:
+		return msgpool_ioc_unsubscribe(file);
 	case MSGPOOL_IOC_POOLS:
 	case MSGPOOL_IOC_PEERS:
 	case MSGPOOL_IOC_UNLINK:
@@ -439,6 +520,29 @@ static int msgpool_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!pool)
 		return -ENOTCONN;
 	return msgpool_pool_mmap(pool, vma, file->f_mode & FMODE_WRITE);
+}
+
+/*
+ * POLLIN: this peer's reader has a message to take; POLLOUT: a loan would
+ * find a slot.  poll_wait() comes first, so a publish or free after the
+ * tests below still wakes the caller.  Not attached: POLLERR.
+ */
+static __poll_t msgpool_poll(struct file *file, poll_table *wait)
+{
+	struct msgpool_peer *peer = file->private_data;
+	struct msgpool_pool *pool = msgpool_peer_pool(peer);
+	__poll_t mask = 0;
+
+	if (!pool)
+		return EPOLLERR;
+	poll_wait(file, &pool->core.wq, wait);
+	/* Queued before the tests, as wq_has_sleeper() in mp_wake() expects. */
+	smp_mb();
+	if (mp_take_ready(&pool->core, &peer->core))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if ((file->f_mode & FMODE_WRITE) && mp_loan_ready(&pool->core))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
 }
 
 static int msgpool_open(struct inode *inode, struct file *file)
@@ -475,6 +579,7 @@ static const struct file_operations msgpool_fops = {
 	.unlocked_ioctl	= msgpool_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= msgpool_mmap,
+	.poll		= msgpool_poll,
 	.llseek		= no_llseek,
 };
 

@@ -107,7 +107,9 @@ static int msgpool_attach_check(const struct msgpool_attach *at)
 	    at->reserved[1] || (at->flags & ~MSGPOOL_ATTACH_FLAGS))
 		return -EINVAL;
 	if (!(at->flags & MSGPOOL_ATTACH_CREATE)) {
-		if ((at->flags & MSGPOOL_ATTACH_EXCL) || at->mode || nr ||
+		if ((at->flags & (MSGPOOL_ATTACH_EXCL |
+				  MSGPOOL_ATTACH_OVERWRITE)) ||
+		    at->mode || nr ||
 		    memchr_inv(at->classes, 0, sizeof(at->classes)))
 			return -EINVAL;
 		return 0;
@@ -222,6 +224,7 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 	pool->uid = current_euid();
 	pool->gid = current_egid();
 	pool->mode = at->mode;
+	pool->core.overwrite = at->flags & MSGPOOL_ATTACH_OVERWRITE;
 	err = msgpool_pool_alloc_pages(pool);
 	if (err) {
 		msgpool_pool_free(pool);

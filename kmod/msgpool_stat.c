@@ -44,6 +44,7 @@ static void msgpool_stat_fill(struct msgpool_pool *pool,
 	st->ready = c.ready;
 	st->borrowed = c.borrowed;
 	st->poisoned = c.poisoned;
+	st->published = c.published;
 }
 
 static long msgpool_ioc_pools(struct msgpool_pool_list __user *ulist)

@@ -2,7 +2,7 @@
 /*
  * KUnit tests of the msgpool core: free lists, tokens, class selection,
  * the slot state machine, borrow accounting, peer reclaim and poisoning,
- * and the census behind the stats ioctls.
+ * the census behind the stats ioctls, published slots and their readers.
  *
  * The core is built into this module from its source, so that its
  * internals can be tested without exporting them from msgpool.ko.
@@ -1154,8 +1154,172 @@ static struct kunit_suite mpk_reclaim_suite = {
 	.test_cases = mpk_reclaim_cases,
 };
 
+/* Publish/subscribe: the published-slot state machine, reader reclaim. */
+
+static int mpk_subscribe(struct mpk *f, struct mp_peer *peer)
+{
+	u32 reader;
+	u64 seq;
+	int err = mp_subscribe(&f->pool, peer, &reader, &seq);
+
+	return err ? err : reader;
+}
+
+/* A loan published at once: its token, or 0. */
+static u64 mpk_publish(struct mpk *f, struct mp_peer *peer, u32 len, u64 tag)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+
+	if (mp_loan(&f->pool, peer, len, 0, &ref) ||
+	    mp_publish(&f->pool, peer, ref.token, len, tag, &hdr))
+		return 0;
+	return ref.token;
+}
+
+/* The seq of @peer's next take (its token in *@token), or -errno. */
+static s64 mpk_take(struct mpk *f, struct mp_peer *peer, u64 *token)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err = mp_take(&f->pool, peer, &ref, &hdr);
+
+	if (err)
+		return err;
+	*token = ref.token;
+	return hdr.seq;
+}
+
+static void mpk_pubsub_states(struct kunit *test)
+{
+	struct mpk *f = mpk_setup(test, mpk_cfg3, 3);
+	struct mp_msg_hdr hdr;
+	struct mp_slot *s;
+	struct mp_ref ref;
+	u64 t = 0;
+
+	KUNIT_ASSERT_EQ(test, mpk_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_EQ(test, mpk_subscribe(f, &f->c), 1);
+	KUNIT_EXPECT_EQ(test, mpk_subscribe(f, &f->c), -EALREADY);
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 8, 0, &ref), 0);
+	s = mpk_slot(f, ref.token);
+	KUNIT_EXPECT_EQ(test, mp_publish(&f->pool, &f->b, ref.token, 8, 0,
+					 &hdr), -EPERM);
+	KUNIT_EXPECT_EQ(test, mp_publish(&f->pool, &f->r, ref.token, 8, 0,
+					 &hdr), -EBADF);
+	KUNIT_ASSERT_EQ(test, mp_publish(&f->pool, &f->a, ref.token, 8, 3,
+					 &hdr), 0);
+	KUNIT_EXPECT_EQ(test, hdr.seq, 1);
+	KUNIT_EXPECT_EQ(test, s->state, MP_SLOT_PUBLISHED);
+	KUNIT_EXPECT_EQ(test, s->pending, 3);
+	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, ref.token), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mpk_borrow(f, &f->a, ref.token, 0), -EPERM);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, ref.token),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->a, ref.token),
+			-ENOENT);
+
+	KUNIT_EXPECT_TRUE(test, mp_take_ready(&f->pool, &f->r));
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->r, &t), 1);
+	KUNIT_EXPECT_EQ(test, t, ref.token);
+	KUNIT_EXPECT_FALSE(test, mp_take_ready(&f->pool, &f->r));
+	KUNIT_EXPECT_EQ(test, mpk_take(f, &f->r, &t), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, ref.token), 0);
+	KUNIT_EXPECT_EQ(test, s->state, MP_SLOT_PUBLISHED);
+	KUNIT_EXPECT_EQ(test, mpk_available(f), 9);
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->c, &t), 1);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->c, t), 0);
+	KUNIT_EXPECT_EQ(test, s->state, MP_SLOT_FREE);
+	KUNIT_EXPECT_EQ(test, mpk_available(f), 10);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->c, t), -ESTALE);
+}
+
+static void mpk_pubsub_reader_crash(struct kunit *test)
+{
+	struct mpk *f = mpk_setup(test, mpk_cfg3, 3);
+	u64 t = 0, u = 0;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mpk_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_EQ(test, mpk_subscribe(f, &f->c), 1);
+	for (i = 1; i <= 4; i++)
+		KUNIT_ASSERT_NE(test, mpk_publish(f, &f->a, 8, i), 0);
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->r, &t), 1);
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->c, &u), 1);
+	/* A publisher's crash leaves its messages to their readers. */
+	mpk_crash(f, &f->a);
+	KUNIT_EXPECT_EQ(test, mpk_available(f), 6);
+	mpk_crash(f, &f->c);
+	KUNIT_EXPECT_EQ(test, f->pool.readers, 1);
+	KUNIT_EXPECT_EQ(test, mpk_available(f), 6);
+	mpk_crash(f, &f->r);
+	KUNIT_EXPECT_EQ(test, f->pool.readers, 0);
+	KUNIT_EXPECT_EQ(test, mpk_available(f), 10);
+	KUNIT_EXPECT_EQ(test, f->pool.pub_head, MP_NIL);
+}
+
+static void mpk_pubsub_overwrite(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 3 },
+	};
+	struct mpk *f = mpk_setup(test, one, 1);
+	struct mp_ref ref;
+	u64 t = 0;
+	int i;
+
+	f->pool.overwrite = true;
+	KUNIT_ASSERT_EQ(test, mpk_subscribe(f, &f->r), 0);
+	for (i = 1; i <= 5; i++)
+		KUNIT_ASSERT_NE(test, mpk_publish(f, &f->a, 8, i), 0);
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->r, &t), 3);
+	KUNIT_ASSERT_NE(test, mpk_publish(f, &f->a, 8, 6), 0);
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->r, &t), 5);
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->r, &t), 6);
+	KUNIT_EXPECT_EQ(test, mp_loan(&f->pool, &f->a, 8, 0, &ref), -ENOBUFS);
+	KUNIT_EXPECT_FALSE(test, mp_loan_ready(&f->pool));
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
+	KUNIT_EXPECT_TRUE(test, mp_loan_ready(&f->pool));
+}
+
+static void mpk_pubsub_backpressure(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct mpk *f = mpk_setup(test, one, 1);
+	struct mpk_waiter w = { .f = f, .peer = &f->b, .loan = true,
+				.flags = MSGPOOL_F_WAIT };
+	u64 t = 0;
+
+	KUNIT_ASSERT_EQ(test, mpk_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_NE(test, mpk_publish(f, &f->a, 8, 0), 0);
+	mpk_waiter_start(test, &w);
+	KUNIT_ASSERT_EQ(test, mpk_take(f, &f->r, &t), 1);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
+	mpk_waiter_end(test, &w);
+	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, (u32)w.ref.token, (u32)t);
+}
+
+static struct kunit_case mpk_pubsub_cases[] = {
+	KUNIT_CASE(mpk_pubsub_states),
+	KUNIT_CASE(mpk_pubsub_reader_crash),
+	KUNIT_CASE(mpk_pubsub_overwrite),
+	KUNIT_CASE(mpk_pubsub_backpressure),
+	{}
+};
+
+static struct kunit_suite mpk_pubsub_suite = {
+	.name = "msgpool_pubsub",
+	.init = mpk_init,
+	.exit = mpk_exit,
+	.test_cases = mpk_pubsub_cases,
+};
+
 kunit_test_suites(&mpk_freelist_suite, &mpk_token_suite, &mpk_class_suite,
-		  &mpk_state_suite, &mpk_borrow_suite, &mpk_reclaim_suite);
+		  &mpk_state_suite, &mpk_borrow_suite, &mpk_reclaim_suite,
+		  &mpk_pubsub_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the msgpool core");
 MODULE_LICENSE("GPL");

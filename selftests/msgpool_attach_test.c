@@ -159,7 +159,7 @@ TEST(attach_flags_and_reserved)
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_EXCL, 0, NULL, 0);
 	EXPECT_EQ(-EINVAL, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | (1U << 2), 0600,
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | (1U << 3), 0600,
 		       mp_std, MP_STD_NR);
 	EXPECT_EQ(-EINVAL, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 

@@ -129,6 +129,37 @@ TEST(pools_on_unattached_fd)
 	EXPECT_EQ(st_pool(name, &st), -ENOENT);
 }
 
+/* A published message counts until its last reader has marked it read. */
+TEST(pools_count_published)
+{
+	struct msgpool_subscribe sub = { 0 };
+	struct msgpool_op loan, o = { 0 };
+	struct msgpool_pool_stat st;
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "published");
+	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &sub), 0);
+	ASSERT_EQ(mp_loan(fd, 8, 0, &loan), 0);
+	o.token = loan.token;
+	o.len = 8;
+	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o), 0);
+	ASSERT_EQ(st_pool(name, &st), 0);
+	EXPECT_EQ(st.published, 1);
+	EXPECT_EQ(st.free, MP_STD_SLOTS - 1);
+	EXPECT_EQ(st.loaned + st.ready + st.borrowed + st.poisoned, 0);
+	memset(&o, 0, sizeof(o));
+	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_TAKE, &o), 0);
+	o = (struct msgpool_op){ .token = o.token };
+	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o), 0);
+	ASSERT_EQ(st_pool(name, &st), 0);
+	EXPECT_EQ(st.published, 0);
+	EXPECT_EQ(st.free, MP_STD_SLOTS);
+	close(fd);
+}
+
 TEST(pools_count_in_out)
 {
 	struct msgpool_pool_stat st[2];

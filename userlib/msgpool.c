@@ -2,11 +2,13 @@
 /*
  * libmsgpool: the MemoryManager API over the /dev/msgpool ioctls.
  *
- * The handle is immutable after msgpool_open(), so every call but close
- * is thread-safe without a lock: the kernel serialises each slot.
+ * The handle is immutable after msgpool_open() but for the reader's gap
+ * count, kept with atomics, so every call but close is thread-safe
+ * without a lock: the kernel serialises each slot.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,7 @@
 #include "msgpool.h"
 
 #define OPEN_FLAGS	(MSGPOOL_OPEN_CREATE | MSGPOOL_OPEN_EXCL | \
-			 MSGPOOL_OPEN_RDONLY)
+			 MSGPOOL_OPEN_RDONLY | MSGPOOL_OPEN_OVERWRITE)
 #define ALLOC_FLAGS	(MSGPOOL_NONBLOCK | MSGPOOL_WAIT)
 #define BORROW_FLAGS	(MSGPOOL_NONBLOCK | MSGPOOL_ADOPT)
 
@@ -29,6 +31,7 @@ enum guard_kind {
 	GUARD_READ,
 	GUARD_WRITE,
 	GUARD_LOAN,
+	GUARD_TAKE,
 };
 
 struct msgpool {
@@ -40,6 +43,9 @@ struct msgpool {
 	void *base;
 	size_t map_size;
 	char name[MSGPOOL_NAME_MAX];
+	/* The reader's: sequence number of its last take, gaps seen. */
+	uint64_t last_seq;
+	uint64_t missed;
 };
 
 static const char *const error_text[] = {
@@ -64,6 +70,8 @@ static const char *const error_text[] = {
 	[-MSGPOOL_E_INVALID] = "invalid argument",
 	[-MSGPOOL_E_ABI] = "msgpool module ABI mismatch",
 	[-MSGPOOL_E_SYSTEM] = "system error",
+	[-MSGPOOL_E_EMPTY] = "no message left to take",
+	[-MSGPOOL_E_NOT_SUBSCRIBED] = "handle is not subscribed",
 };
 
 const char *msgpool_strerror(int err)
@@ -77,12 +85,34 @@ const char *msgpool_strerror(int err)
 /* Ops whose EINVAL can only mean a bad token: the library checks flags. */
 static bool op_takes_token(unsigned int op)
 {
-	return op >= MSGPOOL_OP_COMMIT && op <= MSGPOOL_OP_HEADER;
+	return (op >= MSGPOOL_OP_COMMIT && op <= MSGPOOL_OP_HEADER) ||
+	       op == MSGPOOL_OP_PUBLISH || op == MSGPOOL_OP_MARK_READ;
+}
+
+/* Reader ops: EAGAIN, ENOENT, EALREADY and EUSERS mean their own thing. */
+static int map_reader_errno(unsigned int op, int e)
+{
+	switch (e) {
+	case EAGAIN:
+		return op == MSGPOOL_OP_TAKE ? MSGPOOL_E_EMPTY :
+		       MSGPOOL_E_NO_FREE_SLOTS;
+	case ENOENT:
+		return MSGPOOL_E_NOT_SUBSCRIBED;
+	case EALREADY:
+		return MSGPOOL_E_EXISTS;
+	case EUSERS:
+		return MSGPOOL_E_LIMIT;
+	}
+	return 1;
 }
 
 /* Map the errno of @op (0: attach) as Documentation/msgpool.rst lists. */
 static int map_errno(unsigned int op, int e)
 {
+	int err = op >= MSGPOOL_OP_PUBLISH ? map_reader_errno(op, e) : 1;
+
+	if (err <= 0)
+		return err;
 	switch (e) {
 	case 0:
 		return MSGPOOL_OK;
@@ -172,7 +202,7 @@ static int open_check(const char *name, const struct msgpool_config *cfg,
 	*out = NULL;
 	if (!name || !name_valid(name) || (flags & ~OPEN_FLAGS))
 		return MSGPOOL_E_INVALID;
-	if ((flags & MSGPOOL_OPEN_EXCL) && !create)
+	if ((flags & (MSGPOOL_OPEN_EXCL | MSGPOOL_OPEN_OVERWRITE)) && !create)
 		return MSGPOOL_E_INVALID;
 	if (create != !!cfg || mode > 0777 || (!create && mode))
 		return MSGPOOL_E_INVALID;
@@ -190,6 +220,8 @@ static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
 		at.flags |= MSGPOOL_ATTACH_CREATE;
 	if (flags & MSGPOOL_OPEN_EXCL)
 		at.flags |= MSGPOOL_ATTACH_EXCL;
+	if (flags & MSGPOOL_OPEN_OVERWRITE)
+		at.flags |= MSGPOOL_ATTACH_OVERWRITE;
 	if (cfg) {
 		at.mode = mode;
 		at.nr_classes = cfg->nr_classes;
@@ -819,6 +851,140 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 	return many_run(&m, n, results);
 }
 
+/* ---- Publish/subscribe ------------------------------------------------- */
+
+/* Pseudo opcodes, for map_errno(), of the two ioctls that carry no op. */
+#define OP_SUBSCRIBE	(MSGPOOL_OP_COUNT + 0)
+#define OP_UNSUBSCRIBE	(MSGPOOL_OP_COUNT + 1)
+
+int msgpool_subscribe(struct msgpool *pool)
+{
+	struct msgpool_subscribe sub;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	memset(&sub, 0, sizeof(sub));
+	if (ioctl(pool->fd, MSGPOOL_IOC_SUBSCRIBE, &sub))
+		return map_errno(OP_SUBSCRIBE, errno);
+	__atomic_store_n(&pool->last_seq, sub.seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&pool->missed, 0, __ATOMIC_RELAXED);
+	return sub.reader;
+}
+
+int msgpool_unsubscribe(struct msgpool *pool)
+{
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (ioctl(pool->fd, MSGPOOL_IOC_UNSUBSCRIBE))
+		return map_errno(OP_UNSUBSCRIBE, errno);
+	return MSGPOOL_OK;
+}
+
+int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
+		    size_t len, uint64_t tag)
+{
+	struct msgpool_op op;
+	int err;
+
+	err = guard_check(pool, g, 1U << GUARD_LOAN);
+	if (err)
+		return err;
+	if (len > g->hdr.capacity)
+		return MSGPOOL_E_TOO_BIG;
+	memset(&op, 0, sizeof(op));
+	op.token = g->token;
+	op.len = len;
+	op.tag = tag;
+	err = do_op(pool, MSGPOOL_IOC_PUBLISH, MSGPOOL_OP_PUBLISH, &op);
+	if (err)
+		return err;
+	op.capacity = g->hdr.capacity;
+	hdr_from_op(&g->hdr, &op);
+	guard_end(g);
+	return MSGPOOL_OK;
+}
+
+/* Counts the messages between the last take and this one as missed. */
+static void note_seq(struct msgpool *pool, uint64_t seq)
+{
+	uint64_t last = __atomic_exchange_n(&pool->last_seq, seq,
+					    __ATOMIC_RELAXED);
+
+	if (seq > last + 1)
+		__atomic_fetch_add(&pool->missed, seq - last - 1,
+				   __ATOMIC_RELAXED);
+}
+
+int msgpool_take(struct msgpool *pool, unsigned int flags,
+		 struct msgpool_guard *g)
+{
+	struct msgpool_op op;
+	int err;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!g || (flags & ~MSGPOOL_NONBLOCK))
+		return MSGPOOL_E_INVALID;
+	guard_clear(g);
+	for (;;) {
+		memset(&op, 0, sizeof(op));
+		err = do_op(pool, MSGPOOL_IOC_TAKE, MSGPOOL_OP_TAKE, &op);
+		if (err != MSGPOOL_E_EMPTY || (flags & MSGPOOL_NONBLOCK))
+			break;
+		err = msgpool_wait(pool, POLLIN, -1);
+		if (err < 0)
+			return err;
+	}
+	if (err)
+		return err;
+	guard_start(pool, g, &op, GUARD_TAKE);
+	note_seq(pool, op.seq);
+	return MSGPOOL_OK;
+}
+
+int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g)
+{
+	struct msgpool_op op;
+	int err;
+
+	err = guard_check(pool, g, 1U << GUARD_TAKE);
+	if (err)
+		return err;
+	memset(&op, 0, sizeof(op));
+	op.token = g->token;
+	err = do_op(pool, MSGPOOL_IOC_MARK_READ, MSGPOOL_OP_MARK_READ, &op);
+	if (!err)
+		guard_end(g);
+	return err;
+}
+
+int msgpool_wait(struct msgpool *pool, short events, int timeout_ms)
+{
+	struct pollfd p;
+	int n;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!events || (events & ~(POLLIN | POLLOUT)))
+		return MSGPOOL_E_INVALID;
+	p.fd = pool->fd;
+	p.events = events;
+	n = poll(&p, 1, timeout_ms);
+	if (n < 0)
+		return map_errno(0, errno);
+	return n > 0;
+}
+
+int msgpool_fd(const struct msgpool *pool)
+{
+	return pool ? pool->fd : MSGPOOL_E_CLOSED;
+}
+
+uint64_t msgpool_missed(const struct msgpool *pool)
+{
+	return pool ? __atomic_load_n(&pool->missed, __ATOMIC_RELAXED) : 0;
+}
+
 /* ---- Figures ----------------------------------------------------------- */
 
 static int info(struct msgpool *pool, struct msgpool_info *in)
@@ -978,4 +1144,13 @@ int msgpool_unlink(const char *name)
 		      map_errno(0, errno);
 	close(fd);
 	return err;
+}
+
+uint64_t msgpool_notify_gen(struct msgpool *pool)
+{
+	struct msgpool_info in;
+
+	if (!pool || info(pool, &in))
+		return 0;
+	return in.reserved[MSGPOOL_INFO_NOTIFY_GEN];
 }

@@ -159,6 +159,10 @@ enum msgpool_error {
 	MSGPOOL_E_ABI = -19,
 	/* Any other system error; errno holds it. */
 	MSGPOOL_E_SYSTEM = -20,
+	/* Nothing published to this reader is left to take (EAGAIN). */
+	MSGPOOL_E_EMPTY = -21,
+	/* Take, mark read or unsubscribe without a subscription (ENOENT). */
+	MSGPOOL_E_NOT_SUBSCRIBED = -22,
 };
 
 /*
@@ -183,6 +187,7 @@ int msgpool_op_error(const struct msgpool_op *op);
 #define MSGPOOL_OPEN_CREATE	(1U << 0)	/* create if missing */
 #define MSGPOOL_OPEN_EXCL	(1U << 1)	/* with CREATE: must not exist */
 #define MSGPOOL_OPEN_RDONLY	(1U << 2)	/* read-only peer */
+#define MSGPOOL_OPEN_OVERWRITE	(1U << 3)	/* with CREATE: see below */
 
 /*
  * The shape of a new pool: @nr_classes size classes, slot_size strictly
@@ -444,6 +449,103 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
  */
 int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 		  unsigned int flags, size_t *done);
+
+/* ---- Publish/subscribe ------------------------------------------------- */
+
+/*
+ * A handle may subscribe as one of up to MSGPOOL_MAX_READERS readers of its
+ * pool.  A message published with msgpool_publish() goes to the readers
+ * subscribed at that moment; each takes it in place with msgpool_take(),
+ * in publish order, and ends the take with msgpool_mark_read().  The slot
+ * is free again once every one of them has marked it read, unsubscribed or
+ * closed.  A publisher that dies with a loan gives it back; what it
+ * published stays for its readers.
+ *
+ * Overflow: by default a full pool makes msgpool_loan() fail or, with
+ * MSGPOOL_WAIT, wait for a reader to mark a slot read (backpressure).  A
+ * pool created with MSGPOOL_OPEN_OVERWRITE instead takes back the oldest
+ * published message that no reader has taken: readers then skip it, and
+ * msgpool_missed() counts what they skipped.  The flag is ignored when the
+ * pool exists already, like @cfg; MSGPOOL_E_INVALID without CREATE.
+ *
+ *   msgpool_subscribe(pool);
+ *   while (msgpool_take(pool, 0, &g) == 0) {   // waits in poll()
+ *           use(g.data, g.hdr.len, g.hdr.seq);
+ *           msgpool_mark_read(pool, &g);
+ *   }
+ */
+
+/*
+ * msgpool_subscribe - make this handle a reader of its pool
+ * Returns the reader index (0..MSGPOOL_MAX_READERS - 1), or
+ * MSGPOOL_E_EXISTS (subscribed already), MSGPOOL_E_LIMIT (every index
+ * taken).  Resets msgpool_missed().  A read-only handle may subscribe.
+ */
+int msgpool_subscribe(struct msgpool *pool);
+
+/*
+ * msgpool_unsubscribe - stop reading; ends this handle's takes (their
+ * guards become stale) and frees what only it still had to read
+ * Errors: MSGPOOL_E_NOT_SUBSCRIBED.
+ */
+int msgpool_unsubscribe(struct msgpool *pool);
+
+/*
+ * msgpool_publish - end a loan of @g (from msgpool_loan()) as a message of
+ * @len bytes for the readers subscribed now; with none, the slot is free
+ * at once.  @g gets the header (seq: the pool's publish sequence, apart
+ * from the store/commit one) and loses its data.
+ * Errors: as msgpool_commit().  Thread-safe.
+ */
+int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
+		    size_t len, uint64_t tag);
+
+/*
+ * msgpool_take - this reader's oldest published message not yet taken
+ * @flags: 0 (wait in poll() until there is one) or MSGPOOL_NONBLOCK
+ * @g: receives token, data (read only) and header; the message stays
+ *     until msgpool_mark_read().  A reader may hold several takes.
+ * Errors: MSGPOOL_E_EMPTY (MSGPOOL_NONBLOCK), MSGPOOL_E_NOT_SUBSCRIBED,
+ * MSGPOOL_E_INTERRUPTED (a signal ended the wait).
+ */
+int msgpool_take(struct msgpool *pool, unsigned int flags,
+		 struct msgpool_guard *g);
+
+/*
+ * msgpool_mark_read - end a take: the reader is done with the message
+ * Errors: MSGPOOL_E_NOT_HELD (not a live take of this handle),
+ * MSGPOOL_E_NOT_ALLOCATED (the handle unsubscribed since),
+ * MSGPOOL_E_NOT_SUBSCRIBED.
+ */
+int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
+
+/*
+ * msgpool_wait - poll() the handle for @events: POLLIN (a message to
+ * take), POLLOUT (a loan would find a slot; never on a read-only handle)
+ * @timeout_ms: as poll(): -1 waits for ever, 0 only looks
+ * Returns 1 when ready, 0 on timeout, MSGPOOL_E_INVALID (other events),
+ * MSGPOOL_E_INTERRUPTED.  Wake-ups are not lost: the kernel queues the
+ * caller before it tests.
+ */
+int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
+
+/* msgpool_fd - the handle's file descriptor, for epoll; never close it. */
+int msgpool_fd(const struct msgpool *pool);
+
+/*
+ * msgpool_missed - messages this reader skipped since it subscribed:
+ * gaps in the sequence numbers of its takes, i.e. messages an
+ * overwrite-oldest pool took back before they were taken.  Exact when one
+ * thread at a time takes through the handle.
+ */
+uint64_t msgpool_missed(const struct msgpool *pool);
+
+/*
+ * msgpool_notify_gen - the pool's notify generation: it moves on every
+ * publish, mark read and unsubscribe, so a caller may compare two
+ * readings instead of waiting in poll().  0 on error.
+ */
+uint64_t msgpool_notify_gen(struct msgpool *pool);
 
 /* ---- Figures ----------------------------------------------------------- */
 

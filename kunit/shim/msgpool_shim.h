@@ -32,6 +32,7 @@ typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
+typedef int64_t s64;
 
 #define U16_MAX		((u16)~0U)
 #define U32_MAX		((u32)~0U)
@@ -57,6 +58,16 @@ typedef uint64_t u64;
 static inline u32 hash_32(u32 val, unsigned int bits)
 {
 	return (val * 0x61C88647U) >> (32 - bits);
+}
+
+static inline unsigned int __ffs64(u64 word)
+{
+	return __builtin_ctzll(word);
+}
+
+static inline unsigned int hweight64(u64 word)
+{
+	return __builtin_popcountll(word);
 }
 
 static inline unsigned int ilog2(u32 n)

@@ -1189,6 +1189,365 @@ static void census(void)
 	CHECK(fx_fini());
 }
 
+/* Publish/subscribe: the published-slot state machine and reader reclaim. */
+
+static int subscribe(struct mp_peer *peer)
+{
+	u32 reader;
+	u64 seq;
+	int err = mp_subscribe(&pool, peer, &reader, &seq);
+
+	return err ? err : (int)reader;
+}
+
+/* A loan published at once; 0 if either failed. */
+static u64 publish(struct mp_peer *peer, u32 len, u64 tag)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+
+	if (mp_loan(&pool, peer, len, 0, &ref) ||
+	    mp_publish(&pool, peer, ref.token, len, tag, &hdr))
+		return 0;
+	return ref.token;
+}
+
+/* The seq of @peer's next take, or the error as a negative number. */
+static long long take(struct mp_peer *peer, u64 *token)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err = mp_take(&pool, peer, &ref, &hdr);
+
+	if (err)
+		return err;
+	if (token)
+		*token = ref.token;
+	return hdr.seq;
+}
+
+static void pubsub_subscribe(void)
+{
+	static struct mp_peer many[MSGPOOL_MAX_READERS];
+	struct msgpool_info info;
+	u32 reader;
+	u64 seq;
+	int i;
+
+	CHECK(fx_init(cfg3, 3));
+	CHECK_EQ(subscribe(&pa), 0);
+	CHECK_EQ(subscribe(&pa), -EALREADY);
+	CHECK_EQ(subscribe(&pr), 1);
+	CHECK(publish(&pb, 1, 0));
+	CHECK_EQ(mp_subscribe(&pool, &pc, &reader, &seq), 0);
+	CHECK_EQ(reader, 2);
+	CHECK_EQ(seq, 1);
+	mp_pool_info(&pool, &info);
+	CHECK_EQ(info.reserved[MSGPOOL_INFO_PUBSUB], 3);
+	CHECK_EQ(info.reserved[MSGPOOL_INFO_PUB_SEQ], 1);
+	CHECK_EQ(mp_unsubscribe(&pool, &pr), 0);
+	CHECK_EQ(mp_unsubscribe(&pool, &pr), -ENOENT);
+	for (i = 0; i < MSGPOOL_MAX_READERS - 2; i++) {
+		mp_peer_init(&pool, &many[i], false);
+		CHECK(subscribe(&many[i]) >= 0);
+	}
+	CHECK_EQ(pool.readers, ~0ULL);
+	CHECK_EQ(subscribe(&pr), -EUSERS);
+	for (i = 0; i < MSGPOOL_MAX_READERS - 2; i++)
+		mp_peer_reclaim(&pool, &many[i]);
+	CHECK_EQ(subscribe(&pr), 1);
+	CHECK(fx_fini());
+}
+
+static void pubsub_state_machine(void)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	struct mp_slot *s;
+	u64 t = 0;
+
+	CHECK(fx_init(cfg3, 3));
+	CHECK_EQ(subscribe(&pr), 0);
+	CHECK_EQ(subscribe(&pc), 1);
+	CHECK(!mp_take_ready(&pool, &pr));
+	CHECK_EQ(mp_loan(&pool, &pa, 8, 0, &ref), 0);
+	s = slot_of(ref.token);
+	CHECK_EQ(s->state, MP_SLOT_LOANED);
+	CHECK_EQ(mp_publish(&pool, &pb, ref.token, 8, 0, &hdr), -EPERM);
+	CHECK_EQ(mp_publish(&pool, &pr, ref.token, 8, 0, &hdr), -EBADF);
+	CHECK_EQ(mp_publish(&pool, &pa, ref.token, 65, 0, &hdr), -EMSGSIZE);
+	CHECK_EQ(mp_publish(&pool, &pa, ref.token, 8, 5, &hdr), 0);
+	CHECK_EQ(hdr.seq, 1);
+	CHECK_EQ(hdr.tag, 5);
+	CHECK_EQ(s->state, MP_SLOT_PUBLISHED);
+	CHECK_EQ(s->pending, 3);
+	CHECK_EQ(s->owner, 0);
+	CHECK_EQ(s->writer, 0);
+	CHECK(mp_take_ready(&pool, &pr));
+	CHECK_EQ(pool.unread[0], 1);
+
+	/* Nobody but its readers may end it. */
+	CHECK_EQ(mp_free(&pool, &pa, ref.token), -EBUSY);
+	CHECK_EQ(borrow(&pa, ref.token, 0), -EPERM);
+	CHECK_EQ(mp_discard(&pool, &pa, ref.token), -EPERM);
+	CHECK_EQ(header(ref.token), 0);
+	CHECK_EQ(mp_mark_read(&pool, &pr, ref.token), -EPERM);
+	CHECK_EQ(mp_mark_read(&pool, &pa, ref.token), -ENOENT);
+
+	CHECK_EQ(take(&pr, &t), 1);
+	CHECK_EQ(t, ref.token);
+	CHECK_EQ(s->taken, 1);
+	CHECK(!mp_take_ready(&pool, &pr));
+	CHECK_EQ(take(&pr, NULL), -EAGAIN);
+	CHECK_EQ(take(&pa, NULL), -ENOENT);
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), 0);
+	CHECK_EQ(s->pending, 2);
+	CHECK_EQ(s->taken, 0);
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), -EPERM);
+	CHECK_EQ(available(), 9);
+	CHECK_EQ(take(&pc, &t), 1);
+	CHECK_EQ(mp_mark_read(&pool, &pc, t), 0);
+	CHECK_EQ(s->state, MP_SLOT_FREE);
+	CHECK_EQ(available(), 10);
+	CHECK_EQ(mp_mark_read(&pool, &pc, t), -ESTALE);
+	CHECK_EQ(pool.pub_head, MP_NIL);
+	CHECK_EQ(pool.pub_tail, MP_NIL);
+
+	/* Published to nobody: free at once. */
+	CHECK_EQ(mp_unsubscribe(&pool, &pr), 0);
+	CHECK_EQ(mp_unsubscribe(&pool, &pc), 0);
+	t = publish(&pa, 8, 0);
+	CHECK(t);
+	CHECK_EQ(slot_of(t)->state, MP_SLOT_FREE);
+	CHECK_EQ(available(), 10);
+	CHECK(fx_fini());
+}
+
+static void pubsub_order(void)
+{
+	u64 t[6] = { 0 }, u = 0;
+	int i;
+
+	CHECK(fx_init(cfg3, 3));
+	CHECK_EQ(subscribe(&pr), 0);
+	for (i = 1; i <= 3; i++)
+		CHECK(publish(&pa, 8 * i, i));
+	CHECK_EQ(subscribe(&pc), 1);
+	for (i = 4; i <= 5; i++)
+		CHECK(publish(&pa, 100, i));
+	for (i = 1; i <= 5; i++)
+		CHECK_EQ(take(&pr, &t[i]), i);
+	CHECK_EQ(take(&pc, &u), 4);
+	/* Marks in any order; a slot goes with its last reader. */
+	CHECK_EQ(mp_mark_read(&pool, &pr, t[2]), 0);
+	CHECK_EQ(available(), 6);
+	CHECK_EQ(mp_mark_read(&pool, &pr, t[4]), 0);
+	CHECK_EQ(available(), 6);
+	CHECK_EQ(mp_mark_read(&pool, &pc, u), 0);
+	CHECK_EQ(available(), 7);
+	/* Left on the publish list: 1, 3 and 5, in that order. */
+	CHECK(&pool.slots[pool.pub_head] == slot_of(t[1]));
+	CHECK(&pool.slots[slot_of(t[1])->pub_next] == slot_of(t[3]));
+	CHECK(&pool.slots[pool.pub_tail] == slot_of(t[5]));
+	CHECK(fx_fini());
+}
+
+static void pubsub_reader_reclaim(void)
+{
+	u64 t = 0;
+	int i;
+
+	CHECK(fx_init(cfg3, 3));
+	CHECK_EQ(subscribe(&pr), 0);
+	CHECK_EQ(subscribe(&pc), 1);
+	for (i = 0; i < 4; i++)
+		CHECK(publish(&pa, 8, i));
+	CHECK_EQ(take(&pr, &t), 1);
+	CHECK_EQ(take(&pc, NULL), 1);
+	CHECK_EQ(take(&pc, NULL), 2);
+	/* The publisher's close leaves its messages to their readers. */
+	mp_peer_reclaim(&pool, &pa);
+	CHECK_EQ(available(), 6);
+	mp_peer_reclaim(&pool, &pc);
+	CHECK_EQ(pool.readers, 1);
+	CHECK_EQ(available(), 6);
+	CHECK_EQ(slot_of(t)->pending, 1);
+	CHECK_EQ(slot_of(t)->taken, 1);
+	CHECK_EQ(mp_unsubscribe(&pool, &pr), 0);
+	CHECK_EQ(available(), 10);
+	CHECK_EQ(pool.unread[0], 0);
+	CHECK_EQ(subscribe(&pr), 0);
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), -ESTALE);
+	mp_peer_init(&pool, &pa, true);
+	mp_peer_init(&pool, &pc, true);
+	CHECK(fx_fini());
+}
+
+static void pubsub_overwrite(void)
+{
+	static const struct msgpool_class two[] = {
+		{ .slot_size = 64, .nr_slots = 2 },
+		{ .slot_size = 256, .nr_slots = 1 },
+	};
+	struct msgpool_info info;
+	struct mp_ref ref;
+	u64 t = 0;
+	int i;
+
+	CHECK(fx_init(two, 2));
+	pool.overwrite = true;
+	CHECK_EQ(subscribe(&pr), 0);
+	for (i = 1; i <= 5; i++)
+		CHECK(publish(&pa, 8, i));
+	/* 1 and 2 went: 3, 4, 5 are left. */
+	CHECK_EQ(pool.unread[0], 3);
+	CHECK_EQ(take(&pr, &t), 3);
+	/* Too big for the small slots: only the big one may go. */
+	CHECK_EQ(mp_loan(&pool, &pa, 100, 0, &ref), -ENOBUFS);
+	CHECK(publish(&pa, 8, 6));
+	CHECK_EQ(take(&pr, NULL), 5);
+	CHECK_EQ(take(&pr, NULL), 6);
+	CHECK_EQ(mp_loan(&pool, &pa, 1, 0, &ref), -ENOBUFS);
+	CHECK(!mp_loan_ready(&pool));
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), 0);
+	CHECK(mp_loan_ready(&pool));
+	mp_pool_info(&pool, &info);
+	CHECK_EQ(info.reserved[MSGPOOL_INFO_PUBSUB] >> 32,
+		 MSGPOOL_ATTACH_OVERWRITE);
+	CHECK(fx_fini());
+}
+
+static void pubsub_backpressure_wait(void)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct waiter w = { .peer = &pb, .loan = true,
+			    .flags = MSGPOOL_F_WAIT };
+	u64 t = 0;
+
+	CHECK(fx_init(one, 1));
+	CHECK_EQ(subscribe(&pr), 0);
+	CHECK(publish(&pa, 8, 0));
+	CHECK(!mp_loan_ready(&pool));
+	waiter_start(&w);
+	CHECK_EQ(take(&pr, &t), 1);
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), 0);
+	pthread_join(w.thread, NULL);
+	CHECK_EQ(w.err, 0);
+	CHECK_EQ((u32)w.ref.token, (u32)t);
+	CHECK(fx_fini());
+}
+
+static void pubsub_overwrite_wait(void)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct waiter w = { .peer = &pb, .loan = true,
+			    .flags = MSGPOOL_F_WAIT };
+	u64 t = 0;
+
+	CHECK(fx_init(one, 1));
+	pool.overwrite = true;
+	CHECK_EQ(subscribe(&pr), 0);
+	CHECK_EQ(subscribe(&pc), 1);
+	CHECK(publish(&pa, 8, 0));
+	CHECK_EQ(take(&pr, &t), 1);
+	/* Taken: no victim, the loan sleeps. */
+	waiter_start(&w);
+	/* Untaken again, by c: the waiter takes it over. */
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), 0);
+	pthread_join(w.thread, NULL);
+	CHECK_EQ(w.err, 0);
+	CHECK_EQ((u32)w.ref.token, (u32)t);
+	CHECK_EQ(take(&pc, NULL), -EAGAIN);
+	CHECK(fx_fini());
+}
+
+/* Threads: a publisher waiting for slots, readers spinning on take. */
+struct ps_reader {
+	pthread_t thread;
+	struct mp_peer *peer;
+	u32 count;
+	u32 got;	/* messages taken in order */
+};
+
+static void *ps_reader_run(void *arg)
+{
+	struct ps_reader *r = arg;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err;
+
+	while (r->got < r->count) {
+		if (!mp_take_ready(&pool, r->peer)) {
+			sched_yield();
+			continue;
+		}
+		err = mp_take(&pool, r->peer, &ref, &hdr);
+		if (err || hdr.seq != r->got + 1 || hdr.tag != hdr.seq)
+			break;
+		if (mp_mark_read(&pool, r->peer, ref.token))
+			break;
+		r->got++;
+	}
+	return NULL;
+}
+
+/* The census counts a published slot until its last reader marks it. */
+static void census_published(void)
+{
+	struct mp_census c;
+	u64 t = 0;
+
+	CHECK(fx_init(cfg3, 3));
+	CHECK_EQ(subscribe(&pr), 0);
+	CHECK(publish(&pa, 8, 0));
+	mp_pool_census(&pool, &c);
+	CHECK_EQ(c.published, 1);
+	CHECK_EQ(c.free, 9);
+	CHECK_EQ(take(&pr, &t), 1);
+	mp_pool_census(&pool, &c);
+	CHECK_EQ(c.published, 1);
+	CHECK_EQ(c.borrowed + c.ready, 0);
+	CHECK_EQ(mp_mark_read(&pool, &pr, t), 0);
+	mp_pool_census(&pool, &c);
+	CHECK_EQ(c.published, 0);
+	CHECK_EQ(c.free, 10);
+	CHECK(fx_fini());
+}
+
+static void pubsub_threads(void)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 4 },
+	};
+	struct ps_reader r[2] = {
+		{ .peer = &pr, .count = 20000 }, { .peer = &pc, .count = 20000 },
+	};
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	u64 seq;
+	int i;
+
+	CHECK(fx_init(one, 1));
+	for (i = 0; i < 2; i++) {
+		CHECK_EQ(subscribe(r[i].peer), i);
+		pthread_create(&r[i].thread, NULL, ps_reader_run, &r[i]);
+	}
+	for (seq = 1; seq <= r[0].count; seq++) {
+		CHECK_EQ(mp_loan(&pool, &pa, 8, MSGPOOL_F_WAIT, &ref), 0);
+		CHECK_EQ(mp_publish(&pool, &pa, ref.token, 8, seq, &hdr), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(r[i].thread, NULL);
+		CHECK_EQ(r[i].got, r[i].count);
+	}
+	CHECK_EQ(available(), 4);
+	CHECK(fx_fini());
+}
+
 static const struct tap_test tests[] = {
 	TAP_TEST(freelist_init_order),
 	TAP_TEST(freelist_lifo),
@@ -1225,6 +1584,15 @@ static const struct tap_test tests[] = {
 	TAP_TEST(config_check),
 	TAP_TEST(config_layout),
 	TAP_TEST(census),
+	TAP_TEST(pubsub_subscribe),
+	TAP_TEST(pubsub_state_machine),
+	TAP_TEST(pubsub_order),
+	TAP_TEST(pubsub_reader_reclaim),
+	TAP_TEST(pubsub_overwrite),
+	TAP_TEST(pubsub_backpressure_wait),
+	TAP_TEST(pubsub_overwrite_wait),
+	TAP_TEST(pubsub_threads),
+	TAP_TEST(census_published),
 };
 
 int main(int argc, char **argv)

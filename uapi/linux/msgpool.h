@@ -35,7 +35,15 @@ struct msgpool_class {
 /* msgpool_attach.flags */
 #define MSGPOOL_ATTACH_CREATE	(1U << 0)	/* create the pool if missing */
 #define MSGPOOL_ATTACH_EXCL	(1U << 1)	/* with CREATE: fail if it exists */
-#define MSGPOOL_ATTACH_FLAGS	(MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL)
+/*
+ * With CREATE, when this call creates the pool: a loan or store that finds
+ * no free slot takes back the oldest published slot no reader has taken
+ * (overwrite-oldest).  Clear: it waits or fails (backpressure).  Like the
+ * classes, it is ignored when the pool exists; without CREATE: -EINVAL.
+ */
+#define MSGPOOL_ATTACH_OVERWRITE	(1U << 2)
+#define MSGPOOL_ATTACH_FLAGS	(MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL | \
+				 MSGPOOL_ATTACH_OVERWRITE)
 
 /*
  * MSGPOOL_IOC_ATTACH: bind this peer to the pool called @name, creating it
@@ -86,8 +94,20 @@ struct msgpool_info {
 	__u64 nr_nobufs;	/* out: allocations refused, pool exhausted */
 	__u64 nr_reclaimed;	/* out: slots reclaimed from closed peers */
 	__u64 nr_poisoned;	/* out: slots poisoned by a lost write borrow */
-	__u64 reserved[5];	/* out: zero */
+	__u64 reserved[5];	/* out: see MSGPOOL_INFO_*, else zero */
 };
+
+/*
+ * Publish/subscribe figures in msgpool_info.reserved[]:
+ * [MSGPOOL_INFO_PUBSUB]: bits 0..31 the subscribed readers, bits 32..63
+ *	the pool's creation flags of them (MSGPOOL_ATTACH_OVERWRITE)
+ * [MSGPOOL_INFO_PUB_SEQ]: sequence number of the last published message
+ * [MSGPOOL_INFO_NOTIFY_GEN]: notify generation, moves on every publish,
+ *	mark read and unsubscribe
+ */
+#define MSGPOOL_INFO_PUBSUB	0
+#define MSGPOOL_INFO_PUB_SEQ	1
+#define MSGPOOL_INFO_NOTIFY_GEN	2
 
 /* Operations, in struct msgpool_op.op. */
 enum msgpool_opcode {
@@ -100,6 +120,9 @@ enum msgpool_opcode {
 	MSGPOOL_OP_RELEASE,	/* end a borrow taken by this peer */
 	MSGPOOL_OP_FREE,	/* return an unborrowed slot to the pool */
 	MSGPOOL_OP_HEADER,	/* peek at the header, no borrow */
+	MSGPOOL_OP_PUBLISH,	/* end a loan: publish to current readers */
+	MSGPOOL_OP_TAKE,	/* read borrow of this reader's next message */
+	MSGPOOL_OP_MARK_READ,	/* end a take; last reader frees the slot */
 	MSGPOOL_OP_COUNT	/* first invalid opcode */
 };
 
@@ -240,6 +263,20 @@ struct msgpool_unlink {
 	__u64 reserved[2];	/* must be zero */
 };
 
+/*
+ * MSGPOOL_IOC_SUBSCRIBE: make this peer a reader of its pool (one per
+ * peer, MSGPOOL_MAX_READERS per pool).  Messages published from then on,
+ * i.e. with a sequence number above @seq, are published to it.
+ */
+#define MSGPOOL_MAX_READERS	64
+
+struct msgpool_subscribe {
+	__u32 reader;		/* out: reader index, 0..MSGPOOL_MAX_READERS-1 */
+	__u32 flags;		/* in: must be zero */
+	__u64 seq;		/* out: sequence number of the last publish */
+	__u64 reserved[2];	/* must be zero */
+};
+
 #define MSGPOOL_IOC_MAGIC	0xB8
 
 #define MSGPOOL_IOC_ATTACH	_IOWR(MSGPOOL_IOC_MAGIC, 0x00, struct msgpool_attach)
@@ -254,6 +291,12 @@ struct msgpool_unlink {
 #define MSGPOOL_IOC_RELEASE	_IOWR(MSGPOOL_IOC_MAGIC, 0x16, struct msgpool_op)
 #define MSGPOOL_IOC_FREE	_IOWR(MSGPOOL_IOC_MAGIC, 0x17, struct msgpool_op)
 #define MSGPOOL_IOC_HEADER	_IOWR(MSGPOOL_IOC_MAGIC, 0x18, struct msgpool_op)
+#define MSGPOOL_IOC_PUBLISH	_IOWR(MSGPOOL_IOC_MAGIC, 0x19, struct msgpool_op)
+#define MSGPOOL_IOC_TAKE	_IOWR(MSGPOOL_IOC_MAGIC, 0x1a, struct msgpool_op)
+#define MSGPOOL_IOC_MARK_READ	_IOWR(MSGPOOL_IOC_MAGIC, 0x1b, struct msgpool_op)
+#define MSGPOOL_IOC_SUBSCRIBE	_IOWR(MSGPOOL_IOC_MAGIC, 0x20, \
+				      struct msgpool_subscribe)
+#define MSGPOOL_IOC_UNSUBSCRIBE	_IO(MSGPOOL_IOC_MAGIC, 0x21)
 #define MSGPOOL_IOC_POOLS	_IOWR(MSGPOOL_IOC_MAGIC, 0x30, struct msgpool_pool_list)
 #define MSGPOOL_IOC_PEERS	_IOWR(MSGPOOL_IOC_MAGIC, 0x31, struct msgpool_peer_list)
 #define MSGPOOL_IOC_UNLINK	_IOW(MSGPOOL_IOC_MAGIC, 0x32, struct msgpool_unlink)

@@ -1,0 +1,936 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * msgpool publish/subscribe: subscribe, publish, take, mark read, the
+ * overflow policies, poll(), and readers and publishers killed at each
+ * stage.  A child that blocks is seen asleep through /proc, never assumed
+ * asleep after a delay.
+ */
+#include "msgpool_util.h"
+
+#include <sys/mman.h>
+
+static int ps_subscribe(int fd, __u32 *reader, __u64 *seq)
+{
+	struct msgpool_subscribe s = { 0 };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &s);
+
+	if (!ret && reader)
+		*reader = s.reader;
+	if (!ret && seq)
+		*seq = s.seq;
+	return ret;
+}
+
+static int ps_unsubscribe(int fd)
+{
+	return ioctl(fd, MSGPOOL_IOC_UNSUBSCRIBE) ? -errno : 0;
+}
+
+static int ps_publish(int fd, __u64 token, __u32 len, __u64 tag,
+		      struct msgpool_op *out)
+{
+	struct msgpool_op o = { .token = token, .len = len, .tag = tag };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+/* A loan of @len bytes published at once; *@seq gets its number. */
+static int ps_send(int fd, __u32 len, __u64 tag, __u32 flags, __u64 *seq)
+{
+	struct msgpool_op o;
+	int ret;
+
+	ret = mp_loan(fd, len, flags, &o);
+	if (ret)
+		return ret;
+	ret = ps_publish(fd, o.token, len, tag, &o);
+	if (!ret && seq)
+		*seq = o.seq;
+	return ret;
+}
+
+static int ps_take(int fd, struct msgpool_op *out)
+{
+	struct msgpool_op o = { 0 };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_TAKE, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+static int ps_mark(int fd, __u64 token)
+{
+	struct msgpool_op o = { .token = token };
+
+	return mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o);
+}
+
+/* poll() events of @fd now, or -1. */
+static int ps_events(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, 0) < 0)
+		return -1;
+	return p.revents;
+}
+
+static __u64 ps_info(int fd, unsigned int which)
+{
+	struct msgpool_info info;
+
+	return mp_info(fd, &info) ? ~0ULL : info.reserved[which];
+}
+
+FIXTURE(ps) {
+	int fd;
+	char name[MSGPOOL_NAME_MAX];
+	__u64 map_size;
+};
+
+FIXTURE_SETUP(ps)
+{
+	self->fd = mp_open(O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", MP_DEV,
+				      strerror(-self->fd));
+	mp_name(self->name, _metadata->name);
+	ASSERT_EQ(0, mp_create(self->fd, self->name, mp_std, MP_STD_NR, 0600,
+			       &self->map_size));
+}
+
+FIXTURE_TEARDOWN(ps)
+{
+	close(self->fd);
+}
+
+TEST_F(ps, subscribe_rules)
+{
+	struct msgpool_subscribe s = { 0 };
+	__u32 r = 99, r2 = 99;
+	__u64 seq = 99;
+	int fd = mp_open(O_RDWR), peer;
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ENOTCONN, ps_subscribe(fd, NULL, NULL));
+	EXPECT_EQ(-ENOTCONN, ps_unsubscribe(fd));
+	EXPECT_EQ(POLLERR, ps_events(fd, POLLIN | POLLOUT));
+	close(fd);
+
+	EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(0, seq);
+	EXPECT_EQ(-EALREADY, ps_subscribe(self->fd, NULL, NULL));
+	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+
+	peer = mp_peer(self->name, O_RDONLY);
+	ASSERT_LE(0, peer);
+	s.flags = 1;
+	EXPECT_EQ(-EINVAL, mp_ioctl(peer, MSGPOOL_IOC_SUBSCRIBE, &s));
+	s.flags = 0;
+	s.reserved[1] = 1;
+	EXPECT_EQ(-EINVAL, mp_ioctl(peer, MSGPOOL_IOC_SUBSCRIBE, &s));
+	EXPECT_EQ(-EFAULT, mp_ioctl(peer, MSGPOOL_IOC_SUBSCRIBE, (void *)8));
+	/* A read-only peer may read. */
+	EXPECT_EQ(0, ps_subscribe(peer, &r2, NULL));
+	EXPECT_EQ(1, r2);
+	EXPECT_EQ(2, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+
+	EXPECT_EQ(0, ps_unsubscribe(self->fd));
+	EXPECT_EQ(-ENOENT, ps_unsubscribe(self->fd));
+	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	/* A free index is used again. */
+	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(1, seq);
+	close(peer);
+	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+}
+
+TEST_F(ps, sixty_four_readers)
+{
+	int fds[MSGPOOL_MAX_READERS + 1], i;
+	__u64 seen = 0;
+	__u32 r;
+
+	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
+		fds[i] = mp_peer(self->name, O_RDONLY);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, ps_subscribe(fds[i], &r, NULL));
+		ASSERT_GT(MSGPOOL_MAX_READERS, r);
+		EXPECT_EQ(0, seen & (1ULL << r));
+		seen |= 1ULL << r;
+	}
+	EXPECT_EQ(~0ULL, seen);
+	fds[i] = mp_peer(self->name, O_RDONLY);
+	ASSERT_LE(0, fds[i]);
+	EXPECT_EQ(-EUSERS, ps_subscribe(fds[i], NULL, NULL));
+
+	/* Every reader gets the message; the last mark frees it. */
+	ASSERT_EQ(0, ps_send(self->fd, 8, 5, 0, NULL));
+	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
+		struct msgpool_op o;
+
+		ASSERT_EQ(0, ps_take(fds[i], &o));
+		EXPECT_EQ(5, o.tag);
+		EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+		ASSERT_EQ(0, ps_mark(fds[i], o.token));
+	}
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+
+	close(fds[17]);
+	EXPECT_EQ(0, ps_subscribe(fds[MSGPOOL_MAX_READERS], &r, NULL));
+	EXPECT_EQ(17, r);
+	for (i = 0; i <= MSGPOOL_MAX_READERS; i++)
+		if (i != 17)
+			close(fds[i]);
+}
+
+TEST_F(ps, publish_take_mark_read)
+{
+	struct msgpool_op l, p, t;
+	__u64 before = mp_now_ns();
+	char *map;
+
+	map = mmap(NULL, self->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+	EXPECT_EQ(0, ps_events(self->fd, POLLIN));
+
+	ASSERT_EQ(0, mp_loan(self->fd, 200, 0, &l));
+	memcpy(map + l.offset, "published", 10);
+	ASSERT_EQ(0, ps_publish(self->fd, l.token, 10, 42, &p));
+	EXPECT_EQ(1, p.seq);
+	EXPECT_LE(before, p.timestamp_ns);
+	EXPECT_EQ(42, p.tag);
+	EXPECT_EQ(10, p.len);
+	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUB_SEQ));
+	EXPECT_EQ(POLLIN, ps_events(self->fd, POLLIN));
+
+	ASSERT_EQ(0, ps_take(self->fd, &t));
+	EXPECT_EQ(l.token, t.token);
+	EXPECT_EQ(l.offset, t.offset);
+	EXPECT_EQ(10, t.len);
+	EXPECT_EQ(256, t.capacity);
+	EXPECT_EQ(getpid(), (pid_t)t.producer);
+	EXPECT_EQ(42, t.tag);
+	EXPECT_EQ(1, t.seq);
+	EXPECT_EQ(p.timestamp_ns, t.timestamp_ns);
+	EXPECT_STREQ("published", map + t.offset);
+	EXPECT_EQ(0, ps_events(self->fd, POLLIN));
+	EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+
+	ASSERT_EQ(0, ps_mark(self->fd, t.token));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	EXPECT_EQ(-ESTALE, ps_mark(self->fd, t.token));
+	munmap(map, self->map_size);
+}
+
+TEST_F(ps, publish_errors)
+{
+	struct msgpool_op l, o;
+	__u64 t, gen;
+	int other, ro;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
+	EXPECT_EQ(-EPERM, ps_publish(self->fd, t, 8, 0, NULL));
+	ASSERT_EQ(0, mp_free(self->fd, t));
+
+	ASSERT_EQ(0, mp_loan(self->fd, 64, 0, &l));
+	other = mp_peer(self->name, O_RDWR);
+	ASSERT_LE(0, other);
+	ro = mp_peer(self->name, O_RDONLY);
+	ASSERT_LE(0, ro);
+	EXPECT_EQ(-EPERM, ps_publish(other, l.token, 8, 0, NULL));
+	EXPECT_EQ(-EBADF, ps_publish(ro, l.token, 8, 0, NULL));
+	EXPECT_EQ(-EMSGSIZE, ps_publish(self->fd, l.token, 65, 0, NULL));
+	EXPECT_EQ(-EINVAL, ps_publish(self->fd, 0, 8, 0, NULL));
+	gen = l.token + (1ULL << 32);
+	EXPECT_EQ(-ESTALE, ps_publish(self->fd, gen, 8, 0, NULL));
+	memset(&o, 0, sizeof(o));
+	o.token = l.token;
+	o.flags = MSGPOOL_F_NONBLOCK;
+	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
+	o.flags = 0;
+	o.data = 1;
+	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
+	o.data = 0;
+	o.op = MSGPOOL_OP_COMMIT;
+	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
+	o.op = MSGPOOL_OP_PUBLISH;
+	EXPECT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
+	EXPECT_EQ(-EPERM, ps_publish(self->fd, l.token, 8, 0, NULL));
+
+	/* The published slot is its readers': nobody else may touch it. */
+	EXPECT_EQ(-EBUSY, mp_free(self->fd, l.token));
+	EXPECT_EQ(-EPERM, mp_borrow(self->fd, l.token, 0, NULL));
+	EXPECT_EQ(-EPERM, mp_borrow(self->fd, l.token, MSGPOOL_F_WRITE, NULL));
+	EXPECT_EQ(-EPERM, mp_discard(self->fd, l.token));
+	EXPECT_EQ(-EPERM, mp_commit(self->fd, l.token, 1, 0));
+	EXPECT_EQ(-EPERM, mp_release(self->fd, l.token));
+	EXPECT_EQ(0, mp_header(self->fd, l.token, &o));
+	EXPECT_EQ(1, o.seq);
+	close(other);
+	close(ro);
+
+	/* Whoever closes, the message waits for its reader. */
+	ASSERT_EQ(0, ps_take(self->fd, &o));
+	EXPECT_EQ(l.token, o.token);
+	EXPECT_EQ(0, ps_mark(self->fd, o.token));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+}
+
+TEST_F(ps, publish_to_nobody_frees)
+{
+	__u64 seq, gen0, gen1;
+	struct msgpool_op l;
+
+	gen0 = ps_info(self->fd, MSGPOOL_INFO_NOTIFY_GEN);
+	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+	ASSERT_EQ(0, ps_publish(self->fd, l.token, 8, 0, NULL));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	EXPECT_EQ(-ESTALE, mp_header(self->fd, l.token, NULL));
+	gen1 = ps_info(self->fd, MSGPOOL_INFO_NOTIFY_GEN);
+	EXPECT_LT(gen0, gen1);
+	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
+	EXPECT_EQ(2, seq);
+	/* A store is no publish: the publish sequence is its own. */
+	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
+	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
+	EXPECT_EQ(3, seq);
+}
+
+TEST_F(ps, take_and_mark_errors)
+{
+	struct msgpool_op o, t;
+	int b;
+
+	EXPECT_EQ(-ENOENT, ps_take(self->fd, NULL));
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	b = mp_peer(self->name, O_RDWR);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, ps_subscribe(b, NULL, NULL));
+	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+
+	memset(&o, 0, sizeof(o));
+	o.token = 1;
+	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_TAKE, &o));
+	o.token = 0;
+	o.flags = MSGPOOL_F_NONBLOCK;
+	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_TAKE, &o));
+
+	ASSERT_EQ(0, ps_take(self->fd, &t));
+	/* Not taken by b, not taken twice, not a published slot. */
+	EXPECT_EQ(-EPERM, ps_mark(b, t.token));
+	EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	EXPECT_EQ(-EPERM, ps_mark(self->fd, t.token));
+	EXPECT_EQ(-EINVAL, ps_mark(self->fd, 0));
+	ASSERT_EQ(0, mp_store_len(self->fd, 8, &o.token));
+	EXPECT_EQ(-EPERM, ps_mark(self->fd, o.token));
+	ASSERT_EQ(0, mp_free(self->fd, o.token));
+	EXPECT_EQ(-ESTALE, ps_mark(self->fd, o.token));
+
+	/* b still has it; RELEASE is not how a take ends. */
+	ASSERT_EQ(0, ps_take(b, &o));
+	EXPECT_EQ(t.token, o.token);
+	EXPECT_EQ(-EPERM, mp_release(b, o.token));
+	EXPECT_EQ(0, ps_unsubscribe(b));
+	EXPECT_EQ(-ENOENT, ps_mark(b, o.token));
+	EXPECT_EQ(-ENOENT, ps_take(b, NULL));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	close(b);
+}
+
+TEST_F(ps, order_and_masks)
+{
+	struct msgpool_op o[5], x;
+	__u64 seq, s0;
+	int a = mp_peer(self->name, O_RDONLY), b;
+	int i;
+
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, ps_subscribe(a, NULL, NULL));
+	ASSERT_EQ(0, ps_send(self->fd, 8, 100, 0, NULL));
+	b = mp_peer(self->name, O_RDONLY);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, ps_subscribe(b, NULL, &s0));
+	EXPECT_EQ(1, s0);
+	for (i = 1; i < 5; i++)
+		ASSERT_EQ(0, ps_send(self->fd, 8 * i, 100 + i, 0, NULL));
+
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, ps_take(a, &o[i]));
+		EXPECT_EQ(i + 1, o[i].seq);
+		EXPECT_EQ(100 + i, o[i].tag);
+	}
+	EXPECT_EQ(-EAGAIN, ps_take(a, NULL));
+	/* b subscribed after the first one: it starts at seq 2. */
+	ASSERT_EQ(0, ps_take(b, &x));
+	EXPECT_EQ(2, x.seq);
+	EXPECT_EQ(0, ps_mark(a, o[0].token));
+	EXPECT_EQ(MP_STD_SLOTS - 4, mp_avail(self->fd));
+	/* Marks in any order; the slot goes when both marked. */
+	EXPECT_EQ(0, ps_mark(a, o[3].token));
+	EXPECT_EQ(0, ps_mark(a, o[1].token));
+	EXPECT_EQ(MP_STD_SLOTS - 4, mp_avail(self->fd));
+	EXPECT_EQ(0, ps_mark(b, x.token));
+	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
+	for (seq = 3; seq <= 5; seq++) {
+		ASSERT_EQ(0, ps_take(b, &x));
+		EXPECT_EQ(seq, x.seq);
+		EXPECT_EQ(0, ps_mark(b, x.token));
+	}
+	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
+	EXPECT_EQ(0, ps_mark(a, o[2].token));
+	EXPECT_EQ(0, ps_mark(a, o[4].token));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	close(a);
+	close(b);
+}
+
+TEST_F(ps, unsubscribe_clears_reader)
+{
+	struct msgpool_op t;
+	int a = mp_peer(self->name, O_RDONLY);
+	int i;
+
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, ps_subscribe(a, NULL, NULL));
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
+	ASSERT_EQ(0, ps_take(a, &t));
+	EXPECT_EQ(0, ps_unsubscribe(self->fd));
+	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
+	/* Its take goes with it: the token is stale after the slot goes. */
+	EXPECT_EQ(0, ps_unsubscribe(a));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	EXPECT_EQ(-ENOENT, ps_mark(a, t.token));
+	EXPECT_EQ(0, ps_subscribe(a, NULL, NULL));
+	EXPECT_EQ(-ESTALE, ps_mark(a, t.token));
+	EXPECT_EQ(-EAGAIN, ps_take(a, NULL));
+	close(a);
+}
+
+TEST_F(ps, batch_ops)
+{
+	struct msgpool_op ops[4];
+	struct msgpool_batch b = { 0 };
+	struct msgpool_op l;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = MSGPOOL_OP_PUBLISH;
+	ops[0].token = l.token;
+	ops[0].len = 8;
+	ops[0].tag = 9;
+	ops[1].op = MSGPOOL_OP_TAKE;
+	ops[2].op = MSGPOOL_OP_TAKE;
+	b.ops = (uintptr_t)ops;
+	b.count = 3;
+	b.op_size = sizeof(ops[0]);
+	ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_BATCH, &b));
+	EXPECT_EQ(3, b.done);
+	EXPECT_EQ(0, ops[0].result);
+	EXPECT_EQ(1, ops[0].seq);
+	EXPECT_EQ(0, ops[1].result);
+	EXPECT_EQ(9, ops[1].tag);
+	EXPECT_EQ(l.token, ops[1].token);
+	EXPECT_EQ(-EAGAIN, ops[2].result);
+
+	memset(&ops[3], 0, sizeof(ops[3]));
+	ops[3].op = MSGPOOL_OP_MARK_READ;
+	ops[3].token = l.token;
+	b.ops = (uintptr_t)&ops[3];
+	b.count = 1;
+	ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_BATCH, &b));
+	EXPECT_EQ(0, ops[3].result);
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+}
+
+/* Loans with F_WAIT until it succeeds, then says so. */
+static int waiting_loaner(int rd, int wr, void *arg)
+{
+	struct msgpool_op l;
+	int fd = mp_peer(arg, O_RDWR);
+	__u64 v;
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	CHILD_CHECK(mp_loan(fd, 8, MSGPOOL_F_WAIT, &l) == 0);
+	CHILD_CHECK(mp_send(wr, l.token) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
+TEST_F(ps, backpressure)
+{
+	struct msgpool_op t;
+	struct mp_child c = { 0 };
+	__u64 v;
+	int i;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	EXPECT_EQ(POLLOUT, ps_events(self->fd, POLLOUT));
+	for (i = 0; i < MP_STD_SLOTS; i++)
+		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
+	EXPECT_EQ(0, mp_avail(self->fd));
+	EXPECT_EQ(POLLIN, ps_events(self->fd, POLLIN | POLLOUT));
+	EXPECT_EQ(-ENOBUFS, mp_loan(self->fd, 8, 0, NULL));
+	EXPECT_EQ(-EAGAIN, mp_loan(self->fd, 8, MSGPOOL_F_WAIT |
+				   MSGPOOL_F_NONBLOCK, NULL));
+
+	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, self->name));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	EXPECT_EQ(0, mp_readable(c.rd));
+	ASSERT_EQ(0, ps_take(self->fd, &t));
+	EXPECT_EQ(1, t.seq);
+	EXPECT_EQ(0, mp_readable(c.rd));
+	ASSERT_EQ(0, ps_mark(self->fd, t.token));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(TOK_INDEX(t.token), TOK_INDEX(v));
+	EXPECT_EQ(0, mp_reap(&c));
+	/* The child's loan went back when it exited. */
+	EXPECT_EQ(1, mp_avail(self->fd));
+	EXPECT_EQ(POLLIN | POLLOUT, ps_events(self->fd, POLLIN | POLLOUT));
+}
+
+TEST(overwrite_flag_rules)
+{
+	struct msgpool_attach a;
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2;
+
+	ASSERT_LE(0, fd);
+	mp_name(name, "overwrite_flag_rules");
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_OVERWRITE, 0, NULL, 0);
+	EXPECT_EQ(-EINVAL, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
+	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
+	EXPECT_EQ(0, ps_info(fd, MSGPOOL_INFO_PUBSUB) >> 32);
+
+	/* Like classes: ignored when the pool exists. */
+	fd2 = mp_open(O_RDWR);
+	ASSERT_LE(0, fd2);
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, mp_std, MP_STD_NR);
+	EXPECT_EQ(0, mp_ioctl(fd2, MSGPOOL_IOC_ATTACH, &a));
+	EXPECT_EQ(0, a.created);
+	EXPECT_EQ(0, ps_info(fd2, MSGPOOL_INFO_PUBSUB) >> 32);
+	close(fd2);
+	close(fd);
+
+	fd = mp_open(O_RDWR);
+	ASSERT_LE(0, fd);
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, mp_std, MP_STD_NR);
+	EXPECT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
+	EXPECT_EQ(1, a.created);
+	EXPECT_EQ(MSGPOOL_ATTACH_OVERWRITE,
+		  ps_info(fd, MSGPOOL_INFO_PUBSUB) >> 32);
+	close(fd);
+}
+
+TEST(overwrite_oldest)
+{
+	static const struct msgpool_class one[] = { { 64, 4 } };
+	struct msgpool_attach a;
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_op held, t;
+	int fd = mp_open(O_RDWR), i;
+	__u64 seq;
+
+	ASSERT_LE(0, fd);
+	mp_name(name, "overwrite_oldest");
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, one, 1);
+	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
+	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
+	for (i = 1; i <= 10; i++) {
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq));
+		EXPECT_EQ(i, seq);
+	}
+	/* 1..6 were taken back: the reader sees 7..10. */
+	EXPECT_EQ(0, mp_avail(fd));
+	ASSERT_EQ(0, ps_take(fd, &held));
+	EXPECT_EQ(7, held.seq);
+
+	/* A taken slot is never overwritten. */
+	for (i = 11; i <= 20; i++)
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, NULL));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(18, t.seq);
+	EXPECT_EQ(0, ps_mark(fd, t.token));
+	EXPECT_EQ(0, mp_header(fd, held.token, &t));
+	EXPECT_EQ(7, t.seq);
+	EXPECT_EQ(0, ps_mark(fd, held.token));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(19, t.seq);
+	ASSERT_EQ(0, ps_take(fd, &held));
+	EXPECT_EQ(20, held.seq);
+	ASSERT_EQ(0, ps_send(fd, 8, 21, 0, NULL));
+	ASSERT_EQ(0, ps_send(fd, 8, 22, 0, NULL));
+	/* Two taken, two published: the oldest untaken goes. */
+	ASSERT_EQ(0, ps_send(fd, 8, 23, 0, NULL));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(22, t.seq);
+	/* All taken: nothing to overwrite. */
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(23, t.seq);
+	EXPECT_EQ(-ENOBUFS, mp_loan(fd, 8, 0, NULL));
+	EXPECT_EQ(0, ps_events(fd, POLLOUT));
+	close(fd);
+}
+
+/* Subscribes, says so, then waits in poll() and takes one message. */
+static int poll_reader(int rd, int wr, void *arg)
+{
+	struct pollfd p;
+	struct msgpool_op t;
+	int fd = mp_peer(arg, O_RDONLY);
+	__u64 v;
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(ps_subscribe(fd, NULL, NULL) == 0);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	p.fd = fd;
+	p.events = POLLIN;
+	CHILD_CHECK(poll(&p, 1, -1) == 1);
+	CHILD_CHECK(p.revents == POLLIN);
+	CHILD_CHECK(ps_take(fd, &t) == 0);
+	CHILD_CHECK(mp_send(wr, t.seq) == 0);
+	CHILD_CHECK(ps_mark(fd, t.token) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
+TEST_F(ps, poll_wakes_reader)
+{
+	struct mp_child c = { 0 };
+	__u64 v;
+
+	ASSERT_EQ(0, mp_spawn(&c, poll_reader, self->name));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	EXPECT_EQ(0, mp_readable(c.rd));
+	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(1, v);
+	EXPECT_EQ(0, mp_reap(&c));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+}
+
+/*
+ * A reader of @count messages, each holding its seq: polls with a timeout
+ * that only a lost wake-up reaches.  A slow reader keeps @hold takes
+ * before it marks them read, which holds the publisher back.
+ */
+struct reader_args {
+	const char *name;
+	unsigned int count;
+	unsigned int hold;	/* takes kept before marking, 1..16 */
+};
+
+static int counting_reader(int rd, int wr, void *arg)
+{
+	const struct reader_args *ra = arg;
+	struct msgpool_info info;
+	struct msgpool_op t;
+	struct pollfd p;
+	__u64 first, seq, v, held[16];
+	unsigned int n, k = 0;
+	char *map;
+	int fd = mp_peer(ra->name, O_RDONLY);
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(ra->hold >= 1 && ra->hold <= 16);
+	CHILD_CHECK(mp_info(fd, &info) == 0);
+	map = mmap(NULL, info.map_size, PROT_READ, MAP_SHARED, fd, 0);
+	CHILD_CHECK(map != MAP_FAILED);
+	CHILD_CHECK(ps_subscribe(fd, NULL, &first) == 0);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	p.fd = fd;
+	p.events = POLLIN;
+	for (n = 0; n < ra->count; n++) {
+		while (ps_take(fd, &t) == -EAGAIN) {
+			/* 60 s with a message published: a lost wake-up. */
+			CHILD_CHECK(poll(&p, 1, 60000) == 1);
+			CHILD_CHECK(p.revents == POLLIN);
+		}
+		seq = first + n + 1;
+		CHILD_CHECK(t.seq == seq);
+		CHILD_CHECK(t.tag == seq);
+		CHILD_CHECK(t.len == sizeof(seq));
+		CHILD_CHECK(!memcmp(map + t.offset, &seq, sizeof(seq)));
+		held[k++] = t.token;
+		if (k == ra->hold || n + 1 == ra->count)
+			while (k)
+				CHILD_CHECK(ps_mark(fd, held[--k]) == 0);
+	}
+	CHILD_CHECK(ps_take(fd, NULL) == -EAGAIN);
+	CHILD_CHECK(mp_send(wr, n) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
+/* Publishes @count messages, each holding its seq, waiting for slots. */
+static int publish_n(int fd, char *map, unsigned int count)
+{
+	__u64 seq = ps_info(fd, MSGPOOL_INFO_PUB_SEQ);
+	struct msgpool_op l;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < count; i++) {
+		ret = mp_loan(fd, sizeof(seq), MSGPOOL_F_WAIT, &l);
+		if (ret)
+			return ret;
+		seq++;
+		memcpy(map + l.offset, &seq, sizeof(seq));
+		ret = ps_publish(fd, l.token, sizeof(seq), seq, &l);
+		if (ret)
+			return ret;
+		if (l.seq != seq)
+			return -EPROTO;
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(ps, three_readers_in_order, 900)
+{
+	struct reader_args ra[3] = {
+		{ self->name, 2000, 1 }, { self->name, 2000, 1 },
+		{ self->name, 2000, 10 },
+	};
+	struct mp_child c[3] = { 0 };
+	char *map;
+	__u64 v;
+	int i;
+
+	map = mmap(NULL, self->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, mp_spawn(&c[i], counting_reader, &ra[i]));
+		ASSERT_EQ(0, mp_recv(c[i].rd, &v));
+	}
+	ASSERT_EQ(0, publish_n(self->fd, map, ra[0].count));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, mp_recv(c[i].rd, &v)) TH_LOG("reader %d", i);
+		EXPECT_EQ(ra[i].count, v);
+		EXPECT_EQ(0, mp_reap(&c[i]));
+	}
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	munmap(map, self->map_size);
+}
+
+/*
+ * One slot: publisher and reader take turns sleeping, the publisher in
+ * a loan, the reader in poll(), for 100000 rounds.
+ */
+TEST_F_TIMEOUT(ps, no_lost_wakeup, 1200)
+{
+	static const struct msgpool_class one[] = { { 64, 1 } };
+	struct reader_args ra = { NULL, 100000, 1 };
+	char name[MSGPOOL_NAME_MAX];
+	__u64 map_size, v;
+	struct mp_child c = { 0 };
+	char *map;
+	int fd = mp_open(O_RDWR);
+
+	ASSERT_LE(0, fd);
+	mp_name(name, "no_lost_wakeup");
+	ASSERT_EQ(0, mp_create(fd, name, one, 1, 0600, &map_size));
+	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ra.name = name;
+	ASSERT_EQ(0, mp_spawn(&c, counting_reader, &ra));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	ASSERT_EQ(0, publish_n(fd, map, ra.count));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(ra.count, v);
+	EXPECT_EQ(0, mp_reap(&c));
+	EXPECT_EQ(1, mp_avail(fd));
+	munmap(map, map_size);
+	close(fd);
+}
+
+/* Where a reader is when it is killed. */
+enum stage {
+	SUBSCRIBED,	/* subscribed, nothing taken */
+	TAKEN,		/* holding two takes */
+	MARKED,		/* took and marked one, holds another */
+	POLLING,	/* asleep in poll() */
+};
+
+struct stage_args {
+	const char *name;
+	enum stage stage;
+};
+
+static int staged_reader(int rd, int wr, void *arg)
+{
+	const struct stage_args *sa = arg;
+	struct msgpool_op t;
+	struct pollfd p;
+	int fd = mp_peer(sa->name, O_RDONLY);
+	__u64 v;
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(ps_subscribe(fd, NULL, NULL) == 0);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	CHILD_CHECK(mp_recv(rd, &v) == 0);	/* messages are out */
+	switch (sa->stage) {
+	case SUBSCRIBED:
+		break;
+	case MARKED:
+		CHILD_CHECK(ps_take(fd, &t) == 0);
+		CHILD_CHECK(ps_mark(fd, t.token) == 0);
+		/* fall through */
+	case TAKEN:
+		CHILD_CHECK(ps_take(fd, &t) == 0);
+		CHILD_CHECK(ps_take(fd, &t) == 0);
+		break;
+	case POLLING:
+		while (ps_take(fd, &t) == 0)
+			CHILD_CHECK(ps_mark(fd, t.token) == 0);
+		CHILD_CHECK(mp_send(wr, 1) == 0);
+		p.fd = fd;
+		p.events = POLLIN;
+		poll(&p, 1, -1);
+		return 2;
+	}
+	CHILD_CHECK(mp_send(wr, 1) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
+TEST_F(ps, reader_killed_at_each_stage)
+{
+	struct stage_args sa = { self->name, SUBSCRIBED };
+	struct msgpool_op t;
+	struct mp_child c = { 0 };
+	__u64 v, seq;
+	int n;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
+		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
+		ASSERT_EQ(0, mp_recv(c.rd, &v));
+		EXPECT_EQ(2, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+		for (n = 0; n < 3; n++)
+			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+		ASSERT_EQ(0, mp_send(c.wr, 0));
+		ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", sa.stage);
+		if (sa.stage == POLLING)
+			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
+		EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+
+		/* The survivor gets all three; each mark frees a slot. */
+		for (n = 0; n < 3; n++) {
+			ASSERT_EQ(0, ps_take(self->fd, &t));
+			seq = t.seq;
+			EXPECT_EQ(MP_STD_SLOTS - 3 + n, mp_avail(self->fd));
+			ASSERT_EQ(0, ps_mark(self->fd, t.token));
+		}
+		EXPECT_EQ(3 * (sa.stage + 1), seq);
+		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	}
+	/* And alone, a killed reader leaves nothing behind. */
+	ASSERT_EQ(0, ps_unsubscribe(self->fd));
+	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
+		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
+		ASSERT_EQ(0, mp_recv(c.rd, &v));
+		for (n = 0; n < 3; n++)
+			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+		ASSERT_EQ(0, mp_send(c.wr, 0));
+		ASSERT_EQ(0, mp_recv(c.rd, &v));
+		if (sa.stage == POLLING)
+			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
+		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+		EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	}
+}
+
+/* Where a publisher is when it is killed. */
+enum pstage {
+	PUB_LOANED,	/* holds a loan, half written */
+	PUB_PUBLISHED,	/* published one, holds a loan */
+	PUB_BLOCKED,	/* asleep in a loan, the pool full */
+};
+
+struct pub_args {
+	const char *name;
+	enum pstage stage;
+};
+
+static int staged_publisher(int rd, int wr, void *arg)
+{
+	const struct pub_args *pa = arg;
+	struct msgpool_op l;
+	int fd = mp_peer(pa->name, O_RDWR);
+	__u64 v;
+
+	CHILD_CHECK(fd >= 0);
+	switch (pa->stage) {
+	case PUB_PUBLISHED:
+		CHILD_CHECK(ps_send(fd, 8, 77, 0, NULL) == 0);
+		/* fall through */
+	case PUB_LOANED:
+		CHILD_CHECK(mp_loan(fd, 8, 0, &l) == 0);
+		break;
+	case PUB_BLOCKED:
+		while (ps_send(fd, 8, 77, 0, NULL) == 0)
+			;
+		CHILD_CHECK(mp_send(wr, 1) == 0);
+		mp_loan(fd, 8, MSGPOOL_F_WAIT, &l);
+		return 2;
+	}
+	CHILD_CHECK(mp_send(wr, 1) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
+TEST_F(ps, publisher_killed_at_each_stage)
+{
+	struct pub_args pa = { self->name, PUB_LOANED };
+	static const int published[] = { 0, 1, MP_STD_SLOTS };
+	struct msgpool_op t;
+	struct mp_child c = { 0 };
+	__u64 v;
+	int n;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	for (pa.stage = PUB_LOANED; pa.stage <= PUB_BLOCKED; pa.stage++) {
+		ASSERT_EQ(0, mp_spawn(&c, staged_publisher, &pa));
+		ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", pa.stage);
+		if (pa.stage == PUB_BLOCKED)
+			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
+		/* Its loan came back; what it published stays for us. */
+		EXPECT_EQ(MP_STD_SLOTS - published[pa.stage],
+			  mp_avail(self->fd));
+		for (n = 0; n < published[pa.stage]; n++) {
+			ASSERT_EQ(0, ps_take(self->fd, &t));
+			EXPECT_EQ(77, t.tag);
+			ASSERT_EQ(0, ps_mark(self->fd, t.token));
+		}
+		EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	}
+}
+
+TEST_HARNESS_MAIN
