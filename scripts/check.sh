@@ -148,11 +148,13 @@ sync_debug_copy() {
 
 	mkdir -p "$debug_copy"
 	(cd "$debug_copy" && find . \( -name '*.[ch]' -o -name Kbuild -o \
-		-name Makefile \) -not -name '*.mod.c') | while read -r f; do
+		-name Makefile -o -name VERSION \) -not -name '*.mod.c') |
+		while read -r f; do
 		[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
 	done
-	find Kbuild kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
-		-name Kbuild -o -name Makefile \) -not -name '*.mod.c' \
+	find Kbuild VERSION kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
+		-name Kbuild -o -name Makefile -o -name VERSION \) \
+		-not -name '*.mod.c' \
 		-not -path 'kunit/shim/*' 2>/dev/null | while read -r f; do
 		mkdir -p "$debug_copy/$(dirname "$f")"
 		cmp -s "$f" "$debug_copy/$f" || cp -p "$f" "$debug_copy/$f"
