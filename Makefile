@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# msgpool: make [modules|clean|sparse|checkpatch|check|demo]
+# msgpool: make [all|modules|userspace|install|uninstall|clean|sparse|
+#               checkpatch|check|demo]
 #   KDIR=...  kernel build tree to build against (default: the running
 #             kernel's, else the Debian headers scripts/deps.sh installs)
+#   DESTDIR= PREFIX=/usr/local  where make install puts files; the module
+#             goes to /lib/modules/<KDIR's release>/updates, the udev rule
+#             to /usr/lib/udev/rules.d (udev reads no other prefix)
 
 SHELL := /bin/bash
 
@@ -15,10 +19,60 @@ LINUX_SRC ?= $(shell . $(CURDIR)/scripts/env.sh && echo $$LINUX_SRC)
 CHECKPATCH := perl $(LINUX_SRC)/scripts/checkpatch.pl --no-tree
 CHECKPATCH_FILES := $(filter-out %.mod.c,$(wildcard kmod/*.[ch] uapi/linux/*.h kunit/*.c))
 
-all: modules
+# Install locations.  LIBDIR stays $(PREFIX)/lib, which ld.so and
+# pkg-config search on every distribution; a Debian package passes
+# LIBDIR=/usr/lib/<multiarch>.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+# The release the module's vermagic names (Debian's kernel.release differs).
+KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+MODDIR ?= /lib/modules/$(KVER)/updates
+
+# msgpool-stat and its page come with the tool's source.
+TOOLS := $(if $(wildcard userlib/tools/msgpool-stat.c),msgpool-stat)
+EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer
+MANPAGES := man/msgpool.3 man/msgpool.4 $(if $(TOOLS),man/msgpool-stat.8)
+USERLIB_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
+
+all: modules userspace
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace:
+	$(MAKE) -C userlib $(USERLIB_DIRS) all examples $(if $(TOOLS),tools)
+
+install: modules userspace
+	@test -n "$(KVER)" || { echo "no kernel release in KDIR=$(KDIR)"; exit 1; }
+	install -D -m 0644 kmod/msgpool.ko $(DESTDIR)$(MODDIR)/msgpool.ko
+	$(MAKE) -C userlib $(USERLIB_DIRS) DESTDIR=$(DESTDIR) install
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(addprefix userlib/examples/,$(EXAMPLES)) \
+		$(addprefix userlib/tools/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
+	$(foreach m,$(MANPAGES),install -D -m 0644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+	install -D -m 0644 udev/60-msgpool.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
+	@# Into a staging tree nothing is live yet; on this system it is.
+	$(if $(DESTDIR),,depmod -a $(KVER) && ldconfig)
+
+uninstall:
+	rm -f $(DESTDIR)$(MODDIR)/msgpool.ko \
+		$(addprefix $(DESTDIR)$(LIBDIR)/,libmsgpool.a libmsgpool.so \
+			libmsgpool.so.1 libmsgpool.so.$(shell cat VERSION)) \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/msgpool.pc \
+		$(DESTDIR)$(INCLUDEDIR)/msgpool.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/msgpool.h \
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(EXAMPLES) $(TOOLS)) \
+		$(foreach m,$(MANPAGES), \
+			$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
+	$(if $(DESTDIR),,depmod -a $(KVER) && ldconfig)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
@@ -40,4 +94,5 @@ check:
 demo:
 	scripts/demo.sh
 
-.PHONY: all modules clean sparse checkpatch check demo
+.PHONY: all modules userspace install uninstall clean sparse checkpatch \
+	check demo

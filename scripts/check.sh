@@ -83,6 +83,8 @@ need() {
 
 # shellcheck source=scripts/env.sh
 . "$scripts/env.sh"
+# shellcheck source=scripts/check-pkg.sh
+. "$scripts/check-pkg.sh"
 
 s_deps() {
 	one "scripts/deps.sh" "$scripts/deps.sh"
@@ -298,9 +300,12 @@ start=$(date +%s)
 suite deps s_deps
 suite checkpatch s_checkpatch
 suite uapi s_uapi
+suite man s_man
 suite sparse s_sparse
 suite kunit-shim s_kunit_shim
 suite build-debian s_build_debian
+suite install s_install
+suite dkms s_dkms
 suite selftests-debian s_selftests_debian
 suite userlib-debian s_userlib_debian
 suite debug-kernel s_debug_kernel

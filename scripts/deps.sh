@@ -15,7 +15,7 @@ mkdir -p "$debian"
 
 packages=(qemu-system-x86 busybox-static cpio liburcu-dev sparse gcc g++
 	libc6-dev make bc flex bison libelf-dev libssl-dev xz-utils kmod
-	python3 perl linux-source-6.1)
+	python3 perl linux-source-6.1 dkms mandoc man-db groff-base pkgconf)
 
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo

@@ -1,0 +1,203 @@
+# shellcheck shell=bash
+# The suites of scripts/check.sh that test what a real system gets:
+# `make install` into a staging tree, the DKMS build, the man pages and
+# the udev rule.  Sourced by check.sh, which provides one, need, $log and
+# $repo.
+
+# The tree `make install DESTDIR=... PREFIX=/usr` must produce: one line
+# per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
+# prints it.
+pkg_expected_tree() {
+	local v=$1 p
+
+	echo "f 644 lib/modules/$KVER/updates/msgpool.ko"
+	echo "f 644 usr/include/msgpool.h"
+	echo "f 644 usr/include/linux/msgpool.h"
+	echo "f 644 usr/lib/libmsgpool.a"
+	echo "f 755 usr/lib/libmsgpool.so.$v"
+	echo "l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v"
+	echo "l 777 usr/lib/libmsgpool.so libmsgpool.so.1"
+	echo "f 644 usr/lib/pkgconfig/msgpool.pc"
+	for p in msgpool-demo msgpool-producer msgpool-consumer; do
+		echo "f 755 usr/bin/$p"
+	done
+	echo "f 644 usr/share/man/man3/msgpool.3"
+	echo "f 644 usr/share/man/man4/msgpool.4"
+	if [ -e userlib/tools/msgpool-stat.c ]; then
+		echo "f 755 usr/bin/msgpool-stat"
+		echo "f 644 usr/share/man/man8/msgpool-stat.8"
+	fi
+	echo "f 644 usr/lib/udev/rules.d/60-msgpool.rules"
+}
+
+# A program built against the installed header, found through the
+# installed msgpool.pc: "pkg_prog DESTDIR OUT [LINK-FLAGS]".
+pkg_prog() {
+	local dest=$1 out=$2 flags
+
+	flags=$(PKG_CONFIG_SYSROOT_DIR=$dest \
+		PKG_CONFIG_LIBDIR=$dest/usr/lib/pkgconfig \
+		PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 \
+		pkg-config --cflags --libs msgpool) || return
+	echo "pkg-config: $flags"
+	# A static link wants libmsgpool.a: -Bstatic around -lmsgpool.
+	[ "${3:-}" = static ] &&
+		flags=${flags/-lmsgpool/-Wl,-Bstatic -lmsgpool -Wl,-Bdynamic}
+	# shellcheck disable=SC2086 # flags are words
+	gcc -std=c99 -Wall -Wextra -Werror -o "$out" -x c - $flags <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <msgpool.h>
+
+int main(void)
+{
+	struct msgpool_op op = { .op = MSGPOOL_OP_NOP };
+
+	/* The uapi struct as installed, and a call into the library. */
+	if (sizeof(op) != 80 || MSGPOOL_IOC_NOP == 0)
+		return 1;
+	if (strcmp(msgpool_strerror(12345), "unknown msgpool error"))
+		return 1;
+	puts(msgpool_strerror(MSGPOOL_E_TOO_BIG));
+	return 0;
+}
+EOF
+}
+
+pkg_pc() {
+	PKG_CONFIG_LIBDIR=$1/usr/lib/pkgconfig pkg-config "${@:2}" msgpool
+}
+
+s_install() {
+	local dest tree v line path want got rc var
+
+	v=$(cat VERSION)
+	dest=$(mktemp -d) || return
+	one "make install DESTDIR=... PREFIX=/usr" \
+		make -s install DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR"
+	tree=$(cd "$dest" && find . -mindepth 1 -not -type d \
+		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	printf 'installed:\n%s\n' "$tree" >>"$log"
+	while read -r line; do
+		path=$(cut -d' ' -f3 <<<"$line")
+		got=$(grep -F " $path" <<<"$tree" | awk -v p="$path" '$3 == p')
+		if [ "$got" = "$line" ]; then
+			echo "ok - installed $line"
+		else
+			echo "not ok - installed $line (found: ${got:-nothing})"
+		fi
+	done < <(pkg_expected_tree "$v")
+	got=$(comm -13 <(pkg_expected_tree "$v" | sort) <<<"$tree")
+	if [ -z "$got" ]; then
+		echo "ok - nothing else installed"
+	else
+		echo "not ok - nothing else installed"
+		sed 's/^/# unexpected: /' <<<"$got"
+	fi
+
+	want="prefix=/usr libdir=/usr/lib includedir=/usr/include version=$v"
+	got=
+	for var in prefix libdir includedir; do
+		got+="$var=$(pkg_pc "$dest" --variable="$var") "
+	done
+	got+="version=$(pkg_pc "$dest" --modversion)"
+	echo "msgpool.pc: $got" >>"$log"
+	one "msgpool.pc says $want" test "$got" = "$want"
+	one "installed msgpool.ko is for $KVER, version $v" test \
+		"$(modinfo -F vermagic "$dest/lib/modules/$KVER/updates/msgpool.ko" |
+		cut -d' ' -f1) $(modinfo -F version \
+		"$dest/lib/modules/$KVER/updates/msgpool.ko")" = "$KVER $v"
+	one "libmsgpool.so.$v has soname libmsgpool.so.1" \
+		grep -q 'SONAME.*\[libmsgpool\.so\.1\]' \
+		<(readelf -d "$dest/usr/lib/libmsgpool.so.$v")
+
+	one "installed header and msgpool.pc build a program (shared)" \
+		pkg_prog "$dest" "$dest/prog-shared"
+	one "it needs libmsgpool.so.1 and runs against the installed one" \
+		bash -c 'readelf -d "$1" | grep -q "NEEDED.*\[libmsgpool\.so\.1\]" &&
+		LD_LIBRARY_PATH=$2 ldd "$1" | grep -qF "$2/libmsgpool.so.1" &&
+		LD_LIBRARY_PATH=$2 "$1" | grep -q .' _ "$dest/prog-shared" \
+		"$dest/usr/lib"
+	one "installed header and libmsgpool.a build a program (static)" \
+		pkg_prog "$dest" "$dest/prog-static" static
+	one "it needs no libmsgpool.so and runs" \
+		bash -c '! readelf -d "$1" | grep -q "NEEDED.*libmsgpool" &&
+		"$1" | grep -q .' _ "$dest/prog-static"
+	rm -f "$dest/prog-shared" "$dest/prog-static"
+
+	make -s uninstall DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" >>"$log" 2>&1
+	rc=$?
+	got=$(cd "$dest" && find . -not -type d)
+	one "make uninstall removes every file installed" \
+		test "$rc" -eq 0 -a -z "$got"
+	rm -rf "$dest"
+	s_udev_rule
+}
+
+# Debian 12's udevadm cannot verify a rules file (systemd 253 can): the
+# rule is checked for well-formed KEY op "value" pairs and what it sets.
+s_udev_rule() {
+	local f=udev/60-msgpool.rules pair='[A-Z_]+(\{[^}]*\})?(==|!=|\+=|:=|=)"[^"]*"'
+
+	one "$f: every rule is comma-separated KEY op \"value\" pairs" \
+		bash -c '! grep -vE "^(#.*)?$" "$1" |
+			grep -vxE "$2(, $2)*"' _ "$f" "$pair"
+	one "$f: KERNEL==\"msgpool\" SUBSYSTEM==\"misc\" GROUP=\"msgpool\" MODE=\"0660\"" \
+		grep -qxF 'KERNEL=="msgpool", SUBSYSTEM=="misc", GROUP="msgpool", MODE="0660"' "$f"
+}
+
+# dkms builds from a copy of the source tree, as `dkms add .` makes one,
+# in private dkms and source trees so that the system's stay untouched.
+s_dkms() {
+	local t v D ko sudo=
+
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	need dkms.conf || return
+	v=$(cat VERSION)
+	t=$(mktemp -d) || return
+	mkdir -p "$t/tree" "$t/dkms" "$t/src"
+	tar -C "$repo" --exclude=./build --exclude=./.git -cf - . |
+		tar -C "$t/tree" -xf -
+	D=($sudo dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
+	one "dkms add (msgpool/$v)" "${D[@]}" add "$t/tree"
+	one "dkms build msgpool/$v for $KVER" "${D[@]}" build "msgpool/$v" \
+		-k "$KVER" --kernelsourcedir "$KDIR"
+	ko=$(find "$t/dkms/msgpool/$v/$KVER" -name msgpool.ko 2>/dev/null)
+	one "dkms built msgpool.ko $v for $KVER" test -n "$ko" -a \
+		"$(modinfo -F vermagic "$ko" | cut -d' ' -f1) $(modinfo -F \
+		version "$ko")" = "$KVER $v"
+	one "dkms status: built" \
+		bash -c '"${@:2}" status | grep -q "^msgpool/$1, .*: built$"' \
+		_ "$v" "${D[@]}"
+	one "dkms remove --all" "${D[@]}" remove --all "msgpool/$v"
+	one "dkms tree empty after remove" test ! -e "$t/dkms/msgpool"
+	$sudo rm -rf "$t"
+}
+
+s_man() {
+	local f name fn out
+
+	for f in man/*.[1-8]; do
+		need "$f" || continue
+		one "$f: mandoc -T lint clean" \
+			bash -c 'out=$(mandoc -T lint -W warning "$1" 2>&1);
+			echo "$out"; [ -z "$out" ]' _ "$f"
+		one "$f: groff -man -ww clean" \
+			bash -c 'out=$(groff -man -ww -z "$1" 2>&1);
+			echo "$out"; [ -z "$out" ]' _ "$f"
+		one "$f: man -l renders it, without warnings" \
+			bash -c 'out=$(MANWIDTH=80 man -l "$1" 2>&1 >/dev/null);
+			echo "$out"; [ -z "$out" ] &&
+			MANWIDTH=80 man -l "$1" 2>/dev/null | grep -q "^NAME"' \
+			_ "$f"
+	done
+	# The pages cover the interfaces as they are in this tree.
+	for name in $(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
+		uapi/linux/msgpool.h); do
+		one "msgpool.4 documents $name" grep -qw "$name" man/msgpool.4
+	done
+	for fn in $(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
+		userlib/msgpool.h | sort -u); do
+		one "msgpool.3 documents $fn()" grep -qw "$fn" man/msgpool.3
+	done
+}
