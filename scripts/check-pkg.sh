@@ -3,6 +3,7 @@
 # `make install` into a staging tree, the DKMS build, the man pages and
 # the udev rule.  Sourced by check.sh, which provides one, need, $log and
 # $repo.
+# shellcheck disable=SC2154 # log and repo are check.sh's
 
 # The tree `make install DESTDIR=... PREFIX=/usr` must produce: one line
 # per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
@@ -68,6 +69,16 @@ pkg_pc() {
 	PKG_CONFIG_LIBDIR=$1/usr/lib/pkgconfig pkg-config "${@:2}" msgpool
 }
 
+pkg_runs_shared() {
+	readelf -d "$1" | grep -q 'NEEDED.*\[libmsgpool\.so\.1\]' &&
+		LD_LIBRARY_PATH=$2 ldd "$1" | grep -qF "$2/libmsgpool.so.1" &&
+		LD_LIBRARY_PATH=$2 "$1" | grep -q .
+}
+
+pkg_runs_static() {
+	! readelf -d "$1" | grep -q 'NEEDED.*libmsgpool' && "$1" | grep -q .
+}
+
 s_install() {
 	local dest tree v line path want got rc var
 
@@ -92,7 +103,7 @@ s_install() {
 		echo "ok - nothing else installed"
 	else
 		echo "not ok - nothing else installed"
-		sed 's/^/# unexpected: /' <<<"$got"
+		printf '# unexpected: %s\n' "${got//$'\n'/$'\n'# unexpected: }"
 	fi
 
 	want="prefix=/usr libdir=/usr/lib includedir=/usr/include version=$v"
@@ -114,15 +125,11 @@ s_install() {
 	one "installed header and msgpool.pc build a program (shared)" \
 		pkg_prog "$dest" "$dest/prog-shared"
 	one "it needs libmsgpool.so.1 and runs against the installed one" \
-		bash -c 'readelf -d "$1" | grep -q "NEEDED.*\[libmsgpool\.so\.1\]" &&
-		LD_LIBRARY_PATH=$2 ldd "$1" | grep -qF "$2/libmsgpool.so.1" &&
-		LD_LIBRARY_PATH=$2 "$1" | grep -q .' _ "$dest/prog-shared" \
-		"$dest/usr/lib"
+		pkg_runs_shared "$dest/prog-shared" "$dest/usr/lib"
 	one "installed header and libmsgpool.a build a program (static)" \
 		pkg_prog "$dest" "$dest/prog-static" static
 	one "it needs no libmsgpool.so and runs" \
-		bash -c '! readelf -d "$1" | grep -q "NEEDED.*libmsgpool" &&
-		"$1" | grep -q .' _ "$dest/prog-static"
+		pkg_runs_static "$dest/prog-static"
 	rm -f "$dest/prog-shared" "$dest/prog-static"
 
 	make -s uninstall DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" >>"$log" 2>&1
@@ -140,8 +147,8 @@ s_udev_rule() {
 	local f=udev/60-msgpool.rules pair='[A-Z_]+(\{[^}]*\})?(==|!=|\+=|:=|=)"[^"]*"'
 
 	one "$f: every rule is comma-separated KEY op \"value\" pairs" \
-		bash -c '! grep -vE "^(#.*)?$" "$1" |
-			grep -vxE "$2(, $2)*"' _ "$f" "$pair"
+		pkg_no_match "$(grep -vE '^(#.*)?$' "$f" |
+			grep -vxE "$pair(, $pair)*")"
 	one "$f: KERNEL==\"msgpool\" SUBSYSTEM==\"misc\" GROUP=\"msgpool\" MODE=\"0660\"" \
 		grep -qxF 'KERNEL=="msgpool", SUBSYSTEM=="misc", GROUP="msgpool", MODE="0660"' "$f"
 }
@@ -158,7 +165,8 @@ s_dkms() {
 	mkdir -p "$t/tree" "$t/dkms" "$t/src"
 	tar -C "$repo" --exclude=./build --exclude=./.git -cf - . |
 		tar -C "$t/tree" -xf -
-	D=($sudo dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
+	D=(dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
+	[ -z "$sudo" ] || D=("$sudo" "${D[@]}")
 	one "dkms add (msgpool/$v)" "${D[@]}" add "$t/tree"
 	one "dkms build msgpool/$v for $KVER" "${D[@]}" build "msgpool/$v" \
 		-k "$KVER" --kernelsourcedir "$KDIR"
@@ -167,11 +175,16 @@ s_dkms() {
 		"$(modinfo -F vermagic "$ko" | cut -d' ' -f1) $(modinfo -F \
 		version "$ko")" = "$KVER $v"
 	one "dkms status: built" \
-		bash -c '"${@:2}" status | grep -q "^msgpool/$1, .*: built$"' \
-		_ "$v" "${D[@]}"
+		grep -q "^msgpool/$v, $KVER, .*: built$" <("${D[@]}" status)
 	one "dkms remove --all" "${D[@]}" remove --all "msgpool/$v"
 	one "dkms tree empty after remove" test ! -e "$t/dkms/msgpool"
 	$sudo rm -rf "$t"
+}
+
+# Passes if its argument, some tool's complaints, is empty; logs them.
+pkg_no_match() {
+	printf '%s\n' "$1"
+	[ -z "$1" ]
 }
 
 s_man() {
@@ -180,24 +193,21 @@ s_man() {
 	for f in man/*.[1-8]; do
 		need "$f" || continue
 		one "$f: mandoc -T lint clean" \
-			bash -c 'out=$(mandoc -T lint -W warning "$1" 2>&1);
-			echo "$out"; [ -z "$out" ]' _ "$f"
+			pkg_no_match "$(mandoc -T lint -W warning "$f" 2>&1)"
 		one "$f: groff -man -ww clean" \
-			bash -c 'out=$(groff -man -ww -z "$1" 2>&1);
-			echo "$out"; [ -z "$out" ]' _ "$f"
+			pkg_no_match "$(groff -man -ww -z "$f" 2>&1)"
 		one "$f: man -l renders it, without warnings" \
-			bash -c 'out=$(MANWIDTH=80 man -l "$1" 2>&1 >/dev/null);
-			echo "$out"; [ -z "$out" ] &&
-			MANWIDTH=80 man -l "$1" 2>/dev/null | grep -q "^NAME"' \
-			_ "$f"
+			pkg_no_match "$(MANWIDTH=80 man -l "$f" 2>&1 >/dev/null)"
+		one "$f: man -l shows its NAME section" \
+			grep -q '^NAME' <(MANWIDTH=80 man -l "$f" 2>/dev/null)
 	done
 	# The pages cover the interfaces as they are in this tree.
-	for name in $(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
-		uapi/linux/msgpool.h); do
+	while read -r name; do
 		one "msgpool.4 documents $name" grep -qw "$name" man/msgpool.4
-	done
-	for fn in $(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
-		userlib/msgpool.h | sort -u); do
+	done < <(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
+		uapi/linux/msgpool.h)
+	while read -r fn; do
 		one "msgpool.3 documents $fn()" grep -qw "$fn" man/msgpool.3
-	done
+	done < <(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
+		userlib/msgpool.h | sort -u)
 }
