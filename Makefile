@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# msgpool: make [all|modules|userspace|install|uninstall|clean|sparse|
-#               checkpatch|check|demo]
+# msgpool: make [all|modules|userspace|install|install-module|
+#               install-userspace|uninstall|clean|sparse|checkpatch|check|demo]
 #   KDIR=...  kernel build tree to build against (default: the running
 #             kernel's, else the Debian headers scripts/deps.sh installs)
 #   DESTDIR= PREFIX=/usr/local  where make install puts files; the module
@@ -47,9 +47,16 @@ modules:
 userspace:
 	$(MAKE) -C userlib $(USERLIB_DIRS) all examples $(if $(TOOLS),tools)
 
-install: modules userspace
+install: install-module install-userspace
+
+# DKMS installs the module itself: with it, install only the rest.
+install-module: modules
 	@test -n "$(KVER)" || { echo "no kernel release in KDIR=$(KDIR)"; exit 1; }
 	install -D -m 0644 kmod/msgpool.ko $(DESTDIR)$(MODDIR)/msgpool.ko
+	@# Into a staging tree nothing is live yet; on this system it is.
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+install-userspace: userspace
 	$(MAKE) -C userlib $(USERLIB_DIRS) DESTDIR=$(DESTDIR) install
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(addprefix userlib/examples/,$(EXAMPLES)) \
@@ -58,8 +65,7 @@ install: modules userspace
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
 	install -D -m 0644 udev/60-msgpool.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
-	@# Into a staging tree nothing is live yet; on this system it is.
-	$(if $(DESTDIR),,depmod -a $(KVER) && ldconfig)
+	$(if $(DESTDIR),,ldconfig)
 
 uninstall:
 	rm -f $(DESTDIR)$(MODDIR)/msgpool.ko \
@@ -94,5 +100,5 @@ check:
 demo:
 	scripts/demo.sh
 
-.PHONY: all modules userspace install uninstall clean sparse checkpatch \
-	check demo
+.PHONY: all modules userspace install install-module install-userspace \
+	uninstall clean sparse checkpatch check demo

@@ -69,14 +69,22 @@ pkg_pc() {
 	PKG_CONFIG_LIBDIR=$1/usr/lib/pkgconfig pkg-config "${@:2}" msgpool
 }
 
+# Tools' output is captured before grep: with pipefail, grep -q ending a
+# pipe early would fail the writer.
 pkg_runs_shared() {
-	readelf -d "$1" | grep -q 'NEEDED.*\[libmsgpool\.so\.1\]' &&
-		LD_LIBRARY_PATH=$2 ldd "$1" | grep -qF "$2/libmsgpool.so.1" &&
-		LD_LIBRARY_PATH=$2 "$1" | grep -q .
+	local dyn libs out
+
+	dyn=$(readelf -d "$1") && libs=$(LD_LIBRARY_PATH=$2 ldd "$1") &&
+		out=$(LD_LIBRARY_PATH=$2 "$1") || return
+	grep -q 'NEEDED.*\[libmsgpool\.so\.1\]' <<<"$dyn" &&
+		grep -qF "$2/libmsgpool.so.1" <<<"$libs" && [ -n "$out" ]
 }
 
 pkg_runs_static() {
-	! readelf -d "$1" | grep -q 'NEEDED.*libmsgpool' && "$1" | grep -q .
+	local dyn out
+
+	dyn=$(readelf -d "$1") && out=$("$1") || return
+	! grep -q 'NEEDED.*libmsgpool' <<<"$dyn" && [ -n "$out" ]
 }
 
 s_install() {
@@ -98,7 +106,7 @@ s_install() {
 			echo "not ok - installed $line (found: ${got:-nothing})"
 		fi
 	done < <(pkg_expected_tree "$v")
-	got=$(comm -13 <(pkg_expected_tree "$v" | sort) <<<"$tree")
+	got=$(comm -13 <(pkg_expected_tree "$v" | sort) - <<<"$tree")
 	if [ -z "$got" ]; then
 		echo "ok - nothing else installed"
 	else
@@ -137,6 +145,14 @@ s_install() {
 	got=$(cd "$dest" && find . -not -type d)
 	one "make uninstall removes every file installed" \
 		test "$rc" -eq 0 -a -z "$got"
+
+	# What a DKMS user installs besides the module.
+	make -s install-userspace DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" \
+		>>"$log" 2>&1
+	got=$(cd "$dest" && find . -mindepth 1 -not -type d \
+		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	one "make install-userspace installs all but the module" test "$got" = \
+		"$(pkg_expected_tree "$v" | grep -v ' lib/modules/' | sort)"
 	rm -rf "$dest"
 	s_udev_rule
 }
