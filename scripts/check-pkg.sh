@@ -157,6 +157,56 @@ s_install() {
 	s_udev_rule
 }
 
+# The installed module, depmod'ed in its staging tree, loads with modprobe
+# in a VM on Debian's kernel, and the installed demo runs against it.
+s_install_vm() {
+	local dest v rc console=${log%.log}.console
+
+	v=$(cat VERSION)
+	dest=$(mktemp -d) || return
+	make -s install DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" >>"$log" 2>&1
+	one "depmod of the installed tree" depmod -b "$dest" "$KVER"
+	# Run by busybox sh in the VM: "sh vm-install.sh VERSION".
+	cat >"$dest/vm-install.sh" <<'EOF'
+t() {
+	d=$1
+	shift
+	if "$@" >/tmp/out 2>&1; then
+		echo "ok - $d"
+	else
+		echo "not ok - $d"
+		sed 's/^/# /' /tmp/out
+	fi
+}
+is() {
+	t "$1 is $2" test "$(cat "$1")" = "$2"
+}
+p=/sys/module/msgpool/parameters
+t "modprobe msgpool max_pools=7" modprobe msgpool max_pools=7
+t "/dev/msgpool is a character device" test -c /dev/msgpool
+is /sys/module/msgpool/version "$1"
+is $p/max_pool_bytes 268435456
+is $p/max_pool_slots 262144
+is $p/max_pools 7
+t "installed msgpool-demo passes messages, no slot leaked" \
+	/opt/msgpool/bin/msgpool-demo -n 200
+t "modprobe -r msgpool" modprobe -r msgpool
+t "/dev/msgpool is gone" test ! -e /dev/msgpool
+EOF
+	"$scripts/vm-run.sh" --kernel debian --log "$console" \
+		--timeout "$vm_timeout" \
+		--file "$dest/lib/modules/$KVER:/lib/modules/$KVER" \
+		--file "$dest/usr/bin:/opt/msgpool/bin" \
+		--file "$dest/vm-install.sh:/opt/msgpool/vm-install.sh" \
+		-- "sh /opt/msgpool/vm-install.sh $v" >"$log.out" 2>"$log.vm"
+	rc=$?
+	cat "$log.out" "$log.vm" >>"$log"
+	grep -E '^(not )?ok - |^# ' "$log.out"
+	rm -f "$log.out"
+	vm_verdict "$rc" "$console" debian
+	rm -rf "$dest"
+}
+
 # Debian 12's udevadm cannot verify a rules file (systemd 253 can): the
 # rule is checked for well-formed KEY op "value" pairs and what it sets.
 s_udev_rule() {

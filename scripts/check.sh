@@ -306,6 +306,7 @@ suite kunit-shim s_kunit_shim
 suite build-debian s_build_debian
 suite install s_install
 suite dkms s_dkms
+suite install-vm s_install_vm
 suite selftests-debian s_selftests_debian
 suite userlib-debian s_userlib_debian
 suite debug-kernel s_debug_kernel
