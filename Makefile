@@ -38,6 +38,9 @@ TOOLS := $(if $(wildcard userlib/tools/msgpool-stat.c),msgpool-stat)
 EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer
 MANPAGES := man/msgpool.3 man/msgpool.4 $(if $(TOOLS),man/msgpool-stat.8)
 USERLIB_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
+# "man msgpool_open" and the like: every name of msgpool(3)'s NAME section.
+MAN3_ALIASES := $(shell sed -n '/^\.SH NAME/,/^\\-/p' man/msgpool.3 2>/dev/null | \
+	grep -o 'msgpool_[a-z_]*')
 
 all: modules userspace
 
@@ -63,6 +66,9 @@ install-userspace: userspace
 		$(addprefix userlib/tools/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
 	$(foreach m,$(MANPAGES),install -D -m 0644 $(m) \
 		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+	$(foreach a,$(MAN3_ALIASES),echo .so man3/msgpool.3 > \
+		$(DESTDIR)$(MANDIR)/man3/$(a).3 && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man3/$(a).3;)
 	install -D -m 0644 udev/60-msgpool.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
 	$(if $(DESTDIR),,ldconfig)
@@ -77,6 +83,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(EXAMPLES) $(TOOLS)) \
 		$(foreach m,$(MANPAGES), \
 			$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(patsubst %,$(DESTDIR)$(MANDIR)/man3/%.3,$(MAN3_ALIASES)) \
 		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
 	$(if $(DESTDIR),,depmod -a $(KVER) && ldconfig)
 

@@ -23,12 +23,20 @@ pkg_expected_tree() {
 		echo "f 755 usr/bin/$p"
 	done
 	echo "f 644 usr/share/man/man3/msgpool.3"
+	# One .so page per library function, so that man finds it by name.
+	pkg_functions | sed 's|.*|f 644 usr/share/man/man3/&.3|'
 	echo "f 644 usr/share/man/man4/msgpool.4"
 	if [ -e userlib/tools/msgpool-stat.c ]; then
 		echo "f 755 usr/bin/msgpool-stat"
 		echo "f 644 usr/share/man/man8/msgpool-stat.8"
 	fi
 	echo "f 644 usr/lib/udev/rules.d/60-msgpool.rules"
+}
+
+# The functions userlib/msgpool.h declares.
+pkg_functions() {
+	sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' userlib/msgpool.h |
+		sort -u
 }
 
 # A program built against the installed header, found through the
@@ -126,6 +134,9 @@ s_install() {
 		"$(modinfo -F vermagic "$dest/lib/modules/$KVER/updates/msgpool.ko" |
 		cut -d' ' -f1) $(modinfo -F version \
 		"$dest/lib/modules/$KVER/updates/msgpool.ko")" = "$KVER $v"
+	one "man msgpool_open finds msgpool(3) in the installed tree" \
+		grep -q '^MSGPOOL(3) ' \
+		<(MANWIDTH=80 man -M "$dest/usr/share/man" msgpool_open 2>&1)
 	one "libmsgpool.so.$v has soname libmsgpool.so.1" \
 		grep -q 'SONAME.*\[libmsgpool\.so\.1\]' \
 		<(readelf -d "$dest/usr/lib/libmsgpool.so.$v")
@@ -274,6 +285,5 @@ s_man() {
 		uapi/linux/msgpool.h)
 	while read -r fn; do
 		one "msgpool.3 documents $fn()" grep -qw "$fn" man/msgpool.3
-	done < <(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
-		userlib/msgpool.h | sort -u)
+	done < <(pkg_functions)
 }
