@@ -35,12 +35,17 @@ MODDIR ?= /lib/modules/$(KVER)/updates
 
 # msgpool-stat and its page come with the tool's source.
 TOOLS := $(if $(wildcard userlib/tools/msgpool-stat.c),msgpool-stat)
-EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer
+EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer \
+	$(if $(wildcard userlib/examples/msgpool-pubsub.c),msgpool-pubsub)
 MANPAGES := man/msgpool.3 man/msgpool.4 $(if $(TOOLS),man/msgpool-stat.8)
 USERLIB_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
-# "man msgpool_open" and the like: every name of msgpool(3)'s NAME section.
-MAN3_ALIASES := $(shell sed -n '/^\.SH NAME/,/^\\-/p' man/msgpool.3 2>/dev/null | \
-	grep -o 'msgpool_[a-z_]*')
+# "man msgpool_open" and the like: the functions userlib/msgpool.h declares,
+# if msgpool(3)'s NAME section names them.
+paren := (
+HEADER_FUNCS := $(shell sed -n \
+	's/^[a-z].*[ *]\(msgpool_[a-z_]*\)$(paren).*/\1/p' userlib/msgpool.h)
+MAN3_ALIASES := $(filter $(HEADER_FUNCS),$(shell sed -n \
+	'/^\.SH NAME/,/^\\-/p' man/msgpool.3 2>/dev/null | grep -o 'msgpool_[a-z_]*'))
 
 all: modules userspace
 

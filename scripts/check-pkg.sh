@@ -19,8 +19,8 @@ pkg_expected_tree() {
 	echo "l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v"
 	echo "l 777 usr/lib/libmsgpool.so libmsgpool.so.1"
 	echo "f 644 usr/lib/pkgconfig/msgpool.pc"
-	for p in msgpool-demo msgpool-producer msgpool-consumer; do
-		echo "f 755 usr/bin/$p"
+	for p in msgpool-demo msgpool-producer msgpool-consumer msgpool-pubsub; do
+		[ -e "userlib/examples/$p.c" ] && echo "f 755 usr/bin/$p"
 	done
 	echo "f 644 usr/share/man/man3/msgpool.3"
 	# One .so page per library function, so that man finds it by name.
@@ -283,7 +283,10 @@ s_man() {
 		one "msgpool.4 documents $name" grep -qw "$name" man/msgpool.4
 	done < <(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
 		uapi/linux/msgpool.h)
+	# Each function in the NAME section, so that make install gives it a
+	# page of its own.
 	while read -r fn; do
-		one "msgpool.3 documents $fn()" grep -qw "$fn" man/msgpool.3
+		one "msgpool.3 names $fn() in NAME" grep -qw "$fn" \
+			<(sed -n '/^\.SH NAME/,/^\\-/p' man/msgpool.3)
 	done < <(pkg_functions)
 }
