@@ -283,6 +283,15 @@ s_man() {
 		one "msgpool.4 documents $name" grep -qw "$name" man/msgpool.4
 	done < <(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
 		uapi/linux/msgpool.h)
+	# Every option msgpool-stat -h lists, where the tool is in the tree.
+	if [ -e userlib/tools/msgpool-stat.c ]; then
+		make -s -C userlib tools >>"$log" 2>&1
+		while read -r opt; do
+			one "msgpool-stat.8 documents $opt" grep -qx \
+				"\.[BI]* *\\\\${opt}.*" man/msgpool-stat.8
+		done < <(userlib/tools/msgpool-stat -h |
+			sed -n 's/^  \(-[a-z]\) .*/\1/p')
+	fi
 	# Each function in the NAME section, so that make install gives it a
 	# page of its own.
 	while read -r fn; do
