@@ -94,6 +94,7 @@ uninstall:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userlib clean
 	rm -rf build
 
 # Sparse on every module source; any sparse or compiler warning fails.

@@ -195,6 +195,9 @@ is() {
 p=/sys/module/msgpool/parameters
 t "modprobe msgpool max_pools=7" modprobe msgpool max_pools=7
 t "/dev/msgpool is a character device" test -c /dev/msgpool
+# What 60-msgpool.rules matches: SUBSYSTEM "misc", KERNEL "msgpool".
+t "udev sees misc device msgpool" \
+	grep -qx DEVNAME=msgpool /sys/class/misc/msgpool/uevent
 is /sys/module/msgpool/version "$1"
 is $p/max_pool_bytes 268435456
 is $p/max_pool_slots 262144
