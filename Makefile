@@ -40,10 +40,12 @@ EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer \
 MANPAGES := man/msgpool.3 man/msgpool.4 $(if $(TOOLS),man/msgpool-stat.8)
 USERLIB_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
 # "man msgpool_open" and the like: the functions userlib/msgpool.h declares,
-# if msgpool(3)'s NAME section names them.
+# if msgpool(3)'s NAME section names them.  A "(" in a function call's text
+# would unbalance make's parentheses: it comes from a variable.
 paren := (
 HEADER_FUNCS := $(shell sed -n \
-	's/^[a-z].*[ *]\(msgpool_[a-z_]*\)$(paren).*/\1/p' userlib/msgpool.h)
+	's/^[a-z].*[ *]\(msgpool_[a-z_]*\)$(paren).*/\1/p' \
+	userlib/msgpool.h 2>/dev/null)
 MAN3_ALIASES := $(filter $(HEADER_FUNCS),$(shell sed -n \
 	'/^\.SH NAME/,/^\\-/p' man/msgpool.3 2>/dev/null | grep -o 'msgpool_[a-z_]*'))
 

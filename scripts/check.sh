@@ -152,8 +152,8 @@ sync_debug_copy() {
 	(cd "$debug_copy" && find . \( -name '*.[ch]' -o -name Kbuild -o \
 		-name Makefile -o -name VERSION \) -not -name '*.mod.c') |
 		while read -r f; do
-		[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
-	done
+			[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
+		done
 	find Kbuild VERSION kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
 		-name Kbuild -o -name Makefile -o -name VERSION \) \
 		-not -name '*.mod.c' \
