@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # The suites of scripts/check.sh that test what a real system gets:
-# `make install` into a staging tree, the DKMS build, the man pages and
-# the udev rule.  Sourced by check.sh, which provides one, need, $log and
-# $repo.
-# shellcheck disable=SC2154 # log and repo are check.sh's
+# `make install` into a staging tree, the DKMS build, the installed module
+# loaded with modprobe in a VM on both kernels, the man pages and the udev
+# rule.  Sourced by check.sh, which provides one, need, vm_verdict, $log,
+# $repo and the paths of scripts/env.sh.
+# shellcheck disable=SC2153,SC2154 # check.sh sets log, repo, KVER, KDIR
 
 # The tree `make install DESTDIR=... PREFIX=/usr` must produce: one line
 # per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
@@ -169,14 +170,21 @@ s_install() {
 }
 
 # The installed module, depmod'ed in its staging tree, loads with modprobe
-# in a VM on Debian's kernel, and the installed demo runs against it.
-s_install_vm() {
-	local dest v rc console=${log%.log}.console
+# in a VM and the installed demo runs against it:
+# "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR.
+install_vm() {
+	local kernel=$1 dir=$2 kdir=$3 dest v kver rc
+	local console=${log%.log}.console timeout=$vm_timeout
 
+	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
 	v=$(cat VERSION)
+	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
+		"$kdir/include/generated/utsrelease.h")
 	dest=$(mktemp -d) || return
-	make -s install DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" >>"$log" 2>&1
-	one "depmod of the installed tree" depmod -b "$dest" "$KVER"
+	one "make install-module for $kver" make -s -C "$dir" \
+		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$kdir"
+	make -s install-userspace DESTDIR="$dest" PREFIX=/usr >>"$log" 2>&1
+	one "depmod of the installed tree" depmod -b "$dest" "$kver"
 	# Run by busybox sh in the VM: "sh vm-install.sh VERSION".
 	cat >"$dest/vm-install.sh" <<'EOF'
 t() {
@@ -207,9 +215,9 @@ t "installed msgpool-demo passes messages, no slot leaked" \
 t "modprobe -r msgpool" modprobe -r msgpool
 t "/dev/msgpool is gone" test ! -e /dev/msgpool
 EOF
-	"$scripts/vm-run.sh" --kernel debian --log "$console" \
-		--timeout "$vm_timeout" \
-		--file "$dest/lib/modules/$KVER:/lib/modules/$KVER" \
+	"$scripts/vm-run.sh" --kernel "$kernel" --log "$console" \
+		--timeout "$timeout" \
+		--file "$dest/lib/modules/$kver:/lib/modules/$kver" \
 		--file "$dest/usr/bin:/opt/msgpool/bin" \
 		--file "$dest/vm-install.sh:/opt/msgpool/vm-install.sh" \
 		-- "sh /opt/msgpool/vm-install.sh $v" >"$log.out" 2>"$log.vm"
@@ -217,8 +225,18 @@ EOF
 	cat "$log.out" "$log.vm" >>"$log"
 	grep -E '^(not )?ok - |^# ' "$log.out"
 	rm -f "$log.out"
-	vm_verdict "$rc" "$console" debian
+	vm_verdict "$rc" "$console" "$kernel"
 	rm -rf "$dest"
+}
+
+s_install_vm_debian() {
+	install_vm debian "$repo" "$KDIR"
+}
+
+# The module build-debug made in its copy of the sources.
+s_install_vm_debug() {
+	need "$debug_copy/kmod/msgpool.ko" || return
+	install_vm debug "$debug_copy" "$DEBUG_KDIR"
 }
 
 # Debian 12's udevadm cannot verify a rules file (systemd 253 can): the

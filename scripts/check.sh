@@ -306,13 +306,14 @@ suite kunit-shim s_kunit_shim
 suite build-debian s_build_debian
 suite install s_install
 suite dkms s_dkms
-suite install-vm s_install_vm
+suite install-vm s_install_vm_debian
 suite selftests-debian s_selftests_debian
 suite userlib-debian s_userlib_debian
 suite debug-kernel s_debug_kernel
 suite build-debug s_build_debug
 suite selftests-debug s_selftests_debug
 suite userlib-debug s_userlib_debug
+suite install-vm-debug s_install_vm_debug
 suite kunit-debug s_kunit_debug
 
 total_pass=0
