@@ -307,6 +307,7 @@ suite build-debian s_build_debian
 suite install s_install
 suite dkms s_dkms
 suite install-vm s_install_vm_debian
+suite udev-vm s_udev_vm
 suite selftests-debian s_selftests_debian
 suite userlib-debian s_userlib_debian
 suite debug-kernel s_debug_kernel

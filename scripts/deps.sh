@@ -90,6 +90,25 @@ if [ ! -s "$vmlinuz" ]; then
 		exit 1
 	}
 fi
+# udevadm tests the udev rule in the VM: extracted from Debian's udev
+# package, not installed.
+if [ ! -x "$debian/udev/bin/udevadm" ]; then
+	deb=$(find "$debian" -maxdepth 1 -name 'udev_*.deb' | head -n 1)
+	if [ -z "$deb" ]; then
+		echo "deps: downloading udev" >&2
+		(cd "$debian" && apt-get download -q udev) >>"$log" 2>&1 || {
+			apt_update
+			(cd "$debian" && apt-get download -q udev) \
+				>>"$log" 2>&1 || {
+				tail -n 20 "$log" >&2
+				exit 1
+			}
+		}
+		deb=$(find "$debian" -maxdepth 1 -name 'udev_*.deb' | head -n 1)
+	fi
+	rm -rf "$debian/udev"
+	dpkg-deb -x "$deb" "$debian/udev"
+fi
 echo "$kver" >"$debian/kver.tmp"
 mv "$debian/kver.tmp" "$debian/kver"
 
