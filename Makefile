@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# msgpool: make [modules|clean|sparse|checkpatch|check|demo]
+# msgpool: make [all|modules|userspace|install|install-module|
+#               install-userspace|uninstall|clean|sparse|checkpatch|check|demo]
 #   KDIR=...  kernel build tree to build against (default: the running
 #             kernel's, else the Debian headers scripts/deps.sh installs)
+#   DESTDIR= PREFIX=/usr/local  where make install puts files; the module
+#             goes to /lib/modules/<KDIR's release>/updates, the udev rule
+#             to /usr/lib/udev/rules.d (udev reads no other prefix)
 
 SHELL := /bin/bash
 
@@ -15,13 +19,84 @@ LINUX_SRC ?= $(shell . $(CURDIR)/scripts/env.sh && echo $$LINUX_SRC)
 CHECKPATCH := perl $(LINUX_SRC)/scripts/checkpatch.pl --no-tree
 CHECKPATCH_FILES := $(filter-out %.mod.c,$(wildcard kmod/*.[ch] uapi/linux/*.h kunit/*.c))
 
-all: modules
+# Install locations.  LIBDIR stays $(PREFIX)/lib, which ld.so and
+# pkg-config search on every distribution; a Debian package passes
+# LIBDIR=/usr/lib/<multiarch>.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+# The release the module's vermagic names (Debian's kernel.release differs).
+KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+MODDIR ?= /lib/modules/$(KVER)/updates
+
+# msgpool-stat and its page come with the tool's source.
+TOOLS := $(if $(wildcard userlib/tools/msgpool-stat.c),msgpool-stat)
+EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer \
+	$(if $(wildcard userlib/examples/msgpool-pubsub.c),msgpool-pubsub)
+MANPAGES := man/msgpool.3 man/msgpool.4 $(if $(TOOLS),man/msgpool-stat.8)
+USERLIB_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
+# "man msgpool_open" and the like: the functions userlib/msgpool.h declares,
+# if msgpool(3)'s NAME section names them.  A "(" in a function call's text
+# would unbalance make's parentheses: it comes from a variable.
+paren := (
+HEADER_FUNCS := $(shell sed -n \
+	's/^[a-z].*[ *]\(msgpool_[a-z_]*\)$(paren).*/\1/p' \
+	userlib/msgpool.h 2>/dev/null)
+MAN3_ALIASES := $(filter $(HEADER_FUNCS),$(shell sed -n \
+	'/^\.SH NAME/,/^\\-/p' man/msgpool.3 2>/dev/null | grep -o 'msgpool_[a-z_]*'))
+
+all: modules userspace
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+userspace:
+	$(MAKE) -C userlib $(USERLIB_DIRS) all examples $(if $(TOOLS),tools)
+
+install: install-module install-userspace
+
+# DKMS installs the module itself: with it, install only the rest.
+install-module: modules
+	@test -n "$(KVER)" || { echo "no kernel release in KDIR=$(KDIR)"; exit 1; }
+	install -D -m 0644 kmod/msgpool.ko $(DESTDIR)$(MODDIR)/msgpool.ko
+	@# Into a staging tree nothing is live yet; on this system it is.
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+install-userspace: userspace
+	$(MAKE) -C userlib $(USERLIB_DIRS) DESTDIR=$(DESTDIR) install
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(addprefix userlib/examples/,$(EXAMPLES)) \
+		$(addprefix userlib/tools/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
+	$(foreach m,$(MANPAGES),install -D -m 0644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+	$(foreach a,$(MAN3_ALIASES),echo .so man3/msgpool.3 > \
+		$(DESTDIR)$(MANDIR)/man3/$(a).3 && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man3/$(a).3;)
+	install -D -m 0644 udev/60-msgpool.rules \
+		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
+	$(if $(DESTDIR),,ldconfig)
+
+uninstall:
+	rm -f $(DESTDIR)$(MODDIR)/msgpool.ko \
+		$(addprefix $(DESTDIR)$(LIBDIR)/,libmsgpool.a libmsgpool.so \
+			libmsgpool.so.1 libmsgpool.so.$(shell cat VERSION)) \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/msgpool.pc \
+		$(DESTDIR)$(INCLUDEDIR)/msgpool.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/msgpool.h \
+		$(addprefix $(DESTDIR)$(BINDIR)/,$(EXAMPLES) $(TOOLS)) \
+		$(foreach m,$(MANPAGES), \
+			$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(patsubst %,$(DESTDIR)$(MANDIR)/man3/%.3,$(MAN3_ALIASES)) \
+		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
+	$(if $(DESTDIR),,depmod -a $(KVER) && ldconfig)
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userlib clean
 	rm -rf build
 
 # Sparse on every module source; any sparse or compiler warning fails.
@@ -40,4 +115,5 @@ check:
 demo:
 	scripts/demo.sh
 
-.PHONY: all modules clean sparse checkpatch check demo
+.PHONY: all modules userspace install install-module install-userspace \
+	uninstall clean sparse checkpatch check demo

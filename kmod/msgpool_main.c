@@ -594,3 +594,4 @@ module_misc_device(msgpool_dev);
 
 MODULE_DESCRIPTION("msgpool: a zero-copy message slot pool for processes");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(MSGPOOL_VERSION);

@@ -83,6 +83,8 @@ need() {
 
 # shellcheck source=scripts/env.sh
 . "$scripts/env.sh"
+# shellcheck source=scripts/check-pkg.sh
+. "$scripts/check-pkg.sh"
 
 s_deps() {
 	one "scripts/deps.sh" "$scripts/deps.sh"
@@ -148,11 +150,13 @@ sync_debug_copy() {
 
 	mkdir -p "$debug_copy"
 	(cd "$debug_copy" && find . \( -name '*.[ch]' -o -name Kbuild -o \
-		-name Makefile \) -not -name '*.mod.c') | while read -r f; do
-		[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
-	done
-	find Kbuild kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
-		-name Kbuild -o -name Makefile \) -not -name '*.mod.c' \
+		-name Makefile -o -name VERSION \) -not -name '*.mod.c') |
+		while read -r f; do
+			[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
+		done
+	find Kbuild VERSION kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
+		-name Kbuild -o -name Makefile -o -name VERSION \) \
+		-not -name '*.mod.c' \
 		-not -path 'kunit/shim/*' 2>/dev/null | while read -r f; do
 		mkdir -p "$debug_copy/$(dirname "$f")"
 		cmp -s "$f" "$debug_copy/$f" || cp -p "$f" "$debug_copy/$f"
@@ -296,15 +300,21 @@ start=$(date +%s)
 suite deps s_deps
 suite checkpatch s_checkpatch
 suite uapi s_uapi
+suite man s_man
 suite sparse s_sparse
 suite kunit-shim s_kunit_shim
 suite build-debian s_build_debian
+suite install s_install
+suite dkms s_dkms
+suite install-vm s_install_vm_debian
+suite udev-vm s_udev_vm
 suite selftests-debian s_selftests_debian
 suite userlib-debian s_userlib_debian
 suite debug-kernel s_debug_kernel
 suite build-debug s_build_debug
 suite selftests-debug s_selftests_debug
 suite userlib-debug s_userlib_debug
+suite install-vm-debug s_install_vm_debug
 suite kunit-debug s_kunit_debug
 
 total_pass=0

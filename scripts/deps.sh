@@ -15,7 +15,7 @@ mkdir -p "$debian"
 
 packages=(qemu-system-x86 busybox-static cpio liburcu-dev sparse gcc g++
 	libc6-dev make bc flex bison libelf-dev libssl-dev xz-utils kmod
-	python3 perl linux-source-6.1)
+	python3 perl linux-source-6.1 dkms mandoc man-db groff-base pkgconf)
 
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -89,6 +89,25 @@ if [ ! -s "$vmlinuz" ]; then
 		echo "deps: $deb holds no vmlinuz-$kver" >&2
 		exit 1
 	}
+fi
+# udevadm tests the udev rule in the VM: extracted from Debian's udev
+# package, not installed.
+if [ ! -x "$debian/udev/bin/udevadm" ]; then
+	deb=$(find "$debian" -maxdepth 1 -name 'udev_*.deb' | head -n 1)
+	if [ -z "$deb" ]; then
+		echo "deps: downloading udev" >&2
+		(cd "$debian" && apt-get download -q udev) >>"$log" 2>&1 || {
+			apt_update
+			(cd "$debian" && apt-get download -q udev) \
+				>>"$log" 2>&1 || {
+				tail -n 20 "$log" >&2
+				exit 1
+			}
+		}
+		deb=$(find "$debian" -maxdepth 1 -name 'udev_*.deb' | head -n 1)
+	fi
+	rm -rf "$debian/udev"
+	dpkg-deb -x "$deb" "$debian/udev"
 fi
 echo "$kver" >"$debian/kver.tmp"
 mv "$debian/kver.tmp" "$debian/kver"

@@ -1,0 +1,379 @@
+# shellcheck shell=bash
+# The suites of scripts/check.sh that test what a real system gets:
+# `make install` into a staging tree, the DKMS build, the installed module
+# loaded with modprobe in a VM on both kernels, the udev rule applied by
+# Debian's udevadm in a VM, and the man pages.  Sourced by check.sh, which provides one, need, vm_verdict, $log,
+# $repo and the paths of scripts/env.sh.
+# shellcheck disable=SC2153,SC2154 # check.sh sets log, repo, KVER, KDIR
+
+# The tree `make install DESTDIR=... PREFIX=/usr` must produce: one line
+# per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
+# prints it.
+pkg_expected_tree() {
+	local v=$1 p
+
+	echo "f 644 lib/modules/$KVER/updates/msgpool.ko"
+	echo "f 644 usr/include/msgpool.h"
+	echo "f 644 usr/include/linux/msgpool.h"
+	echo "f 644 usr/lib/libmsgpool.a"
+	echo "f 755 usr/lib/libmsgpool.so.$v"
+	echo "l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v"
+	echo "l 777 usr/lib/libmsgpool.so libmsgpool.so.1"
+	echo "f 644 usr/lib/pkgconfig/msgpool.pc"
+	for p in msgpool-demo msgpool-producer msgpool-consumer msgpool-pubsub; do
+		[ -e "userlib/examples/$p.c" ] && echo "f 755 usr/bin/$p"
+	done
+	echo "f 644 usr/share/man/man3/msgpool.3"
+	# One .so page per library function, so that man finds it by name.
+	pkg_functions | sed 's|.*|f 644 usr/share/man/man3/&.3|'
+	echo "f 644 usr/share/man/man4/msgpool.4"
+	if [ -e userlib/tools/msgpool-stat.c ]; then
+		echo "f 755 usr/bin/msgpool-stat"
+		echo "f 644 usr/share/man/man8/msgpool-stat.8"
+	fi
+	echo "f 644 usr/lib/udev/rules.d/60-msgpool.rules"
+}
+
+# The functions userlib/msgpool.h declares.
+pkg_functions() {
+	sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' userlib/msgpool.h |
+		sort -u
+}
+
+# A program built against the installed header, found through the
+# installed msgpool.pc: "pkg_prog DESTDIR OUT [LINK-FLAGS]".
+pkg_prog() {
+	local dest=$1 out=$2 flags
+
+	flags=$(PKG_CONFIG_SYSROOT_DIR=$dest \
+		PKG_CONFIG_LIBDIR=$dest/usr/lib/pkgconfig \
+		PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 \
+		pkg-config --cflags --libs msgpool) || return
+	echo "pkg-config: $flags"
+	# A static link wants libmsgpool.a: -Bstatic around -lmsgpool.
+	[ "${3:-}" = static ] &&
+		flags=${flags/-lmsgpool/-Wl,-Bstatic -lmsgpool -Wl,-Bdynamic}
+	# shellcheck disable=SC2086 # flags are words
+	gcc -std=c99 -Wall -Wextra -Werror -o "$out" -x c - $flags <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <msgpool.h>
+
+int main(void)
+{
+	struct msgpool_op op = { .op = MSGPOOL_OP_NOP };
+
+	/* The uapi struct as installed, and a call into the library. */
+	if (sizeof(op) != 80 || MSGPOOL_IOC_NOP == 0)
+		return 1;
+	if (strcmp(msgpool_strerror(12345), "unknown msgpool error"))
+		return 1;
+	puts(msgpool_strerror(MSGPOOL_E_TOO_BIG));
+	return 0;
+}
+EOF
+}
+
+pkg_pc() {
+	PKG_CONFIG_LIBDIR=$1/usr/lib/pkgconfig pkg-config "${@:2}" msgpool
+}
+
+# Tools' output is captured before grep: with pipefail, grep -q ending a
+# pipe early would fail the writer.
+pkg_runs_shared() {
+	local dyn libs out
+
+	dyn=$(readelf -d "$1") && libs=$(LD_LIBRARY_PATH=$2 ldd "$1") &&
+		out=$(LD_LIBRARY_PATH=$2 "$1") || return
+	grep -q 'NEEDED.*\[libmsgpool\.so\.1\]' <<<"$dyn" &&
+		grep -qF "$2/libmsgpool.so.1" <<<"$libs" && [ -n "$out" ]
+}
+
+pkg_runs_static() {
+	local dyn out
+
+	dyn=$(readelf -d "$1") && out=$("$1") || return
+	! grep -q 'NEEDED.*libmsgpool' <<<"$dyn" && [ -n "$out" ]
+}
+
+s_install() {
+	local dest tree v line path want got rc var
+
+	v=$(cat VERSION)
+	dest=$(mktemp -d) || return
+	one "make install DESTDIR=... PREFIX=/usr" \
+		make -s install DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR"
+	tree=$(cd "$dest" && find . -mindepth 1 -not -type d \
+		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	printf 'installed:\n%s\n' "$tree" >>"$log"
+	while read -r line; do
+		path=$(cut -d' ' -f3 <<<"$line")
+		got=$(grep -F " $path" <<<"$tree" | awk -v p="$path" '$3 == p')
+		if [ "$got" = "$line" ]; then
+			echo "ok - installed $line"
+		else
+			echo "not ok - installed $line (found: ${got:-nothing})"
+		fi
+	done < <(pkg_expected_tree "$v")
+	got=$(comm -13 <(pkg_expected_tree "$v" | sort) - <<<"$tree")
+	if [ -z "$got" ]; then
+		echo "ok - nothing else installed"
+	else
+		echo "not ok - nothing else installed"
+		printf '# unexpected: %s\n' "${got//$'\n'/$'\n'# unexpected: }"
+	fi
+
+	want="prefix=/usr libdir=/usr/lib includedir=/usr/include version=$v"
+	got=
+	for var in prefix libdir includedir; do
+		got+="$var=$(pkg_pc "$dest" --variable="$var") "
+	done
+	got+="version=$(pkg_pc "$dest" --modversion)"
+	echo "msgpool.pc: $got" >>"$log"
+	one "msgpool.pc says $want" test "$got" = "$want"
+	one "installed msgpool.ko is for $KVER, version $v" test \
+		"$(modinfo -F vermagic "$dest/lib/modules/$KVER/updates/msgpool.ko" |
+		cut -d' ' -f1) $(modinfo -F version \
+		"$dest/lib/modules/$KVER/updates/msgpool.ko")" = "$KVER $v"
+	one "man msgpool_open finds msgpool(3) in the installed tree" \
+		grep -q '^MSGPOOL(3) ' \
+		<(MANWIDTH=80 man -M "$dest/usr/share/man" msgpool_open 2>&1)
+	one "libmsgpool.so.$v has soname libmsgpool.so.1" \
+		grep -q 'SONAME.*\[libmsgpool\.so\.1\]' \
+		<(readelf -d "$dest/usr/lib/libmsgpool.so.$v")
+
+	one "installed header and msgpool.pc build a program (shared)" \
+		pkg_prog "$dest" "$dest/prog-shared"
+	one "it needs libmsgpool.so.1 and runs against the installed one" \
+		pkg_runs_shared "$dest/prog-shared" "$dest/usr/lib"
+	one "installed header and libmsgpool.a build a program (static)" \
+		pkg_prog "$dest" "$dest/prog-static" static
+	one "it needs no libmsgpool.so and runs" \
+		pkg_runs_static "$dest/prog-static"
+	rm -f "$dest/prog-shared" "$dest/prog-static"
+
+	make -s uninstall DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" >>"$log" 2>&1
+	rc=$?
+	got=$(cd "$dest" && find . -not -type d)
+	one "make uninstall removes every file installed" \
+		test "$rc" -eq 0 -a -z "$got"
+
+	# What a DKMS user installs besides the module.
+	make -s install-userspace DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" \
+		>>"$log" 2>&1
+	got=$(cd "$dest" && find . -mindepth 1 -not -type d \
+		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	one "make install-userspace installs all but the module" test "$got" = \
+		"$(pkg_expected_tree "$v" | grep -v ' lib/modules/' | sort)"
+	rm -rf "$dest"
+	s_udev_rule
+}
+
+# The installed module, depmod'ed in its staging tree, loads with modprobe
+# in a VM and the installed demo runs against it:
+# "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR.
+install_vm() {
+	local kernel=$1 dir=$2 kdir=$3 dest v kver rc
+	local console=${log%.log}.console timeout=$vm_timeout
+
+	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
+	v=$(cat VERSION)
+	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
+		"$kdir/include/generated/utsrelease.h")
+	dest=$(mktemp -d) || return
+	one "make install-module for $kver" make -s -C "$dir" \
+		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$kdir"
+	make -s install-userspace DESTDIR="$dest" PREFIX=/usr >>"$log" 2>&1
+	one "depmod of the installed tree" depmod -b "$dest" "$kver"
+	# Run by busybox sh in the VM: "sh vm-install.sh VERSION".
+	cat >"$dest/vm-install.sh" <<'EOF'
+t() {
+	d=$1
+	shift
+	if "$@" >/tmp/out 2>&1; then
+		echo "ok - $d"
+	else
+		echo "not ok - $d"
+		sed 's/^/# /' /tmp/out
+	fi
+}
+is() {
+	t "$1 is $2" test "$(cat "$1")" = "$2"
+}
+p=/sys/module/msgpool/parameters
+t "modprobe msgpool max_pools=7" modprobe msgpool max_pools=7
+t "/dev/msgpool is a character device" test -c /dev/msgpool
+# What 60-msgpool.rules matches: SUBSYSTEM "misc", KERNEL "msgpool".
+t "udev sees misc device msgpool" \
+	grep -qx DEVNAME=msgpool /sys/class/misc/msgpool/uevent
+is /sys/module/msgpool/version "$1"
+is $p/max_pool_bytes 268435456
+is $p/max_pool_slots 262144
+is $p/max_pools 7
+t "installed msgpool-demo passes messages, no slot leaked" \
+	/opt/msgpool/bin/msgpool-demo -n 200
+t "modprobe -r msgpool" modprobe -r msgpool
+t "/dev/msgpool is gone" test ! -e /dev/msgpool
+EOF
+	"$scripts/vm-run.sh" --kernel "$kernel" --log "$console" \
+		--timeout "$timeout" \
+		--file "$dest/lib/modules/$kver:/lib/modules/$kver" \
+		--file "$dest/usr/bin:/opt/msgpool/bin" \
+		--file "$dest/vm-install.sh:/opt/msgpool/vm-install.sh" \
+		-- "sh /opt/msgpool/vm-install.sh $v" >"$log.out" 2>"$log.vm"
+	rc=$?
+	cat "$log.out" "$log.vm" >>"$log"
+	grep -E '^(not )?ok - |^# ' "$log.out"
+	rm -f "$log.out"
+	vm_verdict "$rc" "$console" "$kernel"
+	rm -rf "$dest"
+}
+
+s_install_vm_debian() {
+	install_vm debian "$repo" "$KDIR"
+}
+
+# The module build-debug made in its copy of the sources.
+s_install_vm_debug() {
+	need "$debug_copy/kmod/msgpool.ko" || return
+	install_vm debug "$debug_copy" "$DEBUG_KDIR"
+}
+
+# Debian's udevadm applies the rule to the device in a VM on Debian's
+# kernel: the rules file parses, matches /dev/msgpool and sets its group
+# and mode.
+s_udev_vm() {
+	local udevadm=$MSGPOOL_CACHE/debian/udev/bin/udevadm lib rc
+	local console=${log%.log}.console dir
+	local args=(--file "udev/60-msgpool.rules:/usr/lib/udev/rules.d/60-msgpool.rules")
+
+	need "$udevadm" || return
+	need kmod/msgpool.ko || return
+	# udevadm and its libraries, where the dynamic linker looks for them.
+	args+=(--file "$udevadm:/bin/udevadm")
+	while read -r lib; do
+		args+=(--file "$(readlink -f "$lib"):$lib")
+	done < <(ldd "$udevadm" | grep -o '/[^ ]*')
+	dir=$(mktemp -d) || return
+	cat >"$dir/vm-udev.sh" <<'EOF'
+echo msgpool:x:999: >>/etc/group
+mkdir -p /run/udev
+if /bin/udevadm test --action=add /sys/class/misc/msgpool >/tmp/udev 2>&1
+then
+	echo "ok - udevadm test --action=add /sys/class/misc/msgpool"
+else
+	echo "not ok - udevadm test --action=add /sys/class/misc/msgpool"
+	sed 's/^/# /' /tmp/udev
+fi
+if grep -q '60-msgpool.rules:[0-9]* GROUP 999$' /tmp/udev &&
+	grep -q '60-msgpool.rules:[0-9]* MODE 0660$' /tmp/udev; then
+	echo "ok - 60-msgpool.rules sets GROUP msgpool and MODE 0660"
+else
+	echo "not ok - 60-msgpool.rules sets GROUP msgpool and MODE 0660"
+fi
+if grep -qi 'invalid\|error\|ignor' /tmp/udev; then
+	echo "not ok - udevadm parses 60-msgpool.rules without complaint"
+	grep -i 'invalid\|error\|ignor' /tmp/udev | sed 's/^/# /'
+else
+	echo "ok - udevadm parses 60-msgpool.rules without complaint"
+fi
+if [ "$(stat -c '%g %a' /dev/msgpool)" = "999 660" ]; then
+	echo "ok - /dev/msgpool is group msgpool, mode 0660"
+else
+	echo "not ok - /dev/msgpool is group msgpool, mode 0660"
+	ls -l /dev/msgpool | sed 's/^/# /'
+fi
+EOF
+	"$scripts/vm-run.sh" --kernel debian --module kmod/msgpool.ko \
+		--log "$console" --timeout "$vm_timeout" "${args[@]}" \
+		--file "$dir/vm-udev.sh:/opt/msgpool/vm-udev.sh" \
+		-- "sh /opt/msgpool/vm-udev.sh" >"$log.out" 2>"$log.vm"
+	rc=$?
+	cat "$log.out" "$log.vm" >>"$log"
+	grep -E '^(not )?ok - |^# ' "$log.out"
+	rm -f "$log.out"
+	vm_verdict "$rc" "$console" debian
+	rm -rf "$dir"
+}
+
+# Without a VM: Debian 12's udevadm has no "verify" (systemd 253 has), so
+# the rule is checked for well-formed KEY op "value" pairs and what it sets.
+s_udev_rule() {
+	local f=udev/60-msgpool.rules pair='[A-Z_]+(\{[^}]*\})?(==|!=|\+=|:=|=)"[^"]*"'
+
+	one "$f: every rule is comma-separated KEY op \"value\" pairs" \
+		pkg_no_match "$(grep -vE '^(#.*)?$' "$f" |
+			grep -vxE "$pair(, $pair)*")"
+	one "$f: KERNEL==\"msgpool\" SUBSYSTEM==\"misc\" GROUP=\"msgpool\" MODE=\"0660\"" \
+		grep -qxF 'KERNEL=="msgpool", SUBSYSTEM=="misc", GROUP="msgpool", MODE="0660"' "$f"
+}
+
+# dkms builds from a copy of the source tree, as `dkms add .` makes one,
+# in private dkms and source trees so that the system's stay untouched.
+s_dkms() {
+	local t v D ko sudo=
+
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	need dkms.conf || return
+	v=$(cat VERSION)
+	t=$(mktemp -d) || return
+	mkdir -p "$t/tree" "$t/dkms" "$t/src"
+	tar -C "$repo" --exclude=./build --exclude=./.git -cf - . |
+		tar -C "$t/tree" -xf -
+	D=(dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
+	[ -z "$sudo" ] || D=("$sudo" "${D[@]}")
+	one "dkms add (msgpool/$v)" "${D[@]}" add "$t/tree"
+	one "dkms build msgpool/$v for $KVER" "${D[@]}" build "msgpool/$v" \
+		-k "$KVER" --kernelsourcedir "$KDIR"
+	ko=$(find "$t/dkms/msgpool/$v/$KVER" -name msgpool.ko 2>/dev/null)
+	one "dkms built msgpool.ko $v for $KVER" test -n "$ko" -a \
+		"$(modinfo -F vermagic "$ko" | cut -d' ' -f1) $(modinfo -F \
+		version "$ko")" = "$KVER $v"
+	one "dkms status: built" \
+		grep -q "^msgpool/$v, $KVER, .*: built$" <("${D[@]}" status)
+	one "dkms remove --all" "${D[@]}" remove --all "msgpool/$v"
+	one "dkms tree empty after remove" test ! -e "$t/dkms/msgpool"
+	$sudo rm -rf "$t"
+}
+
+# Passes if its argument, some tool's complaints, is empty; logs them.
+pkg_no_match() {
+	printf '%s\n' "$1"
+	[ -z "$1" ]
+}
+
+s_man() {
+	local f name fn out
+
+	for f in man/*.[1-8]; do
+		need "$f" || continue
+		one "$f: mandoc -T lint clean" \
+			pkg_no_match "$(mandoc -T lint -W warning "$f" 2>&1)"
+		one "$f: groff -man -ww clean" \
+			pkg_no_match "$(groff -man -ww -z "$f" 2>&1)"
+		one "$f: man -l renders it, without warnings" \
+			pkg_no_match "$(MANWIDTH=80 man -l "$f" 2>&1 >/dev/null)"
+		one "$f: man -l shows its NAME section" \
+			grep -q '^NAME' <(MANWIDTH=80 man -l "$f" 2>/dev/null)
+	done
+	# The pages cover the interfaces as they are in this tree.
+	while read -r name; do
+		one "msgpool.4 documents $name" grep -qw "$name" man/msgpool.4
+	done < <(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
+		uapi/linux/msgpool.h)
+	# Every option msgpool-stat -h lists, where the tool is in the tree.
+	if [ -e userlib/tools/msgpool-stat.c ]; then
+		make -s -C userlib tools >>"$log" 2>&1
+		while read -r opt; do
+			one "msgpool-stat.8 documents $opt" grep -qx \
+				"\.[BI]* *\\\\${opt}.*" man/msgpool-stat.8
+		done < <(userlib/tools/msgpool-stat -h |
+			sed -n 's/^  \(-[a-z]\) .*/\1/p')
+	fi
+	# Each function in the NAME section, so that make install gives it a
+	# page of its own.
+	while read -r fn; do
+		one "msgpool.3 names $fn() in NAME" grep -qw "$fn" \
+			<(sed -n '/^\.SH NAME/,/^\\-/p' man/msgpool.3)
+	done < <(pkg_functions)
+}
