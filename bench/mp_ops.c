@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cost of each msgpool ioctl on its own, from one process: the null ioctl
+ * (MSGPOOL_IOC_NOP) as the floor, then store, loan + commit, read borrow,
+ * release, free, and batches of 1, 8 and 64 ops, in ns per op.
+ * Raw ioctls, so the figures are the kernel's and nothing else.
+ */
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/msgpool.h>
+
+#include "bench.h"
+
+#define SLOTS		1024	/* tokens held at once by one round */
+#define MSG		64
+
+static int fd;
+static uint64_t tokens[SLOTS];
+static char msg[MSG];
+
+static void xioctl(unsigned long req, void *arg, const char *what)
+{
+	if (ioctl(fd, req, arg))
+		die(what, errno);
+}
+
+static void pool_open(void)
+{
+	struct msgpool_attach at = {
+		.name = "bench-ops",
+		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		.mode = 0600,
+		.nr_classes = 1,
+		.classes = { { MSG, SLOTS } },
+	};
+
+	fd = open("/dev/msgpool", O_RDWR);
+	if (fd < 0)
+		die("/dev/msgpool", errno);
+	xioctl(MSGPOOL_IOC_ATTACH, &at, "attach");
+}
+
+static void op_nop(void)
+{
+	struct msgpool_op op = { 0 };
+
+	xioctl(MSGPOOL_IOC_NOP, &op, "nop");
+}
+
+static void store_all(void)
+{
+	struct msgpool_op op;
+	int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		op = (struct msgpool_op){ .len = MSG,
+					  .data = (uintptr_t)msg };
+		xioctl(MSGPOOL_IOC_STORE, &op, "store");
+		tokens[i] = op.token;
+	}
+}
+
+static void loan_commit_all(void)
+{
+	struct msgpool_op op;
+	int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		op = (struct msgpool_op){ .len = MSG };
+		xioctl(MSGPOOL_IOC_LOAN, &op, "loan");
+		tokens[i] = op.token;
+		op = (struct msgpool_op){ .token = tokens[i], .len = MSG };
+		xioctl(MSGPOOL_IOC_COMMIT, &op, "commit");
+	}
+}
+
+static void token_all(unsigned long req, const char *what)
+{
+	struct msgpool_op op;
+	int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		op = (struct msgpool_op){ .token = tokens[i] };
+		xioctl(req, &op, what);
+	}
+}
+
+/* All SLOTS tokens through @code, @k ops per MSGPOOL_IOC_BATCH. */
+static void batch_all(uint32_t code, int k)
+{
+	struct msgpool_op ops[64];
+	struct msgpool_batch b = { .op_size = sizeof(ops[0]) };
+	int i, j;
+
+	for (i = 0; i < SLOTS; i += k) {
+		for (j = 0; j < k; j++)
+			ops[j] = (struct msgpool_op){
+				.op = code,
+				.token = code == MSGPOOL_OP_NOP ? 0 :
+					 tokens[i + j],
+			};
+		b.ops = (uintptr_t)ops;
+		b.count = k;
+		xioctl(MSGPOOL_IOC_BATCH, &b, "batch");
+		for (j = 0; j < k; j++)
+			if (ops[j].result)
+				die("batch op", -ops[j].result);
+	}
+}
+
+/*
+ * Per op ns of each measured step of one round, over @rounds rounds:
+ * t[0] store, t[1] free, t[2] loan+commit, t[3] borrow, t[4] release,
+ * t[5..7] batch NOP 1/8/64, t[8..10] batch borrow+release 1/8/64.
+ */
+#define STEPS	11
+static void round_run(long rounds, double *t)
+{
+	static const int ks[] = { 1, 8, 64 };
+	uint64_t s;
+	long r;
+	int i;
+
+	memset(t, 0, STEPS * sizeof(*t));
+	for (r = 0; r < rounds; r++) {
+		s = now_ns();
+		store_all();
+		t[0] += now_ns() - s;
+		s = now_ns();
+		token_all(MSGPOOL_IOC_FREE, "free");
+		t[1] += now_ns() - s;
+		s = now_ns();
+		loan_commit_all();
+		t[2] += now_ns() - s;
+		s = now_ns();
+		token_all(MSGPOOL_IOC_BORROW, "borrow");
+		t[3] += now_ns() - s;
+		s = now_ns();
+		token_all(MSGPOOL_IOC_RELEASE, "release");
+		t[4] += now_ns() - s;
+		for (i = 0; i < 3; i++) {
+			s = now_ns();
+			batch_all(MSGPOOL_OP_NOP, ks[i]);
+			t[5 + i] += now_ns() - s;
+			s = now_ns();
+			batch_all(MSGPOOL_OP_BORROW, ks[i]);
+			batch_all(MSGPOOL_OP_RELEASE, ks[i]);
+			t[8 + i] += (now_ns() - s) / 2.0;
+		}
+		token_all(MSGPOOL_IOC_FREE, "free");
+	}
+	for (i = 0; i < STEPS; i++)
+		t[i] /= (double)rounds * SLOTS;
+}
+
+int main(void)
+{
+	static const char *const names[STEPS] = {
+		"store", "free", "loan+commit", "read borrow", "release",
+		"batch nop x1", "batch nop x8", "batch nop x64",
+		"batch borrow/release x1", "batch borrow/release x8",
+		"batch borrow/release x64",
+	};
+	double floor[MAX_REPEATS], t[MAX_REPEATS][STEPS], v[MAX_REPEATS];
+	int nrep = bench_repeats(), r, i;
+	long n = bench_iters(200000), rounds = bench_iters(40), k;
+	uint64_t s;
+
+	pool_open();
+	memset(msg, 0x5a, sizeof(msg));
+	for (r = 0; r < nrep; r++) {
+		s = now_ns();
+		for (k = 0; k < n; k++)
+			op_nop();
+		floor[r] = (double)(now_ns() - s) / n;
+		round_run(rounds, t[r]);
+	}
+	for (r = 0; r < nrep; r++)
+		v[r] = floor[r];
+	report("ops", "null ioctl", "-", 0, v, nrep, "ns/op");
+	for (i = 0; i < STEPS; i++) {
+		for (r = 0; r < nrep; r++)
+			v[r] = t[r][i];
+		report("ops", names[i], "-", MSG, v, nrep, "ns/op");
+	}
+	/* read + release, the pair the targets speak of */
+	for (r = 0; r < nrep; r++)
+		v[r] = t[r][3] + t[r][4];
+	report("ops", "read borrow+release", "-", MSG, v, nrep, "ns/op");
+	close(fd);
+	return 0;
+}
