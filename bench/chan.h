@@ -63,5 +63,8 @@ void read_all(int fd, void *buf, size_t len, int busy);
 #ifdef HAVE_PUBSUB
 extern const struct transport pubsub_busy, pubsub_blocking;
 #endif
+#ifdef HAVE_IOX
+extern const struct transport iox_busy, iox_blocking;
+#endif
 
 #endif /* BENCH_CHAN_H */

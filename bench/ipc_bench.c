@@ -573,6 +573,9 @@ static const struct transport *const transports[] = {
 #ifdef HAVE_PUBSUB
 	&pubsub_busy, &pubsub_blocking,
 #endif
+#ifdef HAVE_IOX
+	&iox_busy, &iox_blocking,
+#endif
 	&spin_shm, &pipe_busy, &unix_busy, &mq_busy,
 	&pipe_blocking, &unix_blocking, &efd_shm, &futex_shm, &mq_blocking,
 	&memfd_copy,
@@ -732,6 +735,27 @@ static void run(const struct transport *t, size_t len, int stream)
 	free(v);
 }
 
+/*
+ * Each run in a process of its own: runtimes such as iceoryx's must not
+ * be inherited across fork, and one failing transport leaves the others'
+ * rows standing.
+ */
+static void run_isolated(const struct transport *t, size_t len, int stream)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		die("fork", errno);
+	if (!pid) {
+		run(t, len, stream);
+		exit(0);
+	}
+	if (waitpid(pid, &status, 0) < 0 || status)
+		fprintf(stderr, "bench: %s (%s) at %zu bytes failed\n",
+			t->name, t->mode, len);
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t lat_sizes[] = { 64, 4096, 65536 };
@@ -749,8 +773,8 @@ int main(int argc, char **argv)
 		    (stream && !transports[i]->can_stream))
 			continue;
 		for (s = 0; s < nsizes; s++)
-			run(transports[i], stream ? tput_sizes[s] :
-			    lat_sizes[s], stream);
+			run_isolated(transports[i], stream ? tput_sizes[s] :
+				     lat_sizes[s], stream);
 	}
 	return 0;
 }
