@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# msgpool: make [modules|clean|sparse|checkpatch|check|demo]
+# msgpool: make [modules|clean|sparse|checkpatch|check|demo|bench]
 #   KDIR=...  kernel build tree to build against (default: the running
 #             kernel's, else the Debian headers scripts/deps.sh installs)
 
@@ -40,4 +40,8 @@ check:
 demo:
 	scripts/demo.sh
 
-.PHONY: all modules clean sparse checkpatch check demo
+# BENCH_FLAGS=--quick for short runs, --kvm for KVM where there is one.
+bench:
+	bench/run.sh $(BENCH_FLAGS)
+
+.PHONY: all modules clean sparse checkpatch check demo bench

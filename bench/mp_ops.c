@@ -4,6 +4,10 @@
  * (MSGPOOL_IOC_NOP) as the floor, then store, loan + commit, read borrow,
  * release, free, and batches of 1, 8 and 64 ops, in ns per op.
  * Raw ioctls, so the figures are the kernel's and nothing else.
+ *
+ * "mp_ops mem" instead reports what one pool of the configuration that
+ * bench/roudi.toml gives iceoryx costs: its mapping, and how much free
+ * memory the system lost creating and mapping it.
  */
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -156,7 +160,59 @@ static void round_run(long rounds, double *t)
 		t[i] /= (double)rounds * SLOTS;
 }
 
-int main(void)
+static long memfree_kib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static void mem_row(const char *mode, double kib)
+{
+	double v = kib;
+
+	report("mem", "msgpool", mode, 0, &v, 1, "KiB");
+}
+
+/* The traffic of the latency and throughput runs, in one pool. */
+static int mem(void)
+{
+	struct msgpool_attach at = {
+		.name = "bench-mem",
+		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		.mode = 0600,
+		.nr_classes = 4,
+		.classes = { { 64, 64 }, { 4096, 64 }, { 65536, 64 },
+			     { 1 << 20, 32 } },
+	};
+	long before = memfree_kib(), created;
+	void *map;
+
+	fd = open("/dev/msgpool", O_RDWR);
+	if (fd < 0)
+		die("/dev/msgpool", errno);
+	xioctl(MSGPOOL_IOC_ATTACH, &at, "attach");
+	created = memfree_kib();
+	map = mmap(NULL, at.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	if (map == MAP_FAILED)
+		die("mmap", errno);
+	mem_row("mapping size", at.map_size / 1024.0);
+	mem_row("MemFree drop at create", before - created);
+	mem_row("MemFree drop, mapped", before - memfree_kib());
+	munmap(map, at.map_size);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	static const char *const names[STEPS] = {
 		"store", "free", "loan+commit", "read borrow", "release",
@@ -169,6 +225,8 @@ int main(void)
 	long n = bench_iters(200000), rounds = bench_iters(40), k;
 	uint64_t s;
 
+	if (argc > 1 && !strcmp(argv[1], "mem"))
+		return mem();
 	pool_open();
 	memset(msg, 0x5a, sizeof(msg));
 	for (r = 0; r < nrep; r++) {
