@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <mqueue.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -378,8 +379,12 @@ static char mp_name[32];
 
 static void mp_check(int err, const char *what)
 {
-	if (err)
-		die(what, err == MSGPOOL_E_SYSTEM ? errno : EPROTO);
+	if (err == MSGPOOL_E_SYSTEM)
+		die(what, errno);
+	if (err) {
+		fprintf(stderr, "bench: %s: %s\n", what, msgpool_strerror(err));
+		exit(1);
+	}
 }
 
 static void mp_setup(struct chan *c)
@@ -691,6 +696,23 @@ static long tput_msgs(size_t len)
 	return bench_iters(n);
 }
 
+/*
+ * One CPU each: a busy receiver sharing a CPU with its sender would spin
+ * until the next tick, and a blocking pair measures the wakeup of another
+ * CPU, as two components of a system would.
+ */
+static void pin(int side)
+{
+	cpu_set_t set;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(side, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity", errno);
+}
+
 static void run(const struct transport *t, size_t len, int stream)
 {
 	struct chan c = { .t = t, .len = len, .stream = stream };
@@ -707,20 +729,26 @@ static void run(const struct transport *t, size_t len, int stream)
 	if (pid < 0)
 		die("fork", errno);
 	c.side = !pid;
+	pin(c.side);
 	alarm(RUN_TIMEOUT);
 	t->attach(&c);
 	if (c.side) {
-		if (stream)
+		if (stream) {
 			tput_child(&c, nrep, n, done[1]);
-		else
+		} else {
 			lat_child(&c, nrep, n, v);
+			/* Its last reply dies with its peer: wait until read. */
+			read_all(done[0], v, 1, 0);
+		}
 		t->teardown(&c);
 		exit(0);
 	}
-	if (stream)
+	if (stream) {
 		tput_parent(&c, nrep, n, done[0]);
-	else
+	} else {
 		lat_parent(&c, nrep, n, v);
+		write_all(done[1], "", 1);
+	}
 	if (waitpid(pid, &status, 0) < 0 || status)
 		die("child", ECHILD);
 	if (!stream) {
