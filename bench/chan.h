@@ -18,7 +18,8 @@
 /* State both processes see: set up before fork in a shared mapping. */
 struct chan_shm {
 	uint32_t fseq[2];			/* futex words */
-	uint32_t pad[14];
+	uint32_t ready;				/* sides set up */
+	uint32_t pad[13];
 	uint64_t head[2] __attribute__((aligned(64)));	/* writer side */
 	uint64_t tail[2] __attribute__((aligned(64)));	/* reader side */
 	uint64_t tok[2][RING] __attribute__((aligned(64)));
@@ -59,9 +60,10 @@ void ring_put(struct chan *c, int dir, uint64_t v);
 uint64_t ring_get(struct chan *c, int dir);
 void write_all(int fd, const void *buf, size_t len);
 void read_all(int fd, void *buf, size_t len, int busy);
+void both_ready(struct chan *c);
 
 #ifdef HAVE_PUBSUB
-extern const struct transport pubsub_busy, pubsub_blocking;
+extern const struct transport pubsub_busy, pubsub_blocking, pubsub_poll;
 #endif
 #ifdef HAVE_IOX
 extern const struct transport iox_busy, iox_blocking;

@@ -105,6 +105,14 @@ uint64_t ring_get(struct chan *c, int dir)
 	return v;
 }
 
+/* Returns once both sides have called it. */
+void both_ready(struct chan *c)
+{
+	__atomic_add_fetch(&c->shm->ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&c->shm->ready, __ATOMIC_ACQUIRE) < 2)
+		usleep(100);
+}
+
 static int is_busy(const struct chan *c)
 {
 	return !strcmp(c->t->mode, "busy");
@@ -576,7 +584,7 @@ static const struct transport mp_spin = {
 static const struct transport *const transports[] = {
 	&mp_spin, &mp_pipe,
 #ifdef HAVE_PUBSUB
-	&pubsub_busy, &pubsub_blocking,
+	&pubsub_busy, &pubsub_blocking, &pubsub_poll,
 #endif
 #ifdef HAVE_IOX
 	&iox_busy, &iox_blocking,
