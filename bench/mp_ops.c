@@ -92,27 +92,80 @@ static void token_all(unsigned long req, const char *what)
 	}
 }
 
-/* All SLOTS tokens through @code, @k ops per MSGPOOL_IOC_BATCH. */
-static void batch_all(uint32_t code, int k)
+/*
+ * All SLOTS tokens through @code, @k ops per MSGPOOL_IOC_BATCH, each op
+ * @op_size bytes (the known 80, or more with zeroes after it).
+ */
+static void batch_sized(uint32_t code, int k, size_t op_size)
 {
-	struct msgpool_op ops[64];
-	struct msgpool_batch b = { .op_size = sizeof(ops[0]) };
+	static unsigned char buf[64 * 2 * sizeof(struct msgpool_op)];
+	struct msgpool_batch b = { .op_size = op_size };
+	struct msgpool_op *op;
 	int i, j;
 
 	for (i = 0; i < SLOTS; i += k) {
-		for (j = 0; j < k; j++)
-			ops[j] = (struct msgpool_op){
-				.op = code,
-				.token = code == MSGPOOL_OP_NOP ? 0 :
-					 tokens[i + j],
-			};
-		b.ops = (uintptr_t)ops;
+		memset(buf, 0, k * op_size);
+		for (j = 0; j < k; j++) {
+			op = (struct msgpool_op *)(buf + j * op_size);
+			op->op = code;
+			op->token = code == MSGPOOL_OP_NOP ? 0 : tokens[i + j];
+		}
+		b.ops = (uintptr_t)buf;
 		b.count = k;
 		xioctl(MSGPOOL_IOC_BATCH, &b, "batch");
-		for (j = 0; j < k; j++)
-			if (ops[j].result)
-				die("batch op", -ops[j].result);
+		for (j = 0; j < k; j++) {
+			op = (struct msgpool_op *)(buf + j * op_size);
+			if (op->result)
+				die("batch op", -op->result);
+		}
 	}
+}
+
+static void batch_all(uint32_t code, int k)
+{
+	batch_sized(code, k, sizeof(struct msgpool_op));
+}
+
+/*
+ * What copying to and from userspace costs here, beside the ioctls: a
+ * read() of /dev/zero of 8, 80 and 4096 bytes, and NOP batches whose ops
+ * carry 80 zero bytes more.  Under an emulator a string copy can cost
+ * more than the syscall around it.
+ */
+static void probes(int nrep, long n)
+{
+	static const size_t sizes[] = { 8, 80, 4096 };
+	static char buf[4096];
+	double v[MAX_REPEATS];
+	int zero = open("/dev/zero", O_RDONLY), r, i;
+	char name[64];
+	uint64_t s;
+	long k;
+
+	if (zero < 0)
+		die("/dev/zero", errno);
+	for (i = 0; i < 3; i++) {
+		for (r = 0; r < nrep; r++) {
+			s = now_ns();
+			for (k = 0; k < n; k++)
+				if (read(zero, buf, sizes[i]) < 0)
+					die("read", errno);
+			v[r] = (double)(now_ns() - s) / n;
+		}
+		snprintf(name, sizeof(name), "read(/dev/zero) %zu B",
+			 sizes[i]);
+		report("probe", name, "-", sizes[i], v, nrep, "ns/op");
+	}
+	close(zero);
+	for (r = 0; r < nrep; r++) {
+		s = now_ns();
+		for (k = 0; k < n / SLOTS + 1; k++)
+			batch_sized(MSGPOOL_OP_NOP, 64,
+				    2 * sizeof(struct msgpool_op));
+		v[r] = (double)(now_ns() - s) / ((n / SLOTS + 1) * SLOTS);
+	}
+	report("probe", "batch nop x64, 160-byte ops", "-", 160, v, nrep,
+	       "ns/op");
 }
 
 /*
@@ -248,6 +301,7 @@ int main(int argc, char **argv)
 	for (r = 0; r < nrep; r++)
 		v[r] = t[r][3] + t[r][4];
 	report("ops", "read borrow+release", "-", MSG, v, nrep, "ns/op");
+	probes(nrep, n / 4);
 	close(fd);
 	return 0;
 }

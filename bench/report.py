@@ -274,6 +274,10 @@ def main():
     md += lat_section(rows)
     md += tput_section(rows)
     md += simple_section(
+        rows, "probe", "Copy probes (in the VM)",
+        "What a copy between kernel and user costs on this machine, to "
+        "read the per-op figures against.")
+    md += simple_section(
         rows, "mem", "Memory for the same traffic",
         "One msgpool pool of 64 B, 4 KiB, 64 KiB x 64 slots and 1 MiB x "
         "32 beside iox-roudi configured with mempools of those chunks "
