@@ -20,6 +20,7 @@
 #include <time.h>
 
 #define MAX_REPEATS	32
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static inline uint64_t now_ns(void)
 {
@@ -57,7 +58,7 @@ static inline int bench_repeats(void)
 static inline long bench_iters(long n)
 {
 	if (bench_quick())
-		n /= 10;
+		n /= 4;
 	return n > 0 ? n : 1;
 }
 
@@ -103,7 +104,7 @@ static inline void payload_fill(void *buf, size_t len, uint64_t seq,
 static inline uint64_t payload_check(const void *buf, size_t len,
 				     uint64_t seq)
 {
-	const volatile uint64_t *w = buf;
+	const uint64_t *w = buf;
 	uint64_t sum = 0, n = len / 8, want;
 	size_t i;
 

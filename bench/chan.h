@@ -20,9 +20,9 @@ struct chan_shm {
 	uint32_t fseq[2];			/* futex words */
 	uint32_t ready;				/* sides set up */
 	uint32_t pad[13];
-	uint64_t head[2] __attribute__((aligned(64)));	/* writer side */
-	uint64_t tail[2] __attribute__((aligned(64)));	/* reader side */
-	uint64_t tok[2][RING] __attribute__((aligned(64)));
+	_Alignas(64) uint64_t head[2];		/* writer side */
+	_Alignas(64) uint64_t tail[2];		/* reader side */
+	_Alignas(64) uint64_t tok[2][RING];
 	double oneway[32];			/* child's per-repeat medians */
 };
 

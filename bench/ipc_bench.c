@@ -689,16 +689,16 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 
 static long lat_iters(size_t len)
 {
-	return bench_iters(len > 4096 ? 250 : 1000);
+	return bench_iters(len > 4096 ? 100 : 400);
 }
 
-/* Messages of one throughput repeat: 64 MiB, at most 20000 messages. */
+/* Messages of one throughput repeat: 24 MiB, at most 8000 messages. */
 static long tput_msgs(size_t len)
 {
-	long n = (64L << 20) / len;
+	long n = (24L << 20) / len;
 
-	if (n > 20000)
-		n = 20000;
+	if (n > 8000)
+		n = 8000;
 	if (n < 64)
 		n = 64;
 	return bench_iters(n);
@@ -804,7 +804,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: ipc_bench lat|tput [FILTER]\n");
 		return 2;
 	}
-	for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(transports); i++) {
 		if ((*filter && strcmp(transports[i]->name, filter)) ||
 		    (stream && !transports[i]->can_stream))
 			continue;

@@ -235,7 +235,7 @@ static void mem_row(const char *mode, double kib)
 }
 
 /* The traffic of the latency and throughput runs, in one pool. */
-static int mem(void)
+static int pool_memory(void)
 {
 	struct msgpool_attach at = {
 		.name = "bench-mem",
@@ -275,11 +275,11 @@ int main(int argc, char **argv)
 	};
 	double floor[MAX_REPEATS], t[MAX_REPEATS][STEPS], v[MAX_REPEATS];
 	int nrep = bench_repeats(), r, i;
-	long n = bench_iters(200000), rounds = bench_iters(40), k;
+	long n = bench_iters(80000), rounds = bench_iters(16), k;
 	uint64_t s;
 
 	if (argc > 1 && !strcmp(argv[1], "mem"))
-		return mem();
+		return pool_memory();
 	pool_open();
 	memset(msg, 0x5a, sizeof(msg));
 	for (r = 0; r < nrep; r++) {

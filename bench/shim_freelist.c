@@ -126,7 +126,7 @@ int main(void)
 {
 	static const struct {
 		const char *name;
-		void *(*fn)(void *);
+		void *(*fn)(void *arg);
 	} kinds[] = {
 		{ "msgpool core free list", run_core },
 		{ "liburcu cds_lfs", run_lfs },
@@ -137,7 +137,7 @@ int main(void)
 	int nrep = bench_repeats(), r, k, t;
 	char mode[16];
 
-	pairs = bench_iters(2000000);
+	pairs = bench_iters(800000);
 	if (mp_pool_init(&pool, &cls, 1, 1))
 		die("mp_pool_init", ENOMEM);
 	cds_lfs_init(&lfs);
