@@ -132,7 +132,7 @@ def tput_section(rows):
     body = []
     for name, mode in names(rows, "tput"):
         body.append(["%s (%s)" % (name, mode)] +
-                    [cell(rows, ("tput", name, mode, s), "%.0f")
+                    [cell(rows, ("tput", name, mode, s), "%.3g")
                      for s in TPUT_SIZES])
     return ["## Throughput, two processes (MiB/s)", "",
             "Payload written once by the producer, read once "
@@ -266,6 +266,7 @@ unset multiplot
 
 def main():
     raw, outdir = sys.argv[1], sys.argv[2]
+    os.makedirs(outdir, exist_ok=True)
     info, rows = parse(raw)
     md = ["# msgpool benchmarks, %s" % time.strftime("%Y-%m-%d %H:%M"), ""]
     md += machine(info)
