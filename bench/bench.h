@@ -5,9 +5,10 @@
  * collects.
  *
  * A result line is
- *   @@row group|name|mode|size|median|spread|unit
+ *   @@row group|name|mode|size|median|spread|unit|min|max
  * where median is the median over the repeats and spread half the range
- * between the fastest and the slowest repeat, in percent of the median.
+ * between the fastest and the slowest repeat, in percent of the median;
+ * min and max are the extreme repeats (noise only ever adds time).
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -79,8 +80,8 @@ static inline void report(const char *group, const char *name,
 	qsort(v, n, sizeof(*v), cmp_double);
 	med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 	spread = med > 0 ? (v[n - 1] - v[0]) / 2 / med * 100 : 0;
-	printf("@@row %s|%s|%s|%zu|%.1f|%.1f|%s\n", group, name, mode, size,
-	       med, spread, unit);
+	printf("@@row %s|%s|%s|%zu|%.1f|%.1f|%s|%.1f|%.1f\n", group, name,
+	       mode, size, med, spread, unit, v[0], v[n - 1]);
 	fflush(stdout);
 }
 

@@ -4,9 +4,8 @@
  * per direction, the sender publishes into it, the receiver subscribes.
  * The payload is written into the loan and read in place.  Busy: the
  * receiver polls msgpool_take(MSGPOOL_NONBLOCK); blocking: it sleeps in
- * msgpool_take(); poll: it sleeps in poll(2) on msgpool_fd().
+ * msgpool_take(), which waits in poll().
  */
-#include <poll.h>
 #include <unistd.h>
 
 #include "msgpool.h"
@@ -56,7 +55,7 @@ static void ps_setup(struct chan *c)
 static void ps_attach(struct chan *c)
 {
 	struct ps_local *l = c->priv;
-	int d;
+	int d, err;
 
 	for (d = 0; d < 2; d++) {
 		if (c->side)
@@ -64,7 +63,9 @@ static void ps_attach(struct chan *c)
 		ps_check(msgpool_open(ps_name[d], NULL, 0, 0, &l->pool[d]),
 			 "msgpool_open");
 	}
-	ps_check(msgpool_subscribe(l->pool[!c->side]), "msgpool_subscribe");
+	/* Returns the reader index, or an error. */
+	err = msgpool_subscribe(l->pool[!c->side]);
+	ps_check(err < 0 ? err : 0, "msgpool_subscribe");
 	both_ready(c);
 }
 
@@ -105,21 +106,6 @@ static const void *ps_recv_blocking(struct chan *c, int dir)
 	return l->rx.data;
 }
 
-static const void *ps_recv_poll(struct chan *c, int dir)
-{
-	struct ps_local *l = c->priv;
-	struct pollfd pfd = { .fd = msgpool_fd(l->pool[dir]),
-			      .events = POLLIN };
-	int err;
-
-	while ((err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK,
-				   &l->rx)) == MSGPOOL_E_EMPTY)
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			die("poll", errno);
-	ps_check(err, "msgpool_take");
-	return l->rx.data;
-}
-
 static void ps_done(struct chan *c, int dir)
 {
 	struct ps_local *l = c->priv;
@@ -148,4 +134,3 @@ static void ps_teardown(struct chan *c)
 
 const struct transport pubsub_busy = PUBSUB("busy", ps_recv_busy);
 const struct transport pubsub_blocking = PUBSUB("blocking", ps_recv_blocking);
-const struct transport pubsub_poll = PUBSUB("poll", ps_recv_poll);

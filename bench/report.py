@@ -5,7 +5,7 @@
 Usage: bench/report.py RAW OUTDIR
 
 RAW holds "@@info KEY VALUE" and "@@row group|name|mode|size|median|spread|
-unit" lines among other output.  Writes OUTDIR/results.md, and
+unit[|min|max]" lines among other output.  Writes OUTDIR/results.md, and
 OUTDIR/results.png when gnuplot is there.
 """
 import os
@@ -38,7 +38,7 @@ def parse(path):
                 info[key] = " ".join(val)
             elif line.startswith("@@row "):
                 g, name, mode, size, med, spread, unit = \
-                    line[6:].split("|")
+                    line[6:].split("|")[:7]
                 rows[(g, name, mode, int(size))] = \
                     (float(med), float(spread), unit)
     return info, rows
