@@ -51,7 +51,7 @@ static inline int bench_repeats(void)
 	int n = r ? atoi(r) : 0;
 
 	if (n < 1 || n > MAX_REPEATS)
-		n = bench_quick() ? 3 : 7;
+		n = bench_quick() ? 3 : 5;
 	return n;
 }
 

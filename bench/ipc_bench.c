@@ -689,16 +689,16 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 
 static long lat_iters(size_t len)
 {
-	return bench_iters(len > 4096 ? 100 : 400);
+	return bench_iters(len > 4096 ? 50 : 200);
 }
 
-/* Messages of one throughput repeat: 24 MiB, at most 8000 messages. */
+/* Messages of one throughput repeat: 12 MiB, at most 4000 messages. */
 static long tput_msgs(size_t len)
 {
-	long n = (24L << 20) / len;
+	long n = (12L << 20) / len;
 
-	if (n > 8000)
-		n = 8000;
+	if (n > 4000)
+		n = 4000;
 	if (n < 64)
 		n = 64;
 	return bench_iters(n);

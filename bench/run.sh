@@ -52,7 +52,7 @@ accel=tcg
 	echo "@@info quick ${BENCH_QUICK:-0}"
 	repeats=${BENCH_REPEATS:-0}
 	[ "$repeats" -gt 0 ] || repeats=$([ "${BENCH_QUICK:-0}" = 1 ] &&
-		echo 3 || echo 7)
+		echo 3 || echo 5)
 	echo "@@info repeats $repeats"
 	echo "@@info commit $(git -C "$repo" rev-parse --short HEAD)"
 } >>"$raw"

@@ -137,7 +137,7 @@ int main(void)
 	int nrep = bench_repeats(), r, k, t;
 	char mode[16];
 
-	pairs = bench_iters(800000);
+	pairs = bench_iters(400000);
 	if (mp_pool_init(&pool, &cls, 1, 1))
 		die("mp_pool_init", ENOMEM);
 	cds_lfs_init(&lfs);
