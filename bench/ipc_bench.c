@@ -689,7 +689,7 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 
 static long lat_iters(size_t len)
 {
-	return bench_iters(len > 4096 ? 50 : 200);
+	return bench_iters(len > 4096 ? 100 : 400);
 }
 
 /* Messages of one throughput repeat: 12 MiB, at most 4000 messages. */

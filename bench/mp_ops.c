@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	};
 	double floor[MAX_REPEATS], t[MAX_REPEATS][STEPS], v[MAX_REPEATS];
 	int nrep = bench_repeats(), r, i;
-	long n = bench_iters(40000), rounds = bench_iters(8), k;
+	long n = bench_iters(80000), rounds = bench_iters(16), k;
 	uint64_t s;
 
 	if (argc > 1 && !strcmp(argv[1], "mem"))
