@@ -25,7 +25,7 @@ want mem && /bin/mp_ops mem
 want lat && /bin/ipc_bench lat
 want tput && /bin/ipc_bench tput
 
-want iox || exit 0
+want iox && [ -x /bench/iox_bench ] || exit 0
 export LD_LIBRARY_PATH=/bench/lib
 before=$(sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 /bench/iox-roudi -l warning -c /bench/roudi.toml >/tmp/roudi.log 2>&1 &
