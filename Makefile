@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # msgpool: make [all|modules|userspace|install|install-module|
-#               install-userspace|uninstall|clean|sparse|checkpatch|check|demo]
+#               install-userspace|uninstall|clean|sparse|checkpatch|check|demo|
+#               bench]
 #   KDIR=...  kernel build tree to build against (default: the running
 #             kernel's, else the Debian headers scripts/deps.sh installs)
 #   DESTDIR= PREFIX=/usr/local  where make install puts files; the module
@@ -115,5 +116,9 @@ check:
 demo:
 	scripts/demo.sh
 
+# BENCH_FLAGS=--quick for short runs, --kvm for KVM where there is one.
+bench:
+	bench/run.sh $(BENCH_FLAGS)
+
 .PHONY: all modules userspace install install-module install-userspace \
-	uninstall clean sparse checkpatch check demo
+	uninstall clean sparse checkpatch check demo bench

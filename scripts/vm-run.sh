@@ -6,7 +6,7 @@
 #
 # Usage: scripts/vm-run.sh [--kernel debian|debug] [--module FILE]...
 #          [--file SRC[:DEST]]... [--log FILE] [--timeout SEC] [--mem MB]
-#          -- 'shell command line'
+#          [--kvm] -- 'shell command line'
 #
 #   --kernel   debian: Debian's kernel ($VMLINUZ, default); debug: the
 #              kernel scripts/debug-kernel.sh builds
@@ -17,6 +17,7 @@
 #   --log      where to save the full console log (kernel log included)
 #   --timeout  seconds the whole boot-run-poweroff may take (default 600)
 #   --mem      guest memory in MiB (default 1024)
+#   --kvm      run under KVM when /dev/kvm exists (else TCG, as always)
 #
 # In the VM: busybox sh runs the command from / with stdin /dev/null;
 # proc, sysfs, devtmpfs, debugfs, tmpfs on /tmp and /dev/shm are mounted;
@@ -44,6 +45,7 @@ files=()
 log=
 timeout=600
 mem=1024
+accel=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=${2:?}; shift 2 ;;
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--log) log=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
+	--kvm) [ ! -w /dev/kvm ] || accel=(-enable-kvm); shift ;;
 	--) shift; break ;;
 	*) usage ;;
 	esac
@@ -182,7 +185,7 @@ mkdir -p "$(dirname "$log")"
 set +e
 timeout -k 5 "$timeout" qemu-system-x86_64 \
 	-nodefaults -nographic -serial stdio -no-reboot \
-	-machine pc -cpu max -smp 2 -m "$mem" \
+	-machine pc -cpu max -smp 2 -m "$mem" "${accel[@]}" \
 	-kernel "$image" -initrd "$work/initramfs" \
 	-append "console=ttyS0 loglevel=4 log_buf_len=4M panic=-1 panic_on_warn=0 rdinit=/init" \
 	</dev/null 2>&1 |

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers of the msgpool benchmarks: clocks, repeats and their
+ * statistics, the payload pattern and the result lines bench/run.sh
+ * collects.
+ *
+ * A result line is
+ *   @@row group|name|mode|size|median|spread|unit|min|max
+ * where median is the median over the repeats and spread half the range
+ * between the fastest and the slowest repeat, in percent of the median;
+ * min and max are the extreme repeats (noise only ever adds time).
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_REPEATS	32
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static inline void die(const char *what, int err)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
+/* BENCH_QUICK=1 in the environment: short runs, for development. */
+static inline int bench_quick(void)
+{
+	const char *q = getenv("BENCH_QUICK");
+
+	return q && *q && strcmp(q, "0");
+}
+
+static inline int bench_repeats(void)
+{
+	const char *r = getenv("BENCH_REPEATS");
+	int n = r ? atoi(r) : 0;
+
+	if (n < 1 || n > MAX_REPEATS)
+		n = bench_quick() ? 3 : 5;
+	return n;
+}
+
+/* @n scaled down for quick runs, at least 1. */
+static inline long bench_iters(long n)
+{
+	if (bench_quick())
+		n /= 4;
+	return n > 0 ? n : 1;
+}
+
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorts @v and prints its median and spread as a result line. */
+static inline void report(const char *group, const char *name,
+			  const char *mode, size_t size, double *v, int n,
+			  const char *unit)
+{
+	double med, spread;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	spread = med > 0 ? (v[n - 1] - v[0]) / 2 / med * 100 : 0;
+	printf("@@row %s|%s|%s|%zu|%.1f|%.1f|%s|%.1f|%.1f\n", group, name,
+	       mode, size, med, spread, unit, v[0], v[n - 1]);
+	fflush(stdout);
+}
+
+/*
+ * The payload pattern: word 0 carries the send time, word i > 0 holds
+ * seq + i, so the reader checks every word it reads against a closed form
+ * without the writer sending a checksum.
+ */
+static inline void payload_fill(void *buf, size_t len, uint64_t seq,
+				uint64_t t)
+{
+	uint64_t *w = buf;
+	size_t i, n = len / 8;
+
+	w[0] = t;
+	for (i = 1; i < n; i++)
+		w[i] = seq + i;
+}
+
+/* Reads every word; exits on a mismatch.  Returns word 0. */
+static inline uint64_t payload_check(const void *buf, size_t len,
+				     uint64_t seq)
+{
+	const uint64_t *w = buf;
+	uint64_t sum = 0, n = len / 8, want;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		sum += w[i];
+	want = (n - 1) * seq + n * (n - 1) / 2;
+	if (sum != want) {
+		fprintf(stderr, "bench: payload %llu of %zu bytes corrupt\n",
+			(unsigned long long)seq, len);
+		exit(1);
+	}
+	return w[0];
+}
+
+#endif /* BENCH_H */

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A channel between two processes, as the latency and throughput
+ * benchmarks drive it.  Direction 0 carries messages from the parent to
+ * the child, direction 1 back.  A transport fills in these hooks; the
+ * benchmark writes the payload where tx_buf() points, so a zero-copy
+ * transport is measured writing in place and a copying one pays its copy.
+ */
+#ifndef BENCH_CHAN_H
+#define BENCH_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RING		64	/* tokens or slots in flight, one direction */
+#define DEPTH		8	/* payload slots of a streaming direction */
+
+/* State both processes see: set up before fork in a shared mapping. */
+struct chan_shm {
+	uint32_t fseq[2];			/* futex words */
+	uint32_t ready;				/* sides set up */
+	uint32_t pad[13];
+	_Alignas(64) uint64_t head[2];		/* writer side */
+	_Alignas(64) uint64_t tail[2];		/* reader side */
+	_Alignas(64) uint64_t tok[2][RING];
+	double oneway[32];			/* child's per-repeat medians */
+};
+
+struct chan {
+	const struct transport *t;
+	size_t len;		/* message bytes */
+	int stream;		/* throughput run: flow control needed */
+	int side;		/* 0 parent, 1 child */
+	struct chan_shm *shm;
+	unsigned char *slots;	/* shared payload slots: [dir][DEPTH][len] */
+	int fd[2][2];		/* per direction: pipe, eventfd, mq, ... */
+	int sem[2];		/* free-slot semaphores of streaming dirs */
+	uint64_t nsent[2], nrecv[2];
+	void *txb, *rxb;	/* private buffers of copying transports */
+	void *priv;		/* the transport's, per process */
+	uint64_t token[2];	/* msgpool: last token sent/received */
+};
+
+struct transport {
+	const char *name;
+	const char *mode;	/* "busy" or "blocking" */
+	int can_stream;		/* has a throughput row */
+	void (*setup)(struct chan *c);		/* before fork */
+	void (*attach)(struct chan *c);		/* after fork, each side */
+	void *(*tx_buf)(struct chan *c, int dir);
+	void (*send)(struct chan *c, int dir);
+	const void *(*recv)(struct chan *c, int dir);
+	void (*done)(struct chan *c, int dir);	/* reader is through */
+	void (*teardown)(struct chan *c);	/* each side */
+};
+
+/* Helpers the transports share (bench/ipc_bench.c). */
+void *shared_alloc(size_t size);
+void ring_put(struct chan *c, int dir, uint64_t v);
+uint64_t ring_get(struct chan *c, int dir);
+void write_all(int fd, const void *buf, size_t len);
+void read_all(int fd, void *buf, size_t len, int busy);
+void both_ready(struct chan *c);
+
+#ifdef HAVE_PUBSUB
+extern const struct transport pubsub_busy, pubsub_blocking;
+#endif
+#ifdef HAVE_IOX
+extern const struct transport iox_busy, iox_blocking;
+#endif
+
+#endif /* BENCH_CHAN_H */

@@ -1,0 +1,816 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Latency and throughput between two processes: msgpool against the
+ * kernel's own IPC.
+ *
+ *   ipc_bench lat [FILTER]    ping-pong round trip and one-way latency,
+ *                             64 B, 4 KiB, 64 KiB
+ *   ipc_bench tput [FILTER]   streaming throughput, 64 B to 1 MiB
+ *
+ * FILTER keeps only the transport of that name.  Every message is
+ * written once by its sender and read (checked) once by its receiver.
+ * Busy transports spin where the blocking ones sleep in the kernel.
+ */
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <mqueue.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "msgpool.h"
+#include "bench.h"
+#include "chan.h"
+
+#define WARMUP		16
+#define RUN_TIMEOUT	300	/* seconds one transport and size may take */
+
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+void *shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap", errno);
+	return p;
+}
+
+void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			cpu_relax();
+			continue;
+		}
+		if (n <= 0)
+			die("write", n ? errno : EPIPE);
+		p += n;
+		len -= n;
+	}
+}
+
+/* @busy: the fd is O_NONBLOCK and the caller spins. */
+void read_all(int fd, void *buf, size_t len, int busy)
+{
+	char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = read(fd, p, len);
+		if (n < 0 && ((busy && errno == EAGAIN) || errno == EINTR)) {
+			cpu_relax();
+			continue;
+		}
+		if (n <= 0)
+			die("read", n ? errno : EPIPE);
+		p += n;
+		len -= n;
+	}
+}
+
+void ring_put(struct chan *c, int dir, uint64_t v)
+{
+	uint64_t h = c->shm->head[dir];
+
+	while (h - __atomic_load_n(&c->shm->tail[dir], __ATOMIC_ACQUIRE) >=
+	       RING)
+		cpu_relax();
+	c->shm->tok[dir][h % RING] = v;
+	__atomic_store_n(&c->shm->head[dir], h + 1, __ATOMIC_RELEASE);
+}
+
+uint64_t ring_get(struct chan *c, int dir)
+{
+	uint64_t t = c->shm->tail[dir], v;
+
+	while (__atomic_load_n(&c->shm->head[dir], __ATOMIC_ACQUIRE) == t)
+		cpu_relax();
+	v = c->shm->tok[dir][t % RING];
+	__atomic_store_n(&c->shm->tail[dir], t + 1, __ATOMIC_RELEASE);
+	return v;
+}
+
+/* Returns once both sides have called it. */
+void both_ready(struct chan *c)
+{
+	__atomic_add_fetch(&c->shm->ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&c->shm->ready, __ATOMIC_ACQUIRE) < 2)
+		usleep(100);
+}
+
+static int is_busy(const struct chan *c)
+{
+	return !strcmp(c->t->mode, "busy");
+}
+
+static void set_nonblock(int fd)
+{
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
+		die("fcntl", errno);
+}
+
+static unsigned char *slot(struct chan *c, int dir, uint64_t i)
+{
+	return c->slots + ((size_t)dir * DEPTH + i % DEPTH) * c->len;
+}
+
+/* ---- copying transports: pipe, Unix socket, POSIX message queue ------ */
+
+static void *private_tx(struct chan *c, int dir)
+{
+	(void)dir;
+	return c->txb;
+}
+
+static void private_attach(struct chan *c)
+{
+	c->txb = aligned_alloc(64, c->len);
+	c->rxb = aligned_alloc(64, c->len);
+	if (!c->txb || !c->rxb)
+		die("malloc", ENOMEM);
+}
+
+static void fds_teardown(struct chan *c)
+{
+	int d, i;
+
+	for (d = 0; d < 2; d++)
+		for (i = 0; i < 2; i++)
+			if (c->fd[d][i] > 0)
+				close(c->fd[d][i]);
+}
+
+static void pipe_setup(struct chan *c)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		if (pipe(c->fd[d]))
+			die("pipe", errno);
+		if (is_busy(c))
+			set_nonblock(c->fd[d][0]);
+	}
+}
+
+static void pipe_send(struct chan *c, int dir)
+{
+	write_all(c->fd[dir][1], c->txb, c->len);
+}
+
+static const void *pipe_recv(struct chan *c, int dir)
+{
+	read_all(c->fd[dir][0], c->rxb, c->len, is_busy(c));
+	return c->rxb;
+}
+
+static void nothing(struct chan *c, int dir)
+{
+	(void)c;
+	(void)dir;
+}
+
+/* One stream socket pair carries both directions: fd[0] is the pair. */
+static void unix_setup(struct chan *c)
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, c->fd[0]))
+		die("socketpair", errno);
+	if (is_busy(c)) {
+		set_nonblock(c->fd[0][0]);
+		set_nonblock(c->fd[0][1]);
+	}
+}
+
+static void unix_send(struct chan *c, int dir)
+{
+	write_all(c->fd[0][dir], c->txb, c->len);
+}
+
+static const void *unix_recv(struct chan *c, int dir)
+{
+	read_all(c->fd[0][!dir], c->rxb, c->len, is_busy(c));
+	return c->rxb;
+}
+
+static void mq_setup(struct chan *c)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct mq_attr attr = { .mq_maxmsg = 2, .mq_msgsize = c->len };
+	char name[32];
+	int d;
+
+	/* Two queues of 64 KiB messages pass the default 800 KiB. */
+	setrlimit(RLIMIT_MSGQUEUE, &rl);
+	for (d = 0; d < 2; d++) {
+		snprintf(name, sizeof(name), "/bench-mq-%d-%d", getpid(), d);
+		c->fd[d][0] = mq_open(name, O_RDWR | O_CREAT | O_EXCL |
+				      (is_busy(c) ? O_NONBLOCK : 0), 0600,
+				      &attr);
+		if (c->fd[d][0] < 0)
+			die("mq_open", errno);
+		mq_unlink(name);
+	}
+}
+
+static void mq_send_msg(struct chan *c, int dir)
+{
+	while (mq_send(c->fd[dir][0], c->txb, c->len, 0))
+		if (errno != EAGAIN && errno != EINTR)
+			die("mq_send", errno);
+}
+
+static const void *mq_recv(struct chan *c, int dir)
+{
+	while (mq_receive(c->fd[dir][0], c->rxb, c->len, NULL) < 0)
+		if (errno != EAGAIN && errno != EINTR)
+			die("mq_receive", errno);
+	return c->rxb;
+}
+
+/* ---- shared memory: payload in place, a wakeup beside it ------------- */
+
+static void shm_setup(struct chan *c)
+{
+	int d;
+
+	c->slots = shared_alloc(2 * DEPTH * c->len);
+	for (d = 0; d < 2; d++) {
+		c->fd[d][0] = eventfd(0, EFD_SEMAPHORE);
+		if (c->fd[d][0] < 0)
+			die("eventfd", errno);
+	}
+}
+
+static void *shm_tx(struct chan *c, int dir)
+{
+	return slot(c, dir, c->nsent[dir]);
+}
+
+static void efd_post(int fd)
+{
+	uint64_t one = 1;
+
+	write_all(fd, &one, sizeof(one));
+}
+
+static void efd_take(int fd)
+{
+	uint64_t v;
+
+	read_all(fd, &v, sizeof(v), 0);
+}
+
+static void efd_send(struct chan *c, int dir)
+{
+	c->nsent[dir]++;
+	efd_post(c->fd[dir][0]);
+}
+
+static const void *efd_recv(struct chan *c, int dir)
+{
+	efd_take(c->fd[dir][0]);
+	return slot(c, dir, c->nrecv[dir]);
+}
+
+static void shm_done(struct chan *c, int dir)
+{
+	c->nrecv[dir]++;
+}
+
+static long futex(uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+static void futex_send(struct chan *c, int dir)
+{
+	c->nsent[dir]++;
+	__atomic_store_n(&c->shm->fseq[dir], (uint32_t)c->nsent[dir],
+			 __ATOMIC_RELEASE);
+	futex(&c->shm->fseq[dir], FUTEX_WAKE, 1);
+}
+
+static const void *futex_recv(struct chan *c, int dir)
+{
+	uint32_t last = c->nrecv[dir];
+
+	while (__atomic_load_n(&c->shm->fseq[dir], __ATOMIC_ACQUIRE) == last)
+		futex(&c->shm->fseq[dir], FUTEX_WAIT, last);
+	return slot(c, dir, c->nrecv[dir]);
+}
+
+static void spin_send(struct chan *c, int dir)
+{
+	c->nsent[dir]++;
+	__atomic_store_n(&c->shm->fseq[dir], (uint32_t)c->nsent[dir],
+			 __ATOMIC_RELEASE);
+}
+
+static const void *spin_recv(struct chan *c, int dir)
+{
+	uint32_t last = c->nrecv[dir];
+
+	while (__atomic_load_n(&c->shm->fseq[dir], __ATOMIC_ACQUIRE) == last)
+		cpu_relax();
+	return slot(c, dir, c->nrecv[dir]);
+}
+
+/*
+ * memfd with a copy: the sender copies its buffer into the shared file,
+ * the receiver copies it out; eventfds count full and free slots.
+ */
+static void memfd_setup(struct chan *c)
+{
+	size_t size = 2 * DEPTH * c->len;
+	int fd = memfd_create("bench", MFD_CLOEXEC), d;
+
+	if (fd < 0 || ftruncate(fd, size))
+		die("memfd", errno);
+	c->slots = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	if (c->slots == MAP_FAILED)
+		die("mmap memfd", errno);
+	close(fd);
+	for (d = 0; d < 2; d++) {
+		c->fd[d][0] = eventfd(0, EFD_SEMAPHORE);
+		c->sem[d] = eventfd(DEPTH, EFD_SEMAPHORE);
+		if (c->fd[d][0] < 0 || c->sem[d] < 0)
+			die("eventfd", errno);
+	}
+}
+
+static void memfd_send(struct chan *c, int dir)
+{
+	if (c->stream)
+		efd_take(c->sem[dir]);
+	memcpy(slot(c, dir, c->nsent[dir]), c->txb, c->len);
+	efd_send(c, dir);
+}
+
+static const void *memfd_recv(struct chan *c, int dir)
+{
+	efd_take(c->fd[dir][0]);
+	memcpy(c->rxb, slot(c, dir, c->nrecv[dir]), c->len);
+	return c->rxb;
+}
+
+static void memfd_done(struct chan *c, int dir)
+{
+	c->nrecv[dir]++;
+	if (c->stream)
+		efd_post(c->sem[dir]);
+}
+
+/* ---- msgpool: payload written into a loaned slot, token handed over -- */
+
+struct mp_local {
+	struct msgpool *creator;	/* the parent's, keeps the pool */
+	struct msgpool *pool;		/* this process's own peer */
+	struct msgpool_guard tx[2], rx[2];
+};
+
+static char mp_name[32];
+
+static void mp_check(int err, const char *what)
+{
+	if (err == MSGPOOL_E_SYSTEM)
+		die(what, errno);
+	if (err) {
+		fprintf(stderr, "bench: %s: %s\n", what, msgpool_strerror(err));
+		exit(1);
+	}
+}
+
+static void mp_setup(struct chan *c)
+{
+	struct msgpool_config cfg = {
+		.nr_classes = 1,
+		.classes = { { c->len, 2 * DEPTH + 4 } },
+	};
+	struct mp_local *l = calloc(1, sizeof(*l));
+	int d;
+
+	if (!l)
+		die("malloc", ENOMEM);
+	snprintf(mp_name, sizeof(mp_name), "bench-%d", getpid());
+	mp_check(msgpool_open(mp_name, &cfg, MSGPOOL_OPEN_CREATE |
+			      MSGPOOL_OPEN_EXCL, 0600, &l->creator),
+		 "msgpool_open");
+	c->priv = l;
+	if (is_busy(c))
+		return;
+	for (d = 0; d < 2; d++)
+		if (pipe(c->fd[d]))
+			die("pipe", errno);
+}
+
+static void mp_attach(struct chan *c)
+{
+	struct mp_local *l = c->priv;
+
+	/* A child must not use its parent's peer: it gets its own. */
+	if (c->side)
+		msgpool_close(&l->creator);
+	mp_check(msgpool_open(mp_name, NULL, 0, 0, &l->pool), "msgpool_open");
+}
+
+static void *mp_tx(struct chan *c, int dir)
+{
+	struct mp_local *l = c->priv;
+
+	mp_check(msgpool_loan(l->pool, c->len, MSGPOOL_WAIT, &l->tx[dir]),
+		 "msgpool_loan");
+	return l->tx[dir].data;
+}
+
+static void mp_commit_tx(struct chan *c, int dir)
+{
+	struct mp_local *l = c->priv;
+
+	mp_check(msgpool_commit(l->pool, &l->tx[dir], c->len, 0),
+		 "msgpool_commit");
+}
+
+static void mp_send_pipe(struct chan *c, int dir)
+{
+	struct mp_local *l = c->priv;
+
+	mp_commit_tx(c, dir);
+	write_all(c->fd[dir][1], &l->tx[dir].token, sizeof(uint64_t));
+}
+
+static void mp_send_spin(struct chan *c, int dir)
+{
+	struct mp_local *l = c->priv;
+
+	mp_commit_tx(c, dir);
+	ring_put(c, dir, l->tx[dir].token);
+}
+
+static const void *mp_borrow(struct chan *c, int dir)
+{
+	struct mp_local *l = c->priv;
+
+	mp_check(msgpool_read(l->pool, c->token[dir], 0, &l->rx[dir]),
+		 "msgpool_read");
+	return l->rx[dir].data;
+}
+
+static const void *mp_recv_pipe(struct chan *c, int dir)
+{
+	read_all(c->fd[dir][0], &c->token[dir], sizeof(uint64_t), 0);
+	return mp_borrow(c, dir);
+}
+
+static const void *mp_recv_spin(struct chan *c, int dir)
+{
+	c->token[dir] = ring_get(c, dir);
+	return mp_borrow(c, dir);
+}
+
+/* The receiver frees: any writable peer holding the token may. */
+static void mp_done(struct chan *c, int dir)
+{
+	struct mp_local *l = c->priv;
+
+	mp_check(msgpool_release(l->pool, &l->rx[dir]), "msgpool_release");
+	mp_check(msgpool_free(l->pool, c->token[dir]), "msgpool_free");
+}
+
+static void mp_teardown(struct chan *c)
+{
+	struct mp_local *l = c->priv;
+
+	msgpool_close(&l->pool);
+	if (l->creator)
+		msgpool_close(&l->creator);
+	fds_teardown(c);
+}
+
+/* ---- the table ------------------------------------------------------ */
+
+#define COPYING(n, m, s, se, re)					\
+	{ .name = n, .mode = m, .can_stream = s, .setup = se##_setup,	\
+	  .attach = private_attach, .tx_buf = private_tx,		\
+	  .send = se##_send, .recv = re, .done = nothing,		\
+	  .teardown = fds_teardown }
+
+static const struct transport pipe_busy =
+	COPYING("pipe", "busy", 0, pipe, pipe_recv);
+static const struct transport pipe_blocking =
+	COPYING("pipe", "blocking", 1, pipe, pipe_recv);
+static const struct transport unix_busy =
+	COPYING("unix socket", "busy", 0, unix, unix_recv);
+static const struct transport unix_blocking =
+	COPYING("unix socket", "blocking", 1, unix, unix_recv);
+
+static void mq_tx_setup(struct chan *c)
+{
+	mq_setup(c);
+}
+
+static const struct transport mq_busy = {
+	.name = "posix mq", .mode = "busy", .setup = mq_tx_setup,
+	.attach = private_attach, .tx_buf = private_tx,
+	.send = mq_send_msg, .recv = mq_recv, .done = nothing,
+	.teardown = fds_teardown,
+};
+
+static const struct transport mq_blocking = {
+	.name = "posix mq", .mode = "blocking", .setup = mq_tx_setup,
+	.attach = private_attach, .tx_buf = private_tx,
+	.send = mq_send_msg, .recv = mq_recv, .done = nothing,
+	.teardown = fds_teardown,
+};
+
+static void no_attach(struct chan *c)
+{
+	(void)c;
+}
+
+static const struct transport efd_shm = {
+	.name = "eventfd+shm", .mode = "blocking", .setup = shm_setup,
+	.attach = no_attach, .tx_buf = shm_tx, .send = efd_send,
+	.recv = efd_recv, .done = shm_done, .teardown = fds_teardown,
+};
+
+static const struct transport futex_shm = {
+	.name = "futex+shm", .mode = "blocking", .setup = shm_setup,
+	.attach = no_attach, .tx_buf = shm_tx, .send = futex_send,
+	.recv = futex_recv, .done = shm_done, .teardown = fds_teardown,
+};
+
+static const struct transport spin_shm = {
+	.name = "shm spin", .mode = "busy", .setup = shm_setup,
+	.attach = no_attach, .tx_buf = shm_tx, .send = spin_send,
+	.recv = spin_recv, .done = shm_done, .teardown = fds_teardown,
+};
+
+static const struct transport memfd_copy = {
+	.name = "memfd+copy", .mode = "blocking", .can_stream = 1,
+	.setup = memfd_setup, .attach = private_attach,
+	.tx_buf = private_tx, .send = memfd_send, .recv = memfd_recv,
+	.done = memfd_done, .teardown = fds_teardown,
+};
+
+static const struct transport mp_pipe = {
+	.name = "msgpool token/pipe", .mode = "blocking", .can_stream = 1,
+	.setup = mp_setup, .attach = mp_attach, .tx_buf = mp_tx,
+	.send = mp_send_pipe, .recv = mp_recv_pipe, .done = mp_done,
+	.teardown = mp_teardown,
+};
+
+static const struct transport mp_spin = {
+	.name = "msgpool token/shm", .mode = "busy", .can_stream = 1,
+	.setup = mp_setup, .attach = mp_attach, .tx_buf = mp_tx,
+	.send = mp_send_spin, .recv = mp_recv_spin, .done = mp_done,
+	.teardown = mp_teardown,
+};
+
+static const struct transport *const transports[] = {
+	&mp_spin, &mp_pipe,
+#ifdef HAVE_PUBSUB
+	&pubsub_busy, &pubsub_blocking,
+#endif
+#ifdef HAVE_IOX
+	&iox_busy, &iox_blocking,
+#endif
+	&spin_shm, &pipe_busy, &unix_busy, &mq_busy,
+	&pipe_blocking, &unix_blocking, &efd_shm, &futex_shm, &mq_blocking,
+	&memfd_copy,
+};
+
+/* ---- the measurements ----------------------------------------------- */
+
+static double median_of(double *v, long n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void send_one(struct chan *c, int dir, uint64_t seq)
+{
+	payload_fill(c->t->tx_buf(c, dir), c->len, seq, now_ns());
+	c->t->send(c, dir);
+}
+
+static uint64_t recv_one(struct chan *c, int dir, uint64_t seq)
+{
+	uint64_t t = payload_check(c->t->recv(c, dir), c->len, seq);
+
+	c->t->done(c, dir);
+	return t;
+}
+
+/* Child of a latency run: echo every message, time each one way. */
+static void lat_child(struct chan *c, int nrep, long iters, double *ow)
+{
+	uint64_t seq = 0, t;
+	long i;
+	int r;
+
+	for (r = 0; r < nrep; r++) {
+		for (i = 0; i < WARMUP + iters; i++, seq++) {
+			t = recv_one(c, 0, seq);
+			if (i >= WARMUP)
+				ow[i - WARMUP] = (now_ns() - t) / 1e3;
+			send_one(c, 1, seq);
+		}
+		c->shm->oneway[r] = median_of(ow, iters);
+	}
+}
+
+static void lat_parent(struct chan *c, int nrep, long iters, double *rtt)
+{
+	double med[MAX_REPEATS];
+	uint64_t seq = 0, s;
+	long i;
+	int r;
+
+	for (r = 0; r < nrep; r++) {
+		for (i = 0; i < WARMUP + iters; i++, seq++) {
+			s = now_ns();
+			send_one(c, 0, seq);
+			recv_one(c, 1, seq);
+			if (i >= WARMUP)
+				rtt[i - WARMUP] = (now_ns() - s) / 1e3;
+		}
+		med[r] = median_of(rtt, iters);
+	}
+	report("lat-rtt", c->t->name, c->t->mode, c->len, med, nrep, "us");
+}
+
+/* Streaming: the child consumes @n messages, then says so on @done. */
+static void tput_child(struct chan *c, int nrep, long n, int done)
+{
+	uint64_t seq = 0;
+	long i;
+	int r;
+
+	for (r = 0; r < nrep; r++) {
+		for (i = 0; i < n; i++, seq++)
+			recv_one(c, 0, seq);
+		write_all(done, "", 1);
+	}
+}
+
+static void tput_parent(struct chan *c, int nrep, long n, int done)
+{
+	double mibs[MAX_REPEATS];
+	uint64_t seq = 0, s;
+	char b;
+	long i;
+	int r;
+
+	for (r = 0; r < nrep; r++) {
+		s = now_ns();
+		for (i = 0; i < n; i++, seq++)
+			send_one(c, 0, seq);
+		read_all(done, &b, 1, 0);
+		mibs[r] = (double)n * c->len / (1 << 20) /
+			  ((now_ns() - s) / 1e9);
+	}
+	report("tput", c->t->name, c->t->mode, c->len, mibs, nrep, "MiB/s");
+}
+
+static long lat_iters(size_t len)
+{
+	return bench_iters(len > 4096 ? 100 : 400);
+}
+
+/* Messages of one throughput repeat: 12 MiB, at most 4000 messages. */
+static long tput_msgs(size_t len)
+{
+	long n = (12L << 20) / len;
+
+	if (n > 4000)
+		n = 4000;
+	if (n < 64)
+		n = 64;
+	return bench_iters(n);
+}
+
+/*
+ * One CPU each: a busy receiver sharing a CPU with its sender would spin
+ * until the next tick, and a blocking pair measures the wakeup of another
+ * CPU, as two components of a system would.
+ */
+static void pin(int side)
+{
+	cpu_set_t set;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(side, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity", errno);
+}
+
+static void run(const struct transport *t, size_t len, int stream)
+{
+	struct chan c = { .t = t, .len = len, .stream = stream };
+	int nrep = bench_repeats(), done[2], status;
+	long n = stream ? tput_msgs(len) : lat_iters(len);
+	double *v = calloc(n, sizeof(*v));
+	pid_t pid;
+
+	if (!v || pipe(done))
+		die("setup", errno);
+	c.shm = shared_alloc(sizeof(*c.shm));
+	t->setup(&c);
+	pid = fork();
+	if (pid < 0)
+		die("fork", errno);
+	c.side = !pid;
+	pin(c.side);
+	alarm(RUN_TIMEOUT);
+	t->attach(&c);
+	if (c.side) {
+		if (stream) {
+			tput_child(&c, nrep, n, done[1]);
+		} else {
+			lat_child(&c, nrep, n, v);
+			/* Its last reply dies with its peer: wait until read. */
+			read_all(done[0], v, 1, 0);
+		}
+		t->teardown(&c);
+		exit(0);
+	}
+	if (stream) {
+		tput_parent(&c, nrep, n, done[0]);
+	} else {
+		lat_parent(&c, nrep, n, v);
+		write_all(done[1], "", 1);
+	}
+	if (waitpid(pid, &status, 0) < 0 || status)
+		die("child", ECHILD);
+	if (!stream) {
+		memcpy(v, c.shm->oneway, nrep * sizeof(*v));
+		report("lat-oneway", t->name, t->mode, len, v, nrep, "us");
+	}
+	alarm(0);
+	t->teardown(&c);
+	close(done[0]);
+	close(done[1]);
+	munmap(c.shm, sizeof(*c.shm));
+	free(v);
+}
+
+/*
+ * Each run in a process of its own: runtimes such as iceoryx's must not
+ * be inherited across fork, and one failing transport leaves the others'
+ * rows standing.
+ */
+static void run_isolated(const struct transport *t, size_t len, int stream)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		die("fork", errno);
+	if (!pid) {
+		run(t, len, stream);
+		exit(0);
+	}
+	if (waitpid(pid, &status, 0) < 0 || status)
+		fprintf(stderr, "bench: %s (%s) at %zu bytes failed\n",
+			t->name, t->mode, len);
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t lat_sizes[] = { 64, 4096, 65536 };
+	static const size_t tput_sizes[] = { 64, 4096, 65536, 1 << 20 };
+	int stream = argc > 1 && !strcmp(argv[1], "tput");
+	const char *filter = argc > 2 ? argv[2] : "";
+	size_t i, s, nsizes = stream ? 4 : 3;
+
+	if (argc < 2 || (!stream && strcmp(argv[1], "lat"))) {
+		fprintf(stderr, "usage: ipc_bench lat|tput [FILTER]\n");
+		return 2;
+	}
+	for (i = 0; i < ARRAY_SIZE(transports); i++) {
+		if ((*filter && strcmp(transports[i]->name, filter)) ||
+		    (stream && !transports[i]->can_stream))
+			continue;
+		for (s = 0; s < nsizes; s++)
+			run_isolated(transports[i], stream ? tput_sizes[s] :
+				     lat_sizes[s], stream);
+	}
+	return 0;
+}

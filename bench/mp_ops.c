@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cost of each msgpool ioctl on its own, from one process: the null ioctl
+ * (MSGPOOL_IOC_NOP) as the floor, then store, loan + commit, read borrow,
+ * release, free, and batches of 1, 8 and 64 ops, in ns per op.
+ * Raw ioctls, so the figures are the kernel's and nothing else.
+ *
+ * "mp_ops mem" instead reports what one pool of the configuration that
+ * bench/roudi.toml gives iceoryx costs: its mapping, and how much free
+ * memory the system lost creating and mapping it.
+ */
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/msgpool.h>
+
+#include "bench.h"
+
+#define SLOTS		1024	/* tokens held at once by one round */
+#define MSG		64
+
+static int fd;
+static uint64_t tokens[SLOTS];
+static char msg[MSG];
+
+static void xioctl(unsigned long req, void *arg, const char *what)
+{
+	if (ioctl(fd, req, arg))
+		die(what, errno);
+}
+
+static void pool_open(void)
+{
+	struct msgpool_attach at = {
+		.name = "bench-ops",
+		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		.mode = 0600,
+		.nr_classes = 1,
+		.classes = { { MSG, SLOTS } },
+	};
+
+	fd = open("/dev/msgpool", O_RDWR);
+	if (fd < 0)
+		die("/dev/msgpool", errno);
+	xioctl(MSGPOOL_IOC_ATTACH, &at, "attach");
+}
+
+static void op_nop(void)
+{
+	struct msgpool_op op = { 0 };
+
+	xioctl(MSGPOOL_IOC_NOP, &op, "nop");
+}
+
+static void store_all(void)
+{
+	struct msgpool_op op;
+	int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		op = (struct msgpool_op){ .len = MSG,
+					  .data = (uintptr_t)msg };
+		xioctl(MSGPOOL_IOC_STORE, &op, "store");
+		tokens[i] = op.token;
+	}
+}
+
+static void loan_commit_all(void)
+{
+	struct msgpool_op op;
+	int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		op = (struct msgpool_op){ .len = MSG };
+		xioctl(MSGPOOL_IOC_LOAN, &op, "loan");
+		tokens[i] = op.token;
+		op = (struct msgpool_op){ .token = tokens[i], .len = MSG };
+		xioctl(MSGPOOL_IOC_COMMIT, &op, "commit");
+	}
+}
+
+static void token_all(unsigned long req, const char *what)
+{
+	struct msgpool_op op;
+	int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		op = (struct msgpool_op){ .token = tokens[i] };
+		xioctl(req, &op, what);
+	}
+}
+
+/*
+ * All SLOTS tokens through @code, @k ops per MSGPOOL_IOC_BATCH, each op
+ * @op_size bytes (the known 80, or more with zeroes after it).
+ */
+static void batch_sized(uint32_t code, int k, size_t op_size)
+{
+	static unsigned char buf[64 * 2 * sizeof(struct msgpool_op)];
+	struct msgpool_batch b = { .op_size = op_size };
+	struct msgpool_op *op;
+	int i, j;
+
+	for (i = 0; i < SLOTS; i += k) {
+		memset(buf, 0, k * op_size);
+		for (j = 0; j < k; j++) {
+			op = (struct msgpool_op *)(buf + j * op_size);
+			op->op = code;
+			op->token = code == MSGPOOL_OP_NOP ? 0 : tokens[i + j];
+		}
+		b.ops = (uintptr_t)buf;
+		b.count = k;
+		xioctl(MSGPOOL_IOC_BATCH, &b, "batch");
+		for (j = 0; j < k; j++) {
+			op = (struct msgpool_op *)(buf + j * op_size);
+			if (op->result)
+				die("batch op", -op->result);
+		}
+	}
+}
+
+static void batch_all(uint32_t code, int k)
+{
+	batch_sized(code, k, sizeof(struct msgpool_op));
+}
+
+/*
+ * What copying to and from userspace costs here, beside the ioctls: a
+ * read() of /dev/zero of 8, 80 and 4096 bytes, and NOP batches whose ops
+ * carry 80 zero bytes more.  Under an emulator a string copy can cost
+ * more than the syscall around it.
+ */
+static void probes(int nrep, long n)
+{
+	static const size_t sizes[] = { 8, 80, 4096 };
+	static char buf[4096];
+	double v[MAX_REPEATS];
+	int zero = open("/dev/zero", O_RDONLY), r, i;
+	char name[64];
+	uint64_t s;
+	long k;
+
+	if (zero < 0)
+		die("/dev/zero", errno);
+	for (i = 0; i < 3; i++) {
+		for (r = 0; r < nrep; r++) {
+			s = now_ns();
+			for (k = 0; k < n; k++)
+				if (read(zero, buf, sizes[i]) < 0)
+					die("read", errno);
+			v[r] = (double)(now_ns() - s) / n;
+		}
+		snprintf(name, sizeof(name), "read(/dev/zero) %zu B",
+			 sizes[i]);
+		report("probe", name, "-", sizes[i], v, nrep, "ns/op");
+	}
+	close(zero);
+	for (r = 0; r < nrep; r++) {
+		s = now_ns();
+		for (k = 0; k < n / SLOTS + 1; k++)
+			batch_sized(MSGPOOL_OP_NOP, 64,
+				    2 * sizeof(struct msgpool_op));
+		v[r] = (double)(now_ns() - s) / ((n / SLOTS + 1) * SLOTS);
+	}
+	report("probe", "batch nop x64, 160-byte ops", "-", 160, v, nrep,
+	       "ns/op");
+}
+
+/*
+ * Per op ns of each measured step of one round, over @rounds rounds:
+ * t[0] store, t[1] free, t[2] loan+commit, t[3] borrow, t[4] release,
+ * t[5..7] batch NOP 1/8/64, t[8..10] batch borrow+release 1/8/64.
+ */
+#define STEPS	11
+static void round_run(long rounds, double *t)
+{
+	static const int ks[] = { 1, 8, 64 };
+	uint64_t s;
+	long r;
+	int i;
+
+	memset(t, 0, STEPS * sizeof(*t));
+	for (r = 0; r < rounds; r++) {
+		s = now_ns();
+		store_all();
+		t[0] += now_ns() - s;
+		s = now_ns();
+		token_all(MSGPOOL_IOC_FREE, "free");
+		t[1] += now_ns() - s;
+		s = now_ns();
+		loan_commit_all();
+		t[2] += now_ns() - s;
+		s = now_ns();
+		token_all(MSGPOOL_IOC_BORROW, "borrow");
+		t[3] += now_ns() - s;
+		s = now_ns();
+		token_all(MSGPOOL_IOC_RELEASE, "release");
+		t[4] += now_ns() - s;
+		for (i = 0; i < 3; i++) {
+			s = now_ns();
+			batch_all(MSGPOOL_OP_NOP, ks[i]);
+			t[5 + i] += now_ns() - s;
+			s = now_ns();
+			batch_all(MSGPOOL_OP_BORROW, ks[i]);
+			batch_all(MSGPOOL_OP_RELEASE, ks[i]);
+			t[8 + i] += (now_ns() - s) / 2.0;
+		}
+		token_all(MSGPOOL_IOC_FREE, "free");
+	}
+	for (i = 0; i < STEPS; i++)
+		t[i] /= (double)rounds * SLOTS;
+}
+
+static long memfree_kib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static void mem_row(const char *mode, double kib)
+{
+	double v = kib;
+
+	report("mem", "msgpool", mode, 0, &v, 1, "KiB");
+}
+
+/* The traffic of the latency and throughput runs, in one pool. */
+static int pool_memory(void)
+{
+	struct msgpool_attach at = {
+		.name = "bench-mem",
+		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		.mode = 0600,
+		.nr_classes = 4,
+		.classes = { { 64, 64 }, { 4096, 64 }, { 65536, 64 },
+			     { 1 << 20, 32 } },
+	};
+	long before = memfree_kib(), created;
+	void *map;
+
+	fd = open("/dev/msgpool", O_RDWR);
+	if (fd < 0)
+		die("/dev/msgpool", errno);
+	xioctl(MSGPOOL_IOC_ATTACH, &at, "attach");
+	created = memfree_kib();
+	map = mmap(NULL, at.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	if (map == MAP_FAILED)
+		die("mmap", errno);
+	mem_row("mapping size", at.map_size / 1024.0);
+	mem_row("MemFree drop at create", before - created);
+	mem_row("MemFree drop, mapped", before - memfree_kib());
+	munmap(map, at.map_size);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const names[STEPS] = {
+		"store", "free", "loan+commit", "read borrow", "release",
+		"batch nop x1", "batch nop x8", "batch nop x64",
+		"batch borrow/release x1", "batch borrow/release x8",
+		"batch borrow/release x64",
+	};
+	double floor[MAX_REPEATS], t[MAX_REPEATS][STEPS], v[MAX_REPEATS];
+	int nrep = bench_repeats(), r, i;
+	long n = bench_iters(80000), rounds = bench_iters(16), k;
+	uint64_t s;
+
+	if (argc > 1 && !strcmp(argv[1], "mem"))
+		return pool_memory();
+	pool_open();
+	memset(msg, 0x5a, sizeof(msg));
+	for (r = 0; r < nrep; r++) {
+		s = now_ns();
+		for (k = 0; k < n; k++)
+			op_nop();
+		floor[r] = (double)(now_ns() - s) / n;
+		round_run(rounds, t[r]);
+	}
+	for (r = 0; r < nrep; r++)
+		v[r] = floor[r];
+	report("ops", "null ioctl", "-", 0, v, nrep, "ns/op");
+	for (i = 0; i < STEPS; i++) {
+		for (r = 0; r < nrep; r++)
+			v[r] = t[r][i];
+		report("ops", names[i], "-", MSG, v, nrep, "ns/op");
+	}
+	/* read + release, the pair the targets speak of */
+	for (r = 0; r < nrep; r++)
+		v[r] = t[r][3] + t[r][4];
+	report("ops", "read borrow+release", "-", MSG, v, nrep, "ns/op");
+	probes(nrep, n / 4);
+	close(fd);
+	return 0;
+}

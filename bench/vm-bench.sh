@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the benchmark VM (busybox sh, msgpool.ko loaded): every
+# in-VM benchmark in turn, printing their result lines.  bench/run.sh
+# puts the programs at /bin, iceoryx and its libraries under /bench.
+# Env: BENCH_ONLY (a subset of "ops lat tput mem iox"), BENCH_QUICK,
+# BENCH_REPEATS.
+
+only=${BENCH_ONLY:-ops lat tput mem iox}
+want() {
+	case " $only " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+echo "@@info guest_kernel $(uname -r)"
+echo "@@info guest_cpus $(grep -c ^processor /proc/cpuinfo)"
+echo "@@info guest_clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+
+# POSIX queues of 64 KiB messages, above the default 8 KiB.
+echo 1048576 >/proc/sys/fs/mqueue/msgsize_max
+
+want ops && /bin/mp_ops
+want mem && /bin/mp_ops mem
+want lat && /bin/ipc_bench lat
+want tput && /bin/ipc_bench tput
+
+want iox && [ -x /bench/iox_bench ] || exit 0
+export LD_LIBRARY_PATH=/bench/lib
+before=$(sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+/bench/iox-roudi -l warning -c /bench/roudi.toml >/tmp/roudi.log 2>&1 &
+roudi=$!
+# RouDi has its shared memory up once its management segment exists.
+i=0
+while [ $i -lt 60 ] && [ "$(ls /dev/shm | wc -l)" -lt 2 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+sleep 2
+after=$(sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+shm=0
+for f in /dev/shm/*; do
+	shm=$((shm + $(stat -c %s "$f")))
+done
+echo "@@row mem|iceoryx|shared memory reserved|0|$((shm / 1024)).0|0.0|KiB"
+echo "@@row mem|iceoryx|MemFree drop at start|0|$((before - after)).0|0.0|KiB"
+/bench/iox_bench lat iceoryx
+/bench/iox_bench tput iceoryx
+kill $roudi
+wait $roudi
+tail -n 5 /tmp/roudi.log | sed 's/^/roudi: /'
