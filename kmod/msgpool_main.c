@@ -40,39 +40,40 @@ struct msgpool_op_rule {
 	unsigned int cmd;	/* its single-op ioctl */
 	u32 flags;		/* MSGPOOL_F_* it accepts */
 	u32 in;			/* MSGPOOL_IN_* it reads */
+	bool out;		/* writes fields besides @result */
 };
 
 static const struct msgpool_op_rule msgpool_op_rules[MSGPOOL_OP_COUNT] = {
 	[MSGPOOL_OP_NOP] = { MSGPOOL_IOC_NOP, 0, 0 },
 	[MSGPOOL_OP_STORE] = {
 		MSGPOOL_IOC_STORE, MSGPOOL_F_NONBLOCK | MSGPOOL_F_WAIT,
-		MSGPOOL_IN_LEN | MSGPOOL_IN_DATA | MSGPOOL_IN_TAG,
+		MSGPOOL_IN_LEN | MSGPOOL_IN_DATA | MSGPOOL_IN_TAG, true,
 	},
 	[MSGPOOL_OP_LOAN] = {
 		MSGPOOL_IOC_LOAN, MSGPOOL_F_NONBLOCK | MSGPOOL_F_WAIT,
-		MSGPOOL_IN_LEN,
+		MSGPOOL_IN_LEN, true,
 	},
 	[MSGPOOL_OP_COMMIT] = {
 		MSGPOOL_IOC_COMMIT, 0,
-		MSGPOOL_IN_TOKEN | MSGPOOL_IN_LEN | MSGPOOL_IN_TAG,
+		MSGPOOL_IN_TOKEN | MSGPOOL_IN_LEN | MSGPOOL_IN_TAG, true,
 	},
 	[MSGPOOL_OP_DISCARD] = { MSGPOOL_IOC_DISCARD, 0, MSGPOOL_IN_TOKEN },
 	[MSGPOOL_OP_BORROW] = {
 		MSGPOOL_IOC_BORROW,
 		MSGPOOL_F_NONBLOCK | MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT,
-		MSGPOOL_IN_TOKEN,
+		MSGPOOL_IN_TOKEN, true,
 	},
 	/* RELEASE reads @len only with MSGPOOL_F_SETLEN. */
 	[MSGPOOL_OP_RELEASE] = {
 		MSGPOOL_IOC_RELEASE, MSGPOOL_F_SETLEN, MSGPOOL_IN_TOKEN,
 	},
 	[MSGPOOL_OP_FREE] = { MSGPOOL_IOC_FREE, 0, MSGPOOL_IN_TOKEN },
-	[MSGPOOL_OP_HEADER] = { MSGPOOL_IOC_HEADER, 0, MSGPOOL_IN_TOKEN },
+	[MSGPOOL_OP_HEADER] = { MSGPOOL_IOC_HEADER, 0, MSGPOOL_IN_TOKEN, true },
 	[MSGPOOL_OP_PUBLISH] = {
 		MSGPOOL_IOC_PUBLISH, 0,
-		MSGPOOL_IN_TOKEN | MSGPOOL_IN_LEN | MSGPOOL_IN_TAG,
+		MSGPOOL_IN_TOKEN | MSGPOOL_IN_LEN | MSGPOOL_IN_TAG, true,
 	},
-	[MSGPOOL_OP_TAKE] = { MSGPOOL_IOC_TAKE, 0, 0 },
+	[MSGPOOL_OP_TAKE] = { MSGPOOL_IOC_TAKE, 0, 0, true },
 	[MSGPOOL_OP_MARK_READ] = {
 		MSGPOOL_IOC_MARK_READ, 0, MSGPOOL_IN_TOKEN,
 	},
@@ -275,6 +276,20 @@ static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
 	return 0;	/* MSGPOOL_OP_NOP */
 }
 
+/*
+ * The result of an op that succeeded.  An op without out fields writes
+ * back @result alone: its other fields would come back as they went in,
+ * and copying them costs a batch of small ops more than running them.
+ */
+static int msgpool_op_put(struct msgpool_op __user *uop,
+			  struct msgpool_op *op, u32 code)
+{
+	op->result = 0;
+	if (!msgpool_op_rules[code].out)
+		return put_user(0, &uop->result);
+	return copy_to_user(uop, op, sizeof(*op)) ? -EFAULT : 0;
+}
+
 static long msgpool_ioc_op(struct file *file, u32 code,
 			   struct msgpool_op __user *uop)
 {
@@ -290,8 +305,7 @@ static long msgpool_ioc_op(struct file *file, u32 code,
 	err = msgpool_op_run(file, &op, code);
 	if (err)
 		return err;
-	op.result = 0;
-	return copy_to_user(uop, &op, sizeof(op)) ? -EFAULT : 0;
+	return msgpool_op_put(uop, &op, code);
 }
 
 /*
@@ -315,8 +329,7 @@ static int msgpool_batch_op(struct file *file, const u8 *kop, u32 op_size,
 		*result = -EINTR;
 	if (*result)
 		return put_user(*result, &uop->result);
-	op.result = 0;
-	return copy_to_user(uop, &op, sizeof(op)) ? -EFAULT : 0;
+	return msgpool_op_put(uop, &op, op.op);
 }
 
 /*
