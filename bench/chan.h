@@ -62,9 +62,7 @@ void write_all(int fd, const void *buf, size_t len);
 void read_all(int fd, void *buf, size_t len, int busy);
 void both_ready(struct chan *c);
 
-#ifdef HAVE_PUBSUB
 extern const struct transport pubsub_busy, pubsub_blocking;
-#endif
 #ifdef HAVE_IOX
 extern const struct transport iox_busy, iox_blocking;
 #endif

@@ -583,9 +583,7 @@ static const struct transport mp_spin = {
 
 static const struct transport *const transports[] = {
 	&mp_spin, &mp_pipe,
-#ifdef HAVE_PUBSUB
 	&pubsub_busy, &pubsub_blocking,
-#endif
 #ifdef HAVE_IOX
 	&iox_busy, &iox_blocking,
 #endif
