@@ -134,6 +134,13 @@ build_clean() {
 	[ "$rc" -eq 0 ] && ! grep -qE '(warning|error):' <<<"$out"
 }
 
+# The benchmarks are not run here, only built: the API they use stays theirs.
+s_bench_build() {
+	need bench/Makefile || return
+	one "bench programs build with -Werror" \
+		make -C bench all O="$repo/build/bench-check"
+}
+
 s_build_debian() {
 	need Kbuild || return
 	one "msgpool.ko for $KVER" build_clean "$KDIR" "$repo"
@@ -303,6 +310,7 @@ suite uapi s_uapi
 suite man s_man
 suite sparse s_sparse
 suite kunit-shim s_kunit_shim
+suite bench-build s_bench_build
 suite build-debian s_build_debian
 suite install s_install
 suite dkms s_dkms
