@@ -433,8 +433,9 @@ int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
 	return err;
 }
 
-int msgpool_commit(struct msgpool *pool, struct msgpool_guard *g,
-		   size_t len, uint64_t tag)
+/* Ends a loan with COMMIT or PUBLISH: both return the header they made. */
+static int loan_end(struct msgpool *pool, struct msgpool_guard *g,
+		    size_t len, uint64_t tag, unsigned long ioc, uint32_t code)
 {
 	struct msgpool_op op;
 	int err;
@@ -448,14 +449,21 @@ int msgpool_commit(struct msgpool *pool, struct msgpool_guard *g,
 	op.token = g->token;
 	op.len = len;
 	op.tag = tag;
-	err = do_op(pool, MSGPOOL_IOC_COMMIT, MSGPOOL_OP_COMMIT, &op);
+	err = do_op(pool, ioc, code, &op);
 	if (err)
 		return err;
-	/* COMMIT returns the header it made; capacity is the slot's still. */
+	/* The op carries no capacity back: it is the slot's still. */
 	op.capacity = g->hdr.capacity;
 	hdr_from_op(&g->hdr, &op);
 	guard_end(g);
 	return MSGPOOL_OK;
+}
+
+int msgpool_commit(struct msgpool *pool, struct msgpool_guard *g,
+		   size_t len, uint64_t tag)
+{
+	return loan_end(pool, g, len, tag, MSGPOOL_IOC_COMMIT,
+			MSGPOOL_OP_COMMIT);
 }
 
 int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g)
@@ -883,25 +891,8 @@ int msgpool_unsubscribe(struct msgpool *pool)
 int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 		    size_t len, uint64_t tag)
 {
-	struct msgpool_op op;
-	int err;
-
-	err = guard_check(pool, g, 1U << GUARD_LOAN);
-	if (err)
-		return err;
-	if (len > g->hdr.capacity)
-		return MSGPOOL_E_TOO_BIG;
-	memset(&op, 0, sizeof(op));
-	op.token = g->token;
-	op.len = len;
-	op.tag = tag;
-	err = do_op(pool, MSGPOOL_IOC_PUBLISH, MSGPOOL_OP_PUBLISH, &op);
-	if (err)
-		return err;
-	op.capacity = g->hdr.capacity;
-	hdr_from_op(&g->hdr, &op);
-	guard_end(g);
-	return MSGPOOL_OK;
+	return loan_end(pool, g, len, tag, MSGPOOL_IOC_PUBLISH,
+			MSGPOOL_OP_PUBLISH);
 }
 
 /* Counts the messages between the last take and this one as missed. */
