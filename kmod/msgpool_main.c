@@ -309,20 +309,21 @@ static long msgpool_ioc_op(struct file *file, u32 code,
 }
 
 /*
- * One op of a batch, read into @kop.  Returns -EFAULT if its result could
- * not be written back, else 0 with the op's own result in *@result.
+ * Reads and runs one op of a batch.  Returns -EFAULT if the op could not
+ * be read or its result not written back, else 0 with the op's own
+ * result in *@result.
  */
-static int msgpool_batch_op(struct file *file, const u8 *kop, u32 op_size,
-			    struct msgpool_op __user *uop, int *result)
+static int msgpool_batch_op(struct file *file, struct msgpool_op __user *uop,
+			    u32 op_size, int *result)
 {
 	struct msgpool_op op;
+	int err;
 
-	memcpy(&op, kop, sizeof(op));
-	/* Bytes of a newer, larger op that this module does not know. */
-	if (memchr_inv(kop + sizeof(op), 0, op_size - sizeof(op)))
-		*result = -EINVAL;
-	else
-		*result = msgpool_op_run(file, &op, op.op);
+	/* -E2BIG: bytes of a newer, larger op that this module does not know. */
+	err = copy_struct_from_user(&op, sizeof(op), uop, op_size);
+	if (err == -EFAULT)
+		return err;
+	*result = err ? -EINVAL : msgpool_op_run(file, &op, op.op);
 
 	/* A signal ended a wait: a restart code is no result. */
 	if (*result == -ERESTARTSYS)
@@ -333,30 +334,24 @@ static int msgpool_batch_op(struct file *file, const u8 *kop, u32 op_size,
 }
 
 /*
- * Reads the ops a page at a time.  A fault on the op array ends the batch:
- * -EFAULT, unless some ops ran (b->done says how many).
+ * Ops are read one at a time, straight into the stack: a buffer for many
+ * costs more to allocate (and, with init_on_alloc, to clear) than the ops
+ * cost to run.  A fault on the op array ends the batch: -EFAULT, unless
+ * some ops ran (b->done says how many).
  */
-static int msgpool_batch_run(struct file *file, struct msgpool_batch *b,
-			     u8 *buf, size_t buf_size)
+static int msgpool_batch_run(struct file *file, struct msgpool_batch *b)
 {
 	u8 __user *uops = u64_to_user_ptr(b->ops);
-	u32 chunk = buf_size / b->op_size;
-	u32 i, in_chunk;
-	int result;
+	int result, err;
+	u32 i;
 
 	for (i = 0; i < b->count; i++) {
-		u8 __user *uop = uops + (size_t)i * b->op_size;
-
-		in_chunk = i % chunk;
-		if (!in_chunk) {
-			cond_resched();
-			if (copy_from_user(buf, uop, (size_t)b->op_size *
-					   min(chunk, b->count - i)))
-				return -EFAULT;
-		}
-		if (msgpool_batch_op(file, buf + (size_t)in_chunk * b->op_size,
-				     b->op_size, (void __user *)uop, &result))
-			return -EFAULT;
+		cond_resched();
+		err = msgpool_batch_op(file, (void __user *)(uops +
+				       (size_t)i * b->op_size), b->op_size,
+				       &result);
+		if (err)
+			return err;
 		b->done++;
 		/* A signal is delivered on return: do not run on. */
 		if (result == -EINTR ||
@@ -370,8 +365,6 @@ static long msgpool_ioc_batch(struct file *file,
 			      struct msgpool_batch __user *ub)
 {
 	struct msgpool_batch b;
-	size_t buf_size;
-	u8 *buf;
 	int err;
 
 	if (!msgpool_peer_pool(file->private_data))
@@ -383,13 +376,8 @@ static long msgpool_ioc_batch(struct file *file,
 	    (b.flags & ~MSGPOOL_BATCH_FLAGS) || b.reserved)
 		return -EINVAL;
 
-	buf_size = min_t(size_t, (size_t)b.count * b.op_size, PAGE_SIZE);
-	buf = kmalloc(buf_size, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
 	b.done = 0;
-	err = msgpool_batch_run(file, &b, buf, buf_size);
-	kfree(buf);
+	err = msgpool_batch_run(file, &b);
 	if (err && !b.done)
 		return err;
 	return put_user(b.done, &ub->done);

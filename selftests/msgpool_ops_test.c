@@ -1288,6 +1288,37 @@ TEST_F(pool, batch_bad_pointer_efault)
 	munmap(p, MP_PAGE);
 }
 
+/* Ops are read one at a time: those before a fault have run. */
+TEST_F(pool, batch_fault_mid_array_keeps_done)
+{
+	char *p = mmap(NULL, 2 * MP_PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct msgpool_op *ops;
+	__u32 done;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mprotect(p + MP_PAGE, MP_PAGE, PROT_NONE));
+	/* Two ops fit before the hole; the third starts in it. */
+	ops = (struct msgpool_op *)(p + MP_PAGE - 2 * OPSZ);
+	memset(ops, 0, 2 * OPSZ);
+	ops[0].op = MSGPOOL_OP_STORE;
+	ops[0].len = 5;
+	ops[0].data = (uintptr_t)payload;
+	ops[0].result = 1;
+	ops[1].op = MSGPOOL_OP_NOP;
+	ops[1].result = 1;
+	EXPECT_EQ(0, batch(self->fd, ops, 3, OPSZ, 0, &done));
+	EXPECT_EQ(2, done);
+	EXPECT_EQ(0, ops[0].result);
+	EXPECT_EQ(0, ops[1].result);
+	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+	EXPECT_EQ(0, mp_free(self->fd, ops[0].token));
+	/* An op that straddles the hole is not read at all. */
+	ops = (struct msgpool_op *)(p + MP_PAGE - OPSZ / 2);
+	EXPECT_EQ(-EFAULT, batch(self->fd, ops, 1, OPSZ, 0, NULL));
+	munmap(p, 2 * MP_PAGE);
+}
+
 TEST_F(pool, batch_per_op_results)
 {
 	struct msgpool_op ops[8] = {
