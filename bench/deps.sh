@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # What `make bench` needs beyond scripts/deps.sh: iceoryx (iox-roudi and
-# its C binding) and gnuplot, from Debian.  Idempotent.
+# its C binding), gnuplot and perf, from Debian.  Idempotent.
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd)
 "$bench/../scripts/deps.sh"
 
-packages=(iceoryx libiceoryx-binding-c-dev gnuplot-nox liburcu-dev)
+packages=(iceoryx libiceoryx-binding-c-dev gnuplot-nox liburcu-dev linux-perf)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null |

@@ -8,6 +8,9 @@
  * "mp_ops mem" instead reports what one pool of the configuration that
  * bench/roudi.toml gives iceoryx costs: its mapping, and how much free
  * memory the system lost creating and mapping it.
+ *
+ * "mp_ops loop nop|borrow|batch N" runs one path about N times and
+ * reports nothing, for a profiler to watch (bench/profile.sh).
  */
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -265,6 +268,31 @@ static int pool_memory(void)
 	return 0;
 }
 
+/* The null ioctl, read borrow + release, or batches of 64 NOPs. */
+static int loop(const char *path, long n)
+{
+	long r;
+
+	pool_open();
+	store_all();
+	for (r = 0; r < n; r++) {
+		if (!strcmp(path, "nop")) {
+			op_nop();
+		} else if (!strcmp(path, "borrow")) {
+			token_all(MSGPOOL_IOC_BORROW, "borrow");
+			token_all(MSGPOOL_IOC_RELEASE, "release");
+			r += SLOTS - 1;
+		} else if (!strcmp(path, "batch")) {
+			batch_all(MSGPOOL_OP_NOP, 64);
+			r += SLOTS - 1;
+		} else {
+			fprintf(stderr, "mp_ops loop nop|borrow|batch N\n");
+			return 2;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const names[STEPS] = {
@@ -280,6 +308,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "mem"))
 		return pool_memory();
+	if (argc > 3 && !strcmp(argv[1], "loop"))
+		return loop(argv[2], atol(argv[3]));
 	pool_open();
 	memset(msg, 0x5a, sizeof(msg));
 	for (r = 0; r < nrep; r++) {
