@@ -570,6 +570,19 @@ static int mp_loan_end_check(struct mp_pool *pool, struct mp_slot *slot,
 	return 0;
 }
 
+/* Under @slot->sem, held for writing: the header of a finished message. */
+static void mp_slot_stamp(struct mp_slot *slot, u32 len, u64 tag, u64 seq,
+			  struct mp_msg_hdr *hdr)
+{
+	slot->hdr.len = len;
+	slot->hdr.producer = mp_current_pid();
+	slot->hdr.tag = tag;
+	slot->hdr.seq = seq;
+	slot->hdr.timestamp_ns = mp_now_ns();
+	*hdr = slot->hdr;
+	WRITE_ONCE(slot->writer, 0);
+}
+
 /*
  * Ends the loan of @token held by @peer: commit (@hdr given) or discard.
  * Returns -EPERM unless @peer holds that loan.
@@ -599,13 +612,8 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 		goto unlock;
 	}
 	if (hdr) {
-		slot->hdr.len = len;
-		slot->hdr.producer = mp_current_pid();
-		slot->hdr.tag = tag;
-		slot->hdr.seq = atomic64_inc_return(&pool->seq);
-		slot->hdr.timestamp_ns = mp_now_ns();
-		*hdr = slot->hdr;
-		WRITE_ONCE(slot->writer, 0);
+		mp_slot_stamp(slot, len, tag, atomic64_inc_return(&pool->seq),
+			      hdr);
 		WRITE_ONCE(slot->state, MP_SLOT_READY);
 		atomic64_inc(&pool->cnt.stores);
 	} else {
@@ -1028,13 +1036,7 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
 			      u32 len, u64 tag, struct mp_msg_hdr *hdr)
 {
-	slot->hdr.len = len;
-	slot->hdr.producer = mp_current_pid();
-	slot->hdr.tag = tag;
-	slot->hdr.seq = ++pool->pub_seq;
-	slot->hdr.timestamp_ns = mp_now_ns();
-	*hdr = slot->hdr;
-	WRITE_ONCE(slot->writer, 0);
+	mp_slot_stamp(slot, len, tag, ++pool->pub_seq, hdr);
 	/* Its readers, not its publisher, decide when it goes. */
 	WRITE_ONCE(slot->owner, 0);
 	slot->pending = pool->readers;
