@@ -20,6 +20,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "msgpool_kcompat.h"
 #include "msgpool_pool.h"
 #include "msgpool_stat.h"
 
@@ -550,7 +551,7 @@ static int msgpool_open(struct inode *inode, struct file *file)
 {
 	struct msgpool_peer *peer;
 
-	peer = kzalloc(sizeof(*peer), GFP_KERNEL_ACCOUNT);
+	peer = kzalloc_obj(*peer, GFP_KERNEL_ACCOUNT);
 	if (!peer)
 		return -ENOMEM;
 	mutex_init(&peer->attach_lock);
@@ -581,7 +582,6 @@ static const struct file_operations msgpool_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= msgpool_mmap,
 	.poll		= msgpool_poll,
-	.llseek		= no_llseek,
 };
 
 static struct miscdevice msgpool_dev = {

@@ -22,6 +22,7 @@
 #include <linux/user_namespace.h>
 #include <linux/vmalloc.h>
 
+#include "msgpool_kcompat.h"
 #include "msgpool_pool.h"
 
 static ulong max_pool_bytes = SZ_256M;
@@ -207,7 +208,7 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 	struct msgpool_pool *pool;
 	int err;
 
-	pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+	pool = kzalloc_obj(*pool, GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
 	pool->id = atomic_inc_return(&msgpool_next_id);
@@ -440,9 +441,9 @@ int msgpool_pool_mmap(struct msgpool_pool *pool, struct vm_area_struct *vma,
 	if (!writable) {
 		if (vma->vm_flags & VM_WRITE)
 			return -EACCES;
-		vma->vm_flags &= ~VM_MAYWRITE;
+		vm_flags_clear(vma, VM_MAYWRITE);
 	}
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &msgpool_vm_ops;
 	vma->vm_private_data = pool;
 	return 0;
