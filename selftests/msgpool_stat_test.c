@@ -8,6 +8,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -698,6 +699,114 @@ TEST(pool_outlives_its_namespace)
 	ASSERT_EQ(mp_store_len(fd, 8, &t), 0);
 	EXPECT_EQ(mp_free(fd, t), 0);
 	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+#define NS_SHM_BYTES	(16LL << 20)
+
+/*
+ * As pool_in_dying_ns(), then leaves NS_SHM_BYTES of SysV shared memory,
+ * every page touched and the segment never removed, in that namespace:
+ * it lives for as long as the namespace does.
+ */
+static int pool_and_shm_in_dying_ns(int rd, int wr, void *arg)
+{
+	int id, ret = pool_in_dying_ns(rd, wr, arg);
+	char *p;
+
+	if (ret)
+		return ret;
+	id = shmget(IPC_PRIVATE, NS_SHM_BYTES, IPC_CREAT | 0600);
+	CHILD_CHECK(id >= 0);
+	p = shmat(id, NULL, 0);
+	CHILD_CHECK(p != (void *)-1);
+	memset(p, 0x5a, NS_SHM_BYTES);
+	CHILD_CHECK(!shmdt(p));
+	return 0;
+}
+
+/* The Shmem: figure of /proc/meminfo in bytes, or -1. */
+static long long shmem_bytes(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	long long kb = -1;
+	char line[128];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Shmem: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb << 10;
+}
+
+/* The least Shmem figure over @ms milliseconds, read every 50 ms. */
+static long long shmem_least(int ms)
+{
+	long long least = shmem_bytes(), v;
+
+	for (; ms > 0; ms -= 50) {
+		usleep(50 * 1000);
+		v = shmem_bytes();
+		if (v < least)
+			least = v;
+	}
+	return least;
+}
+
+/*
+ * Reads Shmem every 50 ms until it is at most @limit or @ms milliseconds
+ * have passed; the last figure.
+ */
+static long long shmem_wait_down(long long limit, int ms)
+{
+	long long v = shmem_bytes();
+
+	for (; v > limit && ms > 0; ms -= 50) {
+		usleep(50 * 1000);
+		v = shmem_bytes();
+	}
+	return v;
+}
+
+/*
+ * A pool holds its IPC namespace from its creation to its last close, and
+ * that close must let the namespace go.  put_ipc_ns() is not exported: the
+ * pool drops its reference through the namespace's nsfs ->put() instead.
+ * Should that stand-in stop matching get_ipc_ns(), the namespace either
+ * leaks for good or is freed while the pool still points at it.  A
+ * namespace's lifetime shows in /proc/meminfo: SysV shared memory never
+ * removed is freed with its namespace, from a workqueue, hence the polls.
+ */
+TEST(ipc_namespace_freed_at_last_close)
+{
+	char buf[CMSG_SPACE(sizeof(int))];
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = buf, .msg_controllen = sizeof(buf),
+	};
+	long long base = shmem_bytes(), held, after;
+	struct mp_child c = { 0 };
+	int sv[2], fd;
+
+	ASSERT_GE(base, 0);
+	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ASSERT_EQ(mp_spawn(&c, pool_and_shm_in_dying_ns, &sv[1]), 0);
+	ASSERT_EQ(recvmsg(sv[0], &mh, 0), 1);
+	ASSERT_EQ(mp_reap(&c), 0);
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	/* No task is left in the namespace: the pool alone holds it. */
+	held = shmem_least(500);
+	ASSERT_GE(held - base, NS_SHM_BYTES * 3 / 4);
+	close(fd);
+	after = shmem_wait_down(held - NS_SHM_BYTES * 3 / 4, 20000);
+	EXPECT_LE(after, held - NS_SHM_BYTES * 3 / 4);
+	TH_LOG("Shmem: %lld kB before, %lld kB with the pool, %lld kB after",
+	       base >> 10, held >> 10, after >> 10);
 	close(sv[0]);
 	close(sv[1]);
 }
