@@ -18,7 +18,8 @@ endif
 
 LINUX_SRC ?= $(shell . $(CURDIR)/scripts/env.sh && echo $$LINUX_SRC)
 CHECKPATCH := perl $(LINUX_SRC)/scripts/checkpatch.pl --no-tree
-CHECKPATCH_FILES := $(filter-out %.mod.c,$(wildcard kmod/*.[ch] uapi/linux/*.h kunit/*.c))
+CHECKPATCH_FILES := $(filter-out %.mod.c,$(wildcard kmod/*.[ch] kmod/probe/*.c \
+	uapi/linux/*.h kunit/*.c))
 
 # Install locations.  LIBDIR stays $(PREFIX)/lib, which ld.so and
 # pkg-config search on every distribution; a Debian package passes

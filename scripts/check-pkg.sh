@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # The suites of scripts/check.sh that test what a real system gets:
-# `make install` into a staging tree, the DKMS build, the installed module
-# loaded with modprobe in a VM on both kernels, the udev rule applied by
-# Debian's udevadm in a VM, and the man pages.  Sourced by check.sh, which provides one, need, vm_verdict, $log,
-# $repo and the paths of scripts/env.sh.
+# `make install` into a staging tree, the DKMS build and the installed
+# module loaded with modprobe in a VM on every kernel, the udev rule
+# applied by Debian's udevadm in a VM, and the man pages.  Sourced by
+# check.sh, which provides one, need, vm_verdict, in_kernel, $log, $repo,
+# the K_* variables of the kernel under test and the paths of
+# scripts/env.sh.
 # shellcheck disable=SC2153,SC2154 # check.sh sets log, repo, KVER, KDIR
 
 # The tree `make install DESTDIR=... PREFIX=/usr` must produce: one line
@@ -171,7 +173,8 @@ s_install() {
 
 # The installed module, depmod'ed in its staging tree, loads with modprobe
 # in a VM and the installed demo runs against it:
-# "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR.
+# "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR
+# (where in_kernel runs), booted on KERNEL (debug or a vmlinuz).
 install_vm() {
 	local kernel=$1 dir=$2 kdir=$3 dest v kver rc
 	local console=${log%.log}.console timeout=$vm_timeout
@@ -179,9 +182,10 @@ install_vm() {
 	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
 	v=$(cat VERSION)
 	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
-		"$kdir/include/generated/utsrelease.h")
-	dest=$(mktemp -d) || return
-	one "make install-module for $kver" make -s -C "$dir" \
+		"${K_ROOT%/}$kdir/include/generated/utsrelease.h")
+	mkdir -p "$repo/build"
+	dest=$(mktemp -d "$repo/build/install.XXXXXX") || return
+	one "make install-module for $kver" in_kernel make -s -C "$dir" \
 		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$kdir"
 	make -s install-userspace DESTDIR="$dest" PREFIX=/usr >>"$log" 2>&1
 	one "depmod of the installed tree" depmod -b "$dest" "$kver"
@@ -229,17 +233,19 @@ EOF
 	rm -rf "$dest"
 }
 
-s_install_vm_debian() {
-	install_vm debian "$repo" "$KDIR"
+# The module build-LABEL made in its copy of the sources.
+s_install_vm() {
+	need "$K_VMLINUZ" || return
+	need "$K_COPY/kmod/msgpool.ko" || return
+	install_vm "$K_VMLINUZ" "$K_COPY" "$K_KDIR"
 }
 
-# The module build-debug made in its copy of the sources.
 s_install_vm_debug() {
 	need "$debug_copy/kmod/msgpool.ko" || return
-	install_vm debug "$debug_copy" "$DEBUG_KDIR"
+	K_ROOT=/ install_vm debug "$debug_copy" "$DEBUG_KDIR"
 }
 
-# Debian's udevadm applies the rule to the device in a VM on Debian's
+# Debian's udevadm applies the rule to the device in a VM on this system's
 # kernel: the rules file parses, matches /dev/msgpool and sets its group
 # and mode.
 s_udev_vm() {
@@ -248,7 +254,8 @@ s_udev_vm() {
 	local args=(--file "udev/60-msgpool.rules:/usr/lib/udev/rules.d/60-msgpool.rules")
 
 	need "$udevadm" || return
-	need kmod/msgpool.ko || return
+	need "$K_VMLINUZ" || return
+	need "$K_COPY/kmod/msgpool.ko" || return
 	# udevadm and its libraries, where the dynamic linker looks for them.
 	args+=(--file "$udevadm:/bin/udevadm")
 	while read -r lib; do
@@ -284,7 +291,8 @@ else
 	ls -l /dev/msgpool | sed 's/^/# /'
 fi
 EOF
-	"$scripts/vm-run.sh" --kernel debian --module kmod/msgpool.ko \
+	"$scripts/vm-run.sh" --kernel "$K_VMLINUZ" \
+		--module "$K_COPY/kmod/msgpool.ko" \
 		--log "$console" --timeout "$vm_timeout" "${args[@]}" \
 		--file "$dir/vm-udev.sh:/opt/msgpool/vm-udev.sh" \
 		-- "sh /opt/msgpool/vm-udev.sh" >"$log.out" 2>"$log.vm"
@@ -292,7 +300,7 @@ EOF
 	cat "$log.out" "$log.vm" >>"$log"
 	grep -E '^(not )?ok - |^# ' "$log.out"
 	rm -f "$log.out"
-	vm_verdict "$rc" "$console" debian
+	vm_verdict "$rc" "$console" "$K_VMLINUZ"
 	rm -rf "$dir"
 }
 
@@ -309,31 +317,35 @@ s_udev_rule() {
 }
 
 # dkms builds from a copy of the source tree, as `dkms add .` makes one,
-# in private dkms and source trees so that the system's stay untouched.
+# in private dkms and source trees so that the system's stay untouched;
+# for a kernel built in a root, that root's dkms, which may compress the
+# module (msgpool.ko.xz).
 s_dkms() {
-	local t v D ko sudo=
+	local t v D ko
 
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	need dkms.conf || return
+	need "${K_ROOT%/}$K_KDIR/Makefile" || return
 	v=$(cat VERSION)
-	t=$(mktemp -d) || return
+	mkdir -p "$repo/build"
+	t=$(mktemp -d "$repo/build/dkms.XXXXXX") || return
 	mkdir -p "$t/tree" "$t/dkms" "$t/src"
 	tar -C "$repo" --exclude=./build --exclude=./.git -cf - . |
 		tar -C "$t/tree" -xf -
-	D=(dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
-	[ -z "$sudo" ] || D=("$sudo" "${D[@]}")
+	D=(in_kernel dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
 	one "dkms add (msgpool/$v)" "${D[@]}" add "$t/tree"
-	one "dkms build msgpool/$v for $KVER" "${D[@]}" build "msgpool/$v" \
-		-k "$KVER" --kernelsourcedir "$KDIR"
-	ko=$(find "$t/dkms/msgpool/$v/$KVER" -name msgpool.ko 2>/dev/null)
-	one "dkms built msgpool.ko $v for $KVER" test -n "$ko" -a \
-		"$(modinfo -F vermagic "$ko" | cut -d' ' -f1) $(modinfo -F \
-		version "$ko")" = "$KVER $v"
+	one "dkms build msgpool/$v for $K_KVER" "${D[@]}" build "msgpool/$v" \
+		-k "$K_KVER" --kernelsourcedir "$K_KDIR"
+	ko=$(find "$t/dkms/msgpool/$v/$K_KVER" -name 'msgpool.ko*' 2>/dev/null |
+		head -n 1)
+	echo "dkms built: ${ko:-nothing}" >>"$log"
+	one "dkms built msgpool.ko $v for $K_KVER" test -n "$ko" -a \
+		"$(in_kernel modinfo -F vermagic "$ko" | cut -d' ' -f1) $(in_kernel \
+		modinfo -F version "$ko")" = "$K_KVER $v"
 	one "dkms status: built" \
-		grep -q "^msgpool/$v, $KVER, .*: built$" <("${D[@]}" status)
+		grep -q "^msgpool/$v, $K_KVER, .*: built$" <("${D[@]}" status)
 	one "dkms remove --all" "${D[@]}" remove --all "msgpool/$v"
 	one "dkms tree empty after remove" test ! -e "$t/dkms/msgpool"
-	$sudo rm -rf "$t"
+	rm -rf "$t"
 }
 
 # Passes if its argument, some tool's complaints, is empty; logs them.

@@ -1,15 +1,17 @@
 #!/bin/bash
 # Every msgpool test suite, as `make check` runs it: the static checks,
-# the core's userspace tests, the module built for Debian's kernel and for
-# the debug kernel (KASAN, lockdep, kmemleak), the selftests and the
-# library's tests in qemu on both kernels and the KUnit suites on the debug
-# kernel. Each suite's results go to build/results/<suite>.tap (TAP 13),
+# the core's userspace tests, then for each kernel of scripts/kernels
+# (Debian 12's, the 6.12 LTS, the newest Debian ships) the module built
+# sparse-clean, built by dkms, installed and loaded with modprobe, and the
+# selftests and the library's tests in qemu; then the same on the debug
+# kernel (KASAN, lockdep, kmemleak) with its KUnit suites. A suite's name
+# carries its kernel's version. Each suite's results go to build/results/<suite>.tap (TAP 13),
 # its output to build/results/<suite>.log. Ends with a table and the line
 # "msgpool: N passed, N failed"; exits non-zero if any test failed or a
 # suite produced no results.
 #
 # Usage: scripts/check.sh
-# Env:   VM_TIMEOUT (seconds per VM run on Debian's kernel, default 600)
+# Env:   VM_TIMEOUT (seconds per VM run on Debian's kernels, default 600)
 #        VM_TIMEOUT_DEBUG (the same on the debug kernel, default 1800)
 set -uo pipefail
 
@@ -17,7 +19,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
 scripts=$repo/scripts
 results=$repo/build/results
-debug_copy=$repo/build/debug-kmod
+debug_copy=$repo/build/k/debug
 vm_timeout=${VM_TIMEOUT:-600}
 vm_timeout_debug=${VM_TIMEOUT_DEBUG:-1800}
 
@@ -34,7 +36,7 @@ suite() {
 	local name=$1 fn=$2 start counts
 	log=$results/$name.log
 	start=$(date +%s)
-	printf 'check: %-16s ' "$name"
+	printf 'check: %-22s ' "$name"
 	"$fn" >"$results/$name.raw" 2>>"$log"
 	counts=$(number_tap <"$results/$name.raw" 3>"$results/$name.tap")
 	rm -f "$results/$name.raw"
@@ -87,14 +89,43 @@ need() {
 . "$scripts/check-pkg.sh"
 
 s_deps() {
+	local suite
+
 	one "scripts/deps.sh" "$scripts/deps.sh"
-	# deps.sh may have resolved a newer Debian kernel.
+	# One kernel that cannot be had fails its own suites, not the others'.
+	while read -r suite _; do
+		one "scripts/kernels.sh $suite" "$scripts/kernels.sh" "$suite"
+	done < <(msgpool_kernels)
 	# shellcheck source=scripts/env.sh
 	. "$scripts/env.sh"
 }
 
+# "kernel_env SUITE": the K_* variables of scripts/kernels.sh for that
+# kernel. An unprepared kernel keeps its suite's name as its label, and
+# its suites fail on what is missing.
+kernel_env() {
+	K_SUITE=$1 K_LABEL=$1 K_KVER=$1 K_ROOT=/nonexistent K_KDIR=/nonexistent
+	K_VMLINUZ=/nonexistent K_SPARSE=sparse K_CHECKPATCH=/nonexistent
+	# shellcheck disable=SC1090 # written by scripts/kernels.sh
+	[ ! -s "$MSGPOOL_CACHE/kernels/$1/env" ] ||
+		. "$MSGPOOL_CACHE/kernels/$1/env"
+	K_COPY=$repo/build/k/$K_LABEL
+}
+
+# "in_kernel COMMAND...": run where the current kernel's headers are, this
+# system or the kernel's root, with the repository at the same path.
+in_kernel() {
+	if [ "$K_ROOT" = / ]; then
+		"$@"
+	else
+		"$scripts/in-root.sh" "$K_ROOT" --bind "$repo" --cd "$repo" -- "$@"
+	fi
+}
+
 s_checkpatch() {
-	one "checkpatch kmod uapi kunit" make -s checkpatch
+	need "$K_CHECKPATCH" || return
+	one "checkpatch of $K_KVER on kmod uapi kunit" make -s checkpatch \
+		CHECKPATCH="perl $K_CHECKPATCH --no-tree"
 }
 
 # The uapi header stands alone: no kernel tree, C and C++.
@@ -109,11 +140,6 @@ s_uapi() {
 		-fsyntax-only -x c++ -include "$h" /dev/null
 }
 
-s_sparse() {
-	need kmod/Kbuild || return
-	one "sparse (C=2) against $KVER" make -s sparse KDIR="$KDIR"
-}
-
 s_kunit_shim() {
 	local rc
 
@@ -124,14 +150,16 @@ s_kunit_shim() {
 }
 
 # "build_clean KDIR M [MAKE-ARGS]": built with no warning at all, be it
-# the compiler's, modpost's or sparse's.
+# the compiler's, modpost's or sparse's, and sparse did run (Kbuild skips
+# it, with only a note, when it thinks sparse too old).
 build_clean() {
 	local out rc
 
-	out=$(make -C "$1" M="$2" "${@:3}" modules 2>&1)
+	out=$(in_kernel make -C "$1" M="$2" "${@:3}" modules 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
-	[ "$rc" -eq 0 ] && ! grep -qE '(warning|error):' <<<"$out"
+	[ "$rc" -eq 0 ] && ! grep -qE '(warning|error):' <<<"$out" &&
+		grep -q '^  CHECK ' <<<"$out"
 }
 
 # The benchmarks are not run here, only built: the API they use stays theirs.
@@ -141,39 +169,46 @@ s_bench_build() {
 		make -C bench all O="$repo/build/bench-check"
 }
 
-s_build_debian() {
-	need Kbuild || return
-	one "msgpool.ko for $KVER" build_clean "$KDIR" "$repo"
+# The newest kernel's build is W=1 clean as well.
+s_build() {
+	local flags=(C=2 "CHECK=$K_SPARSE")
+
+	need "${K_ROOT%/}$K_KDIR/Makefile" || return
+	[ "$K_SUITE" != "$newest" ] || flags+=(W=1)
+	sync_copy "$K_COPY"
+	one "msgpool.ko for $K_KVER, ${flags[*]} clean" \
+		build_clean "$K_KDIR" "$K_COPY" "${flags[@]}"
 }
 
 s_debug_kernel() {
 	one "debug kernel $(basename "$DEBUG_KDIR")" "$scripts/debug-kernel.sh"
 }
 
-# The debug build gets its own copy of the sources so that its objects do
-# not replace the ones built for Debian's kernel in the tree.
-sync_debug_copy() {
-	local f
+# Each kernel's build gets its own copy of the sources so that its objects
+# do not replace another's, nor the ones `make` leaves in the tree.
+sync_copy() {
+	local copy=$1 f
 
-	mkdir -p "$debug_copy"
-	(cd "$debug_copy" && find . \( -name '*.[ch]' -o -name Kbuild -o \
+	mkdir -p "$copy"
+	(cd "$copy" && find . \( -name '*.[ch]' -o -name Kbuild -o \
 		-name Makefile -o -name VERSION \) -not -name '*.mod.c') |
 		while read -r f; do
-			[ -e "$repo/$f" ] || rm -f "$debug_copy/$f"
+			[ -e "$repo/$f" ] || rm -f "$copy/$f"
 		done
 	find Kbuild VERSION kmod uapi kunit -maxdepth 2 \( -name '*.[ch]' -o \
 		-name Kbuild -o -name Makefile -o -name VERSION \) \
 		-not -name '*.mod.c' \
 		-not -path 'kunit/shim/*' 2>/dev/null | while read -r f; do
-		mkdir -p "$debug_copy/$(dirname "$f")"
-		cmp -s "$f" "$debug_copy/$f" || cp -p "$f" "$debug_copy/$f"
+		mkdir -p "$copy/$(dirname "$f")"
+		cmp -s "$f" "$copy/$f" || cp -p "$f" "$copy/$f"
 	done
 }
 
 s_build_debug() {
-	need Kbuild || return
+	local K_ROOT=/
+
 	need "$DEBUG_BZIMAGE" || return
-	sync_debug_copy
+	sync_copy "$debug_copy"
 	one "msgpool.ko for the debug kernel, sparse clean" \
 		build_clean "$DEBUG_KDIR" "$debug_copy" C=2
 	need kunit/Kbuild || return
@@ -188,7 +223,8 @@ programs() {
 		make -s -C "$1" "$3"
 }
 
-# Run programs in a VM: "vm_progs KERNEL MODULE PROG..." (absolute paths).
+# Run programs in a VM: "vm_progs KERNEL MODULE PROG..." (absolute paths;
+# KERNEL is debug or a vmlinuz).
 vm_progs() {
 	local kernel=$1 module=$2 timeout=$vm_timeout cmd='' p name rc
 	local args=() names=()
@@ -254,10 +290,11 @@ checkers_alive() {
 	done
 }
 
+# The test programs are built once, for every kernel.
 s_vm_suite() {
 	local dir=$1 target=$2 print=$3 kernel=$4 module=$5 progs
 
-	need "$dir/Makefile" || return
+	[ "$kernel" = debug ] || need "$kernel" || return
 	need "$module" || return
 	progs=$(programs "$dir" "$target" "$print") || {
 		echo "not ok - build $dir $target"
@@ -268,12 +305,12 @@ s_vm_suite() {
 	vm_progs "$kernel" "$module" $progs
 }
 
-s_selftests_debian() {
-	s_vm_suite selftests all print-progs debian kmod/msgpool.ko
+s_selftests() {
+	s_vm_suite selftests all print-progs "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
 }
 
-s_userlib_debian() {
-	s_vm_suite userlib tests print-tests debian kmod/msgpool.ko
+s_userlib() {
+	s_vm_suite userlib tests print-tests "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
 }
 
 s_selftests_debug() {
@@ -305,37 +342,45 @@ s_kunit_debug() {
 
 start=$(date +%s)
 suite deps s_deps
-suite checkpatch s_checkpatch
 suite uapi s_uapi
 suite man s_man
-suite sparse s_sparse
 suite kunit-shim s_kunit_shim
 suite bench-build s_bench_build
-suite build-debian s_build_debian
+newest=$(msgpool_kernels | awk 'END { print $1 }')
+host=$(msgpool_kernels | awk '$2 == "host" { print $1; exit }')
+while read -r k _; do
+	kernel_env "$k"
+	suite "checkpatch-$K_LABEL" s_checkpatch
+	suite "build-$K_LABEL" s_build
+	suite "dkms-$K_LABEL" s_dkms
+	suite "install-vm-$K_LABEL" s_install_vm
+	[ "$k" != "$host" ] || suite "udev-vm-$K_LABEL" s_udev_vm
+	suite "selftests-$K_LABEL" s_selftests
+	suite "userlib-$K_LABEL" s_userlib
+done < <(msgpool_kernels)
+# make install, for the kernel this system builds for.
+kernel_env "$host"
 suite install s_install
-suite dkms s_dkms
-suite install-vm s_install_vm_debian
-suite udev-vm s_udev_vm
-suite selftests-debian s_selftests_debian
-suite userlib-debian s_userlib_debian
-suite debug-kernel s_debug_kernel
-suite build-debug s_build_debug
-suite selftests-debug s_selftests_debug
-suite userlib-debug s_userlib_debug
-suite install-vm-debug s_install_vm_debug
-suite kunit-debug s_kunit_debug
+debug=$(sed -n 's/^VERSION = //p; s/^PATCHLEVEL = //p' "$LINUX_SRC/Makefile" \
+	2>/dev/null | paste -sd.)
+suite "debug-kernel-${debug:-6.12}" s_debug_kernel
+suite "build-${debug:-6.12}-debug" s_build_debug
+suite "selftests-${debug:-6.12}-debug" s_selftests_debug
+suite "userlib-${debug:-6.12}-debug" s_userlib_debug
+suite "install-vm-${debug:-6.12}-debug" s_install_vm_debug
+suite "kunit-${debug:-6.12}-debug" s_kunit_debug
 
 total_pass=0
 total_fail=0
 echo
-printf '%-18s %7s %7s %8s\n' suite passed failed seconds
+printf '%-24s %7s %7s %8s\n' suite passed failed seconds
 for s in "${suites[@]}"; do
-	printf '%-18s %7d %7d %8d\n' "$s" "${npass[$s]}" "${nfail[$s]}" \
+	printf '%-24s %7d %7d %8d\n' "$s" "${npass[$s]}" "${nfail[$s]}" \
 		"${secs[$s]}"
 	total_pass=$((total_pass + npass[$s]))
 	total_fail=$((total_fail + nfail[$s]))
 done
-printf '%-18s %7d %7d %8d\n' total "$total_pass" "$total_fail" \
+printf '%-24s %7d %7d %8d\n' total "$total_pass" "$total_fail" \
 	$(($(date +%s) - start))
 echo "msgpool: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

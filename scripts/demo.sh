@@ -1,6 +1,6 @@
 #!/bin/bash
 # What `make demo` runs: install what is missing, build msgpool.ko against
-# Debian's kernel and the demo programs (static), boot that kernel in qemu
+# Debian 12's kernel and the demo programs (static), boot that kernel in qemu
 # with the module loaded and run msgpool-demo there: a producer and a
 # consumer process pass messages through the pool by token.
 #

@@ -1,27 +1,66 @@
 # shellcheck shell=bash
-# Sourced by the msgpool scripts: where the Debian kernel, its headers, the
-# kernel source and the debug kernel live. Cheap; scripts/deps.sh installs
-# and fetches what these paths point to.
+# Sourced by the msgpool scripts: where the kernels, their headers, the
+# kernel source and the debug kernel live. Cheap; scripts/deps.sh and
+# scripts/kernels.sh install and fetch what these paths point to.
 
 MSGPOOL_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/msgpool
+_msgpool_scripts=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# deps.sh records the version linux-image-amd64 resolves to, so sourcing
-# this file does not need to ask apt every time.
-if [ -s "$MSGPOOL_CACHE/debian/kver" ]; then
-	KVER=$(cat "$MSGPOOL_CACHE/debian/kver")
+# The lines of scripts/kernels: "SUITE host|root host|root|sid".
+msgpool_kernels() {
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$_msgpool_scripts/kernels"
+}
+
+# The archive this system's apt takes bookworm from, for debootstrap and
+# the roots' sources (one-line and deb822 sources both).
+msgpool_mirror() {
+	{
+		cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) bookworm .*/\2/p' ||
+			true
+		cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+		BEGIN { RS = ""; FS = "\n" }
+		{
+			uris = ""; suites = ""; types = ""; enabled = "yes"
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^#/) continue
+				split($i, kv, /:[ \t]*/)
+				if (kv[1] == "URIs") uris = substr($i, length(kv[1]) + 2)
+				if (kv[1] == "Suites") suites = " " substr($i, length(kv[1]) + 2) " "
+				if (kv[1] == "Types") types = " " substr($i, length(kv[1]) + 2) " "
+				if (kv[1] == "Enabled") enabled = kv[2]
+			}
+			gsub(/[ \t]+/, " ", suites); gsub(/[ \t]+/, " ", types)
+			if (enabled != "no" && types ~ / deb / && suites ~ / bookworm /) {
+				split(uris, u, /[ \t]+/)
+				print (u[1] != "" ? u[1] : u[2])
+			}
+		}' || true
+	} | head -n 1
+}
+
+# The kernel this system builds for by default (make, make install, the
+# demo): the first of scripts/kernels, built on this system.
+_msgpool_host=$(msgpool_kernels | awk '$2 == "host" { print $1; exit }')
+if [ -s "$MSGPOOL_CACHE/kernels/$_msgpool_host/env" ]; then
+	KVER=$(sed -n 's/^K_KVER=//p' "$MSGPOOL_CACHE/kernels/$_msgpool_host/env")
+	VMLINUZ=$(sed -n 's/^K_VMLINUZ=//p' "$MSGPOOL_CACHE/kernels/$_msgpool_host/env")
 else
-	KVER=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: linux-image-\([0-9].*\)$/\1/p' | head -n 1)
+	KVER=$(apt-cache depends linux-headers-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-headers-\([0-9].*\)$/\1/p' | head -n 1)
+	VMLINUZ=$MSGPOOL_CACHE/kernels/$_msgpool_host/vmlinuz-$KVER
 fi
-
 KDIR=/usr/src/linux-headers-$KVER
-VMLINUZ=$MSGPOOL_CACHE/debian/boot/vmlinuz-$KVER
-LINUX_SRC=$MSGPOOL_CACHE/linux-source-6.1
-KSFT_DIR=$LINUX_SRC/tools/testing/selftests
+
+# The kselftest harness the tests build with: this system's kernel's.
+KSFT_DIR=$MSGPOOL_CACHE/kernels/$_msgpool_host/src/tools/testing/selftests
+
+# The debug kernel's source, bookworm-backports' 6.12 LTS; its kunit.py
+# parses the KUnit results.
+LINUX_SRC=$MSGPOOL_CACHE/linux-source-6.12
 
 # The debug kernel's build dir is keyed on its config fragment and on the
 # kernel version, so editing either builds a fresh one next to the old.
-_msgpool_scripts=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DEBUG_KDIR=$MSGPOOL_CACHE/debug-kernel-$(
 	{
 		cat "$_msgpool_scripts/debug-kernel.config"
@@ -29,7 +68,7 @@ DEBUG_KDIR=$MSGPOOL_CACHE/debug-kernel-$(
 			"$LINUX_SRC/Makefile" 2>/dev/null
 	} | sha256sum | cut -c1-12)
 DEBUG_BZIMAGE=$DEBUG_KDIR/arch/x86/boot/bzImage
-unset _msgpool_scripts
+unset _msgpool_host
 
 export MSGPOOL_CACHE KVER KDIR VMLINUZ LINUX_SRC KSFT_DIR DEBUG_KDIR \
 	DEBUG_BZIMAGE

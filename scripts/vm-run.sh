@@ -8,8 +8,9 @@
 #          [--file SRC[:DEST]]... [--log FILE] [--timeout SEC] [--mem MB]
 #          [--kvm] -- 'shell command line'
 #
-#   --kernel   debian: Debian's kernel ($VMLINUZ, default); debug: the
-#              kernel scripts/debug-kernel.sh builds
+#   --kernel   debian: this system's Debian kernel ($VMLINUZ, default);
+#              debug: the kernel scripts/debug-kernel.sh builds; or the
+#              path of a vmlinuz (scripts/kernels.sh fetches them)
 #   --module   insmod'ed in the given order before the command runs; the
 #              file lies at /lib/modules/<basename> in the VM
 #   --file     copied to DEST in the VM (default /bin/<basename>; a
@@ -67,7 +68,7 @@ command=$*
 case $kernel in
 debian) image=$VMLINUZ; hint=scripts/deps.sh ;;
 debug) image=$DEBUG_BZIMAGE; hint=scripts/debug-kernel.sh ;;
-*) usage ;;
+*) image=$kernel; hint=scripts/kernels.sh ;;
 esac
 [ -s "$image" ] || {
 	echo "vm-run: no $kernel kernel at $image (run $hint)" >&2
