@@ -75,6 +75,8 @@ unshare --mount --propagation private /bin/bash -c '
 	set -e
 	root=$1 cache=$2
 	shift 2
+	# A mount point for /, so that unshare works inside the root too.
+	mount --bind "$root" "$root"
 	mount -t proc proc "$root/proc"
 	mount -t sysfs sysfs "$root/sys"
 	mount --rbind /dev "$root/dev"
