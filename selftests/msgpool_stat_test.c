@@ -671,8 +671,11 @@ static int ns_sees_nothing(int rd, int wr, void *arg)
 	return 0;
 }
 
-/* A pool outlives the namespace it was named in, and stays out of others. */
-TEST(pool_outlives_its_namespace)
+/*
+ * Runs @fn in a child that sends one fd over the socket its argument
+ * names, and waits for it to exit: the fd received, or -1.
+ */
+static int fd_from_child(mp_child_fn fn)
 {
 	char buf[CMSG_SPACE(sizeof(int))];
 	char byte;
@@ -682,14 +685,32 @@ TEST(pool_outlives_its_namespace)
 		.msg_control = buf, .msg_controllen = sizeof(buf),
 	};
 	struct mp_child c = { 0 };
-	int sv[2], fd, i;
+	int sv[2], fd = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	if (!mp_spawn(&c, fn, &sv[1])) {
+		if (recvmsg(sv[0], &mh, 0) == 1 && CMSG_FIRSTHDR(&mh))
+			memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+		if (mp_reap(&c) && fd >= 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	close(sv[0]);
+	close(sv[1]);
+	return fd;
+}
+
+/* A pool outlives the namespace it was named in, and stays out of others. */
+TEST(pool_outlives_its_namespace)
+{
+	struct mp_child c = { 0 };
+	int fd, i;
 	__u64 t;
 
-	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ASSERT_EQ(mp_spawn(&c, pool_in_dying_ns, &sv[1]), 0);
-	ASSERT_EQ(recvmsg(sv[0], &mh, 0), 1);
-	ASSERT_EQ(mp_reap(&c), 0);
-	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	fd = fd_from_child(pool_in_dying_ns);
+	ASSERT_GE(fd, 0);
 	/* Not in this namespace, nor in any new one. */
 	EXPECT_EQ(st_peers("orphan-ns", NULL, 0), -ENOENT);
 	for (i = 0; i < 3; i++) {
@@ -699,8 +720,6 @@ TEST(pool_outlives_its_namespace)
 	ASSERT_EQ(mp_store_len(fd, 8, &t), 0);
 	EXPECT_EQ(mp_free(fd, t), 0);
 	close(fd);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 #define NS_SHM_BYTES	(16LL << 20)
@@ -782,23 +801,12 @@ static long long shmem_wait_down(long long limit, int ms)
  */
 TEST(ipc_namespace_freed_at_last_close)
 {
-	char buf[CMSG_SPACE(sizeof(int))];
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = buf, .msg_controllen = sizeof(buf),
-	};
 	long long base = shmem_bytes(), held, after;
-	struct mp_child c = { 0 };
-	int sv[2], fd;
+	int fd;
 
 	ASSERT_GE(base, 0);
-	ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ASSERT_EQ(mp_spawn(&c, pool_and_shm_in_dying_ns, &sv[1]), 0);
-	ASSERT_EQ(recvmsg(sv[0], &mh, 0), 1);
-	ASSERT_EQ(mp_reap(&c), 0);
-	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	fd = fd_from_child(pool_and_shm_in_dying_ns);
+	ASSERT_GE(fd, 0);
 	/* No task is left in the namespace: the pool alone holds it. */
 	held = shmem_least(500);
 	ASSERT_GE(held - base, NS_SHM_BYTES * 3 / 4);
@@ -807,8 +815,6 @@ TEST(ipc_namespace_freed_at_last_close)
 	EXPECT_LE(after, held - NS_SHM_BYTES * 3 / 4);
 	TH_LOG("Shmem: %lld kB before, %lld kB with the pool, %lld kB after",
 	       base >> 10, held >> 10, after >> 10);
-	close(sv[0]);
-	close(sv[1]);
 }
 
 /* Memory cgroups. */
