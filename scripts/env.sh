@@ -46,8 +46,10 @@ if [ -s "$MSGPOOL_CACHE/kernels/$_msgpool_host/env" ]; then
 	KVER=$(sed -n 's/^K_KVER=//p' "$MSGPOOL_CACHE/kernels/$_msgpool_host/env")
 	VMLINUZ=$(sed -n 's/^K_VMLINUZ=//p' "$MSGPOOL_CACHE/kernels/$_msgpool_host/env")
 else
+	# Empty on a system whose package lists are not there yet.
 	KVER=$(apt-cache depends linux-headers-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: linux-headers-\([0-9].*\)$/\1/p' | head -n 1)
+		sed -n 's/^ *Depends: linux-headers-\([0-9].*\)$/\1/p' |
+		head -n 1 || true)
 	VMLINUZ=$MSGPOOL_CACHE/kernels/$_msgpool_host/vmlinuz-$KVER
 fi
 KDIR=/usr/src/linux-headers-$KVER
@@ -64,8 +66,9 @@ LINUX_SRC=$MSGPOOL_CACHE/linux-source-6.12
 DEBUG_KDIR=$MSGPOOL_CACHE/debug-kernel-$(
 	{
 		cat "$_msgpool_scripts/debug-kernel.config"
+		# Not there before scripts/deps.sh has unpacked it.
 		sed -n '/^VERSION/p; /^PATCHLEVEL/p; /^SUBLEVEL/p; /^EXTRAVERSION/p' \
-			"$LINUX_SRC/Makefile" 2>/dev/null
+			"$LINUX_SRC/Makefile" 2>/dev/null || true
 	} | sha256sum | cut -c1-12)
 DEBUG_BZIMAGE=$DEBUG_KDIR/arch/x86/boot/bzImage
 unset _msgpool_host
