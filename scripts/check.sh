@@ -5,8 +5,9 @@
 # sparse-clean, built by dkms, installed and loaded with modprobe, and the
 # selftests and the library's tests in qemu; then the same on the debug
 # kernel (KASAN, lockdep, kmemleak) with its KUnit suites. A suite's name
-# carries its kernel's version. Each suite's results go to build/results/<suite>.tap (TAP 13),
-# its output to build/results/<suite>.log. Ends with a table and the line
+# carries its kernel's version. Each suite's results go to
+# build/results/<suite>.tap (TAP 13), its output to
+# build/results/<suite>.log. Ends with a table and the line
 # "msgpool: N passed, N failed"; exits non-zero if any test failed or a
 # suite produced no results.
 #
