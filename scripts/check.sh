@@ -348,7 +348,7 @@ suite man s_man
 suite kunit-shim s_kunit_shim
 suite bench-build s_bench_build
 newest=$(msgpool_kernels | awk 'END { print $1 }')
-host=$(msgpool_kernels | awk '$2 == "host" { print $1; exit }')
+host=$(msgpool_host_kernel)
 while read -r k _; do
 	kernel_env "$k"
 	suite "checkpatch-$K_LABEL" s_checkpatch

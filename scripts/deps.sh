@@ -116,4 +116,4 @@ if [ "$(cat "$src.version" 2>/dev/null || true)" != "$version" ]; then
 	echo "$version" >"$src.version"
 fi
 
-"$scripts/kernels.sh" "$(msgpool_kernels | awk '$2 == "host" { print $1; exit }')"
+"$scripts/kernels.sh" "$(msgpool_host_kernel)"

@@ -11,6 +11,12 @@ msgpool_kernels() {
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$_msgpool_scripts/kernels"
 }
 
+# The suite of the kernel this system builds for: the first built on
+# this system.
+msgpool_host_kernel() {
+	msgpool_kernels | awk '$2 == "host" { print $1; exit }'
+}
+
 # The archive this system's apt takes bookworm from, for debootstrap and
 # the roots' sources (one-line and deb822 sources both).
 msgpool_mirror() {
@@ -41,7 +47,7 @@ msgpool_mirror() {
 
 # The kernel this system builds for by default (make, make install, the
 # demo): the first of scripts/kernels, built on this system.
-_msgpool_host=$(msgpool_kernels | awk '$2 == "host" { print $1; exit }')
+_msgpool_host=$(msgpool_host_kernel)
 if [ -s "$MSGPOOL_CACHE/kernels/$_msgpool_host/env" ]; then
 	KVER=$(sed -n 's/^K_KVER=//p' "$MSGPOOL_CACHE/kernels/$_msgpool_host/env")
 	VMLINUZ=$(sed -n 's/^K_VMLINUZ=//p' "$MSGPOOL_CACHE/kernels/$_msgpool_host/env")
