@@ -23,21 +23,8 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/timekeeping.h>
 #include <linux/types.h>
 #include <linux/wait.h>
-
-/* CLOCK_MONOTONIC, as userspace reads it with clock_gettime(). */
-static inline u64 mp_now_ns(void)
-{
-	return ktime_get_ns();
-}
-
-/* The caller's process id, as seen from its own pid namespace. */
-static inline u32 mp_current_pid(void)
-{
-	return task_tgid_vnr(current);
-}
 
 #else /* !__KERNEL__ */
 

@@ -465,9 +465,21 @@ static u32 mp_pub_victim(struct mp_pool *pool, u32 len)
 	return MP_NIL;
 }
 
+/* Under pub_lock: the readers in @mask lost one message they had not taken. */
+static void mp_lost_add(struct mp_pool *pool, u64 mask)
+{
+	u32 r;
+
+	for (; mask; mask &= mask - 1) {
+		r = __ffs64(mask);
+		if (pool->lost[r] != U32_MAX)
+			pool->lost[r]++;
+	}
+}
+
 /*
  * Overwrite-oldest: frees the oldest published slot a loan of @len could
- * use; its readers will see a gap in sequence numbers.  False if none.
+ * use; its readers are told at their next take.  False if none.
  */
 static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
 {
@@ -477,6 +489,7 @@ static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
 	index = mp_pub_victim(pool, len);
 	if (index != MP_NIL) {
 		mp_unread_add(pool, pool->slots[index].pending, -1);
+		mp_lost_add(pool, pool->slots[index].pending);
 		mp_pub_free(pool, index);
 	}
 	mutex_unlock(&pool->pub_lock);
@@ -557,29 +570,29 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	return err;
 }
 
-/* Under @slot->sem: may @hold end this loan with a message of @len? */
+/* Under @slot->sem: may @hold end this loan, with message @hdr if any? */
 static int mp_loan_end_check(struct mp_pool *pool, struct mp_slot *slot,
-			     struct mp_hold *hold, u32 gen, u32 len, bool msg)
+			     struct mp_hold *hold, u32 gen,
+			     const struct mp_msg_hdr *hdr)
 {
 	if (mp_slot_stale(slot, gen))
 		return -ESTALE;
 	if (!hold || !hold->write || slot->state != MP_SLOT_LOANED)
 		return -EPERM;
-	if (msg && len > pool->classes[slot->class_idx].slot_size)
+	if (hdr && hdr->len > pool->classes[slot->class_idx].slot_size)
 		return -EMSGSIZE;
 	return 0;
 }
 
-/* Under @slot->sem, held for writing: the header of a finished message. */
-static void mp_slot_stamp(struct mp_slot *slot, u32 len, u64 tag, u64 seq,
+/*
+ * Under @slot->sem, held for writing: @hdr, as the caller filled it, is
+ * the header of a finished message, numbered in the pool's sequence.
+ */
+static void mp_slot_stamp(struct mp_pool *pool, struct mp_slot *slot,
 			  struct mp_msg_hdr *hdr)
 {
-	slot->hdr.len = len;
-	slot->hdr.producer = mp_current_pid();
-	slot->hdr.tag = tag;
-	slot->hdr.seq = seq;
-	slot->hdr.timestamp_ns = mp_now_ns();
-	*hdr = slot->hdr;
+	hdr->seq = atomic64_inc_return(&pool->seq);
+	slot->hdr = *hdr;
 	WRITE_ONCE(slot->writer, 0);
 }
 
@@ -588,7 +601,7 @@ static void mp_slot_stamp(struct mp_slot *slot, u32 len, u64 tag, u64 seq,
  * Returns -EPERM unless @peer holds that loan.
  */
 static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-		       u32 len, u64 tag, struct mp_msg_hdr *hdr)
+		       struct mp_msg_hdr *hdr)
 {
 	struct mp_hold *hold;
 	struct mp_slot *slot;
@@ -605,15 +618,13 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	mutex_lock(&peer->lock);
 	hold = mp_hold_find(peer, index);
 	down_write(&slot->sem);
-	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), len,
-				hdr);
+	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), hdr);
 	if (err) {
 		up_write(&slot->sem);
 		goto unlock;
 	}
 	if (hdr) {
-		mp_slot_stamp(slot, len, tag, atomic64_inc_return(&pool->seq),
-			      hdr);
+		mp_slot_stamp(pool, slot, hdr);
 		WRITE_ONCE(slot->state, MP_SLOT_READY);
 		atomic64_inc(&pool->cnt.stores);
 	} else {
@@ -631,14 +642,14 @@ unlock:
 }
 
 int mp_commit(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	      u32 len, u64 tag, struct mp_msg_hdr *hdr)
+	      struct mp_msg_hdr *hdr)
 {
-	return mp_loan_end(pool, peer, token, len, tag, hdr);
+	return mp_loan_end(pool, peer, token, hdr);
 }
 
 int mp_discard(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
-	return mp_loan_end(pool, peer, token, 0, 0, NULL);
+	return mp_loan_end(pool, peer, token, NULL);
 }
 
 /* Borrows. */
@@ -992,11 +1003,13 @@ int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
 		err = -EUSERS;
 	} else {
 		r = __ffs64(~pool->readers);
-		pool->readers |= (u64)1 << r;
+		WRITE_ONCE(pool->readers, pool->readers | (u64)1 << r);
 		WRITE_ONCE(pool->unread[r], 0);
+		pool->lost[r] = 0;
 		WRITE_ONCE(peer->reader, r);
 		*reader = r;
-		*seq = pool->pub_seq;
+		/* Publishes bump @seq under pub_lock: later ones are above. */
+		*seq = atomic64_read(&pool->seq);
 	}
 	mutex_unlock(&pool->pub_lock);
 	return err;
@@ -1023,7 +1036,7 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 		if (!slot->pending)
 			mp_pub_free(pool, i);
 	}
-	pool->readers &= ~bit;
+	WRITE_ONCE(pool->readers, pool->readers & ~bit);
 	WRITE_ONCE(pool->unread[peer->reader], 0);
 	WRITE_ONCE(peer->reader, -1);
 	atomic64_inc(&pool->notify_gen);
@@ -1034,9 +1047,9 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 
 /* Under both locks: @slot becomes the readers' message, or free. */
 static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
-			      u32 len, u64 tag, struct mp_msg_hdr *hdr)
+			      struct mp_msg_hdr *hdr)
 {
-	mp_slot_stamp(slot, len, tag, ++pool->pub_seq, hdr);
+	mp_slot_stamp(pool, slot, hdr);
 	/* Its readers, not its publisher, decide when it goes. */
 	WRITE_ONCE(slot->owner, 0);
 	slot->pending = pool->readers;
@@ -1053,7 +1066,7 @@ static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
 }
 
 int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	       u32 len, u64 tag, struct mp_msg_hdr *hdr)
+	       struct mp_msg_hdr *hdr)
 {
 	struct mp_hold *hold;
 	struct mp_slot *slot;
@@ -1072,9 +1085,8 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	hold = mp_hold_find(peer, index);
 	mutex_lock(&pool->pub_lock);
 	down_write(&slot->sem);
-	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), len,
-				true);
-	freed = !err && mp_publish_locked(pool, slot, len, tag, hdr);
+	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), hdr);
+	freed = !err && mp_publish_locked(pool, slot, hdr);
 	up_write(&slot->sem);
 	if (freed)
 		mp_slot_push(pool, index);
@@ -1091,7 +1103,7 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 }
 
 int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
-	    struct mp_msg_hdr *hdr)
+	    struct mp_msg_hdr *hdr, u32 *lost)
 {
 	struct mp_slot *slot = NULL;
 	int err = -EAGAIN;
@@ -1118,6 +1130,8 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 	WRITE_ONCE(pool->unread[peer->reader], pool->unread[peer->reader] - 1);
 	/* A published slot changes only under pub_lock: no sem needed. */
 	*hdr = slot->hdr;
+	*lost = pool->lost[peer->reader];
+	pool->lost[peer->reader] = 0;
 	mp_ref_fill(pool, i, slot->gen, ref);
 	atomic64_inc(&pool->cnt.borrows);
 	err = 0;
@@ -1184,40 +1198,14 @@ bool mp_loan_ready(struct mp_pool *pool)
 	return ready;
 }
 
-void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info)
+u64 mp_pool_available(const struct mp_pool *pool)
 {
-	struct msgpool_class_info *ci;
-	struct mp_class *cls;
+	u64 sum = 0;
 	u32 c;
 
-	info->nr_classes = pool->nr_classes;
-	info->capacity = pool->capacity;
-	info->map_size = pool->map_size;
-	info->available = 0;
-	for (c = 0; c < pool->nr_classes; c++) {
-		cls = &pool->classes[c];
-		ci = &info->classes[c];
-		ci->slot_size = cls->slot_size;
-		ci->nr_slots = cls->nr_slots;
-		ci->available = atomic_read(&cls->available);
-		ci->stride = cls->stride;
-		ci->offset = cls->offset;
-		info->available += ci->available;
-	}
-	info->nr_stores = atomic64_read(&pool->cnt.stores);
-	info->nr_loans = atomic64_read(&pool->cnt.loans);
-	info->nr_borrows = atomic64_read(&pool->cnt.borrows);
-	info->nr_frees = atomic64_read(&pool->cnt.frees);
-	info->nr_nobufs = atomic64_read(&pool->cnt.nobufs);
-	info->nr_reclaimed = atomic64_read(&pool->cnt.reclaimed);
-	info->nr_poisoned = atomic64_read(&pool->cnt.poisoned);
-	mutex_lock(&pool->pub_lock);
-	info->reserved[MSGPOOL_INFO_PUBSUB] = hweight64(pool->readers) |
-		(u64)(pool->overwrite ? MSGPOOL_ATTACH_OVERWRITE : 0) << 32;
-	info->reserved[MSGPOOL_INFO_PUB_SEQ] = pool->pub_seq;
-	mutex_unlock(&pool->pub_lock);
-	info->reserved[MSGPOOL_INFO_NOTIFY_GEN] =
-		atomic64_read(&pool->notify_gen);
+	for (c = 0; c < pool->nr_classes; c++)
+		sum += atomic_read(&pool->classes[c].available);
+	return sum;
 }
 
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c)

@@ -38,12 +38,16 @@ enum mp_slot_state {
 /* mp_slot.flags */
 #define MP_SLOT_ORPHAN		(1U << 0)	/* last release frees it */
 
-/* The header of a stored message: kernel memory, never in the mapping. */
+/*
+ * The header of a stored message: kernel memory, never in the mapping.
+ * The caller of mp_commit() and mp_publish() fills all but @seq: the core
+ * knows neither processes nor clocks.
+ */
 struct mp_msg_hdr {
 	u32 len;
 	u32 producer;		/* pid that stored or committed it */
 	u64 tag;
-	u64 seq;
+	u64 seq;		/* in the pool's sequence, see mp_pool.seq */
 	u64 timestamp_ns;
 };
 
@@ -99,21 +103,21 @@ struct mp_pool {
 	struct mp_class classes[MSGPOOL_MAX_CLASSES];
 	struct mp_slot *slots;	/* capacity entries */
 	atomic_t next_peer_id;
-	atomic64_t seq;
+	atomic64_t seq;		/* last message's: every commit and publish */
 	struct mp_counters cnt;
 	wait_queue_head_t wq;	/* slot freed, borrow dropped, published */
 	/*
 	 * Publish/subscribe.  @pub_lock guards the list of published slots
-	 * (oldest first, i.e. in @pub_seq order), their masks and the
+	 * (oldest first, i.e. in sequence order), their masks and the
 	 * readers; it nests inside a peer's lock and outside slot sems.
 	 */
 	struct mutex pub_lock;
 	bool overwrite;		/* MSGPOOL_ATTACH_OVERWRITE, set at create */
 	u64 readers;		/* mask of subscribed reader indexes */
 	u32 pub_head, pub_tail;	/* slot indexes, MP_NIL when empty */
-	u64 pub_seq;		/* last publish sequence number */
-	atomic64_t notify_gen;	/* see MSGPOOL_INFO_NOTIFY_GEN */
+	atomic64_t notify_gen;	/* see msgpool_info.notify_gen */
 	u32 unread[MSGPOOL_MAX_READERS];	/* untaken, per reader */
+	u32 lost[MSGPOOL_MAX_READERS];	/* dropped untaken since last take */
 };
 
 /*
@@ -198,7 +202,7 @@ int mp_class_pick(const struct mp_pool *pool, u32 len);
 int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	    struct mp_ref *ref);
 int mp_commit(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	      u32 len, u64 tag, struct mp_msg_hdr *hdr);
+	      struct mp_msg_hdr *hdr);
 int mp_discard(struct mp_pool *pool, struct mp_peer *peer, u64 token);
 int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	      u32 flags, struct mp_ref *ref, struct mp_msg_hdr *hdr);
@@ -207,7 +211,8 @@ int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token);
 int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 	      struct mp_msg_hdr *hdr);
-void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info);
+/* Free slots, all classes: a moment's sum, exact only when nothing runs. */
+u64 mp_pool_available(const struct mp_pool *pool);
 
 /* Slots of a pool by state; the fields sum to the pool's capacity. */
 struct mp_census {
@@ -246,16 +251,18 @@ void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
  *  -ENOENT    take, mark read or unsubscribe of a peer that is no reader
  *  -EAGAIN    take with no untaken message
  * mp_publish() ends @peer's loan of @token like mp_commit(), for the
- * readers subscribed now (none: the slot is free at once).
+ * readers subscribed now (none: the slot is free at once).  mp_take()
+ * sets *@lost to the messages an overwrite dropped before this reader
+ * took them, since its previous take.
  * mp_mark_read() ends a take of @peer; the last reader frees the slot.
  */
 int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
 		 u64 *seq);
 int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer);
 int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	       u32 len, u64 tag, struct mp_msg_hdr *hdr);
+	       struct mp_msg_hdr *hdr);
 int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
-	    struct mp_msg_hdr *hdr);
+	    struct mp_msg_hdr *hdr, u32 *lost);
 int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token);
 /* Lockless hints for poll(): a take would find a message; a loan a slot. */
 bool mp_take_ready(struct mp_pool *pool, struct mp_peer *peer);

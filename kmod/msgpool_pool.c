@@ -151,16 +151,26 @@ static struct msgpool_pool *msgpool_pool_find(struct ipc_namespace *ns,
 	return NULL;
 }
 
+/* An untyped attach joins any pool; a typed one only a pool of its type. */
+static bool msgpool_type_match(const struct msgpool_pool *pool,
+			       const struct msgpool_attach *at)
+{
+	return !memchr_inv(at->type_id, 0, sizeof(at->type_id)) ||
+	       !memcmp(at->type_id, pool->type_id, sizeof(at->type_id));
+}
+
 /* Take a reference on @pool, found by name, for a new peer. */
-static int msgpool_pool_join(struct msgpool_pool *pool, u32 flags,
-			     bool writable)
+static int msgpool_pool_join(struct msgpool_pool *pool,
+			     const struct msgpool_attach *at, bool writable)
 {
 	int err;
 
 	lockdep_assert_held(&msgpool_lock);
-	if (flags & MSGPOOL_ATTACH_EXCL)
+	if (at->flags & MSGPOOL_ATTACH_EXCL)
 		return -EEXIST;
 	err = msgpool_pool_permit(pool, writable);
+	if (!err && !msgpool_type_match(pool, at))
+		err = -EPROTOTYPE;
 	if (!err)
 		kref_get(&pool->ref);
 	return err;
@@ -226,6 +236,7 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 	pool->gid = current_egid();
 	pool->mode = at->mode;
 	pool->core.overwrite = at->flags & MSGPOOL_ATTACH_OVERWRITE;
+	memcpy(pool->type_id, at->type_id, sizeof(pool->type_id));
 	err = msgpool_pool_alloc_pages(pool);
 	if (err) {
 		msgpool_pool_free(pool);
@@ -236,8 +247,8 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 
 /* List @fresh under its name, unless a racing attach created it first. */
 static struct msgpool_pool *msgpool_pool_publish(struct msgpool_pool *fresh,
-						 u32 flags, bool writable,
-						 bool *created)
+						 const struct msgpool_attach *at,
+						 bool writable, bool *created)
 {
 	struct msgpool_pool *pool;
 	int err = 0;
@@ -246,7 +257,7 @@ static struct msgpool_pool *msgpool_pool_publish(struct msgpool_pool *fresh,
 	pool = msgpool_pool_find(fresh->ns, fresh->name);
 	if (pool) {
 		msgpool_nr_pools--;
-		err = msgpool_pool_join(pool, flags, writable);
+		err = msgpool_pool_join(pool, at, writable);
 	} else {
 		list_add(&fresh->node, &msgpool_pools);
 	}
@@ -272,7 +283,7 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 	mutex_lock(&msgpool_lock);
 	pool = msgpool_pool_find(msgpool_ns(), at->name);
 	if (pool)
-		err = msgpool_pool_join(pool, at->flags, writable);
+		err = msgpool_pool_join(pool, at, writable);
 	else if (!(at->flags & MSGPOOL_ATTACH_CREATE))
 		err = -ENOENT;
 	else if (msgpool_nr_pools >= max_pools)
@@ -293,7 +304,7 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 		mutex_unlock(&msgpool_lock);
 		return pool;
 	}
-	return msgpool_pool_publish(pool, at->flags, writable, created);
+	return msgpool_pool_publish(pool, at, writable, created);
 }
 
 /* Called by kref_put_mutex() with msgpool_lock held; drops it. */
@@ -313,26 +324,23 @@ void msgpool_pool_put(struct msgpool_pool *pool)
 	kref_put_mutex(&pool->ref, msgpool_pool_release, &msgpool_lock);
 }
 
-void msgpool_pool_enter(struct msgpool_pool *pool,
-			struct msgpool_member *member, struct mp_peer *core)
+void msgpool_pool_enter(struct msgpool_pool *pool, struct msgpool_peer *peer)
 {
-	member->core = core;
-	member->pid = get_pid(task_tgid(current));
+	peer->pid = get_pid(task_tgid(current));
 	mutex_lock(&pool->members_lock);
-	list_add_tail(&member->node, &pool->members);
+	list_add_tail(&peer->node, &pool->members);
 	pool->nr_members++;
 	mutex_unlock(&pool->members_lock);
 }
 
 /* Before the peer is reclaimed: the stats never look at a dying peer. */
-void msgpool_pool_leave(struct msgpool_pool *pool,
-			struct msgpool_member *member)
+void msgpool_pool_leave(struct msgpool_pool *pool, struct msgpool_peer *peer)
 {
 	mutex_lock(&pool->members_lock);
-	list_del(&member->node);
+	list_del(&peer->node);
 	pool->nr_members--;
 	mutex_unlock(&pool->members_lock);
-	put_pid(member->pid);
+	put_pid(peer->pid);
 }
 
 int msgpool_pool_snapshot(struct msgpool_pool ***pools, u32 *nr)

@@ -17,13 +17,6 @@
 struct ipc_namespace;
 struct pid;
 
-/* A peer as its pool lists it, for MSGPOOL_IOC_PEERS. */
-struct msgpool_member {
-	struct list_head node;		/* in the pool's @members */
-	struct mp_peer *core;
-	struct pid *pid;		/* thread group that attached */
-};
-
 struct msgpool_pool {
 	struct mp_pool core;
 	struct kref ref;		/* one per attached peer, or lookup */
@@ -35,12 +28,26 @@ struct msgpool_pool {
 	kuid_t uid;			/* creator's euid */
 	kgid_t gid;			/* creator's egid */
 	umode_t mode;			/* permission bits, 0777 at most */
+	u8 type_id[MSGPOOL_TYPE_ID_LEN];	/* set at create; zeros: untyped */
 	unsigned long nr_pages;		/* entries of @pages allocated */
 	struct page **pages;		/* the mapping, core.map_size bytes */
 	void *vaddr;			/* vmap() of @pages */
 	struct mutex members_lock;	/* taken before any peer's lock */
-	struct list_head members;
-	u32 nr_members;
+	struct list_head members;	/* msgpool_peer.node, members_lock */
+	u32 nr_members;			/* under members_lock */
+};
+
+/*
+ * An open file of /dev/msgpool.  @core is the peer as the core sees it:
+ * struct mp_peer has no file, pid or list, so that the core and its tests
+ * also run in userspace.  The rest is the file's.
+ */
+struct msgpool_peer {
+	struct mp_peer core;
+	struct msgpool_pool *pool;	/* set once by attach, then constant */
+	struct mutex attach_lock;	/* one attach at a time */
+	struct list_head node;		/* in pool->members, members_lock */
+	struct pid *pid;		/* thread group that attached */
 };
 
 /*
@@ -51,10 +58,8 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 					 bool writable, bool *created);
 void msgpool_pool_put(struct msgpool_pool *pool);
 /* List and unlist an initialised peer of @pool. */
-void msgpool_pool_enter(struct msgpool_pool *pool,
-			struct msgpool_member *member, struct mp_peer *core);
-void msgpool_pool_leave(struct msgpool_pool *pool,
-			struct msgpool_member *member);
+void msgpool_pool_enter(struct msgpool_pool *pool, struct msgpool_peer *peer);
+void msgpool_pool_leave(struct msgpool_pool *pool, struct msgpool_peer *peer);
 
 /*
  * The caller's IPC namespace.  msgpool_pool_snapshot() returns its pools,

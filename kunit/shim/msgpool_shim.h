@@ -296,17 +296,4 @@ static inline void kvfree(const void *p)
 	free((void *)p);
 }
 
-static inline u64 mp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static inline u32 mp_current_pid(void)
-{
-	return getpid();
-}
-
 #endif /* _MSGPOOL_SHIM_H */

@@ -22,6 +22,7 @@
 #define MSGPOOL_NAME_MAX	32	/* bytes in a pool name, NUL included */
 #define MSGPOOL_MAX_CLASSES	8	/* size classes in one pool */
 #define MSGPOOL_BATCH_MAX	1024	/* ops in one MSGPOOL_IOC_BATCH */
+#define MSGPOOL_TYPE_ID_LEN	16	/* bytes of a pool's type fingerprint */
 
 /* Memory classes, as reported by MSGPOOL_IOC_INFO. */
 #define MSGPOOL_MEM_HOST	1	/* pages of host RAM owned by the kernel */
@@ -53,6 +54,12 @@ struct msgpool_class {
  * on a plain attach @mode, @nr_classes and @classes must be zero.
  * On return @map_size holds the bytes to mmap() and @created is 1 if this
  * call created the pool.
+ *
+ * @type_id is the fingerprint of the message type the peer reads and
+ * writes, e.g. a hash of its definition; all zeros means untyped.  A pool
+ * created with a type keeps it; an attach that names a type other than
+ * the pool's (an untyped pool included) fails with -EPROTOTYPE.  An
+ * untyped attach joins any pool.
  */
 struct msgpool_attach {
 	char name[MSGPOOL_NAME_MAX];	/* NUL-terminated, [A-Za-z0-9._-] */
@@ -62,6 +69,7 @@ struct msgpool_attach {
 	__u32 created;			/* out: 1 if this call created it */
 	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
 	__u64 map_size;			/* out: bytes to mmap() */
+	__u8 type_id[MSGPOOL_TYPE_ID_LEN];	/* in: type fingerprint */
 	__u64 reserved[2];		/* must be zero */
 };
 
@@ -94,20 +102,13 @@ struct msgpool_info {
 	__u64 nr_nobufs;	/* out: allocations refused, pool exhausted */
 	__u64 nr_reclaimed;	/* out: slots reclaimed from closed peers */
 	__u64 nr_poisoned;	/* out: slots poisoned by a lost write borrow */
-	__u64 reserved[5];	/* out: see MSGPOOL_INFO_*, else zero */
+	__u32 nr_readers;	/* out: peers subscribed now */
+	__u32 pool_flags;	/* out: MSGPOOL_ATTACH_OVERWRITE if created so */
+	__u64 seq;		/* out: sequence number of the last message */
+	__u64 notify_gen;	/* out: moves on publish, mark read, unsubscribe */
+	__u8 type_id[MSGPOOL_TYPE_ID_LEN];	/* out: zeros if untyped */
+	__u64 reserved[4];	/* out: zero */
 };
-
-/*
- * Publish/subscribe figures in msgpool_info.reserved[]:
- * [MSGPOOL_INFO_PUBSUB]: bits 0..31 the subscribed readers, bits 32..63
- *	the pool's creation flags of them (MSGPOOL_ATTACH_OVERWRITE)
- * [MSGPOOL_INFO_PUB_SEQ]: sequence number of the last published message
- * [MSGPOOL_INFO_NOTIFY_GEN]: notify generation, moves on every publish,
- *	mark read and unsubscribe
- */
-#define MSGPOOL_INFO_PUBSUB	0
-#define MSGPOOL_INFO_PUB_SEQ	1
-#define MSGPOOL_INFO_NOTIFY_GEN	2
 
 /* Operations, in struct msgpool_op.op. */
 enum msgpool_opcode {
@@ -142,6 +143,9 @@ enum msgpool_opcode {
  * Fields marked "in" are read for the ops that use them and must be zero
  * for the others; "out" fields are written by the kernel.  @len comes back
  * as the message length, or the slot size for LOAN.
+ *
+ * @seq numbers messages in one sequence per pool: each store, commit and
+ * publish takes the next number, so a larger @seq is a later message.
  */
 struct msgpool_op {
 	__u32 op;		/* in: MSGPOOL_OP_*; single ioctls: 0 or theirs */
@@ -154,10 +158,14 @@ struct msgpool_op {
 	__u32 capacity;		/* out: payload bytes the slot can hold */
 	__u32 producer;		/* out: pid of the process that stored it */
 	__u64 tag;		/* in: STORE/COMMIT; out: BORROW/HEADER */
-	__u64 seq;		/* out: pool sequence number of the message */
+	__u64 seq;		/* out: the message's sequence number */
 	__u64 timestamp_ns;	/* out: CLOCK_MONOTONIC at store/commit */
-	__u64 reserved;		/* must be zero */
+	__u32 lost;		/* out: TAKE: messages overwritten before this
+				 * reader took them, since its last take */
+	__u32 reserved;		/* must be zero */
 };
+
+#define MSGPOOL_OP_SIZE_VER0	80	/* the first struct msgpool_op */
 
 /*
  * MSGPOOL_IOC_BATCH: run @count ops from the array at @ops in order.
@@ -170,7 +178,7 @@ struct msgpool_op {
 #define MSGPOOL_BATCH_STOP	(1U << 0)	/* stop at the first failed op */
 #define MSGPOOL_BATCH_FLAGS	MSGPOOL_BATCH_STOP
 
-struct msgpool_batch {
+struct msgpool_batch_args {
 	__u64 ops;		/* in: user pointer to struct msgpool_op[] */
 	__u32 count;		/* in: 1..MSGPOOL_BATCH_MAX */
 	__u32 op_size;		/* in: sizeof(struct msgpool_op) */
@@ -202,14 +210,23 @@ struct msgpool_pool_stat {
 	__u64 borrowed;		/* messages under a read or write borrow */
 	__u64 poisoned;		/* slots a write borrower died in */
 	__u64 published;	/* messages published to subscribers */
-	__u64 reserved[4];	/* zero */
+	__u8 type_id[MSGPOOL_TYPE_ID_LEN];	/* zeros if untyped */
+	__u64 reserved[2];	/* zero */
 };
+
+#define MSGPOOL_POOL_STAT_SIZE_VER0	216	/* the first msgpool_pool_stat */
 
 /*
  * MSGPOOL_IOC_POOLS: list the pools of the caller's IPC namespace into the
  * array at @pools, of @count entries of @entry_size bytes.  On return
  * @count holds the number of pools: if it is larger than the array, only
  * the first entries were written; call again with a larger one.
+ *
+ * Entries grow the way struct msgpool_op does: @entry_size may be any size
+ * from MSGPOOL_POOL_STAT_SIZE_VER0 to 4096.  The kernel writes the fields
+ * it knows that fit, and zeros after them, so a newer caller reads zeros
+ * from an older kernel and an older caller gets the fields it knows.
+ * MSGPOOL_IOC_PEERS does the same with MSGPOOL_PEER_STAT_SIZE_VER0.
  */
 struct msgpool_pool_list {
 	__u64 pools;		/* in: user pointer to msgpool_pool_stat[] */
@@ -235,6 +252,8 @@ struct msgpool_peer_stat {
 	__u64 reserved[2];	/* zero */
 };
 
+#define MSGPOOL_PEER_STAT_SIZE_VER0	64	/* the first msgpool_peer_stat */
+
 /*
  * MSGPOOL_IOC_PEERS: the peers attached to the pool called @name in the
  * caller's IPC namespace (and, if @id is not 0, with that id), as
@@ -256,7 +275,7 @@ struct msgpool_peer_list {
  * peers attached carry on and the pool is freed at their last close.
  * Allowed to the pool's owner and to CAP_SYS_ADMIN in the namespace.
  */
-struct msgpool_unlink {
+struct msgpool_unlink_args {
 	char name[MSGPOOL_NAME_MAX];	/* in */
 	__u32 id;		/* in: 0, or the pool's id */
 	__u32 flags;		/* must be zero */
@@ -270,7 +289,7 @@ struct msgpool_unlink {
  */
 #define MSGPOOL_MAX_READERS	64
 
-struct msgpool_subscribe {
+struct msgpool_subscribe_args {
 	__u32 reader;		/* out: reader index, 0..MSGPOOL_MAX_READERS-1 */
 	__u32 flags;		/* in: must be zero */
 	__u64 seq;		/* out: sequence number of the last publish */
@@ -281,7 +300,8 @@ struct msgpool_subscribe {
 
 #define MSGPOOL_IOC_ATTACH	_IOWR(MSGPOOL_IOC_MAGIC, 0x00, struct msgpool_attach)
 #define MSGPOOL_IOC_INFO	_IOR(MSGPOOL_IOC_MAGIC, 0x01, struct msgpool_info)
-#define MSGPOOL_IOC_BATCH	_IOWR(MSGPOOL_IOC_MAGIC, 0x02, struct msgpool_batch)
+#define MSGPOOL_IOC_BATCH	_IOWR(MSGPOOL_IOC_MAGIC, 0x02, \
+				      struct msgpool_batch_args)
 #define MSGPOOL_IOC_NOP		_IOWR(MSGPOOL_IOC_MAGIC, 0x10, struct msgpool_op)
 #define MSGPOOL_IOC_STORE	_IOWR(MSGPOOL_IOC_MAGIC, 0x11, struct msgpool_op)
 #define MSGPOOL_IOC_LOAN	_IOWR(MSGPOOL_IOC_MAGIC, 0x12, struct msgpool_op)
@@ -295,10 +315,11 @@ struct msgpool_subscribe {
 #define MSGPOOL_IOC_TAKE	_IOWR(MSGPOOL_IOC_MAGIC, 0x1a, struct msgpool_op)
 #define MSGPOOL_IOC_MARK_READ	_IOWR(MSGPOOL_IOC_MAGIC, 0x1b, struct msgpool_op)
 #define MSGPOOL_IOC_SUBSCRIBE	_IOWR(MSGPOOL_IOC_MAGIC, 0x20, \
-				      struct msgpool_subscribe)
+				      struct msgpool_subscribe_args)
 #define MSGPOOL_IOC_UNSUBSCRIBE	_IO(MSGPOOL_IOC_MAGIC, 0x21)
 #define MSGPOOL_IOC_POOLS	_IOWR(MSGPOOL_IOC_MAGIC, 0x30, struct msgpool_pool_list)
 #define MSGPOOL_IOC_PEERS	_IOWR(MSGPOOL_IOC_MAGIC, 0x31, struct msgpool_peer_list)
-#define MSGPOOL_IOC_UNLINK	_IOW(MSGPOOL_IOC_MAGIC, 0x32, struct msgpool_unlink)
+#define MSGPOOL_IOC_UNLINK	_IOW(MSGPOOL_IOC_MAGIC, 0x32, \
+				      struct msgpool_unlink_args)
 
 #endif /* _UAPI_LINUX_MSGPOOL_H */
