@@ -477,6 +477,45 @@ static void mp_lost_add(struct mp_pool *pool, u64 mask)
 	}
 }
 
+/* Under pub_lock: reader @r drops its oldest untaken message. */
+static void mp_reader_drop_oldest(struct mp_pool *pool, u32 r)
+{
+	u64 bit = (u64)1 << r;
+	struct mp_slot *slot;
+	u32 i;
+
+	for (i = pool->pub_head; i != MP_NIL; i = slot->pub_next) {
+		slot = &pool->slots[i];
+		if (slot->pending & ~slot->taken & bit)
+			break;
+	}
+	if (i == MP_NIL)
+		return;
+	slot->pending &= ~bit;
+	mp_unread_add(pool, bit, -1);
+	mp_lost_add(pool, bit);
+	if (!slot->pending)
+		mp_pub_free(pool, i);
+}
+
+/*
+ * Under pub_lock, after a publish to @mask: a reader past the pool's
+ * limit loses its oldest untaken messages, so that it cannot hold the
+ * slots a writer waits for.
+ */
+static void mp_reader_limit(struct mp_pool *pool, u64 mask)
+{
+	u32 r;
+
+	if (!pool->reader_limit)
+		return;
+	for (; mask; mask &= mask - 1) {
+		r = __ffs64(mask);
+		while (pool->unread[r] > pool->reader_limit)
+			mp_reader_drop_oldest(pool, r);
+	}
+}
+
 /*
  * Overwrite-oldest: frees the oldest published slot a loan of @len could
  * use; its readers are told at their next take.  False if none.
@@ -558,7 +597,7 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 			break;
 		}
 		/* A hint only: the next try decides. */
-		err = wait_event_killable(pool->wq,
+		err = wait_event_interruptible(pool->wq,
 			mp_class_pick(pool, len) >= 0 ||
 			(pool->overwrite &&
 			 atomic64_read(&pool->notify_gen) != gen));
@@ -669,12 +708,22 @@ static bool mp_borrow_conflict(struct mp_slot *slot, bool write)
 }
 
 /*
- * Under @slot->sem: take the borrow, or say why not.  @full: @peer holds
- * as many read borrows of the slot as it can count.
+ * A conflict that only @peer itself could end: its own loan or write
+ * borrow, or its own read borrows against its write borrow.  Waiting for
+ * it would never end.
  */
-static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
-			    u32 gen, u32 flags, bool full)
+static bool mp_borrow_self_conflict(struct mp_peer *peer,
+				    struct mp_slot *slot,
+				    const struct mp_hold *hold, bool write)
 {
+	return slot->writer == peer->id || (write && hold && hold->reads);
+}
+
+/* Under @slot->sem: take the borrow, or say why not.  @hold: @peer's. */
+static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
+			    u32 gen, u32 flags, const struct mp_hold *hold)
+{
+	bool write = flags & MSGPOOL_F_WRITE;
 	int err = mp_slot_check(slot, gen);
 
 	if (err)
@@ -682,11 +731,14 @@ static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
 	/* Readers take a published slot; nobody may borrow it. */
 	if (slot->state == MP_SLOT_PUBLISHED)
 		return -EPERM;
-	if (mp_borrow_conflict(slot, flags & MSGPOOL_F_WRITE))
+	if (mp_borrow_self_conflict(peer, slot, hold, write))
+		return -EDEADLK;
+	if (mp_borrow_conflict(slot, write))
 		return -EBUSY;
-	if (flags & MSGPOOL_F_WRITE)
+	if (write)
 		WRITE_ONCE(slot->writer, peer->id);
-	else if (full || !atomic_add_unless(&slot->readers, 1, INT_MAX))
+	else if ((hold && hold->reads == U16_MAX) ||
+		 !atomic_add_unless(&slot->readers, 1, INT_MAX))
 		return -EOVERFLOW;
 	if (flags & MSGPOOL_F_ADOPT) {
 		WRITE_ONCE(slot->owner, peer->id);
@@ -703,7 +755,6 @@ static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
 	bool excl = flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT);
 	struct mp_slot *slot = &pool->slots[index];
 	struct mp_hold *hold;
-	bool full;
 	int err;
 
 	mutex_lock(&peer->lock);
@@ -711,12 +762,11 @@ static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
 	if (err)
 		goto unlock;
 	hold = mp_hold_find(peer, index);
-	full = hold && hold->reads == U16_MAX;
 	if (excl)
 		down_write(&slot->sem);
 	else
 		down_read(&slot->sem);
-	err = mp_borrow_locked(peer, slot, gen, flags, full);
+	err = mp_borrow_locked(peer, slot, gen, flags, hold);
 	if (!err) {
 		*hdr = slot->hdr;
 		mp_ref_fill(pool, index, gen, ref);
@@ -747,7 +797,8 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	u32 index;
 	int err;
 
-	if (write && !peer->writable)
+	/* Adopting makes the peer the one to free it: a writer's right. */
+	if ((flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT)) && !peer->writable)
 		return -EBADF;
 	err = mp_token_slot(pool, token, &index);
 	if (err)
@@ -757,8 +808,9 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 		err = mp_borrow_try(pool, peer, index, gen, flags, ref, hdr);
 		if (err != -EBUSY || (flags & MSGPOOL_F_NONBLOCK))
 			return err;
-		err = wait_event_killable(pool->wq,
-					  mp_borrow_may_run(slot, gen, write));
+		/* Any signal ends the wait: nothing is held yet. */
+		err = wait_event_interruptible(pool->wq,
+					mp_borrow_may_run(slot, gen, write));
 		if (err)
 			return err;
 	}
@@ -1088,10 +1140,12 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), hdr);
 	freed = !err && mp_publish_locked(pool, slot, hdr);
 	up_write(&slot->sem);
-	if (freed)
+	if (freed) {
 		mp_slot_push(pool, index);
-	else if (!err)
+	} else if (!err) {
 		mp_pub_append(pool, index);
+		mp_reader_limit(pool, pool->slots[index].pending);
+	}
 	mutex_unlock(&pool->pub_lock);
 	if (!err) {
 		hold->write = 0;

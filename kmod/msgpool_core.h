@@ -153,6 +153,8 @@ struct mp_counters {
  *	the reader fields below.  Nests inside &mp_peer.lock and outside
  *	any slot's @sem.
  * @overwrite: MSGPOOL_ATTACH_OVERWRITE, set at create; constant
+ * @reader_limit: untaken messages a reader may have before a publish
+ *	drops its oldest, 0 for no limit; set at create, constant
  * @readers: mask of subscribed reader indexes; pub_lock (read with
  *	READ_ONCE() for MSGPOOL_IOC_INFO)
  * @pub_head: oldest published slot, or MP_NIL; pub_lock
@@ -176,6 +178,7 @@ struct mp_pool {
 	wait_queue_head_t wq;
 	struct mutex pub_lock;
 	bool overwrite;
+	u32 reader_limit;
 	u64 readers;
 	u32 pub_head, pub_tail;
 	atomic64_t notify_gen;
