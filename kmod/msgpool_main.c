@@ -13,6 +13,8 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
@@ -110,25 +112,43 @@ static void msgpool_op_put_ref(struct msgpool_op *op, const struct mp_ref *ref)
 	op->capacity = ref->capacity;
 }
 
+/*
+ * A producer, kept as its pid in the initial namespace, as the caller's
+ * pid namespace sees it: 0 if it is not visible there, or gone.
+ */
+static u32 msgpool_pid_here(u32 nr)
+{
+	struct pid *pid;
+	u32 vnr = 0;
+
+	rcu_read_lock();
+	pid = find_pid_ns(nr, &init_pid_ns);
+	if (pid)
+		vnr = pid_vnr(pid);
+	rcu_read_unlock();
+	return vnr;
+}
+
 static void msgpool_op_put_hdr(struct msgpool_op *op,
 			       const struct mp_msg_hdr *hdr)
 {
 	op->len = hdr->len;
-	op->producer = hdr->producer;
+	op->producer = msgpool_pid_here(hdr->producer);
 	op->tag = hdr->tag;
 	op->seq = hdr->seq;
 	op->timestamp_ns = hdr->timestamp_ns;
 }
 
 /*
- * The header of a message this process finishes now: the pid as its own
- * namespace sees it, and CLOCK_MONOTONIC as clock_gettime() reads it.
+ * The header of a message this process finishes now: its pid in the
+ * initial namespace, which every reader's namespace can translate, and
+ * CLOCK_MONOTONIC as clock_gettime() reads it.
  */
 static void msgpool_op_get_hdr(const struct msgpool_op *op,
 			       struct mp_msg_hdr *hdr)
 {
 	hdr->len = op->len;
-	hdr->producer = task_tgid_vnr(current);
+	hdr->producer = task_tgid_nr(current);
 	hdr->tag = op->tag;
 	hdr->seq = 0;
 	hdr->timestamp_ns = ktime_get_ns();
@@ -216,13 +236,14 @@ static int msgpool_op_take(struct msgpool_peer *peer, struct msgpool_op *op)
 	return 0;
 }
 
-static int msgpool_op_borrow(struct msgpool_peer *peer, struct msgpool_op *op)
+static int msgpool_op_borrow(struct msgpool_peer *peer, struct msgpool_op *op,
+			     u32 flags)
 {
 	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
 	int err;
 
-	err = mp_borrow(&peer->pool->core, &peer->core, op->token, op->flags,
+	err = mp_borrow(&peer->pool->core, &peer->core, op->token, flags,
 			&ref, &hdr);
 	if (err)
 		return err;
@@ -250,27 +271,27 @@ static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
 {
 	struct msgpool_peer *peer = file->private_data;
 	struct mp_pool *pool = &peer->pool->core;
-	u32 alloc_flags = op->flags;
+	u32 flags = op->flags;
 	int err;
 
 	err = msgpool_op_check(op, code);
 	if (err)
 		return err;
-	/* An O_NONBLOCK file never sleeps for a slot. */
+	/* An O_NONBLOCK file never sleeps, for a slot or for a borrow. */
 	if (file->f_flags & O_NONBLOCK)
-		alloc_flags |= MSGPOOL_F_NONBLOCK;
+		flags |= MSGPOOL_F_NONBLOCK;
 
 	switch (code) {
 	case MSGPOOL_OP_STORE:
-		return msgpool_op_store(peer, op, alloc_flags);
+		return msgpool_op_store(peer, op, flags);
 	case MSGPOOL_OP_LOAN:
-		return msgpool_op_loan(peer, op, alloc_flags);
+		return msgpool_op_loan(peer, op, flags);
 	case MSGPOOL_OP_COMMIT:
 		return msgpool_op_commit(peer, op);
 	case MSGPOOL_OP_DISCARD:
 		return mp_discard(pool, &peer->core, op->token);
 	case MSGPOOL_OP_BORROW:
-		return msgpool_op_borrow(peer, op);
+		return msgpool_op_borrow(peer, op, flags);
 	case MSGPOOL_OP_RELEASE:
 		return mp_release(pool, &peer->core, op->token, op->flags,
 				  op->len);
@@ -434,6 +455,8 @@ static void msgpool_info_fill(struct msgpool_pool *pool,
 	info->seq = atomic64_read(&core->seq);
 	info->notify_gen = atomic64_read(&core->notify_gen);
 	memcpy(info->type_id, pool->type_id, sizeof(info->type_id));
+	info->pool_id = pool->id;
+	info->reader_limit = core->reader_limit;
 }
 
 static long msgpool_ioc_info(struct file *file,
@@ -637,7 +660,8 @@ static struct miscdevice msgpool_dev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "msgpool",
 	.fops	= &msgpool_fops,
-	.mode	= 0666,
+	/* udev/60-msgpool.rules opens it to the msgpool group. */
+	.mode	= 0600,
 };
 
 module_misc_device(msgpool_dev);

@@ -29,6 +29,7 @@ struct pid;
  * @gid: creator's egid; constant
  * @mode: permission bits, 0777 at most; constant
  * @type_id: type fingerprint, zeros if untyped; constant
+ * @cost: bytes charged to the creator's quota; constant
  * @nr_pages: entries of @pages allocated; constant once listed
  * @pages: the mapping, core.map_size bytes
  * @vaddr: vmap() of @pages
@@ -48,6 +49,7 @@ struct msgpool_pool {
 	kgid_t gid;
 	umode_t mode;
 	u8 type_id[MSGPOOL_TYPE_ID_LEN];
+	u64 cost;
 	unsigned long nr_pages;
 	struct page **pages;
 	void *vaddr;

@@ -83,10 +83,19 @@ struct msgpool_class {
  *	with a type keeps it.  An attach that names a type other than the
  *	pool's (an untyped pool's included) fails with -EPROTOTYPE; an
  *	untyped attach joins any pool.
+ * @id: 0, or the id of the pool to join (&msgpool_info.pool_id): a pool
+ *	that merely has the same name fails with -ENOENT.  Not with CREATE.
+ * @reader_limit: CREATE only: how many published messages a reader may
+ *	leave untaken.  A publish past it drops the reader's oldest untaken
+ *	message (reported in &msgpool_op.lost), so a stalled reader cannot
+ *	hold the pool's slots.  0: no limit, writers wait for readers.
  * @reserved: must be zero
  *
  * Fields marked CREATE only must be zero without MSGPOOL_ATTACH_CREATE.
- * The classes, mode and OVERWRITE of an existing pool are its creator's.
+ * The classes, mode, type and reader limit of an existing pool are its
+ * creator's.  With CREATE, an existing pool is joined only if it is the
+ * caller's own (same euid), so a name squatted by another user fails
+ * with -EEXIST; @created tells whether the pool is new.
  */
 struct msgpool_attach {
 	char name[MSGPOOL_NAME_MAX];
@@ -97,6 +106,8 @@ struct msgpool_attach {
 	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
 	__u64 map_size;
 	__u8 type_id[MSGPOOL_TYPE_ID_LEN];
+	__u32 id;
+	__u32 reader_limit;
 	__u64 reserved[2];
 };
 
@@ -138,6 +149,8 @@ struct msgpool_class_info {
  * @seq: sequence number of the pool's last message, 0 before the first
  * @notify_gen: moves on every publish, mark read and unsubscribe
  * @type_id: the pool's type fingerprint, zeros if untyped
+ * @pool_id: the pool's id, unique since the module was loaded
+ * @reader_limit: as the creator set it, 0 for none
  * @reserved: zero
  *
  * Counters are cumulative over the pool's life, for all its peers.  Each
@@ -164,7 +177,9 @@ struct msgpool_info {
 	__u64 seq;
 	__u64 notify_gen;
 	__u8 type_id[MSGPOOL_TYPE_ID_LEN];
-	__u64 reserved[4];
+	__u32 pool_id;
+	__u32 reader_limit;
+	__u64 reserved[3];
 };
 
 /**
@@ -220,8 +235,8 @@ enum msgpool_opcode {
  * @data: in: STORE: user pointer to @len bytes
  * @offset: out: mmap offset of the payload
  * @capacity: out: payload bytes the slot can hold
- * @producer: out: pid of the process that finished the message, in its
- *	own pid namespace
+ * @producer: out: pid of the process that finished the message, as the
+ *	caller's pid namespace sees it; 0 if it is not visible there
  * @tag: in: STORE, COMMIT, PUBLISH; out: the message's
  * @seq: out: the message's sequence number (see "msgpool ABI" above)
  * @timestamp_ns: out: CLOCK_MONOTONIC when the message was finished
