@@ -37,12 +37,13 @@ static uint max_pools = 64;
 module_param(max_pools, uint, 0444);
 MODULE_PARM_DESC(max_pools, "Pools at once (default 64)");
 
+/* Writable by root: a quota may change while pools exist. */
 static uint max_user_pools = 8;
-module_param(max_user_pools, uint, 0444);
+module_param(max_user_pools, uint, 0644);
 MODULE_PARM_DESC(max_user_pools, "Pools one user may create (default 8)");
 
 static ulong max_user_bytes = SZ_512M;
-module_param(max_user_bytes, ulong, 0444);
+module_param(max_user_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_user_bytes,
 		 "Bytes of pools one user may create, metadata included (default 512 MiB)");
 
@@ -153,14 +154,13 @@ static struct msgpool_user *msgpool_user_find(kuid_t uid)
 static int msgpool_user_charge(kuid_t uid, u64 cost)
 {
 	struct msgpool_user *u = msgpool_user_find(uid);
-	bool exempt = capable(CAP_SYS_RESOURCE);
+	u64 pools = u ? u->pools : 0, bytes = u ? u->bytes : 0;
 
-	if (u && !exempt && (u->pools >= max_user_pools ||
-			     u->bytes + cost > max_user_bytes))
+	if ((pools >= READ_ONCE(max_user_pools) ||
+	     bytes + cost > READ_ONCE(max_user_bytes)) &&
+	    !capable(CAP_SYS_RESOURCE))
 		return -EDQUOT;
 	if (!u) {
-		if (!exempt && (!max_user_pools || cost > max_user_bytes))
-			return -EDQUOT;
 		u = kzalloc_obj(*u, GFP_KERNEL_ACCOUNT);
 		if (!u)
 			return -ENOMEM;
