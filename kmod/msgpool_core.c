@@ -9,23 +9,8 @@
  */
 #include "msgpool_core.h"
 
-#define MP_TOKEN_CLASS_SHIFT	MP_TOKEN_INDEX_BITS
-#define MP_TOKEN_TAG_SHIFT	(MP_TOKEN_CLASS_SHIFT + MP_TOKEN_CLASS_BITS)
-#define MP_TOKEN_GEN_SHIFT	32
-#define MP_TOKEN_CLASS_MASK	((1U << MP_TOKEN_CLASS_BITS) - 1)
-#define MP_TOKEN_TAG_MASK	((1U << MP_TOKEN_TAG_BITS) - 1)
-
 #define MP_HOLD_MIN		8	/* cells of a new hold table */
-
-static u32 mp_gen_next(u32 gen)
-{
-	return gen + 1 ? gen + 1 : 1;
-}
-
-static u32 mp_token_gen(u64 token)
-{
-	return token >> MP_TOKEN_GEN_SHIFT;
-}
+#define MP_TOKEN_ROUNDS		4	/* Feistel rounds: a PRP from a PRF */
 
 static void mp_wake(struct mp_pool *pool)
 {
@@ -110,7 +95,6 @@ static void mp_class_init(struct mp_pool *pool, u32 c)
 	for (i = 0; i < cls->nr_slots; i++) {
 		slot = &pool->slots[cls->first + i];
 		init_rwsem(&slot->sem);
-		slot->gen = 1;
 		slot->state = MP_SLOT_FREE;
 		slot->class_idx = c;
 		slot->next = i + 1 < cls->nr_slots ? i + 1 : MP_NIL;
@@ -120,7 +104,7 @@ static void mp_class_init(struct mp_pool *pool, u32 c)
 }
 
 int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
-		 u32 nr, u32 pool_id)
+		 u32 nr)
 {
 	u64 map_size;
 	int err;
@@ -141,7 +125,9 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 		return -ENOMEM;
 	}
 	pool->nr_classes = nr;
-	pool->tag = pool_id & MP_TOKEN_TAG_MASK;
+	get_random_bytes(&pool->key, sizeof(pool->key));
+	pool->slot_bits = pool->capacity > 1 ? ilog2(pool->capacity - 1) + 1 : 0;
+	pool->gen_max = U64_MAX >> pool->slot_bits;
 	for (c = 0; c < nr; c++)
 		mp_class_init(pool, c);
 	init_waitqueue_head(&pool->wq);
@@ -205,36 +191,76 @@ int mp_class_pick(const struct mp_pool *pool, u32 len)
 	return -ENOBUFS;
 }
 
-/* Tokens. */
-u64 mp_token_make(const struct mp_pool *pool, u32 class_idx, u32 index,
-		  u32 gen)
+/*
+ * Tokens.  A token is a slot's global index and its generation, packed as
+ * gen << slot_bits | index and enciphered under the pool's random key by a
+ * balanced Feistel network whose round function is SipHash.  Four rounds
+ * of a pseudorandom function make a pseudorandom permutation of the 64-bit
+ * words (Luby-Rackoff), so:
+ *  - a token of another pool deciphers to a random word, whose generation
+ *    matches its slot's with probability 2^-(64 - slot_bits);
+ *  - a live token is no easier to guess, however many tokens of its pool
+ *    a peer has seen;
+ *  - a token value comes back only with the same slot and generation, and
+ *    a slot whose generation would pass gen_max is retired, never reused.
+ */
+static u32 mp_token_round(const struct mp_pool *pool, u32 round, u32 half)
 {
-	return (u64)gen << MP_TOKEN_GEN_SHIFT |
-	       pool->tag << MP_TOKEN_TAG_SHIFT |
-	       class_idx << MP_TOKEN_CLASS_SHIFT | index;
+	return (u32)siphash_2u32(round, half, &pool->key);
 }
 
-int mp_token_slot(const struct mp_pool *pool, u64 token, u32 *slot)
+static u64 mp_token_encipher(const struct mp_pool *pool, u64 word)
 {
-	u32 index = token & (MP_MAX_CLASS_SLOTS - 1);
-	u32 c = (token >> MP_TOKEN_CLASS_SHIFT) & MP_TOKEN_CLASS_MASK;
-	u32 tag = (token >> MP_TOKEN_TAG_SHIFT) & MP_TOKEN_TAG_MASK;
+	u32 left = word >> 32, right = (u32)word, t;
+	u32 r;
 
-	if (!mp_token_gen(token) || tag != pool->tag ||
-	    c >= pool->nr_classes || index >= pool->classes[c].nr_slots)
+	for (r = 0; r < MP_TOKEN_ROUNDS; r++) {
+		t = right;
+		right = left ^ mp_token_round(pool, r, right);
+		left = t;
+	}
+	return (u64)left << 32 | right;
+}
+
+static u64 mp_token_decipher(const struct mp_pool *pool, u64 token)
+{
+	u32 left = token >> 32, right = (u32)token, t;
+	u32 r;
+
+	for (r = MP_TOKEN_ROUNDS; r-- > 0;) {
+		t = left;
+		left = right ^ mp_token_round(pool, r, left);
+		right = t;
+	}
+	return (u64)left << 32 | right;
+}
+
+u64 mp_token_make(const struct mp_pool *pool, u32 slot, u64 gen)
+{
+	return mp_token_encipher(pool, gen << pool->slot_bits | slot);
+}
+
+int mp_token_open(const struct mp_pool *pool, u64 token, u32 *slot,
+		  u64 *gen)
+{
+	u64 word = mp_token_decipher(pool, token);
+	u64 index = word & ((1ULL << pool->slot_bits) - 1);
+
+	*gen = pool->slot_bits < 64 ? word >> pool->slot_bits : 0;
+	if (!*gen || index >= pool->capacity)
 		return -EINVAL;
-	*slot = pool->classes[c].first + index;
+	*slot = index;
 	return 0;
 }
 
-static void mp_ref_fill(const struct mp_pool *pool, u32 slot, u32 gen,
+static void mp_ref_fill(const struct mp_pool *pool, u32 slot, u64 gen,
 			struct mp_ref *ref)
 {
 	u32 c = pool->slots[slot].class_idx;
 	const struct mp_class *cls = &pool->classes[c];
 	u32 index = slot - cls->first;
 
-	ref->token = mp_token_make(pool, c, index, gen);
+	ref->token = mp_token_make(pool, slot, gen);
 	ref->offset = cls->offset + (u64)index * cls->stride;
 	ref->capacity = cls->slot_size;
 	ref->slot = slot;
@@ -343,12 +369,13 @@ void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable)
 }
 
 /* Slot helpers; the caller holds @slot->sem, exclusive where it writes. */
-static bool mp_slot_stale(const struct mp_slot *slot, u32 gen)
+static bool mp_slot_stale(const struct mp_slot *slot, u64 gen)
 {
-	return slot->gen != gen || slot->state == MP_SLOT_FREE;
+	return slot->gen != gen || slot->state == MP_SLOT_FREE ||
+	       slot->state == MP_SLOT_RETIRED;
 }
 
-static int mp_slot_check(const struct mp_slot *slot, u32 gen)
+static int mp_slot_check(const struct mp_slot *slot, u64 gen)
 {
 	if (mp_slot_stale(slot, gen))
 		return -ESTALE;
@@ -364,8 +391,8 @@ static bool mp_slot_idle(struct mp_slot *slot)
 
 static void mp_slot_free_locked(struct mp_pool *pool, struct mp_slot *slot)
 {
+	/* Its tokens are stale now; the next loan moves the generation. */
 	WRITE_ONCE(slot->state, MP_SLOT_FREE);
-	WRITE_ONCE(slot->gen, mp_gen_next(slot->gen));
 	WRITE_ONCE(slot->owner, 0);
 	WRITE_ONCE(slot->writer, 0);
 	slot->flags = 0;
@@ -536,31 +563,69 @@ static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
 }
 
 /* Allocation. */
+
+/*
+ * Under @slot->sem, held for writing: the generation of its next message,
+ * skipping one whose token would be 0.  False when the generations are
+ * spent: the slot is retired, so that no token value comes back.
+ */
+static bool mp_slot_next_gen(struct mp_pool *pool, struct mp_slot *slot,
+			     u32 index)
+{
+	u64 gen = slot->gen;
+
+	do {
+		if (gen >= pool->gen_max) {
+			WRITE_ONCE(slot->state, MP_SLOT_RETIRED);
+			return false;
+		}
+		gen++;
+	} while (!mp_token_make(pool, index, gen));
+	WRITE_ONCE(slot->gen, gen);
+	return true;
+}
+
+/*
+ * A free slot of a class that fits @len, its sem held for writing and its
+ * generation moved on; -ENOBUFS when none.
+ */
+static int mp_slot_alloc(struct mp_pool *pool, u32 len)
+{
+	struct mp_slot *slot;
+	u32 index;
+	int c;
+
+	/* A class can empty between the pick and the pop: pick again. */
+	while ((c = mp_class_pick(pool, len)) >= 0) {
+		index = mp_freelist_pop(pool, &pool->classes[c]);
+		if (index == MP_NIL)
+			continue;
+		index += pool->classes[c].first;
+		slot = &pool->slots[index];
+		down_write(&slot->sem);
+		if (mp_slot_next_gen(pool, slot, index))
+			return index;
+		up_write(&slot->sem);
+	}
+	return c;
+}
+
 static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
 		       struct mp_ref *ref)
 {
 	struct mp_slot *slot;
-	u32 index = MP_NIL;
-	int c, err;
+	int index, err;
 
 	mutex_lock(&peer->lock);
 	err = mp_hold_reserve(peer);
 	if (err)
 		goto unlock;
-	/* A class can empty between the pick and the pop: pick again. */
-	while ((c = mp_class_pick(pool, len)) >= 0) {
-		index = mp_freelist_pop(pool, &pool->classes[c]);
-		if (index != MP_NIL)
-			break;
-	}
-	if (c < 0) {
-		err = c;
+	index = mp_slot_alloc(pool, len);
+	if (index < 0) {
+		err = index;
 		goto unlock;
 	}
-	index += pool->classes[c].first;
 	slot = &pool->slots[index];
-	down_write(&slot->sem);
-	WRITE_ONCE(slot->gen, mp_gen_next(slot->gen));
 	WRITE_ONCE(slot->owner, peer->id);
 	WRITE_ONCE(slot->writer, peer->id);
 	WRITE_ONCE(slot->state, MP_SLOT_LOANED);
@@ -611,7 +676,7 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 
 /* Under @slot->sem: may @hold end this loan, with message @hdr if any? */
 static int mp_loan_end_check(struct mp_pool *pool, struct mp_slot *slot,
-			     struct mp_hold *hold, u32 gen,
+			     struct mp_hold *hold, u64 gen,
 			     const struct mp_msg_hdr *hdr)
 {
 	if (mp_slot_stale(slot, gen))
@@ -645,11 +710,12 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	u32 index;
+	u64 gen;
 	int err;
 
 	if (!peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -657,7 +723,7 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	mutex_lock(&peer->lock);
 	hold = mp_hold_find(peer, index);
 	down_write(&slot->sem);
-	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), hdr);
+	err = mp_loan_end_check(pool, slot, hold, gen, hdr);
 	if (err) {
 		up_write(&slot->sem);
 		goto unlock;
@@ -694,7 +760,7 @@ int mp_discard(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 /* Borrows. */
 
 /* Lockless: may a borrow of @slot go ahead, or fail for good? */
-static bool mp_borrow_may_run(struct mp_slot *slot, u32 gen, bool write)
+static bool mp_borrow_may_run(struct mp_slot *slot, u64 gen, bool write)
 {
 	if (READ_ONCE(slot->gen) != gen)
 		return true;
@@ -721,7 +787,7 @@ static bool mp_borrow_self_conflict(struct mp_peer *peer,
 
 /* Under @slot->sem: take the borrow, or say why not.  @hold: @peer's. */
 static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
-			    u32 gen, u32 flags, const struct mp_hold *hold)
+			    u64 gen, u32 flags, const struct mp_hold *hold)
 {
 	bool write = flags & MSGPOOL_F_WRITE;
 	int err = mp_slot_check(slot, gen);
@@ -748,7 +814,7 @@ static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
 }
 
 static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
-			 u32 index, u32 gen, u32 flags, struct mp_ref *ref,
+			 u32 index, u64 gen, u32 flags, struct mp_ref *ref,
 			 struct mp_msg_hdr *hdr)
 {
 	/* Adopting changes the owner: that needs the slot to itself. */
@@ -792,7 +858,7 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	      u32 flags, struct mp_ref *ref, struct mp_msg_hdr *hdr)
 {
 	bool write = flags & MSGPOOL_F_WRITE;
-	u32 gen = mp_token_gen(token);
+	u64 gen;
 	struct mp_slot *slot;
 	u32 index;
 	int err;
@@ -800,7 +866,7 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	/* Adopting makes the peer the one to free it: a writer's right. */
 	if ((flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT)) && !peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -818,7 +884,7 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 
 /* Ends @peer's write borrow of @slot: @hold is that borrow. */
 static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
-			    struct mp_hold *hold, u32 gen, u32 flags, u32 len)
+			    struct mp_hold *hold, u64 gen, u32 flags, u32 len)
 {
 	bool freed = false;
 	int err = 0;
@@ -845,7 +911,7 @@ static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 }
 
 /* Frees @slot if it is an orphan whose last borrow just went. */
-static void mp_orphan_put(struct mp_pool *pool, u32 index, u32 gen)
+static void mp_orphan_put(struct mp_pool *pool, u32 index, u64 gen)
 {
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
@@ -860,7 +926,7 @@ static void mp_orphan_put(struct mp_pool *pool, u32 index, u32 gen)
 
 /* Ends one read borrow; @hold may be NULL (then there is none to end). */
 static int mp_release_read(struct mp_pool *pool, struct mp_slot *slot,
-			   struct mp_hold *hold, u32 gen, u32 flags)
+			   struct mp_hold *hold, u64 gen, u32 flags)
 {
 	bool orphan = false;
 	int err = 0;
@@ -884,13 +950,13 @@ static int mp_release_read(struct mp_pool *pool, struct mp_slot *slot,
 int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	       u32 flags, u32 len)
 {
-	u32 gen = mp_token_gen(token);
+	u64 gen;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	u32 index;
 	int err;
 
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -913,17 +979,18 @@ int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
 	struct mp_slot *slot;
 	u32 index;
+	u64 gen;
 	int err;
 
 	if (!peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
 
 	down_write(&slot->sem);
-	err = mp_slot_stale(slot, mp_token_gen(token)) ? -ESTALE : 0;
+	err = mp_slot_stale(slot, gen) ? -ESTALE : 0;
 	/* A loan is a write borrow: its loaner is the slot's writer. */
 	if (!err && (!mp_slot_idle(slot) ||
 		     slot->state == MP_SLOT_PUBLISHED))
@@ -941,12 +1008,12 @@ int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 	      struct mp_msg_hdr *hdr)
 {
-	u32 gen = mp_token_gen(token);
+	u64 gen;
 	struct mp_slot *slot;
 	u32 index;
 	int err;
 
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -1124,11 +1191,12 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	struct mp_slot *slot;
 	bool freed;
 	u32 index;
+	u64 gen;
 	int err;
 
 	if (!peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -1137,7 +1205,7 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	hold = mp_hold_find(peer, index);
 	mutex_lock(&pool->pub_lock);
 	down_write(&slot->sem);
-	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), hdr);
+	err = mp_loan_end_check(pool, slot, hold, gen, hdr);
 	freed = !err && mp_publish_locked(pool, slot, hdr);
 	up_write(&slot->sem);
 	if (freed) {
@@ -1198,10 +1266,11 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
 	struct mp_slot *slot;
 	u32 index;
+	u64 gen;
 	u64 bit;
 	int err;
 
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -1213,7 +1282,7 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 	}
 	bit = (u64)1 << peer->reader;
 	down_read(&slot->sem);
-	if (mp_slot_stale(slot, mp_token_gen(token)))
+	if (mp_slot_stale(slot, gen))
 		err = -ESTALE;
 	else if (slot->state != MP_SLOT_PUBLISHED || !(slot->taken & bit))
 		err = -EPERM;
@@ -1286,6 +1355,9 @@ void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
 			break;
 		case MP_SLOT_PUBLISHED:
 			c->published++;
+			break;
+		case MP_SLOT_RETIRED:
+			c->retired++;
 			break;
 		default:
 			c->poisoned++;

@@ -11,18 +11,7 @@
 #include "msgpool_compat.h"
 #include <linux/msgpool.h>
 
-/*
- * A token is 64 bits:
- *   bits  0..23  slot index within its class
- *   bits 24..26  size class
- *   bits 27..31  pool tag (low bits of the pool id: catches most tokens
- *                of another pool)
- *   bits 32..63  generation of the slot when the token was made (never 0)
- */
-#define MP_TOKEN_INDEX_BITS	24
-#define MP_TOKEN_CLASS_BITS	3
-#define MP_TOKEN_TAG_BITS	5
-#define MP_MAX_CLASS_SLOTS	(1U << MP_TOKEN_INDEX_BITS)
+#define MP_MAX_CLASS_SLOTS	(1U << 24)	/* slots of one class */
 
 #define MP_NIL			0xffffffffU	/* end of a free list */
 #define MP_SLOT_ALIGN		64		/* stride unit: a cache line */
@@ -33,6 +22,7 @@ enum mp_slot_state {
 	MP_SLOT_READY,		/* holds a message; borrowable */
 	MP_SLOT_POISONED,	/* a write borrower died inside it */
 	MP_SLOT_PUBLISHED,	/* a message for the readers in @pending */
+	MP_SLOT_RETIRED,	/* its generations are spent: never reused */
 };
 
 /* mp_slot.flags */
@@ -63,9 +53,9 @@ struct mp_msg_hdr {
  *	take it shared (they only touch @readers), all else exclusive.
  *	Never held on return to userspace, never two slots' at once.
  * @readers: read borrows held, all peers; atomic, changed under @sem
- * @gen: generation, bumped on every alloc and free, never 0; written
- *	under @sem held exclusive, read with READ_ONCE() by the lockless
- *	free-list and poll paths
+ * @gen: generation of its latest message, moved on by every allocation,
+ *	0 before the first; written under @sem held exclusive, read with
+ *	READ_ONCE() by the lockless borrow wait
  * @state: enum mp_slot_state; under @sem
  * @flags: MP_SLOT_*; under @sem
  * @class_idx: its size class; constant
@@ -84,7 +74,7 @@ struct mp_msg_hdr {
 struct mp_slot {
 	struct rw_semaphore sem;
 	atomic_t readers;
-	u32 gen;
+	u64 gen;
 	u8 state;
 	u8 flags;
 	u16 class_idx;
@@ -137,7 +127,9 @@ struct mp_counters {
 /**
  * struct mp_pool - the core's part of a pool
  * @nr_classes: constant
- * @tag: MP_TOKEN_TAG_BITS of the pool id; constant
+ * @key: the random key its tokens are enciphered with; constant
+ * @slot_bits: bits of a slot index in a token; constant
+ * @gen_max: the last generation a slot may reach; constant
  * @capacity: slots, all classes; constant
  * @map_size: bytes of the mapping, page aligned; constant
  * @classes: the size classes; see &struct mp_class
@@ -167,7 +159,9 @@ struct mp_counters {
  */
 struct mp_pool {
 	u32 nr_classes;
-	u32 tag;
+	siphash_key_t key;
+	u32 slot_bits;
+	u64 gen_max;
 	u32 capacity;
 	u64 map_size;
 	struct mp_class classes[MSGPOOL_MAX_CLASSES];
@@ -259,12 +253,13 @@ int mp_config_check(const struct msgpool_class *cls, u32 nr,
  * @pool: zeroed memory
  * @cls: the classes, checked again here without limits
  * @nr: how many
- * @pool_id: the pool's id; its low bits tag its tokens
+ *
+ * Draws the random key of the pool's tokens.
  *
  * Return: 0, -EINVAL, -E2BIG (a stride above 32 bits) or -ENOMEM.
  */
 int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
-		 u32 nr, u32 pool_id);
+		 u32 nr);
 
 /**
  * mp_pool_destroy() - free what mp_pool_init() allocated
@@ -292,26 +287,30 @@ void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable);
 void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer);
 
 /**
- * mp_token_make() - the token of a slot at one generation
+ * mp_token_make() - the token of a slot's message
  * @pool: the slot's pool
- * @class_idx: its class
- * @index: its index within the class
- * @gen: its generation
+ * @slot: its global index
+ * @gen: the message's generation
+ *
+ * See "Tokens" in msgpool_core.c: a permutation of (@slot, @gen) under
+ * the pool's key.
  *
  * Return: the token.
  */
-u64 mp_token_make(const struct mp_pool *pool, u32 class_idx, u32 index,
-		  u32 gen);
+u64 mp_token_make(const struct mp_pool *pool, u32 slot, u64 gen);
 
 /**
- * mp_token_slot() - find the slot a token names, generation aside
+ * mp_token_open() - the slot and generation a token names
  * @pool: the pool
  * @token: a token from userspace
  * @slot: out: the global slot index
+ * @gen: out: the generation
  *
- * Return: 0, or -EINVAL for a token that cannot be of @pool.
+ * Return: 0, or -EINVAL for a token that cannot be of @pool.  A token of
+ * another pool usually gets -EINVAL, else the slot's state decides.
  */
-int mp_token_slot(const struct mp_pool *pool, u64 token, u32 *slot);
+int mp_token_open(const struct mp_pool *pool, u64 token, u32 *slot,
+		  u64 *gen);
 
 /**
  * mp_freelist_pop() - take a slot from a class's free list
@@ -461,6 +460,7 @@ u64 mp_pool_available(const struct mp_pool *pool);
  * @borrowed: READY under a read or write borrow
  * @poisoned: POISONED
  * @published: PUBLISHED, taken or not
+ * @retired: RETIRED
  */
 struct mp_census {
 	u64 free;
@@ -469,6 +469,7 @@ struct mp_census {
 	u64 borrowed;
 	u64 poisoned;
 	u64 published;
+	u64 retired;
 };
 
 /**

@@ -335,7 +335,7 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at,
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
 	pool->id = atomic_inc_return(&msgpool_next_id);
-	err = mp_pool_init(&pool->core, at->classes, at->nr_classes, pool->id);
+	err = mp_pool_init(&pool->core, at->classes, at->nr_classes);
 	if (err) {
 		kfree(pool);
 		return ERR_PTR(err);

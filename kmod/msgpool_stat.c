@@ -73,6 +73,7 @@ static void msgpool_stat_fill(struct msgpool_pool *pool,
 	st->borrowed = c.borrowed;
 	st->poisoned = c.poisoned;
 	st->published = c.published;
+	st->retired = c.retired;
 }
 
 static long msgpool_ioc_pools(struct msgpool_pool_list __user *ulist)

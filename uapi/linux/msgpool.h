@@ -18,9 +18,12 @@
  * named pool, mmap()s it, and moves messages through it by 64-bit tokens:
  * the payload stays in place, only tokens travel between processes.
  *
- * A token is opaque.  Its layout is the kernel's and may change: userspace
- * only passes tokens back.  The kernel refuses a token that is malformed,
- * stale (its message was freed) or of another pool.
+ * A token is opaque: the kernel enciphers the slot and its generation
+ * under a random key of the pool, and userspace only passes tokens back.
+ * The kernel refuses a token that is stale (its message was freed),
+ * of another pool or made up: such a token names a live message with a
+ * probability of at most 2^-(64 - ceil(log2(capacity))), 2^-46 for the
+ * largest pool.  A token value never names a second message of its pool.
  *
  * Every struct has a fixed size with explicit padding, pointers travel as
  * __u64, unknown flags and nonzero reserved fields are rejected with
@@ -337,6 +340,8 @@ struct msgpool_subscribe_args {
  * @poisoned: slots a write borrower died in
  * @published: messages published to subscribers, taken or not
  * @type_id: the pool's type fingerprint, zeros if untyped
+ * @retired: slots whose generations are spent, never used again; a
+ *	slot retires after 2^(64 - ceil(log2(capacity))) - 1 messages
  * @reserved: zero
  *
  * The slot counts sum to @capacity.
@@ -359,7 +364,8 @@ struct msgpool_pool_stat {
 	__u64 poisoned;
 	__u64 published;
 	__u8 type_id[MSGPOOL_TYPE_ID_LEN];
-	__u64 reserved[2];
+	__u64 retired;
+	__u64 reserved[1];
 };
 
 /**
