@@ -356,13 +356,10 @@ static void mp_hold_put(struct mp_peer *peer, struct mp_hold *hold)
 	memset(&peer->holds[hole], 0, sizeof(peer->holds[hole]));
 }
 
-void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable)
+void mp_peer_init(struct mp_peer *peer, u32 id, bool writable)
 {
 	memset(peer, 0, sizeof(*peer));
-	/* 0 means "no peer" in a slot: skip it when the counter wraps. */
-	do {
-		peer->id = atomic_inc_return(&pool->next_peer_id);
-	} while (!peer->id);
+	peer->id = id;
 	peer->writable = writable;
 	peer->reader = -1;
 	mutex_init(&peer->lock);

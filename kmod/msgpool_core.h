@@ -134,7 +134,6 @@ struct mp_counters {
  * @map_size: bytes of the mapping, page aligned; constant
  * @classes: the size classes; see &struct mp_class
  * @slots: @capacity slots, class by class
- * @next_peer_id: the last peer id handed out; atomic
  * @seq: the last message's sequence number; atomic.  Every commit and
  *	publish takes the next; a publish takes it under @pub_lock, so a
  *	subscribe that reads it under @pub_lock sees the publishes that
@@ -166,7 +165,6 @@ struct mp_pool {
 	u64 map_size;
 	struct mp_class classes[MSGPOOL_MAX_CLASSES];
 	struct mp_slot *slots;
-	atomic_t next_peer_id;
 	atomic64_t seq;
 	struct mp_counters cnt;
 	wait_queue_head_t wq;
@@ -199,7 +197,7 @@ struct mp_hold {
 
 /**
  * struct mp_peer - a peer as the core sees it
- * @id: >= 1, unique within the pool's life; constant
+ * @id: >= 1, unique among the pool's live peers; constant
  * @writable: may store, loan, write-borrow and free; constant
  * @lock: guards @holds, @hold_cap and @hold_used; taken before
  *	&mp_pool.pub_lock and any slot's sem
@@ -268,12 +266,12 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 void mp_pool_destroy(struct mp_pool *pool);
 
 /**
- * mp_peer_init() - set up a peer of @pool, with a fresh id
- * @pool: its pool
+ * mp_peer_init() - set up a peer
  * @peer: the peer
+ * @id: its id, >= 1, which no other live peer of the pool has
  * @writable: whether it may store, loan, write-borrow and free
  */
-void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable);
+void mp_peer_init(struct mp_peer *peer, u32 id, bool writable);
 
 /**
  * mp_peer_reclaim() - undo all @peer holds and free what it owns

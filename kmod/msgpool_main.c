@@ -516,7 +516,7 @@ static long msgpool_ioc_attach(struct file *file,
 	struct msgpool_attach at;
 	struct msgpool_pool *pool;
 	bool created;
-	int err;
+	int err, id;
 
 	if (copy_from_user(&at, uat, sizeof(at)))
 		return -EFAULT;
@@ -532,15 +532,23 @@ static long msgpool_ioc_attach(struct file *file,
 		err = PTR_ERR(pool);
 		goto out;
 	}
+	/* Slots name their peers by id: none is reused while it lives. */
+	id = ida_alloc_range(&pool->peer_ids, 1, U32_MAX >> 1, GFP_KERNEL);
+	if (id < 0) {
+		msgpool_pool_put(pool);
+		err = id;
+		goto out;
+	}
 	at.created = created;
 	at.map_size = pool->core.map_size;
 	/* Not attached yet, so a fault here undoes it all. */
 	if (copy_to_user(uat, &at, sizeof(at))) {
+		ida_free(&pool->peer_ids, id);
 		msgpool_pool_put(pool);
 		err = -EFAULT;
 		goto out;
 	}
-	mp_peer_init(&pool->core, &peer->core, writable);
+	mp_peer_init(&peer->core, id, writable);
 	msgpool_pool_enter(pool, peer);
 	/* Publish the peer initialised, see msgpool_peer_pool(). */
 	smp_store_release(&peer->pool, pool);
@@ -639,6 +647,7 @@ static int msgpool_fop_release(struct inode *inode, struct file *file)
 	if (peer->pool) {
 		msgpool_pool_leave(peer->pool, peer);
 		mp_peer_reclaim(&peer->pool->core, &peer->core);
+		ida_free(&peer->pool->peer_ids, peer->core.id);
 		msgpool_pool_put(peer->pool);
 	}
 	mutex_destroy(&peer->attach_lock);

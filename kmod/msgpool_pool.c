@@ -322,6 +322,7 @@ static void msgpool_pool_free(struct msgpool_pool *pool)
 	mp_pool_destroy(&pool->core);
 	msgpool_ns_put(pool->ns);
 	mutex_destroy(&pool->members_lock);
+	ida_destroy(&pool->peer_ids);
 	kfree(pool);
 }
 
@@ -343,6 +344,7 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at,
 	pool->ns = get_ipc_ns(msgpool_ns());
 	mutex_init(&pool->members_lock);
 	INIT_LIST_HEAD(&pool->members);
+	ida_init(&pool->peer_ids);
 	kref_init(&pool->ref);
 	memcpy(pool->name, at->name, sizeof(pool->name));
 	pool->uid = current_euid();

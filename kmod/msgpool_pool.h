@@ -6,6 +6,7 @@
 #ifndef _MSGPOOL_POOL_H
 #define _MSGPOOL_POOL_H
 
+#include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -37,6 +38,7 @@ struct pid;
  *	peer's lock
  * @members: the attached peers, by &msgpool_peer.node
  * @nr_members: their number
+ * @peer_ids: the ids of the live peers, so none is reused while alive
  */
 struct msgpool_pool {
 	struct mp_pool core;
@@ -56,6 +58,7 @@ struct msgpool_pool {
 	struct mutex members_lock;
 	struct list_head members;
 	u32 nr_members;
+	struct ida peer_ids;
 };
 
 /**
