@@ -130,6 +130,7 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 	pool->gen_max = U64_MAX >> pool->slot_bits;
 	for (c = 0; c < nr; c++)
 		mp_class_init(pool, c);
+	atomic_set(&pool->census[MP_SLOT_FREE], pool->capacity);
 	init_waitqueue_head(&pool->wq);
 	return 0;
 }
@@ -381,16 +382,62 @@ static int mp_slot_check(const struct mp_slot *slot, u64 gen)
 	return 0;
 }
 
+/* Under @slot->sem, held for writing; @owner may be NULL. */
+static void mp_slot_set_owner(struct mp_slot *slot, struct mp_peer *owner)
+{
+	if (slot->owner)
+		atomic_dec(&slot->owner->owned);
+	if (owner)
+		atomic_inc(&owner->owned);
+	WRITE_ONCE(slot->owner, owner);
+}
+
 static bool mp_slot_idle(struct mp_slot *slot)
 {
 	return !slot->writer && !atomic_read(&slot->readers);
+}
+
+/*
+ * The census: how many slots are in each state, a READY slot under a
+ * borrow counted as MP_CENSUS_BORROWED, kept as the slots change so that
+ * the stats never look at a slot.  A change under a slot's sem held for
+ * writing moves the slot from the bucket it was in at mp_slot_lock() to
+ * the one it is in at mp_slot_unlock().  Read borrows change a slot under
+ * the sem held shared: the first borrow and the last release move it.
+ */
+static int mp_slot_bucket(struct mp_slot *slot)
+{
+	if (slot->state == MP_SLOT_READY && !mp_slot_idle(slot))
+		return MP_CENSUS_BORROWED;
+	return slot->state;
+}
+
+static void mp_census_move(struct mp_pool *pool, int from, int to)
+{
+	if (from == to)
+		return;
+	atomic_dec(&pool->census[from]);
+	atomic_inc(&pool->census[to]);
+}
+
+static int mp_slot_lock(struct mp_slot *slot)
+{
+	down_write(&slot->sem);
+	return mp_slot_bucket(slot);
+}
+
+static void mp_slot_unlock(struct mp_pool *pool, struct mp_slot *slot,
+			   int was)
+{
+	mp_census_move(pool, was, mp_slot_bucket(slot));
+	up_write(&slot->sem);
 }
 
 static void mp_slot_free_locked(struct mp_pool *pool, struct mp_slot *slot)
 {
 	/* Its tokens are stale now; the next loan moves the generation. */
 	WRITE_ONCE(slot->state, MP_SLOT_FREE);
-	WRITE_ONCE(slot->owner, 0);
+	mp_slot_set_owner(slot, NULL);
 	WRITE_ONCE(slot->writer, 0);
 	slot->flags = 0;
 	atomic64_inc(&pool->cnt.frees);
@@ -449,15 +496,16 @@ static void mp_pub_unlink(struct mp_pool *pool, u32 index)
 /* A published slot goes back free; the caller wakes the pool. */
 static void mp_pub_free(struct mp_pool *pool, u32 index)
 {
+	int was;
 	struct mp_slot *slot = &pool->slots[index];
 
 	lockdep_assert_held(&pool->pub_lock);
 	mp_pub_unlink(pool, index);
 	slot->pending = 0;
 	slot->taken = 0;
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	mp_slot_free_locked(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	mp_slot_push(pool, index);
 	atomic64_inc(&pool->notify_gen);
 }
@@ -574,6 +622,7 @@ static bool mp_slot_next_gen(struct mp_pool *pool, struct mp_slot *slot,
 	do {
 		if (gen >= pool->gen_max) {
 			WRITE_ONCE(slot->state, MP_SLOT_RETIRED);
+			mp_census_move(pool, MP_SLOT_FREE, MP_SLOT_RETIRED);
 			return false;
 		}
 		gen++;
@@ -599,6 +648,7 @@ static int mp_slot_alloc(struct mp_pool *pool, u32 len)
 			continue;
 		index += pool->classes[c].first;
 		slot = &pool->slots[index];
+		/* Popped, so FREE: mp_loan_try() unlocks it as such. */
 		down_write(&slot->sem);
 		if (mp_slot_next_gen(pool, slot, index))
 			return index;
@@ -623,12 +673,12 @@ static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
 		goto unlock;
 	}
 	slot = &pool->slots[index];
-	WRITE_ONCE(slot->owner, peer->id);
+	mp_slot_set_owner(slot, peer);
 	WRITE_ONCE(slot->writer, peer->id);
 	WRITE_ONCE(slot->state, MP_SLOT_LOANED);
 	mp_ref_fill(pool, index, slot->gen, ref);
-	up_write(&slot->sem);
-	mp_hold_get(peer, index)->write = 1;
+	mp_slot_unlock(pool, slot, MP_SLOT_FREE);
+	mp_hold_get(peer, index)->write = MP_HOLD_LOAN;
 	atomic64_inc(&pool->cnt.loans);
 unlock:
 	mutex_unlock(&peer->lock);
@@ -704,6 +754,7 @@ static void mp_slot_stamp(struct mp_pool *pool, struct mp_slot *slot,
 static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 		       struct mp_msg_hdr *hdr)
 {
+	int was;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	u32 index;
@@ -719,10 +770,10 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 
 	mutex_lock(&peer->lock);
 	hold = mp_hold_find(peer, index);
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	err = mp_loan_end_check(pool, slot, hold, gen, hdr);
 	if (err) {
-		up_write(&slot->sem);
+		mp_slot_unlock(pool, slot, was);
 		goto unlock;
 	}
 	if (hdr) {
@@ -732,7 +783,7 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	} else {
 		mp_slot_free_locked(pool, slot);
 	}
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (!hdr)
 		mp_slot_push(pool, index);
 	hold->write = 0;
@@ -782,12 +833,17 @@ static bool mp_borrow_self_conflict(struct mp_peer *peer,
 	return slot->writer == peer->id || (write && hold && hold->reads);
 }
 
-/* Under @slot->sem: take the borrow, or say why not.  @hold: @peer's. */
+/*
+ * Under @slot->sem: take the borrow, or say why not.  @hold: @peer's.
+ * *@first: a read borrow that made the slot borrowed.
+ */
 static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
-			    u64 gen, u32 flags, const struct mp_hold *hold)
+			    u64 gen, u32 flags, const struct mp_hold *hold,
+			    bool *first)
 {
 	bool write = flags & MSGPOOL_F_WRITE;
 	int err = mp_slot_check(slot, gen);
+	int readers;
 
 	if (err)
 		return err;
@@ -798,13 +854,18 @@ static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
 		return -EDEADLK;
 	if (mp_borrow_conflict(slot, write))
 		return -EBUSY;
-	if (write)
+	if (write) {
 		WRITE_ONCE(slot->writer, peer->id);
-	else if ((hold && hold->reads == U16_MAX) ||
-		 !atomic_add_unless(&slot->readers, 1, INT_MAX))
-		return -EOVERFLOW;
+	} else {
+		if (hold && hold->reads == U16_MAX)
+			return -EOVERFLOW;
+		readers = atomic_fetch_add_unless(&slot->readers, 1, INT_MAX);
+		if (readers == INT_MAX)
+			return -EOVERFLOW;
+		*first = !readers;
+	}
 	if (flags & MSGPOOL_F_ADOPT) {
-		WRITE_ONCE(slot->owner, peer->id);
+		mp_slot_set_owner(slot, peer);
 		slot->flags &= ~MP_SLOT_ORPHAN;
 	}
 	return 0;
@@ -817,8 +878,9 @@ static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
 	/* Adopting changes the owner: that needs the slot to itself. */
 	bool excl = flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT);
 	struct mp_slot *slot = &pool->slots[index];
+	bool first = false;
 	struct mp_hold *hold;
-	int err;
+	int err, was = 0;
 
 	mutex_lock(&peer->lock);
 	err = mp_hold_reserve(peer);
@@ -826,23 +888,27 @@ static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
 		goto unlock;
 	hold = mp_hold_find(peer, index);
 	if (excl)
-		down_write(&slot->sem);
+		was = mp_slot_lock(slot);
 	else
 		down_read(&slot->sem);
-	err = mp_borrow_locked(peer, slot, gen, flags, hold);
+	err = mp_borrow_locked(peer, slot, gen, flags, hold, &first);
 	if (!err) {
 		*hdr = slot->hdr;
 		mp_ref_fill(pool, index, gen, ref);
 	}
-	if (excl)
-		up_write(&slot->sem);
-	else
+	if (excl) {
+		mp_slot_unlock(pool, slot, was);
+	} else {
+		/* Borrowable means READY and no writer: it is borrowed now. */
+		if (!err && first)
+			mp_census_move(pool, MP_SLOT_READY, MP_CENSUS_BORROWED);
 		up_read(&slot->sem);
+	}
 	if (err)
 		goto unlock;
 	hold = mp_hold_get(peer, index);
 	if (flags & MSGPOOL_F_WRITE)
-		hold->write = 1;
+		hold->write = MP_HOLD_WRITE;
 	else
 		hold->reads++;
 	atomic64_inc(&pool->cnt.borrows);
@@ -883,10 +949,11 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 			    struct mp_hold *hold, u64 gen, u32 flags, u32 len)
 {
+	int was;
 	bool freed = false;
 	int err = 0;
 
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	if (mp_slot_stale(slot, gen))
 		err = -ESTALE;
 	else if (slot->state != MP_SLOT_READY)
@@ -901,7 +968,7 @@ static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 		hold->write = 0;
 		freed = mp_slot_orphan_free(pool, slot);
 	}
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, hold->slot - 1);
 	return err;
@@ -910,15 +977,28 @@ static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 /* Frees @slot if it is an orphan whose last borrow just went. */
 static void mp_orphan_put(struct mp_pool *pool, u32 index, u64 gen)
 {
+	int was;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
 
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	if (!mp_slot_stale(slot, gen))
 		freed = mp_slot_orphan_free(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, index);
+}
+
+/*
+ * Under @slot->sem held shared, after the last read borrow went: the
+ * census learns, and an orphan is to be freed.
+ */
+static bool mp_read_borrows_gone(struct mp_pool *pool, struct mp_slot *slot)
+{
+	/* Not by the bucket: a new first read borrow may have come in. */
+	if (slot->state == MP_SLOT_READY && !slot->writer)
+		mp_census_move(pool, MP_CENSUS_BORROWED, MP_SLOT_READY);
+	return slot->flags & MP_SLOT_ORPHAN;
 }
 
 /* Ends one read borrow; @hold may be NULL (then there is none to end). */
@@ -934,7 +1014,7 @@ static int mp_release_read(struct mp_pool *pool, struct mp_slot *slot,
 	else if (!hold || (flags & MSGPOOL_F_SETLEN))
 		err = -EPERM;	/* SETLEN needs a write borrow */
 	else if (atomic_dec_and_test(&slot->readers))
-		orphan = slot->flags & MP_SLOT_ORPHAN;
+		orphan = mp_read_borrows_gone(pool, slot);
 	up_read(&slot->sem);
 	if (err)
 		return err;
@@ -974,6 +1054,7 @@ int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 
 int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
+	int was;
 	struct mp_slot *slot;
 	u32 index;
 	u64 gen;
@@ -986,7 +1067,7 @@ int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 		return err;
 	slot = &pool->slots[index];
 
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	err = mp_slot_stale(slot, gen) ? -ESTALE : 0;
 	/* A loan is a write borrow: its loaner is the slot's writer. */
 	if (!err && (!mp_slot_idle(slot) ||
@@ -994,7 +1075,7 @@ int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 		err = -EBUSY;	/* a published slot is its readers' */
 	if (!err)
 		mp_slot_free_locked(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (err)
 		return err;
 	mp_slot_push(pool, index);
@@ -1033,11 +1114,12 @@ int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 			 const struct mp_hold *hold)
 {
+	int was;
 	u32 index = hold->slot - 1;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
 
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	atomic_sub(hold->reads, &slot->readers);
 	if (hold->write) {
 		WRITE_ONCE(slot->writer, 0);
@@ -1045,7 +1127,7 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 			mp_slot_free_locked(pool, slot);
 			atomic64_inc(&pool->cnt.reclaimed);
 			freed = true;
-		} else if (slot->owner != peer->id &&
+		} else if (slot->owner != peer &&
 			   !(slot->flags & MP_SLOT_ORPHAN)) {
 			/* The message may be half written: fence it off. */
 			WRITE_ONCE(slot->state, MP_SLOT_POISONED);
@@ -1054,7 +1136,7 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 	}
 	if (!freed)
 		freed = mp_slot_orphan_free(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, index);
 }
@@ -1063,16 +1145,17 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 static void mp_owned_undo(struct mp_pool *pool, struct mp_peer *peer,
 			  u32 index)
 {
+	int was;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
 
-	down_write(&slot->sem);
-	if (slot->owner == peer->id && slot->state != MP_SLOT_FREE) {
-		WRITE_ONCE(slot->owner, 0);
+	was = mp_slot_lock(slot);
+	if (slot->owner == peer && slot->state != MP_SLOT_FREE) {
+		mp_slot_set_owner(slot, NULL);
 		slot->flags |= MP_SLOT_ORPHAN;
 		freed = mp_slot_orphan_free(pool, slot);
 	}
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, index);
 }
@@ -1094,9 +1177,9 @@ void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer)
 	peer->hold_used = 0;
 	mutex_unlock(&peer->lock);
 
-	/* Owners are not recorded per peer: look at every slot. */
-	for (i = 0; i < pool->capacity; i++) {
-		if (READ_ONCE(pool->slots[i].owner) == peer->id)
+	/* Owners are recorded in the slots: look until none is left. */
+	for (i = 0; i < pool->capacity && atomic_read(&peer->owned); i++) {
+		if (READ_ONCE(pool->slots[i].owner) == peer)
 			mp_owned_undo(pool, peer, i);
 		if (!(i % 4096))
 			cond_resched();
@@ -1167,7 +1250,7 @@ static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
 {
 	mp_slot_stamp(pool, slot, hdr);
 	/* Its readers, not its publisher, decide when it goes. */
-	WRITE_ONCE(slot->owner, 0);
+	mp_slot_set_owner(slot, NULL);
 	slot->pending = pool->readers;
 	slot->taken = 0;
 	atomic64_inc(&pool->cnt.stores);
@@ -1184,6 +1267,7 @@ static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
 int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	       struct mp_msg_hdr *hdr)
 {
+	int was;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	bool freed;
@@ -1201,10 +1285,10 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	mutex_lock(&peer->lock);
 	hold = mp_hold_find(peer, index);
 	mutex_lock(&pool->pub_lock);
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	err = mp_loan_end_check(pool, slot, hold, gen, hdr);
 	freed = !err && mp_publish_locked(pool, slot, hdr);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed) {
 		mp_slot_push(pool, index);
 	} else if (!err) {
@@ -1330,71 +1414,29 @@ u64 mp_pool_available(const struct mp_pool *pool)
 
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
 {
-	struct mp_slot *slot;
-	u32 i;
-
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < pool->capacity; i++) {
-		slot = &pool->slots[i];
-		down_read(&slot->sem);
-		switch (slot->state) {
-		case MP_SLOT_FREE:
-			c->free++;
-			break;
-		case MP_SLOT_LOANED:
-			c->loaned++;
-			break;
-		case MP_SLOT_READY:
-			if (mp_slot_idle(slot))
-				c->ready++;
-			else
-				c->borrowed++;
-			break;
-		case MP_SLOT_PUBLISHED:
-			c->published++;
-			break;
-		case MP_SLOT_RETIRED:
-			c->retired++;
-			break;
-		default:
-			c->poisoned++;
-			break;
-		}
-		up_read(&slot->sem);
-		if (!(i % 4096))
-			cond_resched();
-	}
+	c->free = atomic_read(&pool->census[MP_SLOT_FREE]);
+	c->loaned = atomic_read(&pool->census[MP_SLOT_LOANED]);
+	c->ready = atomic_read(&pool->census[MP_SLOT_READY]);
+	c->borrowed = atomic_read(&pool->census[MP_CENSUS_BORROWED]);
+	c->poisoned = atomic_read(&pool->census[MP_SLOT_POISONED]);
+	c->published = atomic_read(&pool->census[MP_SLOT_PUBLISHED]);
+	c->retired = atomic_read(&pool->census[MP_SLOT_RETIRED]);
 }
 
 void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
 		    struct mp_peer_census *c)
 {
-	struct mp_slot *slot;
+	const struct mp_hold *hold;
 	u32 i;
 
 	memset(c, 0, sizeof(*c));
 	mutex_lock(&peer->lock);
 	for (i = 0; i < peer->hold_cap; i++) {
-		if (!peer->holds[i].slot)
-			continue;
-		c->reads += peer->holds[i].reads;
-		if (!peer->holds[i].write)
-			continue;
-		slot = &pool->slots[peer->holds[i].slot - 1];
-		down_read(&slot->sem);
-		if (slot->state == MP_SLOT_LOANED)
-			c->loans++;
-		else
-			c->writes++;
-		up_read(&slot->sem);
+		hold = &peer->holds[i];
+		c->reads += hold->reads;
+		c->loans += hold->write == MP_HOLD_LOAN;
+		c->writes += hold->write == MP_HOLD_WRITE;
 	}
 	mutex_unlock(&peer->lock);
-
-	/* As in mp_peer_reclaim(): owners are only recorded in the slots. */
-	for (i = 0; i < pool->capacity; i++) {
-		if (READ_ONCE(pool->slots[i].owner) == peer->id)
-			c->owned++;
-		if (!(i % 4096))
-			cond_resched();
-	}
+	c->owned = atomic_read(&peer->owned);
 }

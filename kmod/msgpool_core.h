@@ -23,6 +23,8 @@ enum mp_slot_state {
 	MP_SLOT_POISONED,	/* a write borrower died inside it */
 	MP_SLOT_PUBLISHED,	/* a message for the readers in @pending */
 	MP_SLOT_RETIRED,	/* its generations are spent: never reused */
+	MP_CENSUS_BORROWED,	/* census only: READY under a borrow */
+	MP_CENSUS_NR
 };
 
 /* mp_slot.flags */
@@ -59,8 +61,9 @@ struct mp_msg_hdr {
  * @state: enum mp_slot_state; under @sem
  * @flags: MP_SLOT_*; under @sem
  * @class_idx: its size class; constant
- * @owner: peer id that owns it, 0 when none; under @sem, read with
- *	READ_ONCE() by the stats and reclaim scans
+ * @owner: the peer that owns it, NULL when none; under @sem, read with
+ *	READ_ONCE() by the reclaim scan.  A peer's reclaim clears it from
+ *	every slot before the peer is freed.
  * @writer: peer id holding its loan or write borrow, 0 when none; under @sem
  * @next: free-list link (index in its class) or MP_NIL; owned by whoever
  *	popped the slot, read by the lock-free pop (see mp_freelist_pop())
@@ -78,7 +81,7 @@ struct mp_slot {
 	u8 state;
 	u8 flags;
 	u16 class_idx;
-	u32 owner;
+	struct mp_peer *owner;
 	u32 writer;
 	u32 next;
 	struct mp_msg_hdr hdr;
@@ -139,6 +142,8 @@ struct mp_counters {
  *	subscribe that reads it under @pub_lock sees the publishes that
  *	reach its reader above it.
  * @cnt: counters; atomic
+ * @census: slots by state (enum mp_slot_state, READY ones under a borrow
+ *	in MP_CENSUS_BORROWED); atomic, moved under the slot's sem
  * @wq: waiters for a free slot, a dropped borrow or a publish; see mp_wake()
  * @pub_lock: guards the publish list, the published slots' masks and
  *	the reader fields below.  Nests inside &mp_peer.lock and outside
@@ -167,6 +172,7 @@ struct mp_pool {
 	struct mp_slot *slots;
 	atomic64_t seq;
 	struct mp_counters cnt;
+	atomic_t census[MP_CENSUS_NR];
 	wait_queue_head_t wq;
 	struct mutex pub_lock;
 	bool overwrite;
@@ -182,12 +188,15 @@ struct mp_pool {
  * struct mp_hold - what one peer holds in one slot
  * @slot: global slot index + 1; 0 marks an empty cell
  * @reads: read borrows
- * @write: 1 for a loan or a write borrow
+ * @write: MP_HOLD_LOAN, MP_HOLD_WRITE for a write borrow, or 0
  * @pad: zero
  *
  * Kept per peer, under &mp_peer.lock, so that a release can refuse a
  * borrow the peer never took and a close can undo all it held.
  */
+#define MP_HOLD_WRITE	1
+#define MP_HOLD_LOAN	2
+
 struct mp_hold {
 	u32 slot;
 	u16 reads;
@@ -206,6 +215,7 @@ struct mp_hold {
  * @hold_used: cells in use
  * @reader: its reader index, -1 when it is none; &mp_pool.pub_lock
  *	(read with READ_ONCE() by poll)
+ * @owned: slots it owns; atomic, moved under the slots' sems
  *
  * The file side embeds it in struct msgpool_peer (msgpool_pool.h).
  */
@@ -217,6 +227,7 @@ struct mp_peer {
 	u32 hold_cap;
 	u32 hold_used;
 	int reader;
+	atomic_t owned;
 };
 
 /**
@@ -485,12 +496,12 @@ struct mp_peer_census {
 };
 
 /**
- * mp_pool_census() - count a pool's slots by state, for the stats ioctls
+ * mp_pool_census() - a pool's slots by state, for the stats ioctls
  * @pool: the pool
  * @c: out: the counts
  *
- * Each slot is looked at under its sem, so it is counted in one state,
- * though the pool may change while the census runs.  May sleep.
+ * Kept as the slots change: no slot is looked at, no lock taken.  Each
+ * count is a moment's; while the pool runs they need not sum up.
  */
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c);
 
@@ -500,7 +511,7 @@ void mp_pool_census(struct mp_pool *pool, struct mp_census *c);
  * @peer: the peer; not reclaimed meanwhile (its lock is taken)
  * @c: out: the counts
  *
- * May sleep.
+ * Looks at the peer's own record only, no slot.  May sleep.
  */
 void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
 		    struct mp_peer_census *c);
