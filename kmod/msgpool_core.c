@@ -549,8 +549,8 @@ static void mp_lost_add(struct mp_pool *pool, u64 mask)
 	}
 }
 
-/* Under pub_lock: reader @r drops its oldest untaken message. */
-static void mp_reader_drop_oldest(struct mp_pool *pool, u32 r)
+/* Under pub_lock: reader @r drops its oldest untaken message, if any. */
+static bool mp_reader_drop_oldest(struct mp_pool *pool, u32 r)
 {
 	u64 bit = (u64)1 << r;
 	struct mp_slot *slot;
@@ -562,12 +562,13 @@ static void mp_reader_drop_oldest(struct mp_pool *pool, u32 r)
 			break;
 	}
 	if (i == MP_NIL)
-		return;
+		return false;
 	slot->pending &= ~bit;
 	mp_unread_add(pool, bit, -1);
 	mp_lost_add(pool, bit);
 	if (!slot->pending)
 		mp_pub_free(pool, i);
+	return true;
 }
 
 /*
@@ -583,8 +584,9 @@ static void mp_reader_limit(struct mp_pool *pool, u64 mask)
 		return;
 	for (; mask; mask &= mask - 1) {
 		r = __ffs64(mask);
-		while (pool->unread[r] > pool->reader_limit)
-			mp_reader_drop_oldest(pool, r);
+		while (pool->unread[r] > pool->reader_limit &&
+		       mp_reader_drop_oldest(pool, r))
+			;
 	}
 }
 
@@ -1205,6 +1207,7 @@ int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
 		WRITE_ONCE(pool->readers, pool->readers | (u64)1 << r);
 		WRITE_ONCE(pool->unread[r], 0);
 		pool->lost[r] = 0;
+		pool->held[r] = 0;
 		WRITE_ONCE(peer->reader, r);
 		*reader = r;
 		/* Publishes bump @seq under pub_lock: later ones are above. */
@@ -1237,6 +1240,7 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 	}
 	WRITE_ONCE(pool->readers, pool->readers & ~bit);
 	WRITE_ONCE(pool->unread[peer->reader], 0);
+	pool->held[peer->reader] = 0;
 	WRITE_ONCE(peer->reader, -1);
 	atomic64_inc(&pool->notify_gen);
 	mutex_unlock(&pool->pub_lock);
@@ -1320,6 +1324,12 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 	}
 	if (!pool->unread[peer->reader])
 		goto unlock;
+	/* Taken messages cannot be dropped: the limit bounds them too. */
+	if (pool->reader_limit &&
+	    pool->held[peer->reader] >= pool->reader_limit) {
+		err = -EBUSY;
+		goto unlock;
+	}
 	bit = (u64)1 << peer->reader;
 	/* Takes go in order: the first untaken one is the oldest. */
 	for (i = pool->pub_head; i != MP_NIL; i = slot->pub_next) {
@@ -1330,6 +1340,7 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 	if (i == MP_NIL)
 		goto unlock;
 	slot->taken |= bit;
+	pool->held[peer->reader]++;
 	WRITE_ONCE(pool->unread[peer->reader], pool->unread[peer->reader] - 1);
 	/* A published slot changes only under pub_lock: no sem needed. */
 	*hdr = slot->hdr;
@@ -1372,6 +1383,7 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 		goto unlock;
 	slot->taken &= ~bit;
 	slot->pending &= ~bit;
+	pool->held[peer->reader]--;
 	if (!slot->pending)
 		mp_pub_free(pool, index);
 	else

@@ -150,7 +150,8 @@ struct mp_counters {
  *	any slot's @sem.
  * @overwrite: MSGPOOL_ATTACH_OVERWRITE, set at create; constant
  * @reader_limit: untaken messages a reader may have before a publish
- *	drops its oldest, 0 for no limit; set at create, constant
+ *	drops its oldest, and taken ones before a take fails, 0 for no
+ *	limit; set at create, constant
  * @readers: mask of subscribed reader indexes; pub_lock (read with
  *	READ_ONCE() for MSGPOOL_IOC_INFO)
  * @pub_head: oldest published slot, or MP_NIL; pub_lock
@@ -158,8 +159,9 @@ struct mp_counters {
  * @notify_gen: moves on every publish, mark read and unsubscribe; atomic
  * @unread: per reader, published messages it has not taken; pub_lock
  *	(read with READ_ONCE() by poll)
- * @lost: per reader, untaken messages an overwrite dropped since its
- *	last take; pub_lock
+ * @lost: per reader, untaken messages an overwrite or its limit dropped
+ *	since its last take; pub_lock
+ * @held: per reader, messages it has taken and not marked read; pub_lock
  */
 struct mp_pool {
 	u32 nr_classes;
@@ -182,6 +184,7 @@ struct mp_pool {
 	atomic64_t notify_gen;
 	u32 unread[MSGPOOL_MAX_READERS];
 	u32 lost[MSGPOOL_MAX_READERS];
+	u32 held[MSGPOOL_MAX_READERS];
 };
 
 /**

@@ -114,13 +114,16 @@ static void msgpool_op_put_ref(struct msgpool_op *op, const struct mp_ref *ref)
 
 /*
  * A producer, kept as its pid in the initial namespace, as the caller's
- * pid namespace sees it: 0 if it is not visible there, or gone.
+ * pid namespace sees it: 0 if it is not visible there.  Only the initial
+ * namespace sees a producer that has exited.
  */
 static u32 msgpool_pid_here(u32 nr)
 {
 	struct pid *pid;
 	u32 vnr = 0;
 
+	if (task_active_pid_ns(current) == &init_pid_ns)
+		return nr;
 	rcu_read_lock();
 	pid = find_pid_ns(nr, &init_pid_ns);
 	if (pid)

@@ -89,9 +89,11 @@ struct msgpool_class {
  * @id: 0, or the id of the pool to join (&msgpool_info.pool_id): a pool
  *	that merely has the same name fails with -ENOENT.  Not with CREATE.
  * @reader_limit: CREATE only: how many published messages a reader may
- *	leave untaken.  A publish past it drops the reader's oldest untaken
- *	message (reported in &msgpool_op.lost), so a stalled reader cannot
- *	hold the pool's slots.  0: no limit, writers wait for readers.
+ *	leave untaken, and how many it may hold taken.  A publish past the
+ *	first drops the reader's oldest untaken message (reported in
+ *	&msgpool_op.lost); a TAKE past the second fails with -EBUSY until
+ *	the reader marks one read.  So a reader holds at most twice the
+ *	limit, however it behaves.  0: no limit, writers wait for readers.
  * @reserved: must be zero
  *
  * Fields marked CREATE only must be zero without MSGPOOL_ATTACH_CREATE.
