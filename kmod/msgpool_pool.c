@@ -335,7 +335,10 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at,
 	pool = kzalloc_obj(*pool, GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
-	pool->id = atomic_inc_return(&msgpool_next_id);
+	/* 0 names no pool: skip it when the counter wraps. */
+	do {
+		pool->id = atomic_inc_return(&msgpool_next_id);
+	} while (!pool->id);
 	err = mp_pool_init(&pool->core, at->classes, at->nr_classes);
 	if (err) {
 		kfree(pool);

@@ -154,7 +154,8 @@ struct msgpool_class_info {
  * @seq: sequence number of the pool's last message, 0 before the first
  * @notify_gen: moves on every publish, mark read and unsubscribe
  * @type_id: the pool's type fingerprint, zeros if untyped
- * @pool_id: the pool's id, unique since the module was loaded
+ * @pool_id: the pool's id, never 0; ids count the pools created since the
+ *	module was loaded, wrapping after 2^32 - 1
  * @reader_limit: as the creator set it, 0 for none
  * @reserved: zero
  *
@@ -326,7 +327,7 @@ struct msgpool_subscribe_args {
 /**
  * struct msgpool_pool_stat - one pool, as MSGPOOL_IOC_POOLS reports it
  * @name: the pool's name
- * @id: unique among the pools since the module was loaded
+ * @id: as &msgpool_info.pool_id
  * @uid: creator's euid, in the caller's user namespace
  * @gid: creator's egid, in the caller's user namespace
  * @mode: permission bits
