@@ -7,6 +7,18 @@
  * sleeps on the pool's wait queue with either held, and every change that
  * may end a wait is followed by mp_wake().
  */
+#include <linux/align.h>
+#include <linux/bitops.h>
+#include <linux/errno.h>
+#include <linux/hash.h>
+#include <linux/limits.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
 #include "msgpool_core.h"
 
 #define MP_TOKEN_CLASS_SHIFT	MP_TOKEN_INDEX_BITS

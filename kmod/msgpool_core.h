@@ -3,13 +3,17 @@
  * msgpool core: free lists, tokens, the slot state machine and borrow
  * accounting.  No file, mmap or ioctl code lives here, so the same source
  * builds into msgpool.ko, into the KUnit module and into the userspace
- * shim (see msgpool_compat.h).
+ * tests, where kunit/shim/linux/ stands in for the kernel's headers.
  */
 #ifndef _MSGPOOL_CORE_H
 #define _MSGPOOL_CORE_H
 
-#include "msgpool_compat.h"
+#include <linux/atomic.h>
 #include <linux/msgpool.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/wait.h>
 
 /*
  * A token is 64 bits:

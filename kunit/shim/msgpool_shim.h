@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The kernel primitives msgpool_core.c uses, for userspace: liburcu's
- * uatomic for atomics, pthreads for sleeping locks and wait queues.  Only
- * what the core needs is here, with the kernel's names and semantics, so
- * the core builds unchanged and runs under the sanitizers.
+ * The kernel primitives msgpool_core.c and its tests use, for userspace:
+ * liburcu's uatomic for atomics, pthreads for sleeping locks and wait
+ * queues.  Only what they need is here, with the kernel's names and
+ * semantics, so the core builds unchanged and runs under the sanitizers.
+ * The core includes <linux/...> headers; the ones in linux/ next to this
+ * file stand in for them, and most just include this one.
  */
 #ifndef _MSGPOOL_SHIM_H
 #define _MSGPOOL_SHIM_H
@@ -31,8 +33,9 @@
 typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int64_t s64;
+/* As in the kernel: 64 bits are long long, whatever long is. */
+typedef unsigned long long u64;
+typedef long long s64;
 
 #define U16_MAX		((u16)~0U)
 #define U32_MAX		((u32)~0U)
@@ -40,6 +43,7 @@ typedef int64_t s64;
 
 #define PAGE_SIZE	4096UL
 #define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define check_add_overflow(a, b, d)	__builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d)	__builtin_mul_overflow(a, b, d)
@@ -70,6 +74,23 @@ static inline unsigned int hweight64(u64 word)
 	return __builtin_popcountll(word);
 }
 
+#define BITS_PER_LONG		(8 * (int)sizeof(long))
+#define BITS_TO_LONGS(n)	(((n) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+
+static inline bool test_and_set_bit(long nr, unsigned long *addr)
+{
+	unsigned long mask = 1UL << (nr % BITS_PER_LONG);
+
+	return __atomic_fetch_or(&addr[nr / BITS_PER_LONG], mask,
+				 __ATOMIC_SEQ_CST) & mask;
+}
+
+static inline void clear_bit(long nr, unsigned long *addr)
+{
+	__atomic_fetch_and(&addr[nr / BITS_PER_LONG],
+			   ~(1UL << (nr % BITS_PER_LONG)), __ATOMIC_RELAXED);
+}
+
 static inline unsigned int ilog2(u32 n)
 {
 	return 31 - __builtin_clz(n);
@@ -80,8 +101,10 @@ typedef struct {
 	int counter;
 } atomic_t;
 
+#define ATOMIC_INIT(i)		{ (i) }
+
 typedef struct {
-	int64_t counter;
+	s64 counter;
 } atomic64_t;
 
 static inline int atomic_read(const atomic_t *v)
@@ -142,7 +165,7 @@ static inline int atomic_dec_if_positive(atomic_t *v)
 	return c - 1;
 }
 
-static inline int64_t atomic64_read(const atomic64_t *v)
+static inline s64 atomic64_read(const atomic64_t *v)
 {
 	return READ_ONCE(v->counter);
 }
@@ -152,7 +175,7 @@ static inline void atomic64_inc(atomic64_t *v)
 	uatomic_inc(&v->counter);
 }
 
-static inline int64_t atomic64_inc_return(atomic64_t *v)
+static inline s64 atomic64_inc_return(atomic64_t *v)
 {
 	return uatomic_add_return(&v->counter, 1);
 }
@@ -273,21 +296,15 @@ static inline bool wq_has_sleeper(wait_queue_head_t *wq)
 	0;								\
 })
 
-/*
- * Memory.  Setting shim_alloc_fail makes the next allocation fail (and
- * clears it), so tests can check each -ENOMEM path.
- */
-#define GFP_KERNEL_ACCOUNT	0
+/* Memory: zeroed or not, it all comes from calloc(). */
+typedef unsigned int gfp_t;
 
-extern bool shim_alloc_fail;
+#define GFP_KERNEL		0U
+#define GFP_KERNEL_ACCOUNT	0U
 
-static inline void *kvcalloc(size_t n, size_t size, int gfp)
+static inline void *kvcalloc(size_t n, size_t size, gfp_t gfp)
 {
 	(void)gfp;
-	if (shim_alloc_fail) {
-		shim_alloc_fail = false;
-		return NULL;
-	}
 	return calloc(n, size);
 }
 
