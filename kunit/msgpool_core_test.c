@@ -560,7 +560,7 @@ static const struct mpt_config_case mpt_config_cases[] = {
 static void mpt_config_desc(const struct mpt_config_case *c, char *desc)
 {
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE,
-		 "%u classes, first %u x %u, limits %llu bytes %u slots",
+		 "%u class(es) from %ux%u, limits %llu bytes, %u slots",
 		 c->nr, c->cls[0].slot_size, c->cls[0].nr_slots,
 		 (unsigned long long)c->max_bytes, c->max_slots);
 }
@@ -2229,7 +2229,7 @@ static struct kunit_case mpt_pubsub_cases[] = {
 	KUNIT_CASE(mpt_lost_per_reader),
 	KUNIT_CASE(mpt_lost_reset_by_subscribe),
 	KUNIT_CASE(mpt_lost_saturates),
-	KUNIT_CASE(mpt_pubsub_threads),
+	KUNIT_CASE_SLOW(mpt_pubsub_threads),
 	KUNIT_CASE(mpt_census_published),
 	{}
 };

@@ -25,6 +25,10 @@ struct kunit_result_stats {
 	unsigned long passed, skipped, failed, total;
 };
 
+static const char * const kunit_speed_name[] = {
+	"unset", "very_slow", "slow", "normal",
+};
+
 static struct kunit_suite **suites;
 static size_t nr_suites;
 
@@ -287,6 +291,9 @@ static enum kunit_status kunit_run_suite(struct kunit_suite *suite,
 			kunit_run_case(suite, c, &test);
 			kunit_update_stats(&stats, test.status);
 		}
+		if (c->attr.speed != KUNIT_SPEED_UNSET)
+			printf(KUNIT_SUBTEST_INDENT "# %s.speed: %s\n", c->name,
+			       kunit_speed_name[c->attr.speed]);
 		kunit_print_stats(1, c->name, stats);
 		printf(KUNIT_SUBTEST_INDENT "%s %d %s\n", kunit_ok(c->status),
 		       ++n, c->name);

@@ -49,16 +49,32 @@ struct kunit {
 	sigjmp_buf *abort;
 };
 
+enum kunit_speed {
+	KUNIT_SPEED_UNSET,
+	KUNIT_SPEED_VERY_SLOW,
+	KUNIT_SPEED_SLOW,
+	KUNIT_SPEED_NORMAL,
+};
+
+struct kunit_attributes {
+	enum kunit_speed speed;
+};
+
 struct kunit_case {
 	void (*run_case)(struct kunit *test);
 	const char *name;
 	const void *(*generate_params)(const void *prev, char *desc);
+	struct kunit_attributes attr;
 	/* private: */
 	enum kunit_status status;
 };
 
 #define KUNIT_CASE(test_name)						\
 	{ .run_case = test_name, .name = #test_name }
+
+#define KUNIT_CASE_SLOW(test_name)					\
+	{ .run_case = test_name, .name = #test_name,			\
+	  .attr.speed = KUNIT_SPEED_SLOW }
 
 #define KUNIT_CASE_PARAM(test_name, gen_params)				\
 	{ .run_case = test_name, .name = #test_name,			\
