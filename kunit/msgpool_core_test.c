@@ -1532,7 +1532,7 @@ static struct kunit_suite mpt_reclaim_suite = {
 	.test_cases = mpt_reclaim_cases,
 };
 
-/* Publish/subscribe helpers. */
+/* Publish, subscribe and take, as the cases below do them. */
 
 static int mpt_subscribe(struct mpt *f, struct mp_peer *peer)
 {
