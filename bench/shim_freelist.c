@@ -25,9 +25,6 @@ struct mutex_stack {
 	uint32_t items[NODES];
 };
 
-/* The shim's allocation fault switch; never set here. */
-bool shim_alloc_fail;
-
 static struct mp_pool pool;
 static struct cds_lfs_stack lfs;
 static struct lfs_node lfs_nodes[NODES];

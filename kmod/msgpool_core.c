@@ -7,6 +7,19 @@
  * sleeps on the pool's wait queue with either held, and every change that
  * may end a wait is followed by mp_wake().
  */
+#include <linux/align.h>
+#include <linux/bitops.h>
+#include <linux/errno.h>
+#include <linux/hash.h>
+#include <linux/limits.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
 #include "msgpool_core.h"
 
 #define MP_HOLD_MIN		8	/* cells of a new hold table */
@@ -1435,8 +1448,7 @@ void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
 	c->retired = atomic_read(&pool->census[MP_SLOT_RETIRED]);
 }
 
-void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
-		    struct mp_peer_census *c)
+void mp_peer_census(struct mp_peer *peer, struct mp_peer_census *c)
 {
 	const struct mp_hold *hold;
 	u32 i;

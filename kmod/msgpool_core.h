@@ -3,13 +3,18 @@
  * msgpool core: free lists, tokens, the slot state machine and borrow
  * accounting.  No file, mmap or ioctl code lives here, so the same source
  * builds into msgpool.ko, into the KUnit module and into the userspace
- * shim (see msgpool_compat.h).
+ * tests, where kunit/shim/linux/ stands in for the kernel's headers.
  */
 #ifndef _MSGPOOL_CORE_H
 #define _MSGPOOL_CORE_H
 
-#include "msgpool_compat.h"
+#include <linux/atomic.h>
 #include <linux/msgpool.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/siphash.h>
+#include <linux/types.h>
+#include <linux/wait.h>
 
 #define MP_MAX_CLASS_SLOTS	(1U << 24)	/* slots of one class */
 
@@ -510,14 +515,12 @@ void mp_pool_census(struct mp_pool *pool, struct mp_census *c);
 
 /**
  * mp_peer_census() - count what a peer holds, for the stats ioctls
- * @pool: the pool
  * @peer: the peer; not reclaimed meanwhile (its lock is taken)
  * @c: out: the counts
  *
  * Looks at the peer's own record only, no slot.  May sleep.
  */
-void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
-		    struct mp_peer_census *c);
+void mp_peer_census(struct mp_peer *peer, struct mp_peer_census *c);
 
 /*
  * Publish/subscribe (Documentation/msgpool.rst, "Publish/subscribe").

@@ -113,8 +113,7 @@ put:
 	return err;
 }
 
-static void msgpool_peer_fill(struct msgpool_pool *pool,
-			      struct msgpool_peer *peer,
+static void msgpool_peer_fill(struct msgpool_peer *peer,
 			      struct msgpool_peer_stat *st)
 {
 	struct mp_peer_census c;
@@ -122,7 +121,7 @@ static void msgpool_peer_fill(struct msgpool_pool *pool,
 	st->pid = pid_vnr(peer->pid);
 	st->peer_id = peer->core.id;
 	st->flags = peer->core.writable ? 0 : MSGPOOL_PEER_RDONLY;
-	mp_peer_census(&pool->core, &peer->core, &c);
+	mp_peer_census(&peer->core, &c);
 	st->loans = c.loans;
 	st->reads = c.reads;
 	st->writes = c.writes;
@@ -139,7 +138,7 @@ static u32 msgpool_peers_fill(struct msgpool_pool *pool,
 	mutex_lock(&pool->members_lock);
 	list_for_each_entry(peer, &pool->members, node) {
 		if (n < max)
-			msgpool_peer_fill(pool, peer, &stats[n]);
+			msgpool_peer_fill(peer, &stats[n]);
 		n++;
 	}
 	mutex_unlock(&pool->members_lock);

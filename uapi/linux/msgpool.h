@@ -368,7 +368,7 @@ struct msgpool_pool_stat {
 	__u64 published;
 	__u8 type_id[MSGPOOL_TYPE_ID_LEN];
 	__u64 retired;
-	__u64 reserved[1];
+	__u64 reserved;
 };
 
 /**
