@@ -2,7 +2,7 @@
 /*
  * libmsgpool: the MemoryManager API over the /dev/msgpool ioctls.
  *
- * The handle is immutable after msgpool_open() but for the reader's gap
+ * The handle is immutable after msgpool_open() but for the reader's missed
  * count, kept with atomics, so every call but close is thread-safe
  * without a lock: the kernel serialises each slot.
  */
@@ -43,9 +43,8 @@ struct msgpool {
 	void *base;
 	size_t map_size;
 	char name[MSGPOOL_NAME_MAX];
-	/* The reader's: sequence number of its last take, gaps seen. */
-	uint64_t last_seq;
-	uint64_t missed;
+	uint8_t type_id[MSGPOOL_TYPE_ID_LEN];	/* the pool's */
+	uint64_t missed;	/* the reader's: its takes' lost */
 };
 
 static const char *const error_text[] = {
@@ -72,6 +71,7 @@ static const char *const error_text[] = {
 	[-MSGPOOL_E_SYSTEM] = "system error",
 	[-MSGPOOL_E_EMPTY] = "no message left to take",
 	[-MSGPOOL_E_NOT_SUBSCRIBED] = "handle is not subscribed",
+	[-MSGPOOL_E_TYPE_MISMATCH] = "pool holds messages of another type",
 };
 
 const char *msgpool_strerror(int err)
@@ -151,6 +151,8 @@ static int map_errno(unsigned int op, int e)
 		return MSGPOOL_E_INVALID;
 	case ENOTTY:
 		return MSGPOOL_E_ABI;
+	case EPROTOTYPE:
+		return MSGPOOL_E_TYPE_MISMATCH;
 	default:
 		errno = e;
 		return MSGPOOL_E_SYSTEM;
@@ -204,7 +206,7 @@ static int open_check(const char *name, const struct msgpool_config *cfg,
 		return MSGPOOL_E_INVALID;
 	if ((flags & (MSGPOOL_OPEN_EXCL | MSGPOOL_OPEN_OVERWRITE)) && !create)
 		return MSGPOOL_E_INVALID;
-	if (create != !!cfg || mode > 0777 || (!create && mode))
+	if ((create && !cfg) || mode > 0777 || (!create && mode))
 		return MSGPOOL_E_INVALID;
 	return MSGPOOL_OK;
 }
@@ -222,7 +224,9 @@ static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
 		at.flags |= MSGPOOL_ATTACH_EXCL;
 	if (flags & MSGPOOL_OPEN_OVERWRITE)
 		at.flags |= MSGPOOL_ATTACH_OVERWRITE;
-	if (cfg) {
+	if (cfg)
+		memcpy(at.type_id, cfg->type_id, sizeof(at.type_id));
+	if (flags & MSGPOOL_OPEN_CREATE) {
 		at.mode = mode;
 		at.nr_classes = cfg->nr_classes;
 		memcpy(at.classes, cfg->classes, sizeof(at.classes));
@@ -230,7 +234,7 @@ static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
 	if (ioctl(pool->fd, MSGPOOL_IOC_ATTACH, &at) == 0)
 		return MSGPOOL_OK;
 	/* Name, flags and mode were checked here: EINVAL is the config. */
-	if (errno == EINVAL && cfg)
+	if (errno == EINVAL && (flags & MSGPOOL_OPEN_CREATE))
 		return MSGPOOL_E_INVALID_CONFIG;
 	return map_errno(0, errno);
 }
@@ -256,6 +260,7 @@ static int load_shape(struct msgpool *pool)
 	pool->peer_id = info.peer_id;
 	pool->memory_class = info.memory_class;
 	pool->capacity = info.capacity;
+	memcpy(pool->type_id, info.type_id, sizeof(pool->type_id));
 	return MSGPOOL_OK;
 }
 
@@ -308,12 +313,16 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 
 int msgpool_dup(struct msgpool *pool, struct msgpool **out)
 {
+	struct msgpool_config cfg;
+
 	if (!pool) {
 		if (out)
 			*out = NULL;
 		return MSGPOOL_E_CLOSED;
 	}
-	return msgpool_open(pool->name, NULL,
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.type_id, pool->type_id, sizeof(cfg.type_id));
+	return msgpool_open(pool->name, &cfg,
 			    pool->rdonly ? MSGPOOL_OPEN_RDONLY : 0, 0, out);
 }
 
@@ -341,7 +350,7 @@ static void hdr_from_op(struct msgpool_header *hdr,
 	hdr->len = op->len;
 	hdr->capacity = op->capacity;
 	hdr->producer = op->producer;
-	hdr->reserved = 0;
+	hdr->lost = op->lost;
 	hdr->tag = op->tag;
 	hdr->seq = op->seq;
 	hdr->timestamp_ns = op->timestamp_ns;
@@ -593,7 +602,7 @@ int msgpool_header(struct msgpool *pool, uint64_t token,
 static int batch_ioctl(struct msgpool *pool, struct msgpool_op *ops,
 		       uint32_t count, uint32_t flags, uint32_t *done)
 {
-	struct msgpool_batch b;
+	struct msgpool_batch_args b;
 
 	memset(&b, 0, sizeof(b));
 	b.ops = (uintptr_t)ops;
@@ -867,14 +876,13 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 
 int msgpool_subscribe(struct msgpool *pool)
 {
-	struct msgpool_subscribe sub;
+	struct msgpool_subscribe_args sub;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	memset(&sub, 0, sizeof(sub));
 	if (ioctl(pool->fd, MSGPOOL_IOC_SUBSCRIBE, &sub))
 		return map_errno(OP_SUBSCRIBE, errno);
-	__atomic_store_n(&pool->last_seq, sub.seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&pool->missed, 0, __ATOMIC_RELAXED);
 	return sub.reader;
 }
@@ -893,17 +901,6 @@ int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 {
 	return loan_end(pool, g, len, tag, MSGPOOL_IOC_PUBLISH,
 			MSGPOOL_OP_PUBLISH);
-}
-
-/* Counts the messages between the last take and this one as missed. */
-static void note_seq(struct msgpool *pool, uint64_t seq)
-{
-	uint64_t last = __atomic_exchange_n(&pool->last_seq, seq,
-					    __ATOMIC_RELAXED);
-
-	if (seq > last + 1)
-		__atomic_fetch_add(&pool->missed, seq - last - 1,
-				   __ATOMIC_RELAXED);
 }
 
 int msgpool_take(struct msgpool *pool, unsigned int flags,
@@ -929,7 +926,7 @@ int msgpool_take(struct msgpool *pool, unsigned int flags,
 	if (err)
 		return err;
 	guard_start(pool, g, &op, GUARD_TAKE);
-	note_seq(pool, op.seq);
+	__atomic_fetch_add(&pool->missed, op.lost, __ATOMIC_RELAXED);
 	return MSGPOOL_OK;
 }
 
@@ -1119,7 +1116,7 @@ int msgpool_list_peers(const char *name, uint32_t id,
 
 int msgpool_unlink(const char *name)
 {
-	struct msgpool_unlink u;
+	struct msgpool_unlink_args u;
 	int fd, err = MSGPOOL_OK;
 
 	if (!name || !name_valid(name))
@@ -1143,5 +1140,5 @@ uint64_t msgpool_notify_gen(struct msgpool *pool)
 
 	if (!pool || info(pool, &in))
 		return 0;
-	return in.reserved[MSGPOOL_INFO_NOTIFY_GEN];
+	return in.notify_gen;
 }

@@ -63,6 +63,14 @@
  * a malformed one or one of another pool MSGPOOL_E_BAD_TOKEN.  0 is never
  * a valid token.
  *
+ * TYPES
+ *
+ * A pool may carry the fingerprint of its message type (struct
+ * msgpool_config.type_id, e.g. a hash of the type's definition; all zeros
+ * is untyped).  A pool keeps the type it was created with; opening it with
+ * another type, an untyped pool included, fails with
+ * MSGPOOL_E_TYPE_MISMATCH, while an untyped open joins any pool.
+ *
  * ERRORS
  *
  * Functions return 0 (MSGPOOL_OK) or a negative enum msgpool_error value;
@@ -163,6 +171,8 @@ enum msgpool_error {
 	MSGPOOL_E_EMPTY = -21,
 	/* Take, mark read or unsubscribe without a subscription (ENOENT). */
 	MSGPOOL_E_NOT_SUBSCRIBED = -22,
+	/* The pool holds messages of another type (EPROTOTYPE). */
+	MSGPOOL_E_TYPE_MISMATCH = -23,
 };
 
 /*
@@ -191,11 +201,13 @@ int msgpool_op_error(const struct msgpool_op *op);
 
 /*
  * The shape of a new pool: @nr_classes size classes, slot_size strictly
- * increasing, each slot_size >= 1 and nr_slots 1..2^24.
+ * increasing, each slot_size >= 1 and nr_slots 1..2^24; and the type of
+ * its messages (see TYPES), all zeros for untyped.
  */
 struct msgpool_config {
 	uint32_t nr_classes;
 	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
+	uint8_t type_id[MSGPOOL_TYPE_ID_LEN];
 };
 
 struct msgpool;
@@ -203,8 +215,10 @@ struct msgpool;
 /*
  * msgpool_open - create or attach to the pool called @name, map it
  * @name:  1 to MSGPOOL_NAME_MAX - 1 characters of [A-Za-z0-9._-]
- * @cfg:   the shape of the pool, with MSGPOOL_OPEN_CREATE only (NULL
- *         otherwise); ignored when the pool exists already
+ * @cfg:   the shape and type of the pool: required with
+ *         MSGPOOL_OPEN_CREATE, its classes ignored when the pool exists
+ *         already; without CREATE, NULL (untyped) or a config of which
+ *         only the type is read
  * @flags: MSGPOOL_OPEN_*; EXCL requires CREATE
  * @mode:  permission bits (0777 at most) of a created pool, checked like
  *         SysV shm: read permission to attach, write permission for a
@@ -215,8 +229,9 @@ struct msgpool;
  * release, peek at headers and ask for stats; every write-side call gives
  * MSGPOOL_E_PERMISSION.
  *
- * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg given or missing),
- * MSGPOOL_E_INVALID_CONFIG, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
+ * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg missing),
+ * MSGPOOL_E_INVALID_CONFIG, MSGPOOL_E_TYPE_MISMATCH, MSGPOOL_E_LIMIT,
+ * MSGPOOL_E_NOT_FOUND,
  * MSGPOOL_E_EXISTS, MSGPOOL_E_PERMISSION, MSGPOOL_E_NO_DEVICE,
  * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  * Thread-safe.
@@ -227,8 +242,9 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 /*
  * msgpool_dup - open a second, independent peer of the same pool
  * The new handle has its own borrows and owns nothing; it is read-only if
- * @pool is.  Use one per thread or per component when their borrows and
- * ownership must not mix (closing one does not touch the other's).
+ * @pool is, and names the pool's type.  Use one per thread or per
+ * component when their borrows and ownership must not mix (closing one
+ * does not touch the other's).
  * Errors: as msgpool_open().  Thread-safe.
  */
 int msgpool_dup(struct msgpool *pool, struct msgpool **out);
@@ -259,7 +275,8 @@ struct msgpool_header {
 	uint32_t len;		/* message bytes */
 	uint32_t capacity;	/* bytes the slot holds */
 	uint32_t producer;	/* pid of the process that stored it */
-	uint32_t reserved;	/* zero */
+	uint32_t lost;		/* take: messages this reader missed since
+				 * its previous take; else zero */
 	uint64_t tag;		/* caller's tag, given at store/commit */
 	uint64_t seq;		/* pool-wide sequence number, increasing */
 	uint64_t timestamp_ns;	/* CLOCK_MONOTONIC at store/commit */
@@ -464,9 +481,14 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
  * Overflow: by default a full pool makes msgpool_loan() fail or, with
  * MSGPOOL_WAIT, wait for a reader to mark a slot read (backpressure).  A
  * pool created with MSGPOOL_OPEN_OVERWRITE instead takes back the oldest
- * published message that no reader has taken: readers then skip it, and
- * msgpool_missed() counts what they skipped.  The flag is ignored when the
- * pool exists already, like @cfg; MSGPOOL_E_INVALID without CREATE.
+ * published message that no reader has taken: readers then skip it;
+ * hdr.lost of a take counts what its reader skipped since its previous
+ * take, and msgpool_missed() sums them.  The flag is ignored when the pool
+ * exists already, like @cfg's classes; MSGPOOL_E_INVALID without CREATE.
+ *
+ * Sequence numbers are the pool's, shared by store, commit and publish: a
+ * larger hdr.seq is a later message, but a gap between two takes is no
+ * loss (a store may have come between); hdr.lost is.
  *
  *   msgpool_subscribe(pool);
  *   while (msgpool_take(pool, 0, &g) == 0) {   // waits in poll()
@@ -493,8 +515,8 @@ int msgpool_unsubscribe(struct msgpool *pool);
 /*
  * msgpool_publish - end a loan of @g (from msgpool_loan()) as a message of
  * @len bytes for the readers subscribed now; with none, the slot is free
- * at once.  @g gets the header (seq: the pool's publish sequence, apart
- * from the store/commit one) and loses its data.
+ * at once.  @g gets the header (seq: the next of the pool's sequence) and
+ * loses its data.
  * Errors: as msgpool_commit().  Thread-safe.
  */
 int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
@@ -503,8 +525,9 @@ int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 /*
  * msgpool_take - this reader's oldest published message not yet taken
  * @flags: 0 (wait in poll() until there is one) or MSGPOOL_NONBLOCK
- * @g: receives token, data (read only) and header; the message stays
- *     until msgpool_mark_read().  A reader may hold several takes.
+ * @g: receives token, data (read only) and header, whose lost counts the
+ *     messages this reader missed since its previous take; the message
+ *     stays until msgpool_mark_read().  A reader may hold several takes.
  * Errors: MSGPOOL_E_EMPTY (MSGPOOL_NONBLOCK), MSGPOOL_E_NOT_SUBSCRIBED,
  * MSGPOOL_E_INTERRUPTED (a signal ended the wait).
  */
@@ -533,10 +556,9 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
 int msgpool_fd(const struct msgpool *pool);
 
 /*
- * msgpool_missed - messages this reader skipped since it subscribed:
- * gaps in the sequence numbers of its takes, i.e. messages an
- * overwrite-oldest pool took back before they were taken.  Exact when one
- * thread at a time takes through the handle.
+ * msgpool_missed - messages this reader skipped since it subscribed: the
+ * sum of its takes' hdr.lost, the messages an overwrite-oldest pool took
+ * back before they were taken.
  */
 uint64_t msgpool_missed(const struct msgpool *pool);
 

@@ -27,6 +27,7 @@ struct report {
 static const struct msgpool_config demo_config = {
 	.nr_classes = 3,
 	.classes = { { 256, 256 }, { 4096, 128 }, { 65536, 32 } },
+	.type_id = DEMO_TYPE_ID,
 };
 
 static pid_t run(const char *dir, const char *prog, char *const args[],

@@ -473,17 +473,17 @@ TEST(strerror_covers_every_code)
 {
 	int a, b, unknown = 0, same = 0;
 
-	for (a = MSGPOOL_E_NOT_SUBSCRIBED; a <= MSGPOOL_OK; a++) {
+	for (a = MSGPOOL_E_TYPE_MISMATCH; a <= MSGPOOL_OK; a++) {
 		unknown += !strcmp("unknown msgpool error",
 				   msgpool_strerror(a));
-		for (b = MSGPOOL_E_NOT_SUBSCRIBED; b < a; b++)
+		for (b = MSGPOOL_E_TYPE_MISMATCH; b < a; b++)
 			same += !strcmp(msgpool_strerror(a),
 					msgpool_strerror(b));
 	}
 	ASSERT_EQ(0, unknown);
 	ASSERT_EQ(0, same);
 	ASSERT_STREQ("unknown msgpool error",
-		     msgpool_strerror(MSGPOOL_E_NOT_SUBSCRIBED - 1));
+		     msgpool_strerror(MSGPOOL_E_TYPE_MISMATCH - 1));
 	ASSERT_STREQ("unknown msgpool error", msgpool_strerror(1));
 	ASSERT_EQ(MSGPOOL_E_INVALID, msgpool_op_error(NULL));
 }

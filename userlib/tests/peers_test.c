@@ -78,13 +78,15 @@ TEST_F(peers, open_argument_errors)
 	ASSERT_EQ(MSGPOOL_E_INVALID, msgpool_open(NULL, NULL, 0, 0, &p));
 	ASSERT_EQ(MSGPOOL_E_INVALID, msgpool_open(self->name, NULL, 0, 0,
 						  NULL));
-	/* EXCL needs CREATE; CREATE needs a config and only it takes one. */
+	/* EXCL needs CREATE; CREATE needs a config. */
 	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(self->name, NULL, MSGPOOL_OPEN_EXCL, 0, &p));
 	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(self->name, NULL, create, 0600, &p));
-	ASSERT_EQ(MSGPOOL_E_INVALID,
-		  msgpool_open(self->name, &cfg, 0, 0, &p));
+	/* Without CREATE only the config's type counts: none here. */
+	ASSERT_EQ(0, msgpool_open(self->name, &cfg, 0, 0, &p));
+	ASSERT_EQ(ALL_SLOTS, msgpool_capacity(p));
+	ASSERT_EQ(0, msgpool_close(&p));
 	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(self->name, NULL, 0, 0600, &p));
 	ASSERT_EQ(MSGPOOL_E_INVALID,
@@ -276,6 +278,47 @@ TEST(pool_mode_is_enforced)
 	ASSERT_EQ(0, msgpool_open(none, NULL, 0, 0, &a));
 	ASSERT_EQ(0, msgpool_close(&a));
 	ASSERT_EQ(0, msgpool_close(&b));
+}
+
+TEST(type_fingerprint)
+{
+	struct msgpool_config cfg = one_class(64, 2), other, plain;
+	char name[MSGPOOL_NAME_MAX], untyped[MSGPOOL_NAME_MAX];
+	struct msgpool *typed, *p, *d, *u;
+	int i;
+
+	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++)
+		cfg.type_id[i] = 0xa0 + i;
+	other = cfg;
+	other.type_id[MSGPOOL_TYPE_ID_LEN - 1] ^= 1;
+	plain = one_class(64, 2);
+	pool_name(name, "typed");
+	pool_name(untyped, "untyped");
+	ASSERT_EQ(0, msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE |
+				  MSGPOOL_OPEN_EXCL, 0600, &typed));
+
+	/* Its own type and no type join it; another type does not. */
+	ASSERT_EQ(0, msgpool_open(name, &cfg, 0, 0, &p));
+	ASSERT_EQ(0, msgpool_close(&p));
+	ASSERT_EQ(MSGPOOL_E_TYPE_MISMATCH, msgpool_open(name, &other, 0, 0, &p));
+	ASSERT_EQ(NULL, p);
+	ASSERT_EQ(MSGPOOL_E_TYPE_MISMATCH,
+		  msgpool_open(name, &other, MSGPOOL_OPEN_CREATE, 0600, &p));
+	ASSERT_EQ(0, msgpool_open(name, NULL, MSGPOOL_OPEN_RDONLY, 0, &p));
+	/* A dup names the pool's type, even of an untyped open. */
+	ASSERT_EQ(0, msgpool_dup(p, &d));
+	ASSERT_EQ(0, msgpool_close(&d));
+	ASSERT_EQ(0, msgpool_close(&p));
+
+	/* An untyped pool is no pool of any type. */
+	ASSERT_EQ(0, msgpool_open(untyped, &plain, MSGPOOL_OPEN_CREATE, 0600,
+				  &u));
+	ASSERT_EQ(MSGPOOL_E_TYPE_MISMATCH,
+		  msgpool_open(untyped, &cfg, 0, 0, &p));
+	ASSERT_EQ(0, msgpool_open(untyped, &plain, 0, 0, &p));
+	ASSERT_EQ(0, msgpool_close(&p));
+	ASSERT_EQ(0, msgpool_close(&u));
+	ASSERT_EQ(0, msgpool_close(&typed));
 }
 
 TEST_F(peers, dup_is_an_independent_peer)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libmsgpool publish/subscribe: subscribe, publish, take, mark read,
- * waiting in poll(), the overwrite policy and its gap count, the notify
- * generation.  Children synchronise over pipes; nothing sleeps for a
- * fixed time.
+ * waiting in poll(), the pool's one sequence, the overwrite policy and
+ * its loss count, the notify generation.  Children synchronise over
+ * pipes; nothing sleeps for a fixed time.
  */
 #include <poll.h>
 #include <stdint.h>
@@ -92,6 +92,7 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_EQ(77, g.hdr.tag);
 	EXPECT_EQ(1, g.hdr.seq);
 	EXPECT_EQ((uint32_t)getpid(), g.hdr.producer);
+	EXPECT_EQ(0, g.hdr.lost);
 	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_release(self->pool, &g));
 	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_mark_read(self->pool, &l));
 	EXPECT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
@@ -209,11 +210,13 @@ TEST(overwrite_counts_missed)
 	/* 2..6 were overwritten. */
 	ASSERT_EQ(0, msgpool_take(rd, 0, &g));
 	EXPECT_EQ(7, g.hdr.seq);
+	EXPECT_EQ(5, g.hdr.lost);
 	EXPECT_EQ(5, msgpool_missed(rd));
 	ASSERT_EQ(0, msgpool_mark_read(rd, &g));
 	for (i = 8; i <= 10; i++) {
 		ASSERT_EQ(0, msgpool_take(rd, MSGPOOL_NONBLOCK, &g));
 		EXPECT_EQ(i, g.hdr.seq);
+		EXPECT_EQ(0, g.hdr.lost);
 		ASSERT_EQ(0, msgpool_mark_read(rd, &g));
 	}
 	EXPECT_EQ(5, msgpool_missed(rd));
@@ -224,6 +227,31 @@ TEST(overwrite_counts_missed)
 	EXPECT_EQ(0, msgpool_missed(rd));
 	msgpool_close(&rd);
 	msgpool_close(&pool);
+}
+
+TEST_F(ps, one_sequence_for_stores_and_publishes)
+{
+	struct msgpool_header h;
+	struct msgpool_guard g;
+	uint64_t tok;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, send_text(self->pool, "a", 1));
+	ASSERT_EQ(0, msgpool_store(self->pool, "s", 1, 0, 0, &tok));
+	ASSERT_EQ(0, send_text(self->pool, "b", 2));
+	ASSERT_EQ(0, msgpool_header(self->pool, tok, &h));
+	EXPECT_EQ(2, h.seq);
+
+	/* The store's number is a gap in the reader's, not a loss. */
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
+	EXPECT_EQ(1, g.hdr.seq);
+	ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
+	EXPECT_EQ(3, g.hdr.seq);
+	EXPECT_EQ(0, g.hdr.lost);
+	ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
+	EXPECT_EQ(0, msgpool_missed(self->pool));
+	ASSERT_EQ(0, msgpool_free(self->pool, tok));
 }
 
 TEST_F(ps, backpressure_wait)
