@@ -61,7 +61,8 @@
  * it, and any writable peer may free it.  A token outlives its message only
  * as an error: a stale or doubly freed token gives MSGPOOL_E_NOT_ALLOCATED,
  * a malformed one or one of another pool MSGPOOL_E_BAD_TOKEN.  0 is never
- * a valid token.
+ * a valid token.  What a token's bits mean is the kernel's business: pass
+ * tokens around whole, never take them apart.
  *
  * TYPES
  *

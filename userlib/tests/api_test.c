@@ -363,29 +363,46 @@ TEST_F(api, kernel_refuses_what_is_not_held)
 	ASSERT_EQ(0, msgpool_release(self->pool, &g));
 }
 
+/* A token the kernel refuses: malformed, or of no live message. */
+static int refused(int err)
+{
+	return err == MSGPOOL_E_BAD_TOKEN || err == MSGPOOL_E_NOT_ALLOCATED;
+}
+
 TEST_F(api, bad_and_stale_tokens)
 {
-	struct msgpool_header h;
 	struct msgpool_guard g;
-	uint64_t tok, bad;
+	struct msgpool_header h;
+	uint64_t tok, bogus[7];
+	size_t i;
 
 	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_read(self->pool, 0, 0, &g));
 	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_free(self->pool, 0));
+	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_header(self->pool, 0, &h));
 	ASSERT_EQ(0, msgpool_store(self->pool, "m", 1, 0, 0, &tok));
-	/* Class 7 of a 3-class pool. */
-	bad = tok | (7ULL << 24);
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_read(self->pool, bad, 0, &g));
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_header(self->pool, bad, &h));
-	/* Index past the class. */
-	bad = (tok & ~0xffffffULL) | 0xfffff0;
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_free(self->pool, bad));
-	/* Generation 0 is never issued. */
-	bad = tok & 0xffffffffULL;
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_read_mut(self->pool, bad, 0, &g));
+	/*
+	 * What a token's bits mean is the kernel's: numbers near the one
+	 * live token are refused, whatever they would decode to, and never
+	 * reach its message.
+	 */
+	bogus[0] = ~0ULL;
+	bogus[1] = ~tok;
+	bogus[2] = tok ^ (1ULL << 63);
+	bogus[3] = tok + 1;
+	bogus[4] = tok - 1;
+	bogus[5] = tok << 1;
+	bogus[6] = tok >> 1;
+	for (i = 0; i < ARRAY_SIZE(bogus); i++) {
+		ASSERT_TRUE(refused(msgpool_read(self->pool, bogus[i], 0, &g)));
+		ASSERT_TRUE(refused(msgpool_read_mut(self->pool, bogus[i], 0,
+						     &g)));
+		ASSERT_TRUE(refused(msgpool_header(self->pool, bogus[i], &h)));
+		ASSERT_TRUE(refused(msgpool_free(self->pool, bogus[i])));
+	}
+	ASSERT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
+	ASSERT_EQ(0, msgpool_header(self->pool, tok, &h));
 
-	/* Another generation of the right slot: stale. */
-	bad = tok + (1ULL << 32);
-	ASSERT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_read(self->pool, bad, 0, &g));
+	/* A freed message's token is stale. */
 	ASSERT_EQ(0, msgpool_free(self->pool, tok));
 	ASSERT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_free(self->pool, tok));
 	ASSERT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_read(self->pool, tok, 0, &g));
@@ -404,15 +421,17 @@ TEST_F(api, token_of_another_pool)
 	OPEN_SMALL(name, "other", &other);
 	ASSERT_EQ(0, msgpool_store(self->pool, "m", 1, 0, 0, &mine));
 	ASSERT_EQ(0, msgpool_store(other, "o", 1, 0, 0, &theirs));
-	/* Pools whose ids differ in the token's 5 tag bits tell them apart. */
-	if (((mine >> 27) & 31) != ((theirs >> 27) & 31)) {
-		ASSERT_EQ(MSGPOOL_E_BAD_TOKEN,
-			  msgpool_read(self->pool, theirs, 0, &g));
-		ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_free(self->pool, theirs));
+	/* This pool's one message is mine: any other token is refused. */
+	if (theirs != mine) {
+		ASSERT_TRUE(refused(msgpool_read(self->pool, theirs, 0, &g)));
+		ASSERT_TRUE(refused(msgpool_free(self->pool, theirs)));
 	}
 	ASSERT_EQ(0, msgpool_read(other, theirs, 0, &g));
 	ASSERT_EQ('o', *(char *)g.data);
 	ASSERT_EQ(0, msgpool_release(other, &g));
+	ASSERT_EQ(0, msgpool_read(self->pool, mine, 0, &g));
+	ASSERT_EQ('m', *(char *)g.data);
+	ASSERT_EQ(0, msgpool_release(self->pool, &g));
 	ASSERT_EQ(0, msgpool_close(&other));
 }
 
