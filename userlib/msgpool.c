@@ -18,6 +18,7 @@
 
 #include "msgpool.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define OPEN_FLAGS	(MSGPOOL_OPEN_CREATE | MSGPOOL_OPEN_EXCL | \
 			 MSGPOOL_OPEN_RDONLY | MSGPOOL_OPEN_OVERWRITE)
 #define ALLOC_FLAGS	(MSGPOOL_NONBLOCK | MSGPOOL_WAIT)
@@ -53,15 +54,14 @@ static const char *const error_text[] = {
 	[-MSGPOOL_E_BAD_TOKEN] = "malformed token or token of another pool",
 	[-MSGPOOL_E_NOT_ALLOCATED] = "message freed or slot reused",
 	[-MSGPOOL_E_ALREADY_BORROWED] = "slot held by a conflicting borrow",
-	[-MSGPOOL_E_BORROW_ACTIVE] = "slot still borrowed or loaned",
+	[-MSGPOOL_E_BORROW_ACTIVE] = "slot still borrowed, loaned or published",
 	[-MSGPOOL_E_POISONED] = "slot poisoned: its writer died",
 	[-MSGPOOL_E_PERMISSION] = "permission denied",
 	[-MSGPOOL_E_NOT_HELD] = "no such borrow or loan held by this handle",
 	[-MSGPOOL_E_TOO_BIG] = "message too big",
-	[-MSGPOOL_E_INVALID_CONFIG] = "invalid pool configuration",
-	[-MSGPOOL_E_LIMIT] = "pool size or count limit reached",
-	[-MSGPOOL_E_NOT_FOUND] = "no pool of that name",
-	[-MSGPOOL_E_EXISTS] = "pool exists already",
+	[-MSGPOOL_E_LIMIT] = "pool size, count or reader limit reached",
+	[-MSGPOOL_E_NOT_FOUND] = "no such pool or subscription",
+	[-MSGPOOL_E_EXISTS] = "pool or subscription exists already",
 	[-MSGPOOL_E_NO_DEVICE] = "no " MSGPOOL_DEVICE ": module not loaded",
 	[-MSGPOOL_E_NO_MEMORY] = "out of memory",
 	[-MSGPOOL_E_INTERRUPTED] = "interrupted",
@@ -70,110 +70,94 @@ static const char *const error_text[] = {
 	[-MSGPOOL_E_ABI] = "msgpool module ABI mismatch",
 	[-MSGPOOL_E_SYSTEM] = "system error",
 	[-MSGPOOL_E_EMPTY] = "no message left to take",
-	[-MSGPOOL_E_NOT_SUBSCRIBED] = "handle is not subscribed",
 	[-MSGPOOL_E_TYPE_MISMATCH] = "pool holds messages of another type",
 };
 
 const char *msgpool_strerror(int err)
 {
-	if (err > 0 || -(long)err >= (long)(sizeof(error_text) /
-					     sizeof(error_text[0])))
+	if (err > 0 || -(long)err >= (long)ARRAY_SIZE(error_text))
 		return "unknown msgpool error";
 	return error_text[-err];
 }
 
-/* Ops whose EINVAL can only mean a bad token: the library checks flags. */
-static bool op_takes_token(unsigned int op)
+/*
+ * The error of each errno the kernel returns (Documentation/msgpool.rst,
+ * Errors), the same for every call.
+ */
+static const signed char errno_error[] = {
+	[ENOBUFS] = MSGPOOL_E_NO_FREE_SLOTS,
+	[EINVAL] = MSGPOOL_E_INVALID,
+	[EFAULT] = MSGPOOL_E_INVALID,
+	[ESTALE] = MSGPOOL_E_NOT_ALLOCATED,
+	[EBUSY] = MSGPOOL_E_ALREADY_BORROWED,
+	[EOWNERDEAD] = MSGPOOL_E_POISONED,
+	[EACCES] = MSGPOOL_E_PERMISSION,
+	[EBADF] = MSGPOOL_E_PERMISSION,
+	[EPERM] = MSGPOOL_E_PERMISSION,
+	[EMSGSIZE] = MSGPOOL_E_TOO_BIG,
+	[E2BIG] = MSGPOOL_E_LIMIT,
+	[ENOSPC] = MSGPOOL_E_LIMIT,
+	[EUSERS] = MSGPOOL_E_LIMIT,
+	[EOVERFLOW] = MSGPOOL_E_LIMIT,
+	[ENOENT] = MSGPOOL_E_NOT_FOUND,
+	[EEXIST] = MSGPOOL_E_EXISTS,
+	[EALREADY] = MSGPOOL_E_EXISTS,
+	[ENODEV] = MSGPOOL_E_NO_DEVICE,
+	[ENXIO] = MSGPOOL_E_NO_DEVICE,
+	[ENOMEM] = MSGPOOL_E_NO_MEMORY,
+	[EINTR] = MSGPOOL_E_INTERRUPTED,
+	[ENOTTY] = MSGPOOL_E_ABI,
+	[EAGAIN] = MSGPOOL_E_EMPTY,
+	[EPROTOTYPE] = MSGPOOL_E_TYPE_MISMATCH,
+};
+
+/* The error of errno @e; one the table lacks stays in errno. */
+static int error_of(int e)
 {
-	return (op >= MSGPOOL_OP_COMMIT && op <= MSGPOOL_OP_HEADER) ||
-	       op == MSGPOOL_OP_PUBLISH || op == MSGPOOL_OP_MARK_READ;
+	if (e > 0 && e < (int)ARRAY_SIZE(errno_error) && errno_error[e])
+		return errno_error[e];
+	errno = e;
+	return MSGPOOL_E_SYSTEM;
 }
 
-/* Reader ops: EAGAIN, ENOENT, EALREADY and EUSERS mean their own thing. */
-static int map_reader_errno(unsigned int op, int e)
+static bool op_on_token(unsigned int code)
 {
-	switch (e) {
-	case EAGAIN:
-		return op == MSGPOOL_OP_TAKE ? MSGPOOL_E_EMPTY :
-		       MSGPOOL_E_NO_FREE_SLOTS;
-	case ENOENT:
-		return MSGPOOL_E_NOT_SUBSCRIBED;
-	case EALREADY:
-		return MSGPOOL_E_EXISTS;
-	case EUSERS:
-		return MSGPOOL_E_LIMIT;
-	}
-	return 1;
+	return (code >= MSGPOOL_OP_COMMIT && code <= MSGPOOL_OP_HEADER) ||
+	       code == MSGPOOL_OP_PUBLISH || code == MSGPOOL_OP_MARK_READ;
 }
 
-/* Map the errno of @op (0: attach) as Documentation/msgpool.rst lists. */
-static int map_errno(unsigned int op, int e)
-{
-	int err = op >= MSGPOOL_OP_PUBLISH ? map_reader_errno(op, e) : 1;
-
-	if (err <= 0)
-		return err;
-	switch (e) {
-	case 0:
-		return MSGPOOL_OK;
-	case ENOBUFS:
-	case EAGAIN:
-		return MSGPOOL_E_NO_FREE_SLOTS;
-	case EINVAL:
-		return op_takes_token(op) ? MSGPOOL_E_BAD_TOKEN :
-		       MSGPOOL_E_INVALID;
-	case ESTALE:
-		return MSGPOOL_E_NOT_ALLOCATED;
-	case EBUSY:
-		return op == MSGPOOL_OP_FREE ? MSGPOOL_E_BORROW_ACTIVE :
-		       MSGPOOL_E_ALREADY_BORROWED;
-	case EOWNERDEAD:
-		return MSGPOOL_E_POISONED;
-	case EACCES:
-	case EBADF:
-		return MSGPOOL_E_PERMISSION;
-	case EPERM:
-		return MSGPOOL_E_NOT_HELD;
-	case EMSGSIZE:
-		return MSGPOOL_E_TOO_BIG;
-	case E2BIG:
-	case ENOSPC:
-		return MSGPOOL_E_LIMIT;
-	case ENOENT:
-		return MSGPOOL_E_NOT_FOUND;
-	case EEXIST:
-		return MSGPOOL_E_EXISTS;
-	case ENOMEM:
-		return MSGPOOL_E_NO_MEMORY;
-	case EINTR:
-		return MSGPOOL_E_INTERRUPTED;
-	case EFAULT:
-		return MSGPOOL_E_INVALID;
-	case ENOTTY:
-		return MSGPOOL_E_ABI;
-	case EPROTOTYPE:
-		return MSGPOOL_E_TYPE_MISMATCH;
-	default:
-		errno = e;
-		return MSGPOOL_E_SYSTEM;
-	}
-}
-
+/*
+ * An op's result.  MemoryManager tells apart what the kernel folds into
+ * one errno: EINVAL of an op on a token is MSGPOOL_E_BAD_TOKEN (the
+ * library checks the op's other fields), EBUSY of a free is
+ * MSGPOOL_E_BORROW_ACTIVE.
+ */
 int msgpool_op_error(const struct msgpool_op *op)
 {
 	if (!op)
 		return MSGPOOL_E_INVALID;
-	return map_errno(op->op, -op->result);
+	switch (-op->result) {
+	case 0:
+		return MSGPOOL_OK;
+	case EINVAL:
+		if (op_on_token(op->op))
+			return MSGPOOL_E_BAD_TOKEN;
+		break;
+	case EBUSY:
+		if (op->op == MSGPOOL_OP_FREE)
+			return MSGPOOL_E_BORROW_ACTIVE;
+		break;
+	}
+	return error_of(-op->result);
 }
 
-/* One single-op ioctl; @op->op is set so that errors map by opcode. */
+/* One single-op ioctl: op @code, its result in @op->result. */
 static int do_op(struct msgpool *pool, unsigned long req, unsigned int code,
 		 struct msgpool_op *op)
 {
 	op->op = code;
-	if (ioctl(pool->fd, req, op) == 0)
-		return MSGPOOL_OK;
-	return map_errno(code, errno);
+	op->result = ioctl(pool->fd, req, op) ? -errno : 0;
+	return msgpool_op_error(op);
 }
 
 static bool name_valid(const char *name)
@@ -231,12 +215,9 @@ static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
 		at.nr_classes = cfg->nr_classes;
 		memcpy(at.classes, cfg->classes, sizeof(at.classes));
 	}
-	if (ioctl(pool->fd, MSGPOOL_IOC_ATTACH, &at) == 0)
-		return MSGPOOL_OK;
-	/* Name, flags and mode were checked here: EINVAL is the config. */
-	if (errno == EINVAL && (flags & MSGPOOL_OPEN_CREATE))
-		return MSGPOOL_E_INVALID_CONFIG;
-	return map_errno(0, errno);
+	if (ioctl(pool->fd, MSGPOOL_IOC_ATTACH, &at))
+		return error_of(errno);
+	return MSGPOOL_OK;
 }
 
 static int load_shape(struct msgpool *pool)
@@ -247,14 +228,14 @@ static int load_shape(struct msgpool *pool)
 
 	memset(&info, 0, sizeof(info));
 	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, &info))
-		return map_errno(0, errno);
+		return error_of(errno);
 	if (info.abi_version != MSGPOOL_ABI_VERSION)
 		return MSGPOOL_E_ABI;
 	if (!pool->rdonly)
 		prot |= PROT_WRITE;
 	base = mmap(NULL, info.map_size, prot, MAP_SHARED, pool->fd, 0);
 	if (base == MAP_FAILED)
-		return map_errno(0, errno);
+		return error_of(errno);
 	pool->base = base;
 	pool->map_size = info.map_size;
 	pool->peer_id = info.peer_id;
@@ -270,9 +251,8 @@ static int device_open(bool rdonly)
 
 	if (fd >= 0)
 		return fd;
-	if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-		return MSGPOOL_E_NO_DEVICE;
-	return map_errno(0, errno);
+	/* Of the device node, ENOENT is its absence. */
+	return errno == ENOENT ? MSGPOOL_E_NO_DEVICE : error_of(errno);
 }
 
 int msgpool_open(const char *name, const struct msgpool_config *cfg,
@@ -398,6 +378,14 @@ static int guard_check(const struct msgpool *pool,
 
 /* ---- Messages ---------------------------------------------------------- */
 
+/* MSGPOOL_NONBLOCK wins: with MSGPOOL_WAIT as well the kernel's EAGAIN
+ * would read as MSGPOOL_E_EMPTY.
+ */
+static unsigned int alloc_flags(unsigned int flags)
+{
+	return flags & MSGPOOL_NONBLOCK ? flags & ~MSGPOOL_WAIT : flags;
+}
+
 int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
 		  uint64_t tag, unsigned int flags, uint64_t *token)
 {
@@ -411,7 +399,7 @@ int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
 	if (len > UINT32_MAX)
 		return MSGPOOL_E_TOO_BIG;
 	memset(&op, 0, sizeof(op));
-	op.flags = flags;
+	op.flags = alloc_flags(flags);
 	op.len = len;
 	op.data = (uintptr_t)buf;
 	op.tag = tag;
@@ -434,7 +422,7 @@ int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
 	if (len > UINT32_MAX)
 		return MSGPOOL_E_TOO_BIG;
 	memset(&op, 0, sizeof(op));
-	op.flags = flags;
+	op.flags = alloc_flags(flags);
 	op.len = len;
 	err = do_op(pool, MSGPOOL_IOC_LOAN, MSGPOOL_OP_LOAN, &op);
 	if (!err)
@@ -535,7 +523,7 @@ static int release(struct msgpool *pool, struct msgpool_guard *g,
 	op.len = len;
 	err = do_op(pool, MSGPOOL_IOC_RELEASE, MSGPOOL_OP_RELEASE, &op);
 	/* The kernel knows of no such borrow: the guard holds nothing. */
-	if (!err || err == MSGPOOL_E_NOT_HELD)
+	if (!err || err == MSGPOOL_E_PERMISSION)
 		guard_end(g);
 	if (!err && (flags & MSGPOOL_F_SETLEN))
 		g->hdr.len = len;
@@ -610,7 +598,7 @@ static int batch_ioctl(struct msgpool *pool, struct msgpool_op *ops,
 	b.op_size = sizeof(*ops);
 	b.flags = flags;
 	if (ioctl(pool->fd, MSGPOOL_IOC_BATCH, &b))
-		return map_errno(MSGPOOL_OP_NOP, errno);
+		return error_of(errno);
 	*done = b.done;
 	return MSGPOOL_OK;
 }
@@ -737,7 +725,7 @@ static int store_prep(const struct many *m, size_t i, struct msgpool_op *op)
 	if (b->len > UINT32_MAX)
 		return MSGPOOL_E_TOO_BIG;
 	op->op = MSGPOOL_OP_STORE;
-	op->flags = m->flags;
+	op->flags = alloc_flags(m->flags);
 	op->len = b->len;
 	op->data = (uintptr_t)b->data;
 	op->tag = b->tag;
@@ -849,7 +837,7 @@ static void release_finish(const struct many *m, size_t i,
 {
 	struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
 
-	if (op && (!err || err == MSGPOOL_E_NOT_HELD))
+	if (op && (!err || err == MSGPOOL_E_PERMISSION))
 		guard_end(g);
 }
 
@@ -870,10 +858,6 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 
 /* ---- Publish/subscribe ------------------------------------------------- */
 
-/* Pseudo opcodes, for map_errno(), of the two ioctls that carry no op. */
-#define OP_SUBSCRIBE	(MSGPOOL_OP_COUNT + 0)
-#define OP_UNSUBSCRIBE	(MSGPOOL_OP_COUNT + 1)
-
 int msgpool_subscribe(struct msgpool *pool)
 {
 	struct msgpool_subscribe_args sub;
@@ -882,7 +866,7 @@ int msgpool_subscribe(struct msgpool *pool)
 		return MSGPOOL_E_CLOSED;
 	memset(&sub, 0, sizeof(sub));
 	if (ioctl(pool->fd, MSGPOOL_IOC_SUBSCRIBE, &sub))
-		return map_errno(OP_SUBSCRIBE, errno);
+		return error_of(errno);
 	__atomic_store_n(&pool->missed, 0, __ATOMIC_RELAXED);
 	return sub.reader;
 }
@@ -892,7 +876,7 @@ int msgpool_unsubscribe(struct msgpool *pool)
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (ioctl(pool->fd, MSGPOOL_IOC_UNSUBSCRIBE))
-		return map_errno(OP_UNSUBSCRIBE, errno);
+		return error_of(errno);
 	return MSGPOOL_OK;
 }
 
@@ -959,7 +943,7 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms)
 	p.events = events;
 	n = poll(&p, 1, timeout_ms);
 	if (n < 0)
-		return map_errno(0, errno);
+		return error_of(errno);
 	return n > 0;
 }
 
@@ -979,7 +963,7 @@ static int info(struct msgpool *pool, struct msgpool_info *in)
 {
 	memset(in, 0, sizeof(*in));
 	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, in))
-		return map_errno(0, errno);
+		return error_of(errno);
 	return MSGPOOL_OK;
 }
 
@@ -1061,7 +1045,7 @@ static int list_entries(unsigned long req, void *arg, __u64 *ptr,
 		*ptr = (uintptr_t)buf;
 		*count = room;
 		if (ioctl(fd, req, arg)) {
-			err = map_errno(0, errno);
+			err = error_of(errno);
 			break;
 		}
 		if (*count <= room)
@@ -1127,9 +1111,7 @@ int msgpool_unlink(const char *name)
 	memset(&u, 0, sizeof(u));
 	strcpy(u.name, name);
 	if (ioctl(fd, MSGPOOL_IOC_UNLINK, &u))
-		/* Here EPERM is the owner check, not a borrow not held. */
-		err = errno == EPERM ? MSGPOOL_E_PERMISSION :
-		      map_errno(0, errno);
+		err = error_of(errno);
 	close(fd);
 	return err;
 }

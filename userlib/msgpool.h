@@ -77,6 +77,10 @@
  * Functions return 0 (MSGPOOL_OK) or a negative enum msgpool_error value;
  * functions that return a count return it as a non-negative value.  The
  * library never prints, aborts or exits, and keeps no global state.
+ * Each errno the kernel returns means one error, whatever the call (the
+ * list at enum msgpool_error), but for two that the MemoryManager model
+ * splits by operation: EINVAL is MSGPOOL_E_BAD_TOKEN for an operation on
+ * a token, and EBUSY is MSGPOOL_E_BORROW_ACTIVE for a free.
  * Errors common to every function that takes a handle or a guard:
  *   MSGPOOL_E_CLOSED      the handle is NULL (msgpool_close() sets the
  *                         caller's pointer to NULL)
@@ -117,63 +121,74 @@ extern "C" {
 
 #define MSGPOOL_DEVICE		"/dev/msgpool"
 
-/* Error codes: functions return 0 or one of these. */
+/*
+ * Error codes: functions return 0 or one of these.  In parentheses, the
+ * errno each one comes from; the others are the library's own.
+ */
 enum msgpool_error {
 	MSGPOOL_OK = 0,
-	/* No class that fits has a free slot (ENOBUFS, EAGAIN). */
+	/* No class that fits has a free slot (ENOBUFS). */
 	MSGPOOL_E_NO_FREE_SLOTS = -1,
-	/* Malformed token, or a token of another pool (EINVAL). */
+	/* Malformed token, or a token of another pool (EINVAL, of an
+	 * operation on a token).
+	 */
 	MSGPOOL_E_BAD_TOKEN = -2,
 	/* The slot was freed or reused since the token was made (ESTALE). */
 	MSGPOOL_E_NOT_ALLOCATED = -3,
 	/* A conflicting borrow or loan holds the slot (EBUSY). */
 	MSGPOOL_E_ALREADY_BORROWED = -4,
-	/* Free of a slot that is borrowed or loaned (EBUSY). */
+	/* Free of a slot that is borrowed, loaned or published (EBUSY, of a
+	 * free).
+	 */
 	MSGPOOL_E_BORROW_ACTIVE = -5,
 	/* An exclusive borrower died inside the slot (EOWNERDEAD). */
 	MSGPOOL_E_POISONED = -6,
-	/* The pool's mode refuses this caller, or the handle is read-only
-	 * (EACCES, EBADF).
+	/* Not allowed: the pool's mode refuses this caller, the handle is
+	 * read-only, the slot is not this handle's to end or belongs to
+	 * subscribers, an unlink by another user (EACCES, EBADF, EPERM).
 	 */
 	MSGPOOL_E_PERMISSION = -7,
-	/* Release, commit or discard of a borrow or loan this handle does
-	 * not hold: double release, a foreign or already ended guard (EPERM).
+	/* The guard holds no borrow or loan of this handle: ended already,
+	 * never filled, of another handle, or of the wrong kind.
 	 */
 	MSGPOOL_E_NOT_HELD = -8,
 	/* A length above the largest class or above the slot (EMSGSIZE). */
 	MSGPOOL_E_TOO_BIG = -9,
-	/* Bad class layout in struct msgpool_config (EINVAL). */
-	MSGPOOL_E_INVALID_CONFIG = -10,
-	/* Pool above the module's max_pool_bytes or max_pool_slots (E2BIG),
-	 * or max_pools pools exist already (ENOSPC).
+	/* Pool above the module's max_pool_bytes or max_pool_slots, max_pools
+	 * pools, MSGPOOL_MAX_READERS readers, or a slot's read borrows at
+	 * their limit (E2BIG, ENOSPC, EUSERS, EOVERFLOW).
 	 */
-	MSGPOOL_E_LIMIT = -11,
-	/* No pool of that name (ENOENT on attach). */
-	MSGPOOL_E_NOT_FOUND = -12,
-	/* MSGPOOL_OPEN_EXCL and the pool exists (EEXIST). */
-	MSGPOOL_E_EXISTS = -13,
-	/* /dev/msgpool is missing: the module is not loaded. */
-	MSGPOOL_E_NO_DEVICE = -14,
+	MSGPOOL_E_LIMIT = -10,
+	/* No pool of that name, or for take, mark read and unsubscribe no
+	 * subscription of this handle (ENOENT).
+	 */
+	MSGPOOL_E_NOT_FOUND = -11,
+	/* MSGPOOL_OPEN_EXCL and the pool exists, or subscribed already
+	 * (EEXIST, EALREADY).
+	 */
+	MSGPOOL_E_EXISTS = -12,
+	/* /dev/msgpool is missing: the module is not loaded (ENODEV, ENXIO,
+	 * ENOENT of the device).
+	 */
+	MSGPOOL_E_NO_DEVICE = -13,
 	/* Out of memory, in the kernel or in the process (ENOMEM). */
-	MSGPOOL_E_NO_MEMORY = -15,
+	MSGPOOL_E_NO_MEMORY = -14,
 	/* A wait was interrupted (EINTR). */
-	MSGPOOL_E_INTERRUPTED = -16,
+	MSGPOOL_E_INTERRUPTED = -15,
 	/* NULL handle: used after msgpool_close(). */
-	MSGPOOL_E_CLOSED = -17,
-	/* Bad argument: NULL pointer, unknown flag, bad name (EINVAL,
-	 * EFAULT).
+	MSGPOOL_E_CLOSED = -16,
+	/* Bad argument: NULL pointer, unknown flag, bad name, bad class layout
+	 * in struct msgpool_config, unreadable buffer (EINVAL, EFAULT).
 	 */
-	MSGPOOL_E_INVALID = -18,
-	/* The module speaks another ABI version. */
-	MSGPOOL_E_ABI = -19,
+	MSGPOOL_E_INVALID = -17,
+	/* The module speaks another ABI version (ENOTTY). */
+	MSGPOOL_E_ABI = -18,
 	/* Any other system error; errno holds it. */
-	MSGPOOL_E_SYSTEM = -20,
+	MSGPOOL_E_SYSTEM = -19,
 	/* Nothing published to this reader is left to take (EAGAIN). */
-	MSGPOOL_E_EMPTY = -21,
-	/* Take, mark read or unsubscribe without a subscription (ENOENT). */
-	MSGPOOL_E_NOT_SUBSCRIBED = -22,
+	MSGPOOL_E_EMPTY = -20,
 	/* The pool holds messages of another type (EPROTOTYPE). */
-	MSGPOOL_E_TYPE_MISMATCH = -23,
+	MSGPOOL_E_TYPE_MISMATCH = -21,
 };
 
 /*
@@ -185,9 +200,7 @@ const char *msgpool_strerror(int err);
 
 /*
  * msgpool_op_error - the result of one op of msgpool_batch() as an error
- * code; the op's opcode decides what an errno means (EINVAL is
- * MSGPOOL_E_BAD_TOKEN for an op on a token, EBUSY is
- * MSGPOOL_E_BORROW_ACTIVE for a free).
+ * code, as for the library's own calls (see ERRORS above).
  * Returns 0 or a negative enum msgpool_error.  Thread-safe.
  */
 int msgpool_op_error(const struct msgpool_op *op);
@@ -230,9 +243,8 @@ struct msgpool;
  * release, peek at headers and ask for stats; every write-side call gives
  * MSGPOOL_E_PERMISSION.
  *
- * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg missing),
- * MSGPOOL_E_INVALID_CONFIG, MSGPOOL_E_TYPE_MISMATCH, MSGPOOL_E_LIMIT,
- * MSGPOOL_E_NOT_FOUND,
+ * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg missing, class
+ * layout), MSGPOOL_E_TYPE_MISMATCH, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
  * MSGPOOL_E_EXISTS, MSGPOOL_E_PERMISSION, MSGPOOL_E_NO_DEVICE,
  * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  * Thread-safe.
@@ -309,10 +321,11 @@ struct msgpool_guard {
  *         has a free slot is used
  * @tag:   caller's value, returned in the header
  * @flags: 0, MSGPOOL_WAIT (sleep until a slot is free), MSGPOOL_NONBLOCK
+ *         (never sleep; it wins over MSGPOOL_WAIT)
  * @token: receives the new message's token; this handle owns it
- * Errors: MSGPOOL_E_NO_FREE_SLOTS (also for MSGPOOL_WAIT with
- * MSGPOOL_NONBLOCK), MSGPOOL_E_TOO_BIG, MSGPOOL_E_INVALID (@len 0, bad
- * @buf), MSGPOOL_E_PERMISSION (read-only), MSGPOOL_E_INTERRUPTED.
+ * Errors: MSGPOOL_E_NO_FREE_SLOTS, MSGPOOL_E_TOO_BIG, MSGPOOL_E_INVALID
+ * (@len 0, bad @buf), MSGPOOL_E_PERMISSION (read-only),
+ * MSGPOOL_E_INTERRUPTED.
  * Thread-safe.
  */
 int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
@@ -356,6 +369,7 @@ int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
  *     slot, one per guard.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (with MSGPOOL_NONBLOCK), MSGPOOL_E_POISONED,
+ * MSGPOOL_E_PERMISSION (a published message: take it instead),
  * MSGPOOL_E_INTERRUPTED.  Thread-safe.
  */
 int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
@@ -381,7 +395,9 @@ int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
  * msgpool_release - end a borrow taken by msgpool_read() or
  * msgpool_read_mut() through this handle; @g's data is cleared
  * Errors: MSGPOOL_E_NOT_HELD (double release, a loan, a guard of another
- * handle, a guard never filled).  Thread-safe.
+ * handle, a guard never filled), MSGPOOL_E_PERMISSION (the kernel knows
+ * no such borrow of this handle, e.g. one a raw op ended; the guard
+ * ends).  Thread-safe.
  */
 int msgpool_release(struct msgpool *pool, struct msgpool_guard *g);
 
@@ -398,7 +414,8 @@ int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
  * Any writable handle holding the token may free it; afterwards the token
  * gives MSGPOOL_E_NOT_ALLOCATED.  A poisoned slot frees fine.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED (double free),
- * MSGPOOL_E_BORROW_ACTIVE (borrowed or loaned), MSGPOOL_E_PERMISSION.
+ * MSGPOOL_E_BORROW_ACTIVE (borrowed, loaned or published),
+ * MSGPOOL_E_PERMISSION.
  * Thread-safe.
  */
 int msgpool_free(struct msgpool *pool, uint64_t token);
@@ -455,7 +472,9 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
  * msgpool_batch - run raw ops in order (see the uapi header)
  * @ops:   filled as for MSGPOOL_IOC_BATCH (reserved and unused fields
  *         zero); each op's result, -errno, lands in its result field,
- *         msgpool_op_error() maps it
+ *         msgpool_op_error() maps it.  A raw STORE or LOAN with both
+ *         MSGPOOL_F_WAIT and MSGPOOL_F_NONBLOCK fails with EAGAIN, which
+ *         maps to MSGPOOL_E_EMPTY: leave MSGPOOL_F_WAIT out instead.
  * @n:     any count; split into MSGPOOL_BATCH_MAX chunks
  * @flags: 0 or MSGPOOL_BATCH_STOP (stop after the first failed op)
  * @done:  if not NULL, receives the number of ops processed; fewer than
@@ -509,7 +528,7 @@ int msgpool_subscribe(struct msgpool *pool);
 /*
  * msgpool_unsubscribe - stop reading; ends this handle's takes (their
  * guards become stale) and frees what only it still had to read
- * Errors: MSGPOOL_E_NOT_SUBSCRIBED.
+ * Errors: MSGPOOL_E_NOT_FOUND (not subscribed).
  */
 int msgpool_unsubscribe(struct msgpool *pool);
 
@@ -529,8 +548,8 @@ int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
  * @g: receives token, data (read only) and header, whose lost counts the
  *     messages this reader missed since its previous take; the message
  *     stays until msgpool_mark_read().  A reader may hold several takes.
- * Errors: MSGPOOL_E_EMPTY (MSGPOOL_NONBLOCK), MSGPOOL_E_NOT_SUBSCRIBED,
- * MSGPOOL_E_INTERRUPTED (a signal ended the wait).
+ * Errors: MSGPOOL_E_EMPTY (MSGPOOL_NONBLOCK), MSGPOOL_E_NOT_FOUND (not
+ * subscribed), MSGPOOL_E_INTERRUPTED (a signal ended the wait).
  */
 int msgpool_take(struct msgpool *pool, unsigned int flags,
 		 struct msgpool_guard *g);
@@ -539,7 +558,7 @@ int msgpool_take(struct msgpool *pool, unsigned int flags,
  * msgpool_mark_read - end a take: the reader is done with the message
  * Errors: MSGPOOL_E_NOT_HELD (not a live take of this handle),
  * MSGPOOL_E_NOT_ALLOCATED (the handle unsubscribed since),
- * MSGPOOL_E_NOT_SUBSCRIBED.
+ * MSGPOOL_E_NOT_FOUND (not subscribed).
  */
 int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
 
@@ -553,7 +572,10 @@ int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
  */
 int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
 
-/* msgpool_fd - the handle's file descriptor, for epoll; never close it. */
+/*
+ * msgpool_fd - the handle's file descriptor, for epoll; never close it nor
+ * change its flags.
+ */
 int msgpool_fd(const struct msgpool *pool);
 
 /*

@@ -166,7 +166,7 @@ TEST_F(api, exhaustion)
 	ASSERT_EQ(0, t);
 	ASSERT_EQ(MSGPOOL_E_NO_FREE_SLOTS,
 		  msgpool_store(self->pool, "x", 1, 0, MSGPOOL_NONBLOCK, &t));
-	/* Waiting is refused when it may not sleep: EAGAIN. */
+	/* MSGPOOL_NONBLOCK wins over MSGPOOL_WAIT. */
 	ASSERT_EQ(MSGPOOL_E_NO_FREE_SLOTS,
 		  msgpool_store(self->pool, "x", 1, 0,
 				MSGPOOL_WAIT | MSGPOOL_NONBLOCK, &t));
@@ -327,21 +327,24 @@ TEST_F(api, kernel_refuses_what_is_not_held)
 	struct msgpool_guard g;
 	uint64_t tok;
 
-	/* Raw ops bypass the guards: the kernel's own EPERM answers. */
+	/*
+	 * Raw ops bypass the guards: the kernel's own EPERM answers, which
+	 * is MSGPOOL_E_PERMISSION whatever the op.
+	 */
 	ASSERT_EQ(0, msgpool_store(self->pool, "m", 1, 0, 0, &tok));
 	memset(&op, 0, sizeof(op));
 	op.op = MSGPOOL_OP_RELEASE;
 	op.token = tok;
 	ASSERT_EQ(0, msgpool_batch(self->pool, &op, 1, 0, NULL));
 	ASSERT_EQ(-EPERM, op.result);
-	ASSERT_EQ(MSGPOOL_E_NOT_HELD, msgpool_op_error(&op));
+	ASSERT_EQ(MSGPOOL_E_PERMISSION, msgpool_op_error(&op));
 	op.op = MSGPOOL_OP_COMMIT;
 	op.result = 0;
 	ASSERT_EQ(0, msgpool_batch(self->pool, &op, 1, 0, NULL));
-	ASSERT_EQ(MSGPOOL_E_NOT_HELD, msgpool_op_error(&op));
+	ASSERT_EQ(MSGPOOL_E_PERMISSION, msgpool_op_error(&op));
 	op.op = MSGPOOL_OP_DISCARD;
 	ASSERT_EQ(0, msgpool_batch(self->pool, &op, 1, 0, NULL));
-	ASSERT_EQ(MSGPOOL_E_NOT_HELD, msgpool_op_error(&op));
+	ASSERT_EQ(MSGPOOL_E_PERMISSION, msgpool_op_error(&op));
 
 	/* Lengths the library checks first, checked by the kernel too. */
 	ASSERT_EQ(0, msgpool_loan(self->pool, 1, 0, &g));

@@ -136,24 +136,24 @@ TEST(config_errors)
 	pool_name(name, "cfg");
 	cfg = small_config();
 	cfg.nr_classes = 0;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg.nr_classes = MSGPOOL_MAX_CLASSES + 1;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = small_config();
 	cfg.classes[1].slot_size = cfg.classes[0].slot_size;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = small_config();
 	cfg.classes[1].nr_slots = 0;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = one_class(0, 1);
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = one_class(1, (1U << 24) + 1);
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	ASSERT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_open(name, NULL, 0, 0, &p));
 }

@@ -47,9 +47,9 @@ TEST_F(ps, subscribe_errors)
 	EXPECT_EQ(MSGPOOL_E_CLOSED, msgpool_subscribe(none));
 	EXPECT_EQ(MSGPOOL_E_CLOSED, msgpool_unsubscribe(none));
 	EXPECT_EQ(MSGPOOL_E_CLOSED, msgpool_fd(none));
-	EXPECT_EQ(MSGPOOL_E_NOT_SUBSCRIBED, msgpool_take(self->pool,
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_take(self->pool,
 						  MSGPOOL_NONBLOCK, &g));
-	EXPECT_EQ(MSGPOOL_E_NOT_SUBSCRIBED, msgpool_unsubscribe(self->pool));
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_unsubscribe(self->pool));
 	EXPECT_EQ(0, msgpool_subscribe(self->pool));
 	EXPECT_EQ(MSGPOOL_E_EXISTS, msgpool_subscribe(self->pool));
 	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_take(self->pool, MSGPOOL_WAIT,
@@ -95,6 +95,10 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_EQ(0, g.hdr.lost);
 	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_release(self->pool, &g));
 	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_mark_read(self->pool, &l));
+	/* A published message is its readers': taken, not read or freed. */
+	EXPECT_EQ(MSGPOOL_E_PERMISSION, msgpool_read(self->pool, g.token, 0,
+						     &l));
+	EXPECT_EQ(MSGPOOL_E_BORROW_ACTIVE, msgpool_free(self->pool, g.token));
 	EXPECT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
 	ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
 	EXPECT_EQ(NULL, g.data);
@@ -106,7 +110,7 @@ TEST_F(ps, publish_take_mark_read)
 	ASSERT_EQ(0, msgpool_take(self->pool, 0, &g2));
 	ASSERT_EQ(0, msgpool_unsubscribe(self->pool));
 	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
-	EXPECT_EQ(MSGPOOL_E_NOT_SUBSCRIBED, msgpool_mark_read(self->pool,
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_mark_read(self->pool,
 							      &g2));
 	ASSERT_EQ(0, msgpool_subscribe(self->pool));
 	EXPECT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_mark_read(self->pool,

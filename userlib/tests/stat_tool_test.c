@@ -381,7 +381,8 @@ TEST_F(tool, names_and_errors)
 	EXPECT_EQ(2, run.rc);
 	RUN(&run, "-r", "no-such-pool");
 	EXPECT_EQ(1, run.rc);
-	EXPECT_NE(NULL, strstr(run.err, "no-such-pool: no pool of that name"));
+	EXPECT_NE(NULL, strstr(run.err,
+			       "no-such-pool: no such pool or subscription"));
 	RUN(&run, "-r", "bad/name");
 	EXPECT_EQ(1, run.rc);
 	EXPECT_NE(NULL, strstr(run.err, "bad/name: invalid argument"));
