@@ -35,6 +35,8 @@ enum guard_kind {
 	GUARD_TAKE,
 };
 
+#define GUARD_BORROW	((1U << GUARD_READ) | (1U << GUARD_WRITE))
+
 struct msgpool {
 	int fd;
 	bool rdonly;
@@ -532,8 +534,7 @@ static int release(struct msgpool *pool, struct msgpool_guard *g,
 
 int msgpool_release(struct msgpool *pool, struct msgpool_guard *g)
 {
-	int err = guard_check(pool, g,
-			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
+	int err = guard_check(pool, g, GUARD_BORROW);
 
 	if (err)
 		return err;
@@ -543,8 +544,7 @@ int msgpool_release(struct msgpool *pool, struct msgpool_guard *g)
 int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
 			size_t len)
 {
-	int err = guard_check(pool, g,
-			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
+	int err = guard_check(pool, g, GUARD_BORROW);
 
 	if (err)
 		return err;
@@ -603,22 +603,11 @@ static int batch_ioctl(struct msgpool *pool, struct msgpool_op *ops,
 	return MSGPOOL_OK;
 }
 
-/*
- * Whether a batch that ran stopped: short of its count (at a failure with
- * MSGPOOL_BATCH_STOP, or at a signal), or, with STOP, at its last op.
- */
-static bool batch_stopped(const struct msgpool_op *ops, uint32_t count,
-			  uint32_t done, unsigned int flags)
-{
-	if (done < count)
-		return true;
-	return (flags & MSGPOOL_BATCH_STOP) && ops[done - 1].result;
-}
-
 int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 		  unsigned int flags, size_t *done)
 {
 	size_t total = 0;
+	uint32_t count, ran;
 	int err = MSGPOOL_OK;
 
 	if (done)
@@ -628,15 +617,15 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 	if (!ops || !n || (flags & ~MSGPOOL_BATCH_FLAGS))
 		return MSGPOOL_E_INVALID;
 	while (total < n) {
-		uint32_t count = n - total > MSGPOOL_BATCH_MAX ?
-				 MSGPOOL_BATCH_MAX : n - total;
-		uint32_t ran;
-
+		count = n - total > MSGPOOL_BATCH_MAX ? MSGPOOL_BATCH_MAX :
+			n - total;
 		err = batch_ioctl(pool, ops + total, count, flags, &ran);
 		if (err)
 			break;
 		total += ran;
-		if (batch_stopped(ops + total - ran, count, ran, flags))
+		/* Short (a failure under STOP, or a signal), or failed last. */
+		if (ran < count ||
+		    ((flags & MSGPOOL_BATCH_STOP) && ops[total - 1].result))
 			break;
 	}
 	if (done)
@@ -645,215 +634,170 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 }
 
 /*
- * The *_many calls: @prep turns item @i into an op or returns the item's
- * error without an op; @finish sees each item's outcome.
+ * Runs the @n (at most MANY_CHUNK) ops of a *_many call in one batch.
+ * @err holds each item's error: the library's own refusal, whose op is a
+ * NOP, or 0 until the op's result fills it.  @results, if not NULL, gets
+ * a copy.  Returns the first error.
  */
-struct many {
-	struct msgpool *pool;
-	unsigned int flags;
-	const void *in;
-	void *out;
-	int (*prep)(const struct many *m, size_t i, struct msgpool_op *op);
-	void (*finish)(const struct many *m, size_t i,
-		       const struct msgpool_op *op, int err);
-};
-
-static int many_result(const struct msgpool_op *ops, int k, uint32_t ran,
-		       int local, int batch_err)
+static int many(struct msgpool *pool, struct msgpool_op *ops, int *err,
+		size_t n, int *results)
 {
-	if (k < 0)
-		return local;
-	if (batch_err)
-		return batch_err;
-	/* Without MSGPOOL_BATCH_STOP only a fatal signal stops a batch. */
-	if ((uint32_t)k >= ran)
-		return MSGPOOL_E_INTERRUPTED;
-	return msgpool_op_error(&ops[k]);
-}
-
-static int many_chunk(const struct many *m, size_t base, size_t cnt,
-		      int *results)
-{
-	struct msgpool_op ops[MANY_CHUNK];
-	int local[MANY_CHUNK], slot[MANY_CHUNK];
-	uint32_t nops = 0, ran = 0;
-	int first = MSGPOOL_OK;
-	int batch_err = 0;
+	int batch_err, first = MSGPOOL_OK;
+	uint32_t done = 0;
 	size_t j;
 
-	for (j = 0; j < cnt; j++) {
-		memset(&ops[nops], 0, sizeof(ops[nops]));
-		local[j] = m->prep(m, base + j, &ops[nops]);
-		slot[j] = local[j] ? -1 : (int)nops++;
-	}
-	if (nops)
-		batch_err = batch_ioctl(m->pool, ops, nops, 0, &ran);
-	for (j = 0; j < cnt; j++) {
-		int k = slot[j];
-		int err = many_result(ops, k, ran, local[j], batch_err);
-
-		m->finish(m, base + j, k < 0 ? NULL : &ops[k], err);
+	batch_err = batch_ioctl(pool, ops, n, 0, &done);
+	for (j = 0; j < n; j++) {
+		if (!err[j] && batch_err)
+			err[j] = batch_err;
+		/* Without MSGPOOL_BATCH_STOP only a fatal signal stops it. */
+		else if (!err[j])
+			err[j] = j < done ? msgpool_op_error(&ops[j]) :
+				 MSGPOOL_E_INTERRUPTED;
 		if (results)
-			results[base + j] = err;
-		if (err && !first)
-			first = err;
+			results[j] = err[j];
+		if (!first)
+			first = err[j];
 	}
 	return first;
 }
 
-static int many_run(const struct many *m, size_t n, int *results)
+static const struct msgpool_op nop = { .op = MSGPOOL_OP_NOP };
+
+static size_t chunk(size_t left)
 {
-	int first = MSGPOOL_OK;
-	size_t base;
-
-	for (base = 0; base < n; base += MANY_CHUNK) {
-		size_t cnt = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
-		int err = many_chunk(m, base, cnt, results);
-
-		if (err && !first)
-			first = err;
-	}
-	return first;
-}
-
-static int store_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	const struct msgpool_buf *b = (const struct msgpool_buf *)m->in + i;
-
-	if (!b->data)
-		return MSGPOOL_E_INVALID;
-	if (b->len > UINT32_MAX)
-		return MSGPOOL_E_TOO_BIG;
-	op->op = MSGPOOL_OP_STORE;
-	op->flags = alloc_flags(m->flags);
-	op->len = b->len;
-	op->data = (uintptr_t)b->data;
-	op->tag = b->tag;
-	return MSGPOOL_OK;
-}
-
-static void store_finish(const struct many *m, size_t i,
-			 const struct msgpool_op *op, int err)
-{
-	((uint64_t *)m->out)[i] = err ? 0 : op->token;
+	return left < MANY_CHUNK ? left : MANY_CHUNK;
 }
 
 int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
 		       size_t n, unsigned int flags, uint64_t *tokens,
 		       int *results)
 {
-	struct many m = {
-		.pool = pool, .flags = flags, .in = bufs, .out = tokens,
-		.prep = store_prep, .finish = store_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!bufs || !tokens || (flags & ~ALLOC_FLAGS))
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
-}
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			const struct msgpool_buf *b = &bufs[i + j];
 
-static int free_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	op->op = MSGPOOL_OP_FREE;
-	op->token = ((const uint64_t *)m->in)[i];
-	return MSGPOOL_OK;
-}
-
-static void no_finish(const struct many *m, size_t i,
-		      const struct msgpool_op *op, int err)
-{
-	(void)m;
-	(void)i;
-	(void)op;
-	(void)err;
+			ops[j] = nop;
+			err[j] = !b->data ? MSGPOOL_E_INVALID :
+				 b->len > UINT32_MAX ? MSGPOOL_E_TOO_BIG : 0;
+			if (err[j])
+				continue;
+			ops[j].op = MSGPOOL_OP_STORE;
+			ops[j].flags = alloc_flags(flags);
+			ops[j].len = b->len;
+			ops[j].data = (uintptr_t)b->data;
+			ops[j].tag = b->tag;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		for (j = 0; j < cnt; j++)
+			tokens[i + j] = err[j] ? 0 : ops[j].token;
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_free_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      int *results)
 {
-	struct many m = {
-		.pool = pool, .in = tokens,
-		.prep = free_prep, .finish = no_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens)
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
-}
-
-static int read_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	op->op = MSGPOOL_OP_BORROW;
-	op->flags = m->flags;
-	op->token = ((const uint64_t *)m->in)[i];
-	return MSGPOOL_OK;
-}
-
-static void read_finish(const struct many *m, size_t i,
-			const struct msgpool_op *op, int err)
-{
-	struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
-
-	guard_clear(g);
-	if (!err)
-		guard_start(m->pool, g, op, GUARD_READ);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			ops[j].op = MSGPOOL_OP_FREE;
+			ops[j].token = tokens[i + j];
+			err[j] = 0;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_read_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      unsigned int flags, struct msgpool_guard *guards,
 		      int *results)
 {
-	struct many m = {
-		.pool = pool, .flags = flags, .in = tokens, .out = guards,
-		.prep = read_prep, .finish = read_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens || !guards || (flags & ~BORROW_FLAGS))
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
-}
-
-static int release_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	const struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
-	int err = guard_check(m->pool, g,
-			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
-
-	if (err)
-		return err;
-	op->op = MSGPOOL_OP_RELEASE;
-	op->token = g->token;
-	return MSGPOOL_OK;
-}
-
-static void release_finish(const struct many *m, size_t i,
-			   const struct msgpool_op *op, int err)
-{
-	struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
-
-	if (op && (!err || err == MSGPOOL_E_PERMISSION))
-		guard_end(g);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			ops[j].op = MSGPOOL_OP_BORROW;
+			ops[j].flags = flags;
+			ops[j].token = tokens[i + j];
+			err[j] = 0;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		for (j = 0; j < cnt; j++) {
+			guard_clear(&guards[i + j]);
+			if (!err[j])
+				guard_start(pool, &guards[i + j], &ops[j],
+					    GUARD_READ);
+		}
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 			 size_t n, int *results)
 {
-	struct many m = {
-		.pool = pool, .out = guards,
-		.prep = release_prep, .finish = release_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!guards)
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			err[j] = guard_check(pool, &guards[i + j],
+					     GUARD_BORROW);
+			if (err[j])
+				continue;
+			ops[j].op = MSGPOOL_OP_RELEASE;
+			ops[j].token = guards[i + j].token;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		/* As release(): ended, or the kernel knows no such borrow. */
+		for (j = 0; j < cnt; j++)
+			if (ops[j].op == MSGPOOL_OP_RELEASE &&
+			    (!err[j] || err[j] == MSGPOOL_E_PERMISSION))
+				guard_end(&guards[i + j]);
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 /* ---- Publish/subscribe ------------------------------------------------- */
