@@ -40,14 +40,10 @@ enum guard_kind {
 struct msgpool {
 	int fd;
 	bool rdonly;
-	uint32_t peer_id;
-	uint32_t memory_class;
-	uint64_t capacity;
 	void *base;
-	size_t map_size;
+	struct msgpool_info info;	/* as of open: the shape, the type */
 	char name[MSGPOOL_NAME_MAX];
-	uint8_t type_id[MSGPOOL_TYPE_ID_LEN];	/* the pool's */
-	uint64_t missed;	/* the reader's: its takes' lost */
+	uint64_t missed;		/* the reader's: its takes' lost */
 };
 
 static const char *const error_text[] = {
@@ -204,12 +200,7 @@ static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
 
 	memset(&at, 0, sizeof(at));
 	strcpy(at.name, pool->name);
-	if (flags & MSGPOOL_OPEN_CREATE)
-		at.flags |= MSGPOOL_ATTACH_CREATE;
-	if (flags & MSGPOOL_OPEN_EXCL)
-		at.flags |= MSGPOOL_ATTACH_EXCL;
-	if (flags & MSGPOOL_OPEN_OVERWRITE)
-		at.flags |= MSGPOOL_ATTACH_OVERWRITE;
+	at.flags = flags & MSGPOOL_ATTACH_FLAGS;
 	if (cfg)
 		memcpy(at.type_id, cfg->type_id, sizeof(at.type_id));
 	if (flags & MSGPOOL_OPEN_CREATE) {
@@ -222,28 +213,28 @@ static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
 	return MSGPOOL_OK;
 }
 
-static int load_shape(struct msgpool *pool)
+static int info(struct msgpool *pool, struct msgpool_info *in)
 {
-	struct msgpool_info info;
-	int prot = PROT_READ;
+	memset(in, 0, sizeof(*in));
+	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, in))
+		return error_of(errno);
+	return MSGPOOL_OK;
+}
+
+static int map(struct msgpool *pool)
+{
+	int prot = pool->rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	int err = info(pool, &pool->info);
 	void *base;
 
-	memset(&info, 0, sizeof(info));
-	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, &info))
-		return error_of(errno);
-	if (info.abi_version != MSGPOOL_ABI_VERSION)
+	if (err)
+		return err;
+	if (pool->info.abi_version != MSGPOOL_ABI_VERSION)
 		return MSGPOOL_E_ABI;
-	if (!pool->rdonly)
-		prot |= PROT_WRITE;
-	base = mmap(NULL, info.map_size, prot, MAP_SHARED, pool->fd, 0);
+	base = mmap(NULL, pool->info.map_size, prot, MAP_SHARED, pool->fd, 0);
 	if (base == MAP_FAILED)
 		return error_of(errno);
 	pool->base = base;
-	pool->map_size = info.map_size;
-	pool->peer_id = info.peer_id;
-	pool->memory_class = info.memory_class;
-	pool->capacity = info.capacity;
-	memcpy(pool->type_id, info.type_id, sizeof(pool->type_id));
 	return MSGPOOL_OK;
 }
 
@@ -280,7 +271,7 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 	}
 	err = attach(pool, cfg, flags, mode);
 	if (!err)
-		err = load_shape(pool);
+		err = map(pool);
 	if (err) {
 		/* Keep the errno of MSGPOOL_E_SYSTEM, not close()'s. */
 		saved_errno = errno;
@@ -303,7 +294,7 @@ int msgpool_dup(struct msgpool *pool, struct msgpool **out)
 		return MSGPOOL_E_CLOSED;
 	}
 	memset(&cfg, 0, sizeof(cfg));
-	memcpy(cfg.type_id, pool->type_id, sizeof(cfg.type_id));
+	memcpy(cfg.type_id, pool->info.type_id, sizeof(cfg.type_id));
 	return msgpool_open(pool->name, &cfg,
 			    pool->rdonly ? MSGPOOL_OPEN_RDONLY : 0, 0, out);
 }
@@ -318,7 +309,7 @@ int msgpool_close(struct msgpool **poolp)
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	*poolp = NULL;
-	munmap(pool->base, pool->map_size);
+	munmap(pool->base, pool->info.map_size);
 	close(pool->fd);
 	free(pool);
 	return MSGPOOL_OK;
@@ -326,26 +317,14 @@ int msgpool_close(struct msgpool **poolp)
 
 /* ---- Guards ------------------------------------------------------------ */
 
-static void hdr_from_op(struct msgpool_header *hdr,
-			const struct msgpool_op *op)
-{
-	hdr->len = op->len;
-	hdr->capacity = op->capacity;
-	hdr->producer = op->producer;
-	hdr->lost = op->lost;
-	hdr->tag = op->tag;
-	hdr->seq = op->seq;
-	hdr->timestamp_ns = op->timestamp_ns;
-}
-
 static void guard_start(const struct msgpool *pool, struct msgpool_guard *g,
 			const struct msgpool_op *op, enum guard_kind kind)
 {
 	g->token = op->token;
 	g->data = (char *)pool->base + op->offset;
-	hdr_from_op(&g->hdr, op);
+	g->hdr = *op;
 	g->priv.pool = pool;
-	g->priv.peer_id = pool->peer_id;
+	g->priv.peer_id = pool->info.peer_id;
 	g->priv.kind = kind;
 }
 
@@ -372,7 +351,7 @@ static int guard_check(const struct msgpool *pool,
 		return MSGPOOL_E_CLOSED;
 	if (!g)
 		return MSGPOOL_E_INVALID;
-	if (g->priv.pool != pool || g->priv.peer_id != pool->peer_id ||
+	if (g->priv.pool != pool || g->priv.peer_id != pool->info.peer_id ||
 	    g->priv.kind == GUARD_NONE || !(kinds & (1U << g->priv.kind)))
 		return MSGPOOL_E_NOT_HELD;
 	return MSGPOOL_OK;
@@ -432,7 +411,11 @@ int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
 	return err;
 }
 
-/* Ends a loan with COMMIT or PUBLISH: both return the header they made. */
+/*
+ * Ends a loan with COMMIT or PUBLISH.  The op starts as the loan's, whose
+ * out fields the kernel ignores: offset and capacity, which these ops do
+ * not return, stay in the guard's header.
+ */
 static int loan_end(struct msgpool *pool, struct msgpool_guard *g,
 		    size_t len, uint64_t tag, unsigned long ioc, uint32_t code)
 {
@@ -444,16 +427,14 @@ static int loan_end(struct msgpool *pool, struct msgpool_guard *g,
 		return err;
 	if (len > g->hdr.capacity)
 		return MSGPOOL_E_TOO_BIG;
-	memset(&op, 0, sizeof(op));
-	op.token = g->token;
+	op = g->hdr;
+	op.flags = 0;
 	op.len = len;
 	op.tag = tag;
 	err = do_op(pool, ioc, code, &op);
 	if (err)
 		return err;
-	/* The op carries no capacity back: it is the slot's still. */
-	op.capacity = g->hdr.capacity;
-	hdr_from_op(&g->hdr, &op);
+	g->hdr = op;
 	guard_end(g);
 	return MSGPOOL_OK;
 }
@@ -567,21 +548,15 @@ int msgpool_free(struct msgpool *pool, uint64_t token)
 }
 
 int msgpool_header(struct msgpool *pool, uint64_t token,
-		   struct msgpool_header *hdr)
+		   struct msgpool_op *hdr)
 {
-	struct msgpool_op op;
-	int err;
-
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!hdr)
 		return MSGPOOL_E_INVALID;
-	memset(&op, 0, sizeof(op));
-	op.token = token;
-	err = do_op(pool, MSGPOOL_IOC_HEADER, MSGPOOL_OP_HEADER, &op);
-	if (!err)
-		hdr_from_op(hdr, &op);
-	return err;
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->token = token;
+	return do_op(pool, MSGPOOL_IOC_HEADER, MSGPOOL_OP_HEADER, hdr);
 }
 
 /* ---- Batches ----------------------------------------------------------- */
@@ -903,14 +878,6 @@ uint64_t msgpool_missed(const struct msgpool *pool)
 
 /* ---- Figures ----------------------------------------------------------- */
 
-static int info(struct msgpool *pool, struct msgpool_info *in)
-{
-	memset(in, 0, sizeof(*in));
-	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, in))
-		return error_of(errno);
-	return MSGPOOL_OK;
-}
-
 int64_t msgpool_available(struct msgpool *pool)
 {
 	struct msgpool_info in;
@@ -924,52 +891,21 @@ int64_t msgpool_available(struct msgpool *pool)
 
 int64_t msgpool_capacity(struct msgpool *pool)
 {
-	if (!pool)
-		return MSGPOOL_E_CLOSED;
-	return pool->capacity;
+	return pool ? (int64_t)pool->info.capacity : MSGPOOL_E_CLOSED;
 }
 
 int msgpool_memory_class(struct msgpool *pool)
 {
-	if (!pool)
-		return MSGPOOL_E_CLOSED;
-	return pool->memory_class;
+	return pool ? (int)pool->info.memory_class : MSGPOOL_E_CLOSED;
 }
 
-int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st)
+int msgpool_stats(struct msgpool *pool, struct msgpool_info *st)
 {
-	struct msgpool_info in;
-	uint32_t c;
-	int err;
-
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!st)
 		return MSGPOOL_E_INVALID;
-	err = info(pool, &in);
-	if (err)
-		return err;
-	memset(st, 0, sizeof(*st));
-	st->memory_class = in.memory_class;
-	st->nr_classes = in.nr_classes;
-	st->peer_id = in.peer_id;
-	st->capacity = in.capacity;
-	st->available = in.available;
-	st->map_size = in.map_size;
-	for (c = 0; c < in.nr_classes && c < MSGPOOL_MAX_CLASSES; c++) {
-		st->classes[c].slot_size = in.classes[c].slot_size;
-		st->classes[c].nr_slots = in.classes[c].nr_slots;
-		st->classes[c].available = in.classes[c].available;
-		st->classes[c].stride = in.classes[c].stride;
-	}
-	st->stores = in.nr_stores;
-	st->loans = in.nr_loans;
-	st->borrows = in.nr_borrows;
-	st->frees = in.nr_frees;
-	st->nobufs = in.nr_nobufs;
-	st->reclaimed = in.nr_reclaimed;
-	st->poisoned = in.nr_poisoned;
-	return MSGPOOL_OK;
+	return info(pool, st);
 }
 
 /*

@@ -121,25 +121,18 @@ extern "C" {
 
 #define MSGPOOL_DEVICE		"/dev/msgpool"
 
-/*
- * Error codes: functions return 0 or one of these.  In parentheses, the
- * errno each one comes from; the others are the library's own.
- */
+/* Error codes: functions return 0 or one of these (from the errnos named). */
 enum msgpool_error {
 	MSGPOOL_OK = 0,
 	/* No class that fits has a free slot (ENOBUFS). */
 	MSGPOOL_E_NO_FREE_SLOTS = -1,
-	/* Malformed token, or a token of another pool (EINVAL, of an
-	 * operation on a token).
-	 */
+	/* Malformed token, or one of another pool (EINVAL on a token). */
 	MSGPOOL_E_BAD_TOKEN = -2,
 	/* The slot was freed or reused since the token was made (ESTALE). */
 	MSGPOOL_E_NOT_ALLOCATED = -3,
 	/* A conflicting borrow or loan holds the slot (EBUSY). */
 	MSGPOOL_E_ALREADY_BORROWED = -4,
-	/* Free of a slot that is borrowed, loaned or published (EBUSY, of a
-	 * free).
-	 */
+	/* Free of a borrowed, loaned or published slot (EBUSY of a free). */
 	MSGPOOL_E_BORROW_ACTIVE = -5,
 	/* An exclusive borrower died inside the slot (EOWNERDEAD). */
 	MSGPOOL_E_POISONED = -6,
@@ -167,8 +160,8 @@ enum msgpool_error {
 	 * (EEXIST, EALREADY).
 	 */
 	MSGPOOL_E_EXISTS = -12,
-	/* /dev/msgpool is missing: the module is not loaded (ENODEV, ENXIO,
-	 * ENOENT of the device).
+	/* No /dev/msgpool: the module is not loaded (ENOENT, ENODEV, ENXIO
+	 * of the device).
 	 */
 	MSGPOOL_E_NO_DEVICE = -13,
 	/* Out of memory, in the kernel or in the process (ENOMEM). */
@@ -207,11 +200,11 @@ int msgpool_op_error(const struct msgpool_op *op);
 
 /* ---- Opening and closing ---------------------------------------------- */
 
-/* msgpool_open() flags */
-#define MSGPOOL_OPEN_CREATE	(1U << 0)	/* create if missing */
-#define MSGPOOL_OPEN_EXCL	(1U << 1)	/* with CREATE: must not exist */
-#define MSGPOOL_OPEN_RDONLY	(1U << 2)	/* read-only peer */
-#define MSGPOOL_OPEN_OVERWRITE	(1U << 3)	/* with CREATE: see below */
+/* msgpool_open() flags; the first three are the kernel's attach flags. */
+#define MSGPOOL_OPEN_CREATE	MSGPOOL_ATTACH_CREATE	 /* create if missing */
+#define MSGPOOL_OPEN_EXCL	MSGPOOL_ATTACH_EXCL	 /* with CREATE: new */
+#define MSGPOOL_OPEN_OVERWRITE	MSGPOOL_ATTACH_OVERWRITE /* with CREATE */
+#define MSGPOOL_OPEN_RDONLY	(1U << 16)		 /* read-only peer */
 
 /*
  * The shape of a new pool: @nr_classes size classes, slot_size strictly
@@ -283,31 +276,23 @@ int msgpool_close(struct msgpool **pool);
 #define MSGPOOL_WAIT		MSGPOOL_F_WAIT		/* sleep for a slot */
 #define MSGPOOL_ADOPT		MSGPOOL_F_ADOPT		/* become the owner */
 
-/* A message header, kept by the kernel (not in the mapping). */
-struct msgpool_header {
-	uint32_t len;		/* message bytes */
-	uint32_t capacity;	/* bytes the slot holds */
-	uint32_t producer;	/* pid of the process that stored it */
-	uint32_t lost;		/* take: messages this reader missed since
-				 * its previous take; else zero */
-	uint64_t tag;		/* caller's tag, given at store/commit */
-	uint64_t seq;		/* pool-wide sequence number, increasing */
-	uint64_t timestamp_ns;	/* CLOCK_MONOTONIC at store/commit */
-};
-
 /*
  * A borrow or loan in progress, filled by msgpool_read(),
- * msgpool_read_mut() and msgpool_loan(), ended by msgpool_release(),
- * msgpool_release_len(), msgpool_commit() or msgpool_discard().
+ * msgpool_read_mut(), msgpool_loan() and msgpool_take(), ended by
+ * msgpool_release(), msgpool_release_len(), msgpool_commit(),
+ * msgpool_discard(), msgpool_publish() or msgpool_mark_read().
  * @data points into the mapping and is valid until the guard ends.  Only
  * a guard from msgpool_read_mut() or msgpool_loan() may write through it
  * (a read-only handle's mapping faults on write).  Ending a guard clears
- * @data; ending it twice gives MSGPOOL_E_NOT_HELD.  @priv is the library's.
+ * @data; ending it twice gives MSGPOOL_E_NOT_HELD.
+ * @hdr is the message header as the kernel's op returned it (see
+ * <linux/msgpool.h>): len, capacity, producer, tag, seq, timestamp_ns,
+ * and for a take, lost.  @priv is the library's.
  */
 struct msgpool_guard {
 	uint64_t token;
 	void *data;
-	struct msgpool_header hdr;
+	struct msgpool_op hdr;
 	struct {
 		const struct msgpool *pool;
 		uint32_t peer_id;
@@ -422,12 +407,14 @@ int msgpool_free(struct msgpool *pool, uint64_t token);
 
 /*
  * msgpool_header - peek at a message's header without borrowing it
+ * @hdr: receives the kernel's op: len, capacity, producer, tag, seq,
+ *       timestamp_ns
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (the slot is loaned, not yet committed),
  * MSGPOOL_E_POISONED.  Thread-safe.
  */
 int msgpool_header(struct msgpool *pool, uint64_t token,
-		   struct msgpool_header *hdr);
+		   struct msgpool_op *hdr);
 
 /* ---- Batches ----------------------------------------------------------- */
 
@@ -472,9 +459,7 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
  * msgpool_batch - run raw ops in order (see the uapi header)
  * @ops:   filled as for MSGPOOL_IOC_BATCH (reserved and unused fields
  *         zero); each op's result, -errno, lands in its result field,
- *         msgpool_op_error() maps it.  A raw STORE or LOAN with both
- *         MSGPOOL_F_WAIT and MSGPOOL_F_NONBLOCK fails with EAGAIN, which
- *         maps to MSGPOOL_E_EMPTY: leave MSGPOOL_F_WAIT out instead.
+ *         msgpool_op_error() maps it
  * @n:     any count; split into MSGPOOL_BATCH_MAX chunks
  * @flags: 0 or MSGPOOL_BATCH_STOP (stop after the first failed op)
  * @done:  if not NULL, receives the number of ops processed; fewer than
@@ -619,37 +604,12 @@ enum msgpool_memory_class {
  */
 int msgpool_memory_class(struct msgpool *pool);
 
-struct msgpool_class_stats {
-	uint32_t slot_size;
-	uint32_t nr_slots;
-	uint32_t available;
-	uint32_t stride;	/* bytes between slots in the mapping */
-};
-
-/* Counters are cumulative over the pool's life, for all peers. */
-struct msgpool_stats {
-	uint32_t memory_class;	/* enum msgpool_memory_class */
-	uint32_t nr_classes;
-	uint32_t peer_id;	/* this handle's peer id in the pool */
-	uint32_t reserved;	/* zero */
-	uint64_t capacity;
-	uint64_t available;
-	uint64_t map_size;	/* bytes mapped */
-	struct msgpool_class_stats classes[MSGPOOL_MAX_CLASSES];
-	uint64_t stores;	/* messages stored or committed */
-	uint64_t loans;		/* loans handed out */
-	uint64_t borrows;	/* shared and exclusive borrows granted */
-	uint64_t frees;		/* slots freed, reclaim included */
-	uint64_t nobufs;	/* allocations refused: pool exhausted */
-	uint64_t reclaimed;	/* slots reclaimed from closed peers */
-	uint64_t poisoned;	/* slots poisoned by a lost exclusive borrow */
-};
-
 /*
- * msgpool_stats - the pool's shape and counters, as of now
+ * msgpool_stats - the pool's shape, counters and type, as of now: the
+ * kernel's struct msgpool_info (see <linux/msgpool.h>)
  * Errors: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
  */
-int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st);
+int msgpool_stats(struct msgpool *pool, struct msgpool_info *st);
 
 /* ---- Pools of the namespace (msgpool-stat) ------------------------------ */
 

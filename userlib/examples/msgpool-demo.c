@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	char self[PATH_MAX], name[MSGPOOL_NAME_MAX];
 	int64_t before, after;
 	struct msgpool *pool;
-	struct msgpool_stats st;
+	struct msgpool_info st;
 	ssize_t len;
 	int c, err;
 

@@ -46,7 +46,8 @@ FIXTURE_TEARDOWN(api)
 
 TEST_F(api, figures)
 {
-	struct msgpool_stats st;
+	static const uint8_t untyped[MSGPOOL_TYPE_ID_LEN];
+	struct msgpool_info st;
 
 	ASSERT_EQ(ALL_SLOTS, msgpool_capacity(self->pool));
 	ASSERT_EQ(ALL_SLOTS, msgpool_available(self->pool));
@@ -67,15 +68,18 @@ TEST_F(api, figures)
 		  BIG_SIZE * BIG_SLOTS, st.map_size);
 	ASSERT_EQ(0, st.map_size % (uint64_t)sysconf(_SC_PAGESIZE));
 	ASSERT_NE(0, st.peer_id);
-	ASSERT_EQ(0, st.stores);
-	ASSERT_EQ(0, st.reserved);
+	ASSERT_EQ(0, st.nr_stores);
+	ASSERT_EQ(0, st.nr_readers);
+	ASSERT_EQ(0, st.pool_flags);
+	ASSERT_EQ(0, st.seq);
+	ASSERT_EQ(0, memcmp(untyped, st.type_id, sizeof(untyped)));
 }
 
 TEST_F(api, store_read_round_trip)
 {
 	char buf[200], again[200];
 	struct msgpool_guard g;
-	struct msgpool_stats st;
+	struct msgpool_info st;
 	uint64_t t0, t1, tok;
 
 	fill(buf, sizeof(buf), 1);
@@ -103,17 +107,17 @@ TEST_F(api, store_read_round_trip)
 	ASSERT_EQ(NULL, g.data);
 
 	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
-	ASSERT_EQ(1, st.stores);
-	ASSERT_EQ(1, st.borrows);
+	ASSERT_EQ(1, st.nr_stores);
+	ASSERT_EQ(1, st.nr_borrows);
 	ASSERT_EQ(0, msgpool_free(self->pool, tok));
 	ASSERT_EQ(ALL_SLOTS, msgpool_available(self->pool));
 	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
-	ASSERT_EQ(1, st.frees);
+	ASSERT_EQ(1, st.nr_frees);
 }
 
 TEST_F(api, seq_increases)
 {
-	struct msgpool_header h1, h2;
+	struct msgpool_op h1, h2;
 	uint64_t a, b;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, "a", 1, 0, 0, &a));
@@ -128,7 +132,7 @@ TEST_F(api, seq_increases)
 TEST_F(api, class_choice_and_fallback)
 {
 	static char big[BIG_SIZE];
-	struct msgpool_header h;
+	struct msgpool_op h;
 	uint64_t t;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, big, SMALL_SIZE, 0, 0, &t));
@@ -155,7 +159,7 @@ TEST_F(api, class_choice_and_fallback)
 
 TEST_F(api, exhaustion)
 {
-	struct msgpool_stats st;
+	struct msgpool_info st;
 	struct msgpool_guard g;
 	uint64_t tok[ALL_SLOTS], t;
 
@@ -174,14 +178,14 @@ TEST_F(api, exhaustion)
 		  msgpool_loan(self->pool, 1, 0, &g));
 	ASSERT_EQ(NULL, g.data);
 	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
-	ASSERT_LE(3, st.nobufs);
+	ASSERT_LE(3, st.nr_nobufs);
 	ASSERT_EQ(0, msgpool_free(self->pool, tok[3]));
 	ASSERT_EQ(0, msgpool_store(self->pool, "y", 1, 0, 0, &t));
 }
 
 TEST_F(api, loan_commit_in_place)
 {
-	struct msgpool_header h;
+	struct msgpool_op h;
 	struct msgpool_guard g, r;
 	char want[100];
 	uint64_t tok;
@@ -248,7 +252,7 @@ TEST_F(api, loan_discard)
 TEST_F(api, read_mut_in_place)
 {
 	struct msgpool_guard g;
-	struct msgpool_header h;
+	struct msgpool_op h;
 	uint64_t tok;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, "abc", 3, 5, 0, &tok));
@@ -375,7 +379,7 @@ static int refused(int err)
 TEST_F(api, bad_and_stale_tokens)
 {
 	struct msgpool_guard g;
-	struct msgpool_header h;
+	struct msgpool_op h;
 	uint64_t tok, bogus[7];
 	size_t i;
 

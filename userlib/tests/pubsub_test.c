@@ -191,6 +191,7 @@ TEST(overwrite_counts_missed)
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool *pool, *rd;
 	struct msgpool_guard g;
+	struct msgpool_info st;
 	int i;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -205,6 +206,8 @@ TEST(overwrite_counts_missed)
 				  MSGPOOL_OPEN_EXCL | MSGPOOL_OPEN_OVERWRITE,
 				  0600, &pool));
 	ASSERT_EQ(0, msgpool_open(name, NULL, MSGPOOL_OPEN_RDONLY, 0, &rd));
+	ASSERT_EQ(0, msgpool_stats(rd, &st));
+	EXPECT_EQ(MSGPOOL_ATTACH_OVERWRITE, st.pool_flags);
 	ASSERT_EQ(0, msgpool_subscribe(rd));
 	ASSERT_EQ(0, send_text(pool, "1", 1));
 	ASSERT_EQ(0, msgpool_take(rd, 0, &g));
@@ -235,8 +238,9 @@ TEST(overwrite_counts_missed)
 
 TEST_F(ps, one_sequence_for_stores_and_publishes)
 {
-	struct msgpool_header h;
+	struct msgpool_info st;
 	struct msgpool_guard g;
+	struct msgpool_op h;
 	uint64_t tok;
 
 	ASSERT_EQ(0, msgpool_subscribe(self->pool));
@@ -245,6 +249,10 @@ TEST_F(ps, one_sequence_for_stores_and_publishes)
 	ASSERT_EQ(0, send_text(self->pool, "b", 2));
 	ASSERT_EQ(0, msgpool_header(self->pool, tok, &h));
 	EXPECT_EQ(2, h.seq);
+	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
+	EXPECT_EQ(3, st.seq);
+	EXPECT_EQ(1, st.nr_readers);
+	EXPECT_EQ(0, st.pool_flags);
 
 	/* The store's number is a gap in the reader's, not a loss. */
 	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));

@@ -226,7 +226,7 @@ static bool table_row(const char *out, const char *name, long long *v,
 
 static int64_t peer_id_of(struct msgpool *pool)
 {
-	struct msgpool_stats st;
+	struct msgpool_info st;
 
 	return msgpool_stats(pool, &st) ? -1 : st.peer_id;
 }
