@@ -43,6 +43,7 @@ struct msgpool {
 	void *base;
 	struct msgpool_info info;	/* as of open: the shape, the type */
 	char name[MSGPOOL_NAME_MAX];
+	bool created;			/* this handle's open created it */
 	uint64_t missed;		/* the reader's: its takes' lost */
 };
 
@@ -107,6 +108,8 @@ static const signed char errno_error[] = {
 	[ENOTTY] = MSGPOOL_E_ABI,
 	[EAGAIN] = MSGPOOL_E_EMPTY,
 	[EPROTOTYPE] = MSGPOOL_E_TYPE_MISMATCH,
+	[EDEADLK] = MSGPOOL_E_ALREADY_BORROWED,
+	[EDQUOT] = MSGPOOL_E_LIMIT,
 };
 
 /* The error of errno @e; one the table lacks stays in errno. */
@@ -193,23 +196,27 @@ static int open_check(const char *name, const struct msgpool_config *cfg,
 	return MSGPOOL_OK;
 }
 
+/* @id: 0, or the only pool to join (msgpool_dup()). */
 static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
-		  unsigned int flags, unsigned int mode)
+		  unsigned int flags, unsigned int mode, uint32_t id)
 {
 	struct msgpool_attach at;
 
 	memset(&at, 0, sizeof(at));
 	strcpy(at.name, pool->name);
 	at.flags = flags & MSGPOOL_ATTACH_FLAGS;
+	at.id = id;
 	if (cfg)
 		memcpy(at.type_id, cfg->type_id, sizeof(at.type_id));
 	if (flags & MSGPOOL_OPEN_CREATE) {
 		at.mode = mode;
 		at.nr_classes = cfg->nr_classes;
 		memcpy(at.classes, cfg->classes, sizeof(at.classes));
+		at.reader_limit = cfg->reader_limit;
 	}
 	if (ioctl(pool->fd, MSGPOOL_IOC_ATTACH, &at))
 		return error_of(errno);
+	pool->created = at.created;
 	return MSGPOOL_OK;
 }
 
@@ -248,8 +255,9 @@ static int device_open(bool rdonly)
 	return errno == ENOENT ? MSGPOOL_E_NO_DEVICE : error_of(errno);
 }
 
-int msgpool_open(const char *name, const struct msgpool_config *cfg,
-		 unsigned int flags, unsigned int mode, struct msgpool **out)
+static int open_pool(const char *name, const struct msgpool_config *cfg,
+		     unsigned int flags, unsigned int mode, uint32_t id,
+		     struct msgpool **out)
 {
 	struct msgpool *pool;
 	int saved_errno;
@@ -269,7 +277,7 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 		free(pool);
 		return err;
 	}
-	err = attach(pool, cfg, flags, mode);
+	err = attach(pool, cfg, flags, mode, id);
 	if (!err)
 		err = map(pool);
 	if (err) {
@@ -284,6 +292,17 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 	return MSGPOOL_OK;
 }
 
+int msgpool_open(const char *name, const struct msgpool_config *cfg,
+		 unsigned int flags, unsigned int mode, struct msgpool **out)
+{
+	return open_pool(name, cfg, flags, mode, 0, out);
+}
+
+int msgpool_created(const struct msgpool *pool)
+{
+	return pool && pool->created;
+}
+
 int msgpool_dup(struct msgpool *pool, struct msgpool **out)
 {
 	struct msgpool_config cfg;
@@ -295,8 +314,10 @@ int msgpool_dup(struct msgpool *pool, struct msgpool **out)
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	memcpy(cfg.type_id, pool->info.type_id, sizeof(cfg.type_id));
-	return msgpool_open(pool->name, &cfg,
-			    pool->rdonly ? MSGPOOL_OPEN_RDONLY : 0, 0, out);
+	/* By id: never a new pool that merely took the old one's name. */
+	return open_pool(pool->name, &cfg,
+			 pool->rdonly ? MSGPOOL_OPEN_RDONLY : 0, 0,
+			 pool->info.pool_id, out);
 }
 
 int msgpool_close(struct msgpool **poolp)

@@ -208,13 +208,16 @@ int msgpool_op_error(const struct msgpool_op *op);
 
 /*
  * The shape of a new pool: @nr_classes size classes, slot_size strictly
- * increasing, each slot_size >= 1 and nr_slots 1..2^24; and the type of
- * its messages (see TYPES), all zeros for untyped.
+ * increasing, each slot_size >= 1 and nr_slots 1..2^24; the type of its
+ * messages (see TYPES), all zeros for untyped; and how far a subscriber
+ * may fall behind (@reader_limit untaken messages, and as many takes not
+ * yet marked read; 0 for no limit: see man 4 msgpool).
  */
 struct msgpool_config {
 	uint32_t nr_classes;
 	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
 	uint8_t type_id[MSGPOOL_TYPE_ID_LEN];
+	uint32_t reader_limit;
 };
 
 struct msgpool;
@@ -236,6 +239,11 @@ struct msgpool;
  * release, peek at headers and ask for stats; every write-side call gives
  * MSGPOOL_E_PERMISSION.
  *
+ * With MSGPOOL_OPEN_CREATE an existing pool is joined only if the caller's
+ * user created it: a name another user took first gives MSGPOOL_E_EXISTS.
+ * msgpool_created() tells whether this open created the pool (and so
+ * whether @mode and @cfg are in force) or joined the caller's own.
+ *
  * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg missing, class
  * layout), MSGPOOL_E_TYPE_MISMATCH, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
  * MSGPOOL_E_EXISTS, MSGPOOL_E_PERMISSION, MSGPOOL_E_NO_DEVICE,
@@ -246,9 +254,18 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 		 unsigned int flags, unsigned int mode, struct msgpool **out);
 
 /*
+ * msgpool_created - whether msgpool_open() created @pool's pool
+ * Returns 1 if so, 0 for a handle that joined an existing pool, a
+ * msgpool_dup() handle and NULL.  Thread-safe.
+ */
+int msgpool_created(const struct msgpool *pool);
+
+/*
  * msgpool_dup - open a second, independent peer of the same pool
  * The new handle has its own borrows and owns nothing; it is read-only if
- * @pool is, and names the pool's type.  Use one per thread or per
+ * @pool is, and names the pool's type.  It attaches by the pool's id: if
+ * the name was unlinked (and perhaps taken by a new pool), it fails with
+ * MSGPOOL_E_NOT_FOUND rather than join another pool.  Use one per thread or per
  * component when their borrows and ownership must not mix (closing one
  * does not touch the other's).
  * Errors: as msgpool_open().  Thread-safe.

@@ -178,6 +178,21 @@ TEST(config_limits)
 		  msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE, 0600, &p));
 }
 
+/* Drops capability @cap from the effective set of this process. */
+static int drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/* CAP_SYS_RESOURCE would exempt root from the pool limits. */
 TEST(too_many_pools)
 {
 	unsigned long long max_pools = module_param("max_pools");
@@ -188,6 +203,7 @@ TEST(too_many_pools)
 	int err = 0;
 
 	ASSERT_NE(0, max_pools);
+	ASSERT_EQ(0, drop_cap(CAP_SYS_RESOURCE));
 	pools = calloc(max_pools + 1, sizeof(*pools));
 	ASSERT_NE(NULL, pools);
 	for (i = 0; i <= max_pools; i++) {
@@ -201,7 +217,7 @@ TEST(too_many_pools)
 			break;
 		n++;
 	}
-	/* Pools of other processes may exist: the limit may come sooner. */
+	/* The user's quota, or other pools, may bring the limit sooner. */
 	ASSERT_EQ(MSGPOOL_E_LIMIT, err);
 	ASSERT_GE(max_pools, n);
 	for (i = 0; i < n; i++)
@@ -212,21 +228,6 @@ TEST(too_many_pools)
 				  &pools[0]));
 	ASSERT_EQ(0, msgpool_close(&pools[0]));
 	free(pools);
-}
-
-/* Drops CAP_IPC_OWNER, which lets root past any pool mode. */
-static int drop_ipc_owner(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(CAP_IPC_OWNER)].effective &=
-		~CAP_TO_MASK(CAP_IPC_OWNER);
-	return syscall(SYS_capset, &hdr, data);
 }
 
 struct perm_case {
@@ -240,7 +241,8 @@ static int try_attach(void *arg)
 	struct msgpool *p;
 	int err;
 
-	if (drop_ipc_owner())
+	/* CAP_IPC_OWNER lets root past any pool mode. */
+	if (drop_cap(CAP_IPC_OWNER))
 		return 100;
 	err = msgpool_open(pc->name, NULL, pc->flags, 0, &p);
 	if (!err)
@@ -355,6 +357,34 @@ TEST_F(peers, dup_is_an_independent_peer)
 
 	ASSERT_EQ(MSGPOOL_E_CLOSED, msgpool_dup(NULL, &d));
 	ASSERT_EQ(NULL, d);
+}
+
+TEST_F(peers, dup_never_joins_a_new_pool_of_the_name)
+{
+	struct msgpool *fresh, *d;
+
+	ASSERT_EQ(0, msgpool_unlink(self->name));
+	OPEN_SMALL(self->name, "peers", &fresh);
+	ASSERT_TRUE(msgpool_created(fresh));
+	/* The name is the new pool's; the handle's pool is the old one. */
+	ASSERT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_dup(self->pool, &d));
+	ASSERT_EQ(0, msgpool_dup(fresh, &d));
+	ASSERT_FALSE(msgpool_created(d));
+	ASSERT_EQ(0, msgpool_close(&d));
+	ASSERT_EQ(0, msgpool_close(&fresh));
+}
+
+TEST_F(peers, created_says_who_created)
+{
+	struct msgpool_config cfg = one_class(64, 4);
+	struct msgpool *again;
+
+	ASSERT_TRUE(msgpool_created(self->pool));
+	ASSERT_EQ(0, msgpool_open(self->name, &cfg, MSGPOOL_OPEN_CREATE, 0600,
+				  &again));
+	ASSERT_FALSE(msgpool_created(again));
+	ASSERT_EQ(0, msgpool_close(&again));
+	ASSERT_FALSE(msgpool_created(NULL));
 }
 
 TEST_F(peers, dup_of_rdonly_is_rdonly)
