@@ -14,7 +14,7 @@
 TEST(ops_before_attach_enotconn)
 {
 	struct msgpool_op op = { .op = MSGPOOL_OP_NOP };
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)&op, .count = 1, .op_size = sizeof(op),
 	};
 	struct msgpool_info info;
@@ -643,7 +643,7 @@ TEST_F(rdonly, batch_write_ops_ebadf)
 		{ .op = MSGPOOL_OP_FREE, .token = self->ready },
 		{ .op = MSGPOOL_OP_HEADER, .token = self->ready },
 	};
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)ops, .count = 3, .op_size = sizeof(ops[0]),
 	};
 

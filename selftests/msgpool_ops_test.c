@@ -106,6 +106,12 @@ TEST_F(pool, info_figures)
 	EXPECT_EQ(0, i->nr_nobufs);
 	EXPECT_EQ(0, i->nr_reclaimed);
 	EXPECT_EQ(0, i->nr_poisoned);
+	EXPECT_EQ(0, i->nr_readers);
+	EXPECT_EQ(0, i->pool_flags);
+	EXPECT_EQ(0, i->seq);
+	EXPECT_EQ(0, i->notify_gen);
+	for (c = 0; c < MSGPOOL_TYPE_ID_LEN; c++)
+		EXPECT_EQ(0, i->type_id[c]);
 	for (c = 0; c < ARRAY_SIZE(i->reserved); c++)
 		EXPECT_EQ(0, i->reserved[c]);
 }
@@ -327,7 +333,7 @@ TEST_F(pool, invalid_flags_einval)
 
 TEST_F(pool, reserved_einval)
 {
-	static const __u64 bad[] = { 1, 1ULL << 63 };
+	static const __u32 bad[] = { 1, 1U << 31 };
 	struct msgpool_op o;
 	unsigned int k, j;
 
@@ -1127,7 +1133,7 @@ TEST_F(pool, counters)
 static int batch(int fd, void *ops, __u32 count, __u32 op_size, __u32 flags,
 		 __u32 *done)
 {
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)ops, .count = count, .op_size = op_size,
 		.flags = flags, .done = 0xdead,
 	};
@@ -1178,7 +1184,8 @@ TEST_F(pool, batch_op_size_limits)
 	memcpy(buf, &st, sizeof(st));
 	memcpy(buf + 4096, &st, sizeof(st));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 0, 0, NULL));
-	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, OPSZ - 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, MSGPOOL_OP_SIZE_VER0 - 1,
+				 0, NULL));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 4097, 0, NULL));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 0xffffffffU, 0, NULL));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
@@ -1264,7 +1271,7 @@ TEST_F(pool, batch_flags_and_reserved)
 	struct msgpool_op st = {
 		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
 	};
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)&st, .count = 1, .op_size = OPSZ,
 	};
 

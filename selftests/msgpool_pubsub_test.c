@@ -11,7 +11,7 @@
 
 static int ps_subscribe(int fd, __u32 *reader, __u64 *seq)
 {
-	struct msgpool_subscribe s = { 0 };
+	struct msgpool_subscribe_args s = { 0 };
 	int ret = mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &s);
 
 	if (!ret && reader)
@@ -79,11 +79,14 @@ static int ps_events(int fd, short events)
 	return p.revents;
 }
 
-static __u64 ps_info(int fd, unsigned int which)
+/* The pool's info as @fd sees it; all ones if INFO fails. */
+static struct msgpool_info ps_info(int fd)
 {
 	struct msgpool_info info;
 
-	return mp_info(fd, &info) ? ~0ULL : info.reserved[which];
+	if (mp_info(fd, &info))
+		memset(&info, 0xff, sizeof(info));
+	return info;
 }
 
 FIXTURE(ps) {
@@ -109,7 +112,7 @@ FIXTURE_TEARDOWN(ps)
 
 TEST_F(ps, subscribe_rules)
 {
-	struct msgpool_subscribe s = { 0 };
+	struct msgpool_subscribe_args s = { 0 };
 	__u32 r = 99, r2 = 99;
 	__u64 seq = 99;
 	int fd = mp_open(O_RDWR), peer;
@@ -120,12 +123,12 @@ TEST_F(ps, subscribe_rules)
 	EXPECT_EQ(POLLERR, ps_events(fd, POLLIN | POLLOUT));
 	close(fd);
 
-	EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(0, ps_info(self->fd).nr_readers);
 	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(0, seq);
 	EXPECT_EQ(-EALREADY, ps_subscribe(self->fd, NULL, NULL));
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 
 	peer = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, peer);
@@ -138,18 +141,18 @@ TEST_F(ps, subscribe_rules)
 	/* A read-only peer may read. */
 	EXPECT_EQ(0, ps_subscribe(peer, &r2, NULL));
 	EXPECT_EQ(1, r2);
-	EXPECT_EQ(2, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(2, ps_info(self->fd).nr_readers);
 
 	EXPECT_EQ(0, ps_unsubscribe(self->fd));
 	EXPECT_EQ(-ENOENT, ps_unsubscribe(self->fd));
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 	/* A free index is used again. */
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
 	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(1, seq);
 	close(peer);
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 }
 
 TEST_F(ps, sixty_four_readers)
@@ -211,7 +214,7 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_LE(before, p.timestamp_ns);
 	EXPECT_EQ(42, p.tag);
 	EXPECT_EQ(10, p.len);
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUB_SEQ));
+	EXPECT_EQ(1, ps_info(self->fd).seq);
 	EXPECT_EQ(POLLIN, ps_events(self->fd, POLLIN));
 
 	ASSERT_EQ(0, ps_take(self->fd, &t));
@@ -294,12 +297,12 @@ TEST_F(ps, publish_to_nobody_frees)
 	__u64 seq, gen0, gen1;
 	struct msgpool_op l;
 
-	gen0 = ps_info(self->fd, MSGPOOL_INFO_NOTIFY_GEN);
+	gen0 = ps_info(self->fd).notify_gen;
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
 	ASSERT_EQ(0, ps_publish(self->fd, l.token, 8, 0, NULL));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, l.token, NULL));
-	gen1 = ps_info(self->fd, MSGPOOL_INFO_NOTIFY_GEN);
+	gen1 = ps_info(self->fd).notify_gen;
 	EXPECT_LT(gen0, gen1);
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
 	EXPECT_EQ(2, seq);
@@ -424,7 +427,7 @@ TEST_F(ps, unsubscribe_clears_reader)
 TEST_F(ps, batch_ops)
 {
 	struct msgpool_op ops[4];
-	struct msgpool_batch b = { 0 };
+	struct msgpool_batch_args b = { 0 };
 	struct msgpool_op l;
 
 	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
@@ -517,7 +520,7 @@ TEST(overwrite_flag_rules)
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_OVERWRITE, 0, NULL, 0);
 	EXPECT_EQ(-EINVAL, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
-	EXPECT_EQ(0, ps_info(fd, MSGPOOL_INFO_PUBSUB) >> 32);
+	EXPECT_EQ(0, ps_info(fd).pool_flags);
 
 	/* Like classes: ignored when the pool exists. */
 	fd2 = mp_open(O_RDWR);
@@ -526,7 +529,7 @@ TEST(overwrite_flag_rules)
 		       MSGPOOL_ATTACH_OVERWRITE, 0600, mp_std, MP_STD_NR);
 	EXPECT_EQ(0, mp_ioctl(fd2, MSGPOOL_IOC_ATTACH, &a));
 	EXPECT_EQ(0, a.created);
-	EXPECT_EQ(0, ps_info(fd2, MSGPOOL_INFO_PUBSUB) >> 32);
+	EXPECT_EQ(0, ps_info(fd2).pool_flags);
 	close(fd2);
 	close(fd);
 
@@ -537,7 +540,7 @@ TEST(overwrite_flag_rules)
 	EXPECT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 	EXPECT_EQ(1, a.created);
 	EXPECT_EQ(MSGPOOL_ATTACH_OVERWRITE,
-		  ps_info(fd, MSGPOOL_INFO_PUBSUB) >> 32);
+		  ps_info(fd).pool_flags);
 	close(fd);
 }
 
@@ -686,7 +689,7 @@ static int counting_reader(int rd, int wr, void *arg)
 /* Publishes @count messages, each holding its seq, waiting for slots. */
 static int publish_n(int fd, char *map, unsigned int count)
 {
-	__u64 seq = ps_info(fd, MSGPOOL_INFO_PUB_SEQ);
+	__u64 seq = ps_info(fd).seq;
 	struct msgpool_op l;
 	unsigned int i;
 	int ret;
@@ -733,7 +736,7 @@ TEST_F_TIMEOUT(ps, three_readers_in_order, 300)
 		EXPECT_EQ(0, mp_reap(&c[i]));
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(0, ps_info(self->fd).nr_readers);
 	munmap(map, self->map_size);
 }
 
@@ -830,7 +833,7 @@ TEST_F(ps, reader_killed_at_each_stage)
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
 		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
 		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		EXPECT_EQ(2, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+		EXPECT_EQ(2, ps_info(self->fd).nr_readers);
 		for (n = 0; n < 3; n++)
 			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
 		ASSERT_EQ(0, mp_send(c.wr, 0));
@@ -838,7 +841,7 @@ TEST_F(ps, reader_killed_at_each_stage)
 		if (sa.stage == POLLING)
 			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
-		EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+		EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 
 		/* The survivor gets all three; each mark frees a slot. */
 		for (n = 0; n < 3; n++) {
@@ -863,7 +866,7 @@ TEST_F(ps, reader_killed_at_each_stage)
 			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
 		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-		EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+		EXPECT_EQ(0, ps_info(self->fd).nr_readers);
 	}
 }
 

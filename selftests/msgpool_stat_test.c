@@ -68,7 +68,7 @@ static int st_peers(const char *name, struct msgpool_peer_stat *st,
 
 static int st_unlink(const char *name, __u32 id)
 {
-	struct msgpool_unlink u = { .id = id };
+	struct msgpool_unlink_args u = { .id = id };
 	int fd = mp_open(O_RDONLY), ret;
 
 	if (fd < 0)
@@ -124,7 +124,9 @@ TEST(pools_on_unattached_fd)
 	EXPECT_EQ(st.loaned + st.ready + st.borrowed + st.poisoned, 0);
 	EXPECT_EQ(st.published, 0);
 	EXPECT_EQ(st.nr_peers, 1);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++)
+		EXPECT_EQ(st.type_id[i], 0);
+	for (i = 0; i < 2; i++)
 		EXPECT_EQ(st.reserved[i], 0);
 	close(fd);
 	EXPECT_EQ(st_pool(name, &st), -ENOENT);
@@ -133,7 +135,7 @@ TEST(pools_on_unattached_fd)
 /* A published message counts until its last reader has marked it read. */
 TEST(pools_count_published)
 {
-	struct msgpool_subscribe sub = { 0 };
+	struct msgpool_subscribe_args sub = { 0 };
 	struct msgpool_op loan, o = { 0 };
 	struct msgpool_pool_stat st;
 	char name[MSGPOOL_NAME_MAX];
@@ -212,9 +214,11 @@ TEST(pools_errors)
 	mp_name(name, "errors");
 	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), 0);
-	l.entry_size = sizeof(st[0]) - 8;
+	l.entry_size = MSGPOOL_POOL_STAT_SIZE_VER0 - 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
-	l.entry_size = sizeof(st[0]) + 8;
+	l.entry_size = 4097;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
+	l.entry_size = 0;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
 	l.entry_size = sizeof(st[0]);
 	l.reserved[1] = 1;
@@ -392,6 +396,12 @@ TEST(peers_errors)
 	l.entry_size = 8;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
 	RESET();
+	l.entry_size = MSGPOOL_PEER_STAT_SIZE_VER0 - 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.entry_size = 4097;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
 	l.reserved32 = 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
 	RESET();
@@ -486,7 +496,7 @@ TEST(unlinked_pool_freed_at_last_close)
 
 TEST(unlink_errors)
 {
-	struct msgpool_unlink u = { .name = "unlink-err" };
+	struct msgpool_unlink_args u = { .name = "unlink-err" };
 	int fd = mp_open(O_RDONLY);
 
 	ASSERT_GE(fd, 0);
