@@ -464,6 +464,8 @@ TEST_F(pool, seq_increases_over_stores_and_commits)
 	EXPECT_LT(h2.seq, h3.seq);
 	EXPECT_LE(h1.timestamp_ns, h2.timestamp_ns);
 	EXPECT_LE(h2.timestamp_ns, h3.timestamp_ns);
+	/* A loan takes no number, its commit does: the last one. */
+	EXPECT_EQ(h3.seq, info_of(self->fd).seq);
 }
 
 TEST_F(pool, store_len_zero_einval)

@@ -239,12 +239,13 @@ TEST_F(ps, publish_take_mark_read)
 
 TEST_F(ps, publish_errors)
 {
-	struct msgpool_op l, o;
-	__u64 t, gen;
+	struct msgpool_op l, o, h;
+	__u64 t, gen, pub_seq;
 	int other, ro;
 
 	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
+	ASSERT_EQ(0, mp_header(self->fd, t, &h));
 	EXPECT_EQ(-EPERM, ps_publish(self->fd, t, 8, 0, NULL));
 	ASSERT_EQ(0, mp_free(self->fd, t));
 
@@ -271,6 +272,9 @@ TEST_F(ps, publish_errors)
 	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
 	o.op = MSGPOOL_OP_PUBLISH;
 	EXPECT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
+	/* The store took a number; none of the refused publishes did. */
+	pub_seq = o.seq;
+	EXPECT_EQ(h.seq + 1, pub_seq);
 	EXPECT_EQ(-EPERM, ps_publish(self->fd, l.token, 8, 0, NULL));
 
 	/* The published slot is its readers': nobody else may touch it. */
@@ -281,7 +285,7 @@ TEST_F(ps, publish_errors)
 	EXPECT_EQ(-EPERM, mp_commit(self->fd, l.token, 1, 0));
 	EXPECT_EQ(-EPERM, mp_release(self->fd, l.token));
 	EXPECT_EQ(0, mp_header(self->fd, l.token, &o));
-	EXPECT_EQ(1, o.seq);
+	EXPECT_EQ(pub_seq, o.seq);
 	close(other);
 	close(ro);
 
@@ -295,7 +299,9 @@ TEST_F(ps, publish_errors)
 TEST_F(ps, publish_to_nobody_frees)
 {
 	__u64 seq, gen0, gen1;
-	struct msgpool_op l;
+	struct msgpool_op l, st = {
+		.len = 8, .data = (uintptr_t)"message",
+	};
 
 	gen0 = ps_info(self->fd).notify_gen;
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
@@ -304,12 +310,112 @@ TEST_F(ps, publish_to_nobody_frees)
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, l.token, NULL));
 	gen1 = ps_info(self->fd).notify_gen;
 	EXPECT_LT(gen0, gen1);
+	/* The message nobody got still took its number. */
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
 	EXPECT_EQ(2, seq);
-	/* A store is no publish: the publish sequence is its own. */
-	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
+	/* Stores and publishes share one sequence. */
+	ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_STORE, &st));
+	EXPECT_EQ(3, st.seq);
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
-	EXPECT_EQ(3, seq);
+	EXPECT_EQ(4, seq);
+	EXPECT_EQ(4, ps_info(self->fd).seq);
+}
+
+/*
+ * One sequence per pool: stores, commits and publishes, mixed, each take
+ * the next number; INFO reports the last one, and TAKE and HEADER give a
+ * message the number it got.
+ */
+TEST_F(ps, one_sequence_for_stores_commits_and_publishes)
+{
+	struct msgpool_op o[6], l, t, h;
+	__u64 last = 0;
+	int i, k;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	for (i = 0; i < 6; i++) {
+		memset(&o[i], 0, sizeof(o[i]));
+		switch (i % 3) {
+		case 0:		/* store */
+			o[i].len = 8;
+			o[i].data = (uintptr_t)"message";
+			o[i].tag = i;
+			ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_STORE,
+					      &o[i]));
+			break;
+		case 1:		/* loan and commit */
+			ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+			o[i].token = l.token;
+			o[i].len = 8;
+			o[i].tag = i;
+			ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_COMMIT,
+					      &o[i]));
+			break;
+		case 2:		/* loan and publish */
+			ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+			ASSERT_EQ(0, ps_publish(self->fd, l.token, 8, i,
+						&o[i]));
+			break;
+		}
+		EXPECT_EQ(last + 1, o[i].seq) TH_LOG("message %d", i);
+		last = o[i].seq;
+		EXPECT_EQ(last, ps_info(self->fd).seq);
+	}
+	for (i = 0; i < 6; i++) {
+		if (i % 3 == 2)
+			continue;
+		ASSERT_EQ(0, mp_header(self->fd, o[i].token, &h));
+		EXPECT_EQ(o[i].seq, h.seq);
+		EXPECT_EQ(i, h.tag);
+	}
+	/* The reader gets the publishes only, with their numbers. */
+	for (k = 2; k < 6; k += 3) {
+		ASSERT_EQ(0, ps_take(self->fd, &t));
+		EXPECT_EQ(o[k].seq, t.seq);
+		EXPECT_EQ(k, t.tag);
+		EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	}
+	EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+}
+
+/*
+ * SUBSCRIBE returns the pool's current number, which stores and commits
+ * move too; what is published after it is above it, what was published
+ * before is not the new reader's.
+ */
+TEST_F(ps, subscribe_seq_below_next_publish)
+{
+	struct msgpool_op l, t;
+	__u64 sub_seq, before, after;
+	int b;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, ps_send(self->fd, 8, 1, 0, &before));
+	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
+	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+	ASSERT_EQ(0, mp_commit(self->fd, l.token, 8, 0));
+
+	b = mp_peer(self->name, O_RDONLY);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, ps_subscribe(b, NULL, &sub_seq));
+	EXPECT_EQ(ps_info(self->fd).seq, sub_seq);
+	EXPECT_LT(before, sub_seq);
+	ASSERT_EQ(0, ps_send(self->fd, 8, 2, 0, &after));
+	EXPECT_LT(sub_seq, after);
+
+	ASSERT_EQ(0, ps_take(b, &t));
+	EXPECT_EQ(after, t.seq);
+	EXPECT_EQ(2, t.tag);
+	EXPECT_EQ(0, ps_mark(b, t.token));
+	EXPECT_EQ(-EAGAIN, ps_take(b, NULL));
+	/* The first reader has both. */
+	ASSERT_EQ(0, ps_take(self->fd, &t));
+	EXPECT_EQ(before, t.seq);
+	EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	ASSERT_EQ(0, ps_take(self->fd, &t));
+	EXPECT_EQ(after, t.seq);
+	EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	close(b);
 }
 
 TEST_F(ps, take_and_mark_errors)
