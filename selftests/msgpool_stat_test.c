@@ -132,6 +132,37 @@ TEST(pools_on_unattached_fd)
 	EXPECT_EQ(st_pool(name, &st), -ENOENT);
 }
 
+/* A typed pool's fingerprint, as POOLS reports it to anyone. */
+TEST(pools_report_type_id)
+{
+	static const __u8 type[MSGPOOL_TYPE_ID_LEN] = {
+		0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x80,
+	};
+	static const __u8 untyped[MSGPOOL_TYPE_ID_LEN];
+	char name[MSGPOOL_NAME_MAX], plain[MSGPOOL_NAME_MAX];
+	struct msgpool_pool_stat st;
+	struct msgpool_attach a;
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(fd2, 0);
+	mp_name(name, "typed");
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		       0600, mp_std, MP_STD_NR);
+	memcpy(a.type_id, type, sizeof(a.type_id));
+	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), 0);
+	mp_name(plain, "untyped");
+	ASSERT_EQ(mp_create(fd2, plain, mp_std, MP_STD_NR, 0600, NULL), 0);
+
+	ASSERT_EQ(st_pool(name, &st), 0);
+	EXPECT_EQ(memcmp(st.type_id, type, sizeof(type)), 0);
+	EXPECT_EQ(st.reserved[0] | st.reserved[1], 0);
+	ASSERT_EQ(st_pool(plain, &st), 0);
+	EXPECT_EQ(memcmp(st.type_id, untyped, sizeof(untyped)), 0);
+	close(fd);
+	close(fd2);
+}
+
 /* A published message counts until its last reader has marked it read. */
 TEST(pools_count_published)
 {
