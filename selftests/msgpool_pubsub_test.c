@@ -220,6 +220,7 @@ TEST_F(ps, publish_take_mark_read)
 	ASSERT_EQ(0, ps_take(self->fd, &t));
 	EXPECT_EQ(l.token, t.token);
 	EXPECT_EQ(l.offset, t.offset);
+	EXPECT_EQ(0, t.lost);
 	EXPECT_EQ(10, t.len);
 	EXPECT_EQ(256, t.capacity);
 	EXPECT_EQ(getpid(), (pid_t)t.producer);
@@ -676,31 +677,137 @@ TEST(overwrite_oldest)
 	EXPECT_EQ(0, mp_avail(fd));
 	ASSERT_EQ(0, ps_take(fd, &held));
 	EXPECT_EQ(7, held.seq);
+	EXPECT_EQ(6, held.lost);
 
 	/* A taken slot is never overwritten. */
 	for (i = 11; i <= 20; i++)
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, NULL));
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(18, t.seq);
+	EXPECT_EQ(10, t.lost);
 	EXPECT_EQ(0, ps_mark(fd, t.token));
 	EXPECT_EQ(0, mp_header(fd, held.token, &t));
 	EXPECT_EQ(7, t.seq);
 	EXPECT_EQ(0, ps_mark(fd, held.token));
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(19, t.seq);
+	EXPECT_EQ(0, t.lost);
 	ASSERT_EQ(0, ps_take(fd, &held));
 	EXPECT_EQ(20, held.seq);
+	EXPECT_EQ(0, held.lost);
 	ASSERT_EQ(0, ps_send(fd, 8, 21, 0, NULL));
 	ASSERT_EQ(0, ps_send(fd, 8, 22, 0, NULL));
 	/* Two taken, two published: the oldest untaken goes. */
 	ASSERT_EQ(0, ps_send(fd, 8, 23, 0, NULL));
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(22, t.seq);
+	EXPECT_EQ(1, t.lost);
 	/* All taken: nothing to overwrite. */
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(23, t.seq);
+	EXPECT_EQ(0, t.lost);
 	EXPECT_EQ(-ENOBUFS, mp_loan(fd, 8, 0, NULL));
 	EXPECT_EQ(0, ps_events(fd, POLLOUT));
+	close(fd);
+}
+
+/* Creates @name with OVERWRITE on @fd, of @nr classes from @cls. */
+static int ps_create_overwrite(int fd, const char *name,
+			       const struct msgpool_class *cls, __u32 nr)
+{
+	struct msgpool_attach a;
+
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, cls, nr);
+	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
+}
+
+/*
+ * A reader that falls behind learns at its next take how many messages
+ * were overwritten before it took them, since its previous take; the
+ * take after that reports 0.
+ */
+TEST(overwrite_reports_lost_at_next_take)
+{
+	static const struct msgpool_class one[] = { { 64, 4 } };
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_op t;
+	int fd = mp_open(O_RDWR), i;
+	__u64 seq[14];
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
+	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
+	/* Seven into four slots: the first three go. */
+	for (i = 0; i < 7; i++)
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[3], t.seq);
+	EXPECT_EQ(3, t.lost);
+	EXPECT_EQ(0, ps_mark(fd, t.token));
+	for (i = 4; i < 7; i++) {
+		ASSERT_EQ(0, ps_take(fd, &t));
+		EXPECT_EQ(seq[i], t.seq);
+		EXPECT_EQ(0, t.lost) TH_LOG("take of message %d", i);
+		EXPECT_EQ(0, ps_mark(fd, t.token));
+	}
+	/* Counted again from the last take: 4 fit, 2 more drop 2. */
+	for (i = 7; i < 13; i++)
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[9], t.seq);
+	EXPECT_EQ(2, t.lost);
+	/* A taken slot is not overwritten, nor counted. */
+	ASSERT_EQ(0, ps_send(fd, 8, 13, 0, &seq[13]));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[11], t.seq);
+	EXPECT_EQ(1, t.lost);
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[12], t.seq);
+	EXPECT_EQ(0, t.lost);
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[13], t.seq);
+	EXPECT_EQ(0, t.lost);
+	EXPECT_EQ(-EAGAIN, ps_take(fd, NULL));
+	close(fd);
+}
+
+/* What one reader missed is not lost to a reader that took it in time. */
+TEST(overwrite_lost_is_per_reader)
+{
+	static const struct msgpool_class one[] = { { 64, 2 } };
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_op t;
+	int fd = mp_open(O_RDWR), slow, i;
+	__u64 seq[5];
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
+	slow = mp_peer(name, O_RDONLY);
+	ASSERT_LE(0, slow);
+	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
+	ASSERT_EQ(0, ps_subscribe(slow, NULL, NULL));
+	/* fd reads each message at once; slow reads none. */
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, ps_take(fd, &t));
+		EXPECT_EQ(seq[i], t.seq);
+		EXPECT_EQ(0, t.lost) TH_LOG("fast take %d", i);
+		ASSERT_EQ(0, ps_mark(fd, t.token));
+	}
+	/* Two slots: slow has the last two, the first three went. */
+	ASSERT_EQ(0, ps_take(slow, &t));
+	EXPECT_EQ(seq[3], t.seq);
+	EXPECT_EQ(3, t.lost);
+	ASSERT_EQ(0, ps_mark(slow, t.token));
+	ASSERT_EQ(0, ps_take(slow, &t));
+	EXPECT_EQ(seq[4], t.seq);
+	EXPECT_EQ(0, t.lost);
+	ASSERT_EQ(0, ps_mark(slow, t.token));
+	EXPECT_EQ(2, mp_avail(fd));
+	close(slow);
 	close(fd);
 }
 
