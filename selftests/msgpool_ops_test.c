@@ -1336,6 +1336,70 @@ TEST_F(pool, batch_nonzero_tail_einval)
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 }
 
+/*
+ * Any nonzero byte of the tail refuses its op, which does not run and
+ * gets only its result written; the batch runs on to the next op.
+ */
+TEST_F(pool, batch_nonzero_tail_any_byte_einval)
+{
+	const __u32 size = OPSZ + 16;
+	struct msgpool_op st = {
+		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
+		.result = 1,
+	};
+	struct msgpool_op nop = { .op = MSGPOOL_OP_NOP, .result = 1 };
+	char buf[2 * (OPSZ + 16)];
+	struct msgpool_op out;
+	__u32 done, p;
+
+	for (p = OPSZ; p < size; p++) {
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, &st, sizeof(st));
+		memcpy(buf + size, &nop, sizeof(nop));
+		buf[p] = (char)0x80;
+		ASSERT_EQ(0, batch(self->fd, buf, 2, size, 0, &done));
+		EXPECT_EQ(2, done);
+		memcpy(&out, buf, sizeof(out));
+		EXPECT_EQ(-EINVAL, out.result) TH_LOG("tail byte %u", p);
+		EXPECT_EQ(0, out.token);
+		EXPECT_EQ(0, out.seq);
+		EXPECT_EQ((char)0x80, buf[p]);
+		memcpy(&out, buf + size, sizeof(out));
+		EXPECT_EQ(0, out.result);
+	}
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	EXPECT_EQ(0, info_of(self->fd).nr_stores);
+}
+
+/* An op refused for its tail is a failed op: BATCH_STOP stops there. */
+TEST_F(pool, batch_nonzero_tail_stops_a_stop_batch)
+{
+	const __u32 size = OPSZ + 8;
+	struct msgpool_op st = {
+		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
+		.result = 1,
+	};
+	char buf[3 * (OPSZ + 8)];
+	struct msgpool_op out;
+	__u32 done, i;
+
+	memset(buf, 0, sizeof(buf));
+	for (i = 0; i < 3; i++)
+		memcpy(buf + i * size, &st, sizeof(st));
+	buf[2 * size - 1] = 1;
+	ASSERT_EQ(0, batch(self->fd, buf, 3, size, MSGPOOL_BATCH_STOP,
+			   &done));
+	EXPECT_EQ(2, done);
+	memcpy(&out, buf, sizeof(out));
+	EXPECT_EQ(0, out.result);
+	memcpy(&out, buf + size, sizeof(out));
+	EXPECT_EQ(-EINVAL, out.result);
+	memcpy(&out, buf + 2 * size, sizeof(out));
+	EXPECT_EQ(1, out.result);
+	EXPECT_EQ(0, out.token);
+	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+}
+
 TEST_F(pool, batch_flags_and_reserved)
 {
 	struct msgpool_op st = {
