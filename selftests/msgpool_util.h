@@ -45,18 +45,6 @@
 #define MP_PAGE		((__u64)sysconf(_SC_PAGESIZE))
 #define MP_ALIGN(x, a)	(((x) + (a) - 1) / (a) * (a))
 
-/* Token layout, as Documentation/msgpool.rst describes it. */
-#define TOK_INDEX(t)	((__u32)((t) & 0xffffff))
-#define TOK_CLASS(t)	((__u32)(((t) >> 24) & 0x7))
-#define TOK_TAG(t)	((__u32)(((t) >> 27) & 0x1f))
-#define TOK_GEN(t)	((__u32)((t) >> 32))
-
-static inline __u64 tok_make(__u32 gen, __u32 tag, __u32 cls, __u32 index)
-{
-	return (__u64)gen << 32 | (__u64)(tag & 0x1f) << 27 |
-	       (__u64)(cls & 0x7) << 24 | (index & 0xffffff);
-}
-
 /* The pool most tests use: 14 slots in three classes, four pages. */
 static const struct msgpool_class mp_std[] = {
 	{ .slot_size = 64, .nr_slots = 8 },
@@ -152,6 +140,40 @@ static inline int mp_info(int fd, struct msgpool_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	return mp_ioctl(fd, MSGPOOL_IOC_INFO, info);
+}
+
+/*
+ * Tokens are the kernel's own: a test never decodes one.  A message's
+ * slot is found from where it lies instead, the @offset an op returns,
+ * in INFO's class table.  Returns the slot's index within its class and
+ * its class in *@cls, or -1 if no slot of the pool starts at @offset.
+ */
+static inline long mp_slot_at(const struct msgpool_info *info, __u64 offset,
+			      __u32 *cls)
+{
+	const struct msgpool_class_info *c;
+	__u32 i;
+
+	for (i = 0; i < info->nr_classes && i < MSGPOOL_MAX_CLASSES; i++) {
+		c = &info->classes[i];
+		if (!c->stride || offset < c->offset ||
+		    offset >= c->offset + (__u64)c->nr_slots * c->stride)
+			continue;
+		if ((offset - c->offset) % c->stride)
+			return -1;
+		if (cls)
+			*cls = i;
+		return (offset - c->offset) / c->stride;
+	}
+	return -1;
+}
+
+/* The class of the slot at @offset, or -1 if no slot starts there. */
+static inline int mp_class_at(const struct msgpool_info *info, __u64 offset)
+{
+	__u32 cls;
+
+	return mp_slot_at(info, offset, &cls) < 0 ? -1 : (int)cls;
 }
 
 /* Free slots of the pool, or ~0 if INFO fails. */
