@@ -260,8 +260,9 @@ int mp_token_open(const struct mp_pool *pool, u64 token, u32 *slot,
 	u64 word = mp_token_decipher(pool, token);
 	u64 index = word & ((1ULL << pool->slot_bits) - 1);
 
-	*gen = pool->slot_bits < 64 ? word >> pool->slot_bits : 0;
-	if (!*gen || index >= pool->capacity)
+	/* 0 is never made (see mp_slot_next_gen()): the "no token" value. */
+	*gen = word >> pool->slot_bits;
+	if (!token || !*gen || index >= pool->capacity)
 		return -EINVAL;
 	*slot = index;
 	return 0;

@@ -486,12 +486,13 @@ TEST(config_over_max_pool_slots_e2big)
 
 TEST(too_many_pools_enospc)
 {
-	__u64 max = mp_param("max_pools");
+	__u64 max = mp_param("max_pools"), quota = mp_max_pools_decide();
 	char name[MSGPOOL_NAME_MAX];
 	int *fds, extra, ret = 0;
 	__u64 i, n;
 
 	ASSERT_NE(0, max);
+	ASSERT_NE(0, quota);
 	fds = calloc(max + 1, sizeof(*fds));
 	ASSERT_NE(NULL, fds);
 	for (n = 0; n <= max; n++) {
@@ -518,6 +519,7 @@ TEST(too_many_pools_enospc)
 	for (i = 1; i <= n; i++)
 		close(fds[i]);
 	free(fds);
+	EXPECT_EQ(0, mp_param_set("max_user_pools", quota));
 }
 
 TEST(last_close_frees_name)
@@ -999,11 +1001,10 @@ TEST(typed_attach_to_untyped_pool_eprototype)
 /* As uid 65534, attach @arg as type b: exits with the attach's errno. */
 static int typed_stranger(int rd, int wr, void *arg)
 {
-	int fd;
+	int fd = mp_open(O_RDONLY);	/* the device is root's: open first */
 
-	CHILD_CHECK(become(NOBODY, NOBODY) == 0);
-	fd = mp_open(O_RDONLY);
 	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(become(NOBODY, NOBODY) == 0);
 	return -typed_attach(fd, arg, 0, type_b, NULL);
 }
 

@@ -687,7 +687,7 @@ TEST_F(pool, loan_holds_slot_until_commit)
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 
 	EXPECT_EQ(-EBUSY, mp_header(self->fd, l.token, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, l.token, F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, l.token, F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_borrow(peer, l.token, F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_borrow(peer, l.token, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
@@ -785,9 +785,9 @@ TEST_F(pool, read_borrows_are_shared)
 	ASSERT_EQ(0, mp_borrow(self->fd, t, F_NB, NULL));
 	ASSERT_EQ(0, mp_borrow(peer, t, F_NB, NULL));
 	EXPECT_EQ(3, info_of(self->fd).nr_borrows);
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_free(self->fd, t));
 
 	EXPECT_EQ(0, mp_release(self->fd, t));
@@ -814,8 +814,8 @@ TEST_F(pool, write_borrow_is_exclusive)
 	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(peer, t, F_NB, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(peer, t, F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_free(self->fd, t));
 	EXPECT_EQ(-EBUSY, mp_free(peer, t));
 	EXPECT_EQ(-EPERM, mp_release(self->fd, t));
@@ -1173,11 +1173,11 @@ TEST_F(pool, counters)
 	/* Refused borrows are not counted. */
 	a = b;
 	ASSERT_EQ(0, mp_borrow(self->fd, t, 0, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
 	ASSERT_EQ(0, mp_release(self->fd, t));
 	ASSERT_EQ(0, mp_borrow(self->fd, t, MSGPOOL_F_WRITE, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, F_NB, NULL));
 	ASSERT_EQ(0, mp_release(self->fd, t));
 	b = info_of(self->fd);
 	EXPECT_EQ(a.nr_borrows + 2, b.nr_borrows);

@@ -72,15 +72,21 @@ static int st_peers(const char *name, struct msgpool_peer_stat *st,
 	return st_peers_sized(name, st, max, sizeof(*st));
 }
 
-static int st_unlink(const char *name, __u32 id)
+static int st_unlink_on(int fd, const char *name, __u32 id)
 {
 	struct msgpool_unlink_args u = { .id = id };
+
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	return mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
+}
+
+static int st_unlink(const char *name, __u32 id)
+{
 	int fd = mp_open(O_RDONLY), ret;
 
 	if (fd < 0)
 		return fd;
-	strncpy(u.name, name, sizeof(u.name) - 1);
-	ret = mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
+	ret = st_unlink_on(fd, name, id);
 	close(fd);
 	return ret;
 }
@@ -132,8 +138,8 @@ TEST(pools_on_unattached_fd)
 	EXPECT_EQ(st.nr_peers, 1);
 	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++)
 		EXPECT_EQ(st.type_id[i], 0);
-	for (i = 0; i < 2; i++)
-		EXPECT_EQ(st.reserved[i], 0);
+	EXPECT_EQ(st.retired, 0);
+	EXPECT_EQ(st.reserved, 0);
 	close(fd);
 	EXPECT_EQ(st_pool(name, &st), -ENOENT);
 }
@@ -162,7 +168,7 @@ TEST(pools_report_type_id)
 
 	ASSERT_EQ(st_pool(name, &st), 0);
 	EXPECT_EQ(memcmp(st.type_id, type, sizeof(type)), 0);
-	EXPECT_EQ(st.reserved[0] | st.reserved[1], 0);
+	EXPECT_EQ(st.reserved, 0);
 	ASSERT_EQ(st_pool(plain, &st), 0);
 	EXPECT_EQ(memcmp(st.type_id, untyped, sizeof(untyped)), 0);
 	close(fd);
@@ -696,10 +702,11 @@ TEST(unlink_then_recreate)
 TEST(unlinked_pool_freed_at_last_close)
 {
 	struct msgpool_pool_stat st[MP_MAX_POOLS];
-	__u64 max = mp_param("max_pools");
+	__u64 max = mp_param("max_pools"), quota = mp_max_pools_decide();
 	char name[MSGPOOL_NAME_MAX], first[MSGPOOL_NAME_MAX];
 	int fds[MP_MAX_POOLS], q = mp_open(O_RDONLY), n, i, extra;
 
+	ASSERT_NE(quota, 0);
 	ASSERT_GE(q, 0);
 	ASSERT_GT(max, 0);
 	ASSERT_LE(max, MP_MAX_POOLS);
@@ -729,6 +736,7 @@ TEST(unlinked_pool_freed_at_last_close)
 		close(fds[i]);
 	close(extra);
 	close(q);
+	EXPECT_EQ(mp_param_set("max_user_pools", quota), 0);
 }
 
 TEST(unlink_errors)
@@ -753,30 +761,35 @@ TEST(unlink_errors)
 }
 
 /* As uid 65534 with no capability: unlink @arg, send the result. */
+/* The device is root's (0600): its file is opened first, then passed. */
 static int unlink_as_nobody(int rd, int wr, void *arg)
 {
+	int fd = mp_open(O_RDONLY);
+
 	(void)rd;
+	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(!setresgid(65534, 65534, 65534));
 	CHILD_CHECK(!setresuid(65534, 65534, 65534));
-	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)st_unlink(arg, 0)));
+	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)st_unlink_on(fd, arg, 0)));
+	close(fd);
 	return 0;
 }
 
 /* As uid 65534: create pool @arg, wait for the parent, close it. */
 static int create_as_nobody(int rd, int wr, void *arg)
 {
+	int fd = mp_open(O_RDWR), other = mp_open(O_RDONLY);
 	__u64 v;
-	int fd;
 
+	CHILD_CHECK(fd >= 0 && other >= 0);
 	CHILD_CHECK(!setresgid(65534, 65534, 65534));
 	CHILD_CHECK(!setresuid(65534, 65534, 65534));
-	fd = mp_open(O_RDWR);
-	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(!mp_create(fd, arg, mp_std, 1, 0666, NULL));
 	CHILD_CHECK(!mp_send(wr, 0));
 	CHILD_CHECK(!mp_recv(rd, &v));
 	/* The owner may unlink its own pool. */
-	CHILD_CHECK(st_unlink(arg, 0) == (int)v);
+	CHILD_CHECK(st_unlink_on(other, arg, 0) == (int)v);
+	close(other);
 	close(fd);
 	return 0;
 }

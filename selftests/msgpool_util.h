@@ -27,9 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <linux/capability.h>
 #include <linux/msgpool.h>
 
 /*
@@ -297,6 +299,49 @@ static inline __u64 mp_param(const char *name)
 		v = 0;
 	fclose(f);
 	return v;
+}
+
+/* 0, or -1 if the module parameter could not be written (root only). */
+static inline int mp_param_set(const char *name, __u64 v)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), MP_PARAMS "%s", name);
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%llu\n", (unsigned long long)v) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+/* Drops @cap from this process's effective capabilities. */
+static inline int mp_drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * For a test of max_pools: CAP_SYS_RESOURCE would exempt root, and the
+ * per-user quota would come first.  Returns the quota to restore.
+ */
+static inline __u64 mp_max_pools_decide(void)
+{
+	__u64 quota = mp_param("max_user_pools");
+
+	if (mp_param_set("max_user_pools", mp_param("max_pools") + 1) ||
+	    mp_drop_cap(CAP_SYS_RESOURCE))
+		return 0;
+	return quota;
 }
 
 static inline __u64 mp_now_ns(void)
