@@ -672,6 +672,87 @@ TEST(attach_by_id)
 }
 
 /*
+ * Pools whose ids are 32 apart (what a 5-bit pool tag could not tell
+ * apart), each with one message in the same slot of the same shape, after
+ * the same history: no pool accepts another's token, by any op.
+ */
+#define TOKEN_POOLS	40
+
+static int op_on(int fd, __u64 token)
+{
+	struct msgpool_op o = { .token = token };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_HEADER, &o);
+
+	if (ret != -ESTALE && ret != -EINVAL)
+		return ret;
+	ret = mp_borrow(fd, token, MSGPOOL_F_NONBLOCK, NULL);
+	if (ret != -ESTALE && ret != -EINVAL)
+		return ret;
+	ret = mp_free(fd, token);
+	return ret == -ESTALE || ret == -EINVAL ? -ESTALE : ret;
+}
+
+TEST(token_of_any_other_pool_refused)
+{
+	static const struct msgpool_class one[] = { { 64, 1 } };
+	int fds[TOKEN_POOLS], i, j, wrong = 0;
+	char name[MSGPOOL_NAME_MAX];
+	__u64 tokens[TOKEN_POOLS];
+
+	for (i = 0; i < TOKEN_POOLS; i++) {
+		fds[i] = mp_open(O_RDWR);
+		ASSERT_GE(fds[i], 0);
+		mp_name(name, "tok");
+		ASSERT_EQ(mp_create(fds[i], name, one, 1, 0600, NULL), 0);
+		ASSERT_EQ(mp_store(fds[i], "x", 1, 0, &tokens[i]), 0);
+	}
+	for (i = 0; i < TOKEN_POOLS; i++)
+		for (j = 0; j < TOKEN_POOLS; j++)
+			if (i != j && op_on(fds[i], tokens[j]) != -ESTALE)
+				wrong++;
+	EXPECT_EQ(wrong, 0);
+	for (i = 0; i < TOKEN_POOLS; i++) {
+		EXPECT_EQ(mp_header(fds[i], tokens[i], NULL), 0);
+		close(fds[i]);
+	}
+}
+
+/*
+ * A full pool and 2^18 guesses, the likeliest tokens of a plain layout
+ * first (small generations over every pool tag and index): none names a
+ * live message.  When tokens were laid out so, 256 of them did.  Root
+ * creates these pools, exempt from the per-user quota.
+ */
+TEST(live_token_not_guessed)
+{
+	static const struct msgpool_class cls[] = { { 64, 256 } };
+	__u64 x = 0x9e3779b97f4a7c15ULL, guess, t;
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), i, hits = 0;
+	struct msgpool_op o;
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "guess");
+	ASSERT_EQ(mp_create(fd, name, cls, 1, 0600, NULL), 0);
+	for (i = 0; i < 256; i++)
+		ASSERT_EQ(mp_store(fd, "x", 1, 0, &t), 0);
+	for (i = 0; i < 1 << 18; i++) {
+		/* xorshift64: deterministic, and no help from the kernel */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* generation 1..4, pool tag 0..31, index 0..255, then any */
+		guess = i < 32768 ? (__u64)(i / 8192 + 1) << 32 |
+				    (__u64)(i / 256 % 32) << 27 | (i % 256) : x;
+		memset(&o, 0, sizeof(o));
+		o.token = guess;
+		hits += !mp_ioctl(fd, MSGPOOL_IOC_HEADER, &o);
+	}
+	EXPECT_EQ(hits, 0);
+	close(fd);
+}
+
+/*
  * Per-user quotas, module parameters root may change at run time.  The
  * fixture puts them back however the test ends.
  */
