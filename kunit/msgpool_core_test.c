@@ -1610,6 +1610,131 @@ static void mpt_borrow_enomem(struct kunit *test)
 				0);
 }
 
+/* Adopting makes a peer the one to free: a read-only one may not. */
+static void mpt_borrow_read_only_adopt(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+	const u32 refused[] = {
+		MSGPOOL_F_ADOPT,
+		MSGPOOL_F_ADOPT | MSGPOOL_F_NONBLOCK,
+		MSGPOOL_F_WRITE,
+		MSGPOOL_F_WRITE | MSGPOOL_F_NONBLOCK,
+		MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT,
+	};
+	struct mp_slot *s = mpt_slot(f, t);
+	u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++)
+		KUNIT_EXPECT_EQ_MSG(test, mpt_borrow(f, &f->r, t, refused[i]),
+				    -EBADF, "flags %#x", refused[i]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->readers), 0);
+	KUNIT_EXPECT_EQ(test, s->writer, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, s->owner, &f->a);
+	KUNIT_EXPECT_EQ(test, f->r.hold_used, 0U);
+	/* Nor an orphan, which nobody owns. */
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	mpt_crash(f, &f->a);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->r, t, MSGPOOL_F_ADOPT), -EBADF);
+	KUNIT_EXPECT_TRUE(test, s->flags & MP_SLOT_ORPHAN);
+	KUNIT_EXPECT_PTR_EQ(test, s->owner, NULL);
+	/* A plain read borrow is its right. */
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->r, t, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->r, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, s->state, (u8)MP_SLOT_FREE);
+}
+
+/* A borrow of one's own loan could only wait for itself. */
+static void mpt_borrow_own_loan(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token, 0), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token,
+					 MSGPOOL_F_WRITE), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token,
+					 MSGPOOL_F_ADOPT), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token,
+					 MSGPOOL_F_NONBLOCK), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, f->a.hold_used, 1U);
+	KUNIT_EXPECT_EQ(test, mp_commit(&f->pool, &f->a, ref.token, &hdr), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->a, ref.token, 0, 0), 0);
+}
+
+/* Nor may a write borrower borrow again what it holds. */
+static void mpt_borrow_own_write(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_ADOPT),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->writer, f->b.id);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mpt_slot(f, t)->readers), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+}
+
+/* A write borrow would wait for the peer's own read borrows. */
+static void mpt_borrow_write_over_own_reads(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->c, t, 0), 0);
+	/* Others' read borrows too do not make it a wait: its own stay. */
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE |
+					 MSGPOOL_F_NONBLOCK), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->c, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mpt_slot(f, t)->readers), 2);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->writer, 0U);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+}
+
+/* Another peer's loan, write borrow or read borrows: -EBUSY, no wait. */
+static void mpt_borrow_others_busy(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, ref.token,
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, ref.token, MSGPOOL_F_WRITE |
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->c, t, MSGPOOL_F_NONBLOCK),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, t, MSGPOOL_F_ADOPT |
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->c, t, MSGPOOL_F_WRITE |
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, f->c.hold_used, 0U);
+}
+
 static struct kunit_case mpt_borrow_cases[] = {
 	KUNIT_CASE(mpt_borrow_counts),
 	KUNIT_CASE(mpt_borrow_gets_header),
@@ -1619,6 +1744,11 @@ static struct kunit_case mpt_borrow_cases[] = {
 	KUNIT_CASE(mpt_hold_table_model),
 	KUNIT_CASE(mpt_loan_enomem),
 	KUNIT_CASE(mpt_borrow_enomem),
+	KUNIT_CASE(mpt_borrow_read_only_adopt),
+	KUNIT_CASE(mpt_borrow_own_loan),
+	KUNIT_CASE(mpt_borrow_own_write),
+	KUNIT_CASE(mpt_borrow_write_over_own_reads),
+	KUNIT_CASE(mpt_borrow_others_busy),
 	{}
 };
 
