@@ -2543,6 +2543,102 @@ static void mpt_lost_saturates(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->lost, U32_MAX);
 }
 
+/* Past its limit, a reader loses its oldest untaken messages. */
+static void mpt_reader_limit_drops_oldest(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_census c;
+	int i;
+
+	f->pool.reader_limit = 2;
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	for (i = 1; i <= 5; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 3U);
+	/* Their slots are free again: no writer waits for a slow reader. */
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.published, 2ULL);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 8ULL);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 4);
+	KUNIT_EXPECT_EQ(test, f->lost, 3U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 5);
+	KUNIT_EXPECT_EQ(test, f->lost, 0U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EAGAIN);
+}
+
+/* The limit is each reader's: a drop leaves the message to the others. */
+static void mpt_reader_limit_per_reader(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = 0;
+	int i;
+
+	f->pool.reader_limit = 2;
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 1);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, &t), 1);
+	for (i = 2; i <= 3; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	/* r dropped 1, which c still holds. */
+	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 1U);
+	KUNIT_EXPECT_EQ(test, f->pool.lost[1], 0U);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[1], 2U);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->state, (u8)MP_SLOT_PUBLISHED);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->pending, 2ULL);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 7ULL);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->c, t), 0);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 8ULL);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 2);
+	KUNIT_EXPECT_EQ(test, f->lost, 1U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->c, NULL), 2);
+	KUNIT_EXPECT_EQ(test, f->lost, 0U);
+}
+
+/* Taken messages count too: at the limit, a take waits for a mark read. */
+static void mpt_reader_limit_takes(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t1 = 0, t2 = 0;
+	int i;
+
+	f->pool.reader_limit = 2;
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	for (i = 1; i <= 2; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t1), 1);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t2), 2);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 3), 0ULL);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 1U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t1), 0);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 1U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 3);
+	KUNIT_EXPECT_EQ(test, f->lost, 0U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EAGAIN);
+}
+
+/* Without a limit (0) a reader keeps all it has not taken. */
+static void mpt_reader_limit_none(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	for (i = 1; i <= 10; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, i), 0ULL);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 10U);
+	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 0U);
+	for (i = 1; i <= 10; i++)
+		KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), i);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 10U);
+}
+
 #define MPT_MESSAGES	2000
 
 /* A reader that takes every message in order, each as soon as it can. */
@@ -2662,6 +2758,10 @@ static struct kunit_case mpt_pubsub_cases[] = {
 	KUNIT_CASE(mpt_lost_per_reader),
 	KUNIT_CASE(mpt_lost_reset_by_subscribe),
 	KUNIT_CASE(mpt_lost_saturates),
+	KUNIT_CASE(mpt_reader_limit_drops_oldest),
+	KUNIT_CASE(mpt_reader_limit_per_reader),
+	KUNIT_CASE(mpt_reader_limit_takes),
+	KUNIT_CASE(mpt_reader_limit_none),
 	KUNIT_CASE_SLOW(mpt_pubsub_threads),
 	KUNIT_CASE(mpt_census_published),
 	{}
