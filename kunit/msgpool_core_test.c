@@ -2774,10 +2774,450 @@ static struct kunit_suite mpt_pubsub_suite = {
 	.test_cases = mpt_pubsub_cases,
 };
 
+/* The census, against the slots. */
+
+/* Counts @pool's slots by state, each under its sem, as the census does. */
+static void mpt_census_walk(struct mp_pool *pool, struct mp_census *c)
+{
+	struct mp_slot *slot;
+	u32 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < pool->capacity; i++) {
+		slot = &pool->slots[i];
+		down_read(&slot->sem);
+		switch (slot->state) {
+		case MP_SLOT_FREE:
+			c->free++;
+			break;
+		case MP_SLOT_LOANED:
+			c->loaned++;
+			break;
+		case MP_SLOT_READY:
+			if (slot->writer || atomic_read(&slot->readers))
+				c->borrowed++;
+			else
+				c->ready++;
+			break;
+		case MP_SLOT_POISONED:
+			c->poisoned++;
+			break;
+		case MP_SLOT_PUBLISHED:
+			c->published++;
+			break;
+		case MP_SLOT_RETIRED:
+			c->retired++;
+			break;
+		}
+		up_read(&slot->sem);
+	}
+}
+
+/* What the slots say @peer owns, fills and write-borrows. */
+static void mpt_peer_walk(struct mp_pool *pool, struct mp_peer *peer,
+			  struct mp_peer_census *c)
+{
+	struct mp_slot *slot;
+	u32 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < pool->capacity; i++) {
+		slot = &pool->slots[i];
+		down_read(&slot->sem);
+		c->owned += slot->owner == peer;
+		if (slot->writer == peer->id && slot->state == MP_SLOT_LOANED)
+			c->loans++;
+		else if (slot->writer == peer->id)
+			c->writes++;
+		up_read(&slot->sem);
+	}
+}
+
+/* The peer's census against the slots; returns its read borrows. */
+static u64 mpt_peer_expect(struct kunit *test, struct mp_pool *pool,
+			   struct mp_peer *peer, const char *step)
+{
+	struct mp_peer_census kept, walked;
+
+	mp_peer_census(peer, &kept);
+	mpt_peer_walk(pool, peer, &walked);
+	KUNIT_EXPECT_EQ_MSG(test, kept.owned, walked.owned, "%s: peer %u",
+			    step, peer->id);
+	KUNIT_EXPECT_EQ_MSG(test, kept.loans, walked.loans, "%s: peer %u",
+			    step, peer->id);
+	KUNIT_EXPECT_EQ_MSG(test, kept.writes, walked.writes, "%s: peer %u",
+			    step, peer->id);
+	return kept.reads;
+}
+
+/*
+ * After @step, with nothing running: the census is the slots' count, it
+ * sums to capacity, and the peers' census is what the slots say, their
+ * read borrows (@reads of them by peers other than a, b, c and r) adding
+ * up to the slots' readers.
+ */
+static void mpt_census_expect_reads(struct kunit *test, struct mpt *f,
+				    const char *step, u64 reads)
+{
+	struct mp_census kept, walked;
+	u64 readers = 0;
+	u32 i;
+
+	mp_pool_census(&f->pool, &kept);
+	mpt_census_walk(&f->pool, &walked);
+	KUNIT_EXPECT_EQ_MSG(test, kept.free, walked.free, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.loaned, walked.loaned, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.ready, walked.ready, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.borrowed, walked.borrowed, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.poisoned, walked.poisoned, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.published, walked.published, "%s",
+			    step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.retired, walked.retired, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, walked.free + walked.loaned + walked.ready +
+			    walked.borrowed + walked.poisoned +
+			    walked.published + walked.retired,
+			    (u64)f->pool.capacity, "%s", step);
+	reads += mpt_peer_expect(test, &f->pool, &f->a, step);
+	reads += mpt_peer_expect(test, &f->pool, &f->b, step);
+	reads += mpt_peer_expect(test, &f->pool, &f->c, step);
+	reads += mpt_peer_expect(test, &f->pool, &f->r, step);
+	for (i = 0; i < f->pool.capacity; i++)
+		readers += atomic_read(&f->pool.slots[i].readers);
+	KUNIT_EXPECT_EQ_MSG(test, reads, readers, "%s", step);
+}
+
+static void mpt_census_expect(struct kunit *test, struct mpt *f,
+			      const char *step)
+{
+	mpt_census_expect_reads(test, f, step, 0);
+}
+
+/* Every kind of change keeps the census, step by step. */
+static void mpt_census_follows_ops(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
+	u64 t1, t2, t3 = 0, t4, t5;
+	struct mp_census c;
+	struct mp_ref ref;
+
+	mpt_census_expect(test, f, "new pool");
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	mpt_census_expect(test, f, "loan");
+	KUNIT_ASSERT_EQ(test, mp_discard(&f->pool, &f->a, ref.token), 0);
+	mpt_census_expect(test, f, "discard");
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	t1 = ref.token;
+	KUNIT_ASSERT_EQ(test, mp_commit(&f->pool, &f->a, t1, &hdr), 0);
+	mpt_census_expect(test, f, "commit");
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	mpt_census_expect(test, f, "first read borrow");
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->r, t1, 0), 0);
+	mpt_census_expect(test, f, "more read borrows");
+	t2 = mpt_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->c, t2, MSGPOOL_F_WRITE), 0);
+	mpt_census_expect(test, f, "write borrow");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 2ULL);
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t1, 0, 0), 0);
+	mpt_census_expect(test, f, "a read release");
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t1, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->r, t1, 0, 0), 0);
+	mpt_census_expect(test, f, "last read release");
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->c, t2,
+					 MSGPOOL_F_SETLEN, 2), 0);
+	mpt_census_expect(test, f, "write release");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, 2ULL);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, 0), 0ULL);
+	mpt_census_expect(test, f, "publish");
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t3), 3);
+	mpt_census_expect(test, f, "take");
+	KUNIT_ASSERT_EQ(test, mp_mark_read(&f->pool, &f->r, t3), 0);
+	mpt_census_expect(test, f, "mark read");
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, 0), 0ULL);
+	KUNIT_ASSERT_EQ(test, mp_unsubscribe(&f->pool, &f->r), 0);
+	mpt_census_expect(test, f, "unsubscribe");
+	KUNIT_ASSERT_EQ(test, mp_free(&f->pool, &f->a, t1), 0);
+	mpt_census_expect(test, f, "free");
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t2, MSGPOOL_F_ADOPT), 0);
+	mpt_census_expect(test, f, "adopt");
+	t4 = mpt_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->c, t4, MSGPOOL_F_WRITE), 0);
+	mpt_crash(f, &f->c);
+	mpt_census_expect(test, f, "poison");
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	t5 = mpt_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->r, t5, 0), 0);
+	mpt_census_expect(test, f, "before reclaim");
+	mpt_crash(f, &f->a);
+	mpt_census_expect(test, f, "reclaim");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 2ULL);
+	KUNIT_EXPECT_EQ(test, c.free, 8ULL);
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->r, t5, 0, 0), 0);
+	mpt_census_expect(test, f, "orphan's last release");
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t2, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mp_free(&f->pool, &f->b, t2), 0);
+	mpt_census_expect(test, f, "all free");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, 10ULL);
+}
+
+/* A peer's census: its loans, reads, writes and what it owns. */
+static void mpt_census_peers(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
+	struct mp_peer_census pa, pb, pr;
+	u64 t1 = mpt_store(f, &f->a, 1, 0);
+	u64 t2 = mpt_store(f, &f->a, 1, 0);
+	u64 t3 = mpt_store(f, &f->a, 1, 0);
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t2, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t3, MSGPOOL_F_WRITE), 0);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->b, &pb);
+	KUNIT_EXPECT_EQ(test, pa.loans, 1ULL);
+	KUNIT_EXPECT_EQ(test, pa.owned, 4ULL);
+	KUNIT_EXPECT_EQ(test, pa.reads + pa.writes, 0ULL);
+	KUNIT_EXPECT_EQ(test, pb.reads, 3ULL);
+	KUNIT_EXPECT_EQ(test, pb.writes, 1ULL);
+	KUNIT_EXPECT_EQ(test, pb.loans + pb.owned, 0ULL);
+	mpt_census_expect(test, f, "borrows");
+	/* Adopting moves the slot from one owner to the other. */
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t3, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t3, MSGPOOL_F_ADOPT), 0);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->b, &pb);
+	KUNIT_EXPECT_EQ(test, pa.owned, 3ULL);
+	KUNIT_EXPECT_EQ(test, pb.owned, 1ULL);
+	KUNIT_EXPECT_EQ(test, pb.reads, 4ULL);
+	KUNIT_EXPECT_EQ(test, pb.writes, 0ULL);
+	mpt_census_expect(test, f, "adopt");
+	/* A published message is its readers'; a take is no borrow. */
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_EQ(test, mp_publish(&f->pool, &f->a, ref.token, &hdr), 0);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, NULL), 4);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->r, &pr);
+	KUNIT_EXPECT_EQ(test, pa.loans, 0ULL);
+	KUNIT_EXPECT_EQ(test, pa.owned, 2ULL);
+	KUNIT_EXPECT_EQ(test, pr.reads + pr.writes + pr.loans + pr.owned,
+			0ULL);
+	mpt_census_expect(test, f, "publish");
+	/* Its owner gone, a borrowed slot is nobody's. */
+	mpt_crash(f, &f->a);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->b, &pb);
+	KUNIT_EXPECT_EQ(test, pa.owned + pa.loans, 0ULL);
+	KUNIT_EXPECT_EQ(test, pb.owned, 1ULL);
+	KUNIT_EXPECT_EQ(test, pb.reads, 4ULL);
+	mpt_census_expect(test, f, "reclaim");
+}
+
+/*
+ * A slot's last read release and the next first borrow move it between
+ * READY and BORROWED under its sem held shared, so their moves may land
+ * in either order.  Replayed here the second's first, in a pool of one
+ * slot: one count is a moment short, the other over, and both must still
+ * read as counts of its slots.
+ */
+static void mpt_census_moment(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct mpt *f = mpt_setup(test, one, 1);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+	struct mp_census c;
+
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	/* The first borrow after the release, its move first ... */
+	mp_census_move(&f->pool, MP_SLOT_READY, MP_CENSUS_BORROWED);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, 0ULL);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 1ULL);
+	/* ... then the release's. */
+	mp_census_move(&f->pool, MP_CENSUS_BORROWED, MP_SLOT_READY);
+	mpt_census_expect(test, f, "both moves");
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	mpt_census_expect(test, f, "released");
+}
+
+#define MPT_CENSUS_THREADS	3
+#define MPT_CENSUS_ITERS	10000
+
+/* A peer that read-borrows (now and then write-borrows) a few slots. */
+struct mpt_census_worker {
+	struct mp_pool *pool;
+	struct mp_peer peer;
+	const u64 *tok;
+	u32 nr_tok;
+	u32 seed;
+	u32 errors;
+	struct completion done;
+};
+
+static int mpt_census_worker_fn(void *data)
+{
+	struct mpt_census_worker *w = data;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	u32 i, k, flags;
+	int err;
+
+	for (i = 0; i < MPT_CENSUS_ITERS; i++) {
+		/* Half of them on the first: its borrows meet there. */
+		k = i % 2 ? mpt_rand(&w->seed) % w->nr_tok : 0;
+		flags = MSGPOOL_F_NONBLOCK;
+		if (i % 16 == 15)
+			flags |= MSGPOOL_F_WRITE;
+		err = mp_borrow(w->pool, &w->peer, w->tok[k], flags, &ref,
+				&hdr);
+		if (err == -EBUSY)
+			continue;
+		if (err || mp_release(w->pool, &w->peer, w->tok[k], 0, 0))
+			w->errors++;
+		if (!(i % 256))
+			cond_resched();
+	}
+	/* Each ends with a read borrow of the first slot. */
+	if (mp_borrow(w->pool, &w->peer, w->tok[0], 0, &ref, &hdr))
+		w->errors++;
+	kthread_complete_and_exit(&w->done, 0);
+}
+
+/* @nr READY slots and the workers on them; returns those started. */
+static int mpt_census_start(struct mpt *f, struct mpt_census_worker *w,
+			    u64 *tok, u32 nr)
+{
+	struct task_struct *task;
+	int i;
+
+	for (i = 0; i < (int)nr; i++) {
+		tok[i] = mpt_store(f, &f->a, 1, i);
+		if (!tok[i])
+			return 0;
+	}
+	for (i = 0; i < MPT_CENSUS_THREADS; i++) {
+		w[i].pool = &f->pool;
+		w[i].tok = tok;
+		w[i].nr_tok = nr;
+		w[i].seed = i + 1;
+		mp_peer_init(&w[i].peer, MPT_ID_MORE + i, true);
+		init_completion(&w[i].done);
+		task = kthread_run(mpt_census_worker_fn, &w[i],
+				   "mpt_census/%d", i);
+		if (IS_ERR(task))
+			break;
+	}
+	return i;
+}
+
+/* Waits for the workers, checks them, and closes their peers. */
+static void mpt_census_stop(struct kunit *test, struct mpt *f,
+			    struct mpt_census_worker *w, int started, u32 nr)
+{
+	struct mp_peer_census pc;
+	struct mp_census c;
+	u64 reads = 0;
+	int i;
+
+	for (i = 0; i < started; i++)
+		wait_for_completion(&w[i].done);
+	KUNIT_ASSERT_EQ(test, started, MPT_CENSUS_THREADS);
+	for (i = 0; i < started; i++) {
+		KUNIT_EXPECT_EQ(test, w[i].errors, 0U);
+		mp_peer_census(&w[i].peer, &pc);
+		KUNIT_EXPECT_EQ(test, pc.reads, 1ULL);
+		KUNIT_EXPECT_EQ(test, pc.writes + pc.loans + pc.owned, 0ULL);
+		reads += pc.reads;
+	}
+	mpt_census_expect_reads(test, f, "workers done", reads);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 1ULL);
+	KUNIT_EXPECT_EQ(test, c.ready, nr - 1ULL);
+	for (i = 0; i < started; i++)
+		mp_peer_reclaim(&f->pool, &w[i].peer);
+	mpt_census_expect(test, f, "workers closed");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 0ULL);
+	KUNIT_EXPECT_EQ(test, c.ready, (u64)nr);
+}
+
+/* Read borrows and releases racing on a slot leave the census exact. */
+static void mpt_census_threads(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_census_worker *w;
+	u64 tok[3];
+
+	w = kunit_kcalloc(test, MPT_CENSUS_THREADS, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, w);
+	mpt_census_stop(test, f, w, mpt_census_start(f, w, tok, 3), 3);
+}
+
+/*
+ * Meanwhile each count read is a count of slots: between a last release
+ * and a first borrow of the pool's one READY slot, neither its count nor
+ * the borrowed one may read below zero or above capacity.
+ */
+static void mpt_census_threads_in_range(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_census_worker *w;
+	u64 cap = f->pool.capacity;
+	u32 samples = 0, bad = 0;
+	int started, done, i;
+	struct mp_census c;
+	u64 tok[3];
+
+	w = kunit_kcalloc(test, MPT_CENSUS_THREADS, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, w);
+	started = mpt_census_start(f, w, tok, 1);
+	do {
+		mp_pool_census(&f->pool, &c);
+		bad += c.free > cap || c.loaned > cap || c.ready > cap ||
+		       c.borrowed > cap || c.poisoned > cap ||
+		       c.published > cap || c.retired > cap;
+		samples++;
+		for (i = 0, done = 0; i < started; i++)
+			done += completion_done(&w[i].done);
+		cond_resched();
+	} while (done < started);
+	kunit_info(test, "%u samples", samples);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	mpt_census_stop(test, f, w, started, 1);
+}
+
+static struct kunit_case mpt_census_cases[] = {
+	KUNIT_CASE(mpt_census_follows_ops),
+	KUNIT_CASE(mpt_census_peers),
+	KUNIT_CASE(mpt_census_moment),
+	KUNIT_CASE(mpt_census_threads),
+	KUNIT_CASE(mpt_census_threads_in_range),
+	{}
+};
+
+static struct kunit_suite mpt_census_suite = {
+	.name = "msgpool_census",
+	.init = mpt_init,
+	.exit = mpt_exit,
+	.test_cases = mpt_census_cases,
+};
+
 kunit_test_suites(&mpt_freelist_suite, &mpt_token_suite, &mpt_config_suite,
 		  &mpt_class_suite, &mpt_state_suite, &mpt_message_suite,
 		  &mpt_borrow_suite, &mpt_reclaim_suite, &mpt_wait_suite,
-		  &mpt_pubsub_suite);
+		  &mpt_pubsub_suite, &mpt_census_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the msgpool core");
 MODULE_LICENSE("GPL");
