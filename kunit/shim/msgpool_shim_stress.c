@@ -249,7 +249,7 @@ static void expect_census_free(struct kunit *test)
 	struct mp_census c;
 
 	mp_pool_census(&pool, &c);
-	KUNIT_EXPECT_EQ(test, c.free, NR_SLOTS);
+	KUNIT_EXPECT_EQ(test, c.free, pool.capacity);
 	KUNIT_EXPECT_EQ(test, c.loaned + c.ready + c.borrowed + c.poisoned +
 			c.published + c.retired, 0);
 }
@@ -421,9 +421,80 @@ static void stress_reclaim(struct kunit *test)
 	mp_pool_destroy(&pool);
 }
 
+/*
+ * Read borrows and releases of a pool's one message: the first borrow
+ * and the last release move it between READY and BORROWED under its sem
+ * held shared, each its own way.  Sampled meanwhile, no count may read
+ * above the pool's one slot (below zero, as a u64).
+ */
+static u64 census_token;
+static int census_running;
+
+static void *census_run(void *arg)
+{
+	struct worker *w = arg;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+
+	while (w->ops < ops_per_thread && !failed()) {
+		if (mp_borrow(&pool, &w->peer, census_token, 0, &ref, &hdr) ||
+		    mp_release(&pool, &w->peer, census_token, 0, 0))
+			fail("read borrow of the one message");
+		w->ops += 2;
+	}
+	__atomic_sub_fetch(&census_running, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void stress_census(struct kunit *test)
+{
+	static const struct msgpool_class one = { .slot_size = 64,
+						  .nr_slots = 1 };
+	struct mp_msg_hdr hdr = { .len = 1 };
+	struct worker w[2] = { 0 };
+	long samples = 0, bad = 0;
+	struct mp_peer writer;
+	struct mp_census c;
+	struct mp_ref ref;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, &one, 1), 0);
+	mp_peer_init(&writer, 1, true);
+	KUNIT_ASSERT_EQ(test, mp_loan(&pool, &writer, 1, 0, &ref), 0);
+	KUNIT_ASSERT_EQ(test, mp_commit(&pool, &writer, ref.token, &hdr), 0);
+	census_token = ref.token;
+	ops_per_thread = total_ops / 4;
+	census_running = 2;
+	for (i = 0; i < 2; i++) {
+		mp_peer_init(&w[i].peer, i + 2, false);
+		pthread_create(&w[i].thread, NULL, census_run, &w[i]);
+	}
+	while (__atomic_load_n(&census_running, __ATOMIC_SEQ_CST)) {
+		mp_pool_census(&pool, &c);
+		bad += c.free > 1 || c.loaned > 1 || c.ready > 1 ||
+		       c.borrowed > 1 || c.poisoned > 1 || c.published > 1 ||
+		       c.retired > 1;
+		samples++;
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(w[i].thread, NULL);
+	stress_report_failure(test);
+	kunit_info(test, "%ld samples", samples);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	mp_pool_census(&pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, 1);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 0);
+	for (i = 0; i < 2; i++)
+		mp_peer_reclaim(&pool, &w[i].peer);
+	mp_peer_reclaim(&pool, &writer);
+	expect_census_free(test);
+	mp_pool_destroy(&pool);
+}
+
 static struct kunit_case stress_cases[] = {
 	KUNIT_CASE(stress_ops),
 	KUNIT_CASE(stress_reclaim),
+	KUNIT_CASE(stress_census),
 	{}
 };
 
