@@ -200,6 +200,18 @@ static s64 mpt_count(atomic64_t *counter)
 	return atomic64_read(counter);
 }
 
+/* A fixed sequence of pseudorandom numbers (xorshift32). */
+static u32 mpt_rand(u32 *state)
+{
+	u32 x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
 /* Free lists. */
 
 static void mpt_freelist_pops_in_index_order(struct kunit *test)
@@ -655,24 +667,20 @@ static void mpt_token_key_separates_pools(struct kunit *test)
 
 #define MPT_GUESSES	4096
 
-static u64 mpt_rand64(u64 *state)
+static u64 mpt_rand64(u32 *state)
 {
-	u64 x = *state;
+	u64 high = mpt_rand(state);
 
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x;
+	return high << 32 | mpt_rand(state);
 }
 
 /* Random words are no live token, with every slot live. */
 static void mpt_token_guess(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
-	u64 seed = 0x2545f4914f6cdd1dULL, t;
-	u32 i, invalid = 0, stale = 0;
+	u32 i, invalid = 0, stale = 0, seed = 0x2545f491;
 	int err;
+	u64 t;
 
 	for (i = 0; i < f->pool.capacity; i++)
 		KUNIT_ASSERT_NE(test, mpt_store(f, &f->a, 1, i), 0ULL);
@@ -1516,17 +1524,6 @@ static void mpt_hold_table_grows(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, tok[i], 0, 0),
 				i % 2 ? 0 : -EPERM);
 	KUNIT_EXPECT_EQ(test, f->b.hold_used, 0U);
-}
-
-static u32 mpt_rand(u32 *state)
-{
-	u32 x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*state = x;
-	return x;
 }
 
 /* The hold table against a model: random borrows and releases. */
