@@ -408,7 +408,7 @@ static struct kunit_suite mpt_freelist_suite = {
 
 /* Tokens. */
 
-/* Two tokens of every slot of a pool, and the first and last gens. */
+/* make and open agree for every slot, from the first gen to the last. */
 static void mpt_token_round_trip(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
@@ -474,7 +474,7 @@ static void mpt_token_malformed(struct kunit *test)
 		mp_token_make(&f->pool, 0, 0),			/* gen 0 */
 		mp_token_make(&f->pool, 3, 0),
 		mp_token_make(&f->pool, 10, 1),			/* no slot 10 */
-		mp_token_make(&f->pool, 15, 1),			/* index max */
+		mp_token_make(&f->pool, 15, 1),			/* top of 4 bits */
 		mp_token_make(&f->pool, 10, f->pool.gen_max),
 	};
 	u32 i, slot;
