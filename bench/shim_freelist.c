@@ -135,7 +135,7 @@ int main(void)
 	char mode[16];
 
 	pairs = bench_iters(400000);
-	if (mp_pool_init(&pool, &cls, 1, 1))
+	if (mp_pool_init(&pool, &cls, 1))
 		die("mp_pool_init", ENOMEM);
 	cds_lfs_init(&lfs);
 	for (k = 0; k < NODES; k++) {

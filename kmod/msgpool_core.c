@@ -1438,15 +1438,35 @@ u64 mp_pool_available(const struct mp_pool *pool)
 	return sum;
 }
 
+/*
+ * One count as it stands.  A slot's last read release and the next first
+ * borrow move it between READY and MP_CENSUS_BORROWED under its sem held
+ * shared, so their moves may land in either order: the borrow's first
+ * leaves READY a moment one short, below zero if it was the only one,
+ * and MP_CENSUS_BORROWED one over, above capacity if every slot was in
+ * such a moment.  A count reads as at least 0 and at most capacity,
+ * never as a huge one.
+ */
+static u64 mp_census_read(const struct mp_pool *pool, int bucket)
+{
+	int n = atomic_read(&pool->census[bucket]);
+
+	if (n <= 0)
+		return 0;
+	if ((u32)n > pool->capacity)
+		return pool->capacity;
+	return n;
+}
+
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
 {
-	c->free = atomic_read(&pool->census[MP_SLOT_FREE]);
-	c->loaned = atomic_read(&pool->census[MP_SLOT_LOANED]);
-	c->ready = atomic_read(&pool->census[MP_SLOT_READY]);
-	c->borrowed = atomic_read(&pool->census[MP_CENSUS_BORROWED]);
-	c->poisoned = atomic_read(&pool->census[MP_SLOT_POISONED]);
-	c->published = atomic_read(&pool->census[MP_SLOT_PUBLISHED]);
-	c->retired = atomic_read(&pool->census[MP_SLOT_RETIRED]);
+	c->free = mp_census_read(pool, MP_SLOT_FREE);
+	c->loaned = mp_census_read(pool, MP_SLOT_LOANED);
+	c->ready = mp_census_read(pool, MP_SLOT_READY);
+	c->borrowed = mp_census_read(pool, MP_CENSUS_BORROWED);
+	c->poisoned = mp_census_read(pool, MP_SLOT_POISONED);
+	c->published = mp_census_read(pool, MP_SLOT_PUBLISHED);
+	c->retired = mp_census_read(pool, MP_SLOT_RETIRED);
 }
 
 void mp_peer_census(struct mp_peer *peer, struct mp_peer_census *c)

@@ -509,7 +509,8 @@ struct mp_peer_census {
  * @c: out: the counts
  *
  * Kept as the slots change: no slot is looked at, no lock taken.  Each
- * count is a moment's; while the pool runs they need not sum up.
+ * count is a moment's, from 0 to capacity; while the pool runs they need
+ * not sum up.
  */
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c);
 

@@ -39,14 +39,17 @@ static void *mpt_kvcalloc(size_t n, size_t size, gfp_t flags)
 #include "../kmod/msgpool_core.c"
 #undef kvcalloc
 
-#define MPT_TOKEN_CLASS_SHIFT	MP_TOKEN_INDEX_BITS
-#define MPT_TOKEN_TAG_SHIFT	(MP_TOKEN_INDEX_BITS + MP_TOKEN_CLASS_BITS)
-
 /* What a caller of mp_commit() and mp_publish() puts in a header. */
 #define MPT_PRODUCER		4321
 #define MPT_TIMESTAMP		1000000007ULL
 
 /* A pool and four peers: a, b and c writable, r read-only. */
+#define MPT_ID_A		1
+#define MPT_ID_B		2
+#define MPT_ID_C		3
+#define MPT_ID_R		4
+#define MPT_ID_MORE		5	/* the first id of any further peer */
+
 struct mpt {
 	struct mp_pool pool;
 	struct mp_peer a, b, c, r;
@@ -60,16 +63,26 @@ static const struct msgpool_class mpt_cfg3[] = {
 	{ .slot_size = 4096, .nr_slots = 2 },
 };
 
+#define MPT_MANY	700
+
+static const struct msgpool_class mpt_many[] = {
+	{ .slot_size = 8, .nr_slots = MPT_MANY },
+};
+
 static int mpt_init(struct kunit *test)
 {
 	test->priv = kunit_kzalloc(test, sizeof(struct mpt), GFP_KERNEL);
 	return test->priv ? 0 : -ENOMEM;
 }
 
-/* Every peer closes: whatever the test left, every slot comes back. */
+/*
+ * Every peer closes: whatever the test left, every slot comes back, but
+ * for those whose generations are spent.
+ */
 static void mpt_exit(struct kunit *test)
 {
 	struct mpt *f = test->priv;
+	struct mp_census c;
 
 	if (!f || !f->up)
 		return;
@@ -77,8 +90,9 @@ static void mpt_exit(struct kunit *test)
 	mp_peer_reclaim(&f->pool, &f->b);
 	mp_peer_reclaim(&f->pool, &f->c);
 	mp_peer_reclaim(&f->pool, &f->r);
-	KUNIT_EXPECT_EQ(test, mp_pool_available(&f->pool),
-			(u64)f->pool.capacity);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free + c.retired, (u64)f->pool.capacity);
+	KUNIT_EXPECT_EQ(test, mp_pool_available(&f->pool), c.free);
 	mp_pool_destroy(&f->pool);
 }
 
@@ -87,22 +101,23 @@ static struct mpt *mpt_setup(struct kunit *test,
 {
 	struct mpt *f = test->priv;
 
-	KUNIT_ASSERT_EQ(test, mp_pool_init(&f->pool, cls, nr, 1), 0);
-	mp_peer_init(&f->pool, &f->a, true);
-	mp_peer_init(&f->pool, &f->b, true);
-	mp_peer_init(&f->pool, &f->c, true);
-	mp_peer_init(&f->pool, &f->r, false);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&f->pool, cls, nr), 0);
+	mp_peer_init(&f->a, MPT_ID_A, true);
+	mp_peer_init(&f->b, MPT_ID_B, true);
+	mp_peer_init(&f->c, MPT_ID_C, true);
+	mp_peer_init(&f->r, MPT_ID_R, false);
 	f->up = true;
 	return f;
 }
 
-/* The peer closes (or dies); a new one takes its place. */
+/* The peer closes (or dies); a new one takes its place and its id. */
 static void mpt_crash(struct mpt *f, struct mp_peer *peer)
 {
 	bool writable = peer->writable;
+	u32 id = peer->id;
 
 	mp_peer_reclaim(&f->pool, peer);
-	mp_peer_init(&f->pool, peer, writable);
+	mp_peer_init(peer, id, writable);
 }
 
 static struct mp_msg_hdr mpt_hdr(u32 len, u64 tag)
@@ -129,13 +144,33 @@ static u64 mpt_store(struct mpt *f, struct mp_peer *peer, u32 len, u64 tag)
 	return ref.token;
 }
 
-static struct mp_slot *mpt_slot(struct mpt *f, u64 token)
+/* The global index of the slot @token names, or U32_MAX. */
+static u32 mpt_index(struct mpt *f, u64 token)
 {
 	u32 slot;
+	u64 gen;
 
-	if (mp_token_slot(&f->pool, token, &slot))
-		return NULL;
-	return &f->pool.slots[slot];
+	if (mp_token_open(&f->pool, token, &slot, &gen))
+		return U32_MAX;
+	return slot;
+}
+
+/* The generation @token names, or 0. */
+static u64 mpt_gen(struct mpt *f, u64 token)
+{
+	u32 slot;
+	u64 gen;
+
+	if (mp_token_open(&f->pool, token, &slot, &gen))
+		return 0;
+	return gen;
+}
+
+static struct mp_slot *mpt_slot(struct mpt *f, u64 token)
+{
+	u32 slot = mpt_index(f, token);
+
+	return slot == U32_MAX ? NULL : &f->pool.slots[slot];
 }
 
 static int mpt_borrow(struct mpt *f, struct mp_peer *peer, u64 token,
@@ -163,6 +198,18 @@ static u64 mpt_available(struct mpt *f)
 static s64 mpt_count(atomic64_t *counter)
 {
 	return atomic64_read(counter);
+}
+
+/* A fixed sequence of pseudorandom numbers (xorshift32). */
+static u32 mpt_rand(u32 *state)
+{
+	u32 x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
 }
 
 /* Free lists. */
@@ -361,23 +408,43 @@ static struct kunit_suite mpt_freelist_suite = {
 
 /* Tokens. */
 
+/* make and open agree for every slot, from the first gen to the last. */
 static void mpt_token_round_trip(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
-	u32 c, i, slot;
-	u64 t;
+	const u64 gens[] = { 1, 2, 0x9abcdef0ULL, f->pool.gen_max - 1,
+			     f->pool.gen_max };
+	u32 i, g, slot;
+	u64 t, gen;
 
-	for (c = 0; c < 3; c++) {
-		for (i = 0; i < mpt_cfg3[c].nr_slots; i++) {
-			t = mp_token_make(&f->pool, c, i, 0x9abcdef0U + i);
-			KUNIT_EXPECT_EQ(test, t >> 32, 0x9abcdef0ULL + i);
-			KUNIT_ASSERT_EQ(test, mp_token_slot(&f->pool, t, &slot),
-					0);
-			KUNIT_EXPECT_EQ(test, slot,
-					f->pool.classes[c].first + i);
-			KUNIT_EXPECT_EQ(test, f->pool.slots[slot].class_idx, c);
+	KUNIT_EXPECT_EQ(test, f->pool.slot_bits, 4U);
+	KUNIT_EXPECT_EQ(test, f->pool.gen_max, U64_MAX >> 4);
+	for (i = 0; i < f->pool.capacity; i++) {
+		for (g = 0; g < ARRAY_SIZE(gens); g++) {
+			t = mp_token_make(&f->pool, i, gens[g]);
+			KUNIT_ASSERT_EQ(test, mp_token_open(&f->pool, t, &slot,
+							    &gen), 0);
+			KUNIT_EXPECT_EQ(test, slot, i);
+			KUNIT_EXPECT_EQ(test, gen, gens[g]);
 		}
 	}
+}
+
+/* Enciphered: neither slot nor generation shows in the token's bits. */
+static void mpt_token_enciphered(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 plain, t, diff = 0;
+	u32 i;
+
+	for (i = 0; i < 64; i++) {
+		plain = (u64)(i + 1) << f->pool.slot_bits | (i % 10);
+		t = mp_token_make(&f->pool, i % 10, i + 1);
+		/* Each bit of the token should change somewhere. */
+		diff |= t ^ mp_token_make(&f->pool, i % 10, i + 2);
+		KUNIT_EXPECT_NE(test, t, plain);
+	}
+	KUNIT_EXPECT_EQ(test, diff, U64_MAX);
 }
 
 static void mpt_token_of_loan(struct kunit *test)
@@ -385,35 +452,39 @@ static void mpt_token_of_loan(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mp_ref ref;
 	u32 slot;
+	u64 gen;
 
 	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 100, 0, &ref), 0);
-	KUNIT_ASSERT_EQ(test, mp_token_slot(&f->pool, ref.token, &slot), 0);
+	KUNIT_ASSERT_EQ(test, mp_token_open(&f->pool, ref.token, &slot, &gen),
+			0);
 	KUNIT_EXPECT_EQ(test, slot, ref.slot);
 	KUNIT_EXPECT_EQ(test, slot, f->pool.classes[1].first);
-	KUNIT_EXPECT_EQ(test, (u32)(ref.token >> 32), f->pool.slots[slot].gen);
+	KUNIT_EXPECT_EQ(test, gen, f->pool.slots[slot].gen);
+	KUNIT_EXPECT_EQ(test, gen, 1ULL);
 	KUNIT_EXPECT_EQ(test, ref.capacity, 256U);
 	KUNIT_EXPECT_EQ(test, ref.offset, f->pool.classes[1].offset);
 }
 
+/* Generation 0 and slots past the pool's last are no token of it. */
 static void mpt_token_malformed(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = mpt_store(f, &f->a, 8, 0);
-	u64 class3 = (t & ~(7ULL << MPT_TOKEN_CLASS_SHIFT)) |
-		     3ULL << MPT_TOKEN_CLASS_SHIFT;
 	u64 bad[] = {
-		t & 0xffffffffULL,			/* gen 0 */
-		class3,					/* no class 3 */
-		t | 4,					/* index 4 */
-		t ^ 1ULL << MPT_TOKEN_TAG_SHIFT,	/* pool tag */
-		t | (MP_MAX_CLASS_SLOTS - 1),		/* index max */
+		mp_token_make(&f->pool, 0, 0),			/* gen 0 */
+		mp_token_make(&f->pool, 3, 0),
+		mp_token_make(&f->pool, 10, 1),			/* no slot 10 */
+		mp_token_make(&f->pool, 15, 1),			/* top of 4 bits */
+		mp_token_make(&f->pool, 10, f->pool.gen_max),
 	};
 	u32 i, slot;
+	u64 gen;
 
 	KUNIT_ASSERT_NE(test, t, 0ULL);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		KUNIT_EXPECT_EQ(test, mp_token_slot(&f->pool, bad[i], &slot),
-				-EINVAL);
+		KUNIT_EXPECT_NE(test, bad[i], t);
+		KUNIT_EXPECT_EQ(test, mp_token_open(&f->pool, bad[i], &slot,
+						    &gen), -EINVAL);
 		KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, bad[i], 0), -EINVAL);
 		KUNIT_EXPECT_EQ(test, mpt_header(f, bad[i]), -EINVAL);
 		KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->b, bad[i]),
@@ -426,83 +497,320 @@ static void mpt_token_malformed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->state, (u8)MP_SLOT_READY);
 }
 
-/* Every alloc and free moves the generation: old tokens go stale. */
+/* A free leaves the generation alone: the state makes the token stale. */
 static void mpt_token_stale_after_free(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
-	u32 gen = f->pool.slots[0].gen;
-	u64 t;
+	u64 t = mpt_store(f, &f->a, 8, 1);
+	u32 slot = mpt_index(f, t);
+	u64 gen = mpt_gen(f, t);
 
-	t = mpt_store(f, &f->a, 8, 1);
-	KUNIT_EXPECT_EQ(test, (u32)(t >> 32), gen + 1);
+	KUNIT_ASSERT_EQ(test, slot, 0U);
+	KUNIT_EXPECT_EQ(test, gen, 1ULL);
 	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, t), 0);
-	KUNIT_EXPECT_EQ(test, f->pool.slots[0].gen, gen + 2);
+	KUNIT_EXPECT_EQ(test, f->pool.slots[0].gen, gen);
+	KUNIT_EXPECT_EQ(test, f->pool.slots[0].state, (u8)MP_SLOT_FREE);
+	/* Still well formed, and still naming that slot: but stale. */
+	KUNIT_EXPECT_EQ(test, mpt_index(f, t), slot);
 	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, t), -ESTALE);
 	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), -ESTALE);
 	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE),
 			-ESTALE);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_ADOPT),
+			-ESTALE);
 	KUNIT_EXPECT_EQ(test, mpt_header(f, t), -ESTALE);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), -ESTALE);
 	KUNIT_EXPECT_EQ(test, mp_commit(&f->pool, &f->a, t, &hdr), -ESTALE);
+	KUNIT_EXPECT_EQ(test, mp_discard(&f->pool, &f->a, t), -ESTALE);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 10ULL);
 }
 
-/* The same slot again: the old token still refers to nothing. */
+/* The same slot again: the next generation, the old token names nothing. */
 static void mpt_token_stale_after_reuse(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
-	u32 gen = f->pool.slots[0].gen;
 	u64 t1, t2;
 
 	t1 = mpt_store(f, &f->a, 8, 1);
 	KUNIT_ASSERT_EQ(test, mp_free(&f->pool, &f->a, t1), 0);
 	t2 = mpt_store(f, &f->a, 8, 2);
-	KUNIT_EXPECT_EQ(test, (u32)t2, (u32)t1);
-	KUNIT_EXPECT_EQ(test, (u32)(t2 >> 32), gen + 3);
+	KUNIT_ASSERT_NE(test, t2, 0ULL);
+	KUNIT_EXPECT_NE(test, t2, t1);
+	KUNIT_EXPECT_EQ(test, mpt_index(f, t2), mpt_index(f, t1));
+	KUNIT_EXPECT_EQ(test, mpt_gen(f, t2), mpt_gen(f, t1) + 1);
 	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t1, 0), -ESTALE);
 	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->b, t1), -ESTALE);
+	KUNIT_EXPECT_EQ(test, mpt_header(f, t1), -ESTALE);
 	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t2, 0), 0);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t2, 0, 0), 0);
 }
 
+/* Every slot stored, then two freed and stored again: gens 1 and 2. */
+static void mpt_token_history(struct mp_pool *pool, struct mp_peer *peer,
+			      u64 *tok)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	u32 i, again[] = { 3, MPT_MANY - 1 };
+
+	for (i = 0; i < pool->capacity; i++) {
+		hdr = mpt_hdr(1, i);
+		if (mp_loan(pool, peer, 1, 0, &ref) ||
+		    mp_commit(pool, peer, ref.token, &hdr))
+			return;
+		tok[ref.slot] = ref.token;
+	}
+	for (i = 0; i < ARRAY_SIZE(again); i++) {
+		hdr = mpt_hdr(1, i);
+		if (mp_free(pool, peer, tok[again[i]]) ||
+		    mp_loan(pool, peer, 1, 0, &ref) ||
+		    mp_commit(pool, peer, ref.token, &hdr))
+			return;
+		tok[ref.slot] = ref.token;
+	}
+}
+
+static bool mpt_refused(int err)
+{
+	return err == -EINVAL || err == -ESTALE;
+}
+
+/* The tokens of pool @from, all live, tried on pool @to. */
+static void mpt_token_cross(struct kunit *test, struct mp_pool *to,
+			    struct mp_peer *peer, const u64 *tok)
+{
+	struct mp_msg_hdr hdr;
+	struct mp_census c;
+	struct mp_ref ref;
+	int err;
+	u32 i;
+
+	for (i = 0; i < to->capacity; i++) {
+		err = mp_header(to, tok[i], &ref, &hdr);
+		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
+				      "slot %u: header %d", i, err);
+		err = mp_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK, &ref,
+				&hdr);
+		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
+				      "slot %u: borrow %d", i, err);
+		err = mp_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK |
+				MSGPOOL_F_WRITE, &ref, &hdr);
+		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
+				      "slot %u: write borrow %d", i, err);
+		err = mp_free(to, peer, tok[i]);
+		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
+				      "slot %u: free %d", i, err);
+	}
+	mp_pool_census(to, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, (u64)to->capacity);
+}
+
+/*
+ * Two pools of one shape with one history: the same slots live at the
+ * same generations.  Neither takes a token of the other.
+ */
 static void mpt_token_other_pool(struct kunit *test)
 {
-	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
-	u64 t = mpt_store(f, &f->a, 8, 0);
+	struct mpt *f = mpt_setup(test, mpt_many, 1);
+	u64 *ta = kunit_kcalloc(test, MPT_MANY, sizeof(*ta), GFP_KERNEL);
+	u64 *tb = kunit_kcalloc(test, MPT_MANY, sizeof(*tb), GFP_KERNEL);
 	struct mp_pool *other;
-	u32 slot;
+	struct mp_peer *peer;
+	u32 i, same = 0;
 
 	other = kunit_kzalloc(test, sizeof(*other), GFP_KERNEL);
+	peer = kunit_kzalloc(test, sizeof(*peer), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ta);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, tb);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, other);
-	KUNIT_ASSERT_EQ(test, mp_pool_init(other, mpt_cfg3, 3, 2), 0);
-	KUNIT_EXPECT_EQ(test, mp_token_slot(other, t, &slot), -EINVAL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, peer);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(other, mpt_many, 1), 0);
+	mp_peer_init(peer, MPT_ID_A, true);
+	mpt_token_history(&f->pool, &f->a, ta);
+	mpt_token_history(other, peer, tb);
+	for (i = 0; i < MPT_MANY; i++) {
+		KUNIT_ASSERT_NE(test, ta[i], 0ULL);
+		KUNIT_ASSERT_NE(test, tb[i], 0ULL);
+		KUNIT_EXPECT_EQ(test, f->pool.slots[i].gen,
+				other->slots[i].gen);
+		same += ta[i] == tb[i];
+	}
+	KUNIT_EXPECT_EQ(test, f->pool.slots[MPT_MANY - 1].gen, 2ULL);
+	KUNIT_EXPECT_EQ(test, same, 0U);
+	mpt_token_cross(test, other, peer, ta);
+	mpt_token_cross(test, &f->pool, &f->b, tb);
+	mp_peer_reclaim(other, peer);
 	mp_pool_destroy(other);
 }
 
-/* Pool 33 has the tag of pool 1: only the generation protects. */
-static void mpt_token_pool_tag_collision(struct kunit *test)
+/* What tells pools apart is their key: given A's, B takes A's tokens. */
+static void mpt_token_key_separates_pools(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = mpt_store(f, &f->a, 8, 0);
 	struct mp_pool *other;
 	u32 slot;
+	u64 gen;
 
 	other = kunit_kzalloc(test, sizeof(*other), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, other);
-	KUNIT_ASSERT_EQ(test, mp_pool_init(other, mpt_cfg3, 3,
-					   1 + (1 << MP_TOKEN_TAG_BITS)), 0);
-	KUNIT_EXPECT_EQ(test, mp_token_slot(other, t, &slot), 0);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(other, mpt_cfg3, 3), 0);
+	KUNIT_EXPECT_NE(test, memcmp(&other->key, &f->pool.key,
+				     sizeof(other->key)), 0);
+	other->key = f->pool.key;
+	KUNIT_EXPECT_EQ(test, mp_token_open(other, t, &slot, &gen), 0);
+	KUNIT_EXPECT_EQ(test, slot, mpt_index(f, t));
+	KUNIT_EXPECT_EQ(test, gen, mpt_gen(f, t));
 	mp_pool_destroy(other);
+}
+
+#define MPT_GUESSES	4096
+
+static u64 mpt_rand64(u32 *state)
+{
+	u64 high = mpt_rand(state);
+
+	return high << 32 | mpt_rand(state);
+}
+
+/* Random words are no live token, with every slot live. */
+static void mpt_token_guess(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u32 i, invalid = 0, stale = 0, seed = 0x2545f491;
+	int err;
+	u64 t;
+
+	for (i = 0; i < f->pool.capacity; i++)
+		KUNIT_ASSERT_NE(test, mpt_store(f, &f->a, 1, i), 0ULL);
+	for (i = 0; i < MPT_GUESSES; i++) {
+		t = mpt_rand64(&seed);
+		err = mpt_header(f, t);
+		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
+				      "%llx: header %d", t, err);
+		invalid += err == -EINVAL;
+		stale += err == -ESTALE;
+		err = mpt_borrow(f, &f->b, t, MSGPOOL_F_NONBLOCK);
+		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
+				      "%llx: borrow %d", t, err);
+	}
+	/* 10 of 16 slot numbers exist: both checks were made. */
+	KUNIT_EXPECT_GT(test, invalid, MPT_GUESSES / 4);
+	KUNIT_EXPECT_GT(test, stale, MPT_GUESSES / 4);
+	KUNIT_EXPECT_EQ(test, f->b.hold_used, 0U);
+}
+
+/*
+ * A slot at its last generation gives one more message, then retires:
+ * the next allocation passes it over, and it is gone for good.
+ */
+static void mpt_token_retire(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_census c;
+	struct mp_ref ref;
+	u64 t;
+	int i;
+
+	f->pool.slots[0].gen = f->pool.gen_max - 1;
+	t = mpt_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_NE(test, t, 0ULL);
+	KUNIT_EXPECT_EQ(test, mpt_index(f, t), 0U);
+	KUNIT_EXPECT_EQ(test, mpt_gen(f, t), f->pool.gen_max);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, t), 0);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 10ULL);
+	/* Slot 0 is popped first, and passed over. */
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_EXPECT_EQ(test, ref.slot, 1U);
+	KUNIT_EXPECT_EQ(test, f->pool.slots[0].state, (u8)MP_SLOT_RETIRED);
+	KUNIT_EXPECT_EQ(test, f->pool.slots[0].gen, f->pool.gen_max);
+	KUNIT_EXPECT_EQ(test, mp_discard(&f->pool, &f->a, ref.token), 0);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 9ULL);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.retired, 1ULL);
+	KUNIT_EXPECT_EQ(test, c.free, 9ULL);
+	KUNIT_EXPECT_EQ(test, mpt_header(f, t), -ESTALE);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), -ESTALE);
+	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, t), -ESTALE);
+	/* Never handed out again: the class has three slots left. */
+	for (i = 0; i < 3; i++) {
+		KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+		KUNIT_EXPECT_NE(test, ref.slot, 0U);
+		KUNIT_EXPECT_EQ(test, ref.capacity, 64U);
+	}
+	KUNIT_EXPECT_EQ(test, mp_class_pick(&f->pool, 1), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->pool.classes[0].available), 0);
+}
+
+static const struct msgpool_class mpt_sixteen[] = {
+	{ .slot_size = 64, .nr_slots = 16 },
+};
+
+/*
+ * One (slot, generation) enciphers to 0: the test makes that the next
+ * generation of its slot, and the allocation skips it.
+ */
+static void mpt_token_never_zero(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_sixteen, 1);
+	u64 word, zero_gen, gen;
+	struct mp_ref ref;
+	u32 i, zero_slot, slot;
+
+	/* A fixed key whose 0 lies at a generation a slot can reach. */
+	f->pool.key.key[0] = 0x0706050403020100ULL;
+	f->pool.key.key[1] = 0x0f0e0d0c0b0a0908ULL;
+	do {
+		f->pool.key.key[0]++;
+		word = mp_token_decipher(&f->pool, 0);
+		zero_gen = word >> f->pool.slot_bits;
+	} while (zero_gen < 2 || zero_gen >= f->pool.gen_max);
+	zero_slot = word & 15;
+	KUNIT_ASSERT_EQ(test, mp_token_make(&f->pool, zero_slot, zero_gen),
+			0ULL);
+	KUNIT_EXPECT_EQ(test, mp_token_open(&f->pool, 0, &slot, &gen), 0);
+	KUNIT_EXPECT_EQ(test, slot, zero_slot);
+	f->pool.slots[zero_slot].gen = zero_gen - 1;
+	for (i = 0; i < 16; i++) {
+		KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+		KUNIT_EXPECT_NE(test, ref.token, 0ULL);
+		if (ref.slot == zero_slot)
+			KUNIT_EXPECT_EQ(test, mpt_gen(f, ref.token),
+					zero_gen + 1);
+	}
+	KUNIT_EXPECT_EQ(test, f->pool.slots[zero_slot].gen, zero_gen + 1);
+	/* 0 names that slot at a generation it never had. */
+	KUNIT_EXPECT_EQ(test, mpt_header(f, 0), -ESTALE);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, 0, 0), -ESTALE);
+}
+
+/* The round function is SipHash-2-4: its reference vector for 8 bytes. */
+static void mpt_token_siphash(struct kunit *test)
+{
+	const siphash_key_t key = { {
+		0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL,
+	} };
+
+	KUNIT_EXPECT_EQ(test, siphash_2u32(0x03020100, 0x07060504, &key),
+			0x93f5f5799a932462ULL);
 }
 
 static struct kunit_case mpt_token_cases[] = {
 	KUNIT_CASE(mpt_token_round_trip),
+	KUNIT_CASE(mpt_token_enciphered),
 	KUNIT_CASE(mpt_token_of_loan),
 	KUNIT_CASE(mpt_token_malformed),
 	KUNIT_CASE(mpt_token_stale_after_free),
 	KUNIT_CASE(mpt_token_stale_after_reuse),
 	KUNIT_CASE(mpt_token_other_pool),
-	KUNIT_CASE(mpt_token_pool_tag_collision),
+	KUNIT_CASE(mpt_token_key_separates_pools),
+	KUNIT_CASE(mpt_token_guess),
+	KUNIT_CASE(mpt_token_retire),
+	KUNIT_CASE(mpt_token_never_zero),
+	KUNIT_CASE(mpt_token_siphash),
 	{}
 };
 
@@ -612,8 +920,8 @@ static void mpt_pool_init_bad_shape(struct kunit *test)
 	struct mp_pool *pool = kunit_kzalloc(test, sizeof(*pool), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
-	KUNIT_EXPECT_EQ(test, mp_pool_init(pool, mpt_cfg3, 0, 1), -EINVAL);
-	KUNIT_EXPECT_EQ(test, mp_pool_init(pool, huge, 1, 1), -E2BIG);
+	KUNIT_EXPECT_EQ(test, mp_pool_init(pool, mpt_cfg3, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mp_pool_init(pool, huge, 1), -E2BIG);
 }
 
 static void mpt_pool_init_enomem(struct kunit *test)
@@ -622,9 +930,9 @@ static void mpt_pool_init_enomem(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
 	mpt_alloc_fail = true;
-	KUNIT_EXPECT_EQ(test, mp_pool_init(pool, mpt_cfg3, 3, 1), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, mp_pool_init(pool, mpt_cfg3, 3), -ENOMEM);
 	mpt_alloc_fail = false;
-	KUNIT_ASSERT_EQ(test, mp_pool_init(pool, mpt_cfg3, 3, 1), 0);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(pool, mpt_cfg3, 3), 0);
 	mp_pool_destroy(pool);
 }
 
@@ -789,7 +1097,9 @@ static const struct mpt_sm_case mpt_sm_cases[] = {
 	{ S_LOANED, OP_DISCARD, A, 0, MP_SLOT_FREE, 0, NOBODY, NOBODY },
 	{ S_LOANED, OP_DISCARD, B, -EPERM, MP_SLOT_LOANED, 0, A, A },
 	{ S_LOANED, OP_DISCARD, R, -EBADF, MP_SLOT_LOANED, 0, A, A },
-	{ S_LOANED, OP_BORROW_NB, A, -EBUSY, MP_SLOT_LOANED, 0, A, A },
+	{ S_LOANED, OP_BORROW, A, -EDEADLK, MP_SLOT_LOANED, 0, A, A },
+	{ S_LOANED, OP_BORROW_W, A, -EDEADLK, MP_SLOT_LOANED, 0, A, A },
+	{ S_LOANED, OP_BORROW_NB, A, -EDEADLK, MP_SLOT_LOANED, 0, A, A },
 	{ S_LOANED, OP_BORROW_NB, B, -EBUSY, MP_SLOT_LOANED, 0, A, A },
 	{ S_LOANED, OP_BORROW_NB, R, -EBUSY, MP_SLOT_LOANED, 0, A, A },
 	{ S_LOANED, OP_BORROW_W_NB, B, -EBUSY, MP_SLOT_LOANED, 0, A, A },
@@ -810,7 +1120,7 @@ static const struct mpt_sm_case mpt_sm_cases[] = {
 	{ S_READY, OP_BORROW_W_NB, B, 0, MP_SLOT_READY, 0, B, A },
 	{ S_READY, OP_BORROW_W_NB, R, -EBADF, MP_SLOT_READY, 0, NOBODY, A },
 	{ S_READY, OP_BORROW_ADOPT, B, 0, MP_SLOT_READY, 1, NOBODY, B },
-	{ S_READY, OP_BORROW_ADOPT, R, 0, MP_SLOT_READY, 1, NOBODY, R },
+	{ S_READY, OP_BORROW_ADOPT, R, -EBADF, MP_SLOT_READY, 0, NOBODY, A },
 	{ S_READY, OP_RELEASE, A, -EPERM, MP_SLOT_READY, 0, NOBODY, A },
 	{ S_READY, OP_FREE, A, 0, MP_SLOT_FREE, 0, NOBODY, NOBODY },
 	{ S_READY, OP_FREE, B, 0, MP_SLOT_FREE, 0, NOBODY, NOBODY },
@@ -821,7 +1131,9 @@ static const struct mpt_sm_case mpt_sm_cases[] = {
 	{ S_READ, OP_BORROW_NB, A, 0, MP_SLOT_READY, 2, NOBODY, A },
 	{ S_READ, OP_BORROW_NB, B, 0, MP_SLOT_READY, 2, NOBODY, A },
 	{ S_READ, OP_BORROW_W_NB, A, -EBUSY, MP_SLOT_READY, 1, NOBODY, A },
-	{ S_READ, OP_BORROW_W_NB, B, -EBUSY, MP_SLOT_READY, 1, NOBODY, A },
+	{ S_READ, OP_BORROW_W_NB, B, -EDEADLK, MP_SLOT_READY, 1, NOBODY, A },
+	{ S_READ, OP_BORROW_W, B, -EDEADLK, MP_SLOT_READY, 1, NOBODY, A },
+	{ S_READ, OP_BORROW_ADOPT, B, 0, MP_SLOT_READY, 2, NOBODY, B },
 	{ S_READ, OP_RELEASE, B, 0, MP_SLOT_READY, 0, NOBODY, A },
 	{ S_READ, OP_RELEASE, A, -EPERM, MP_SLOT_READY, 1, NOBODY, A },
 	{ S_READ, OP_RELEASE, R, -EPERM, MP_SLOT_READY, 1, NOBODY, A },
@@ -832,7 +1144,10 @@ static const struct mpt_sm_case mpt_sm_cases[] = {
 	{ S_WRITE, OP_COMMIT, B, -EPERM, MP_SLOT_READY, 0, B, A },
 	{ S_WRITE, OP_DISCARD, B, -EPERM, MP_SLOT_READY, 0, B, A },
 	{ S_WRITE, OP_BORROW_NB, A, -EBUSY, MP_SLOT_READY, 0, B, A },
-	{ S_WRITE, OP_BORROW_NB, B, -EBUSY, MP_SLOT_READY, 0, B, A },
+	{ S_WRITE, OP_BORROW_NB, B, -EDEADLK, MP_SLOT_READY, 0, B, A },
+	{ S_WRITE, OP_BORROW, B, -EDEADLK, MP_SLOT_READY, 0, B, A },
+	{ S_WRITE, OP_BORROW_W, B, -EDEADLK, MP_SLOT_READY, 0, B, A },
+	{ S_WRITE, OP_BORROW_ADOPT, R, -EBADF, MP_SLOT_READY, 0, B, A },
 	{ S_WRITE, OP_BORROW_W_NB, A, -EBUSY, MP_SLOT_READY, 0, B, A },
 	{ S_WRITE, OP_RELEASE, B, 0, MP_SLOT_READY, 0, NOBODY, A },
 	{ S_WRITE, OP_RELEASE, A, -EPERM, MP_SLOT_READY, 0, B, A },
@@ -963,7 +1278,7 @@ static void mpt_state_machine(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s->state, (u8)c->to);
 	KUNIT_EXPECT_EQ(test, atomic_read(&s->readers), c->readers);
 	KUNIT_EXPECT_EQ(test, s->writer, mpt_id(f, c->writer));
-	KUNIT_EXPECT_EQ(test, s->owner, mpt_id(f, c->owner));
+	KUNIT_EXPECT_PTR_EQ(test, s->owner, mpt_peer(f, c->owner));
 }
 
 static struct kunit_case mpt_state_cases[] = {
@@ -1178,17 +1493,13 @@ static void mpt_borrow_overflow(struct kunit *test)
 	for (i = 0; i < U16_MAX; i++)
 		KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
 	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), -EOVERFLOW);
-	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t | 0xffffffff00000000ULL,
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b,
+					 mp_token_make(&f->pool, mpt_index(f, t),
+						       mpt_gen(f, t) + 1),
 					 0), -ESTALE);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mpt_slot(f, t)->readers), U16_MAX);
 	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, t, 0), 0);
 }
-
-#define MPT_MANY	700
-
-static const struct msgpool_class mpt_many[] = {
-	{ .slot_size = 8, .nr_slots = MPT_MANY },
-};
 
 /* Many holds of one peer: the table grows and entries come and go. */
 static void mpt_hold_table_grows(struct kunit *test)
@@ -1213,17 +1524,6 @@ static void mpt_hold_table_grows(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, tok[i], 0, 0),
 				i % 2 ? 0 : -EPERM);
 	KUNIT_EXPECT_EQ(test, f->b.hold_used, 0U);
-}
-
-static u32 mpt_rand(u32 *state)
-{
-	u32 x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*state = x;
-	return x;
 }
 
 /* The hold table against a model: random borrows and releases. */
@@ -1307,6 +1607,131 @@ static void mpt_borrow_enomem(struct kunit *test)
 				0);
 }
 
+/* Adopting makes a peer the one to free: a read-only one may not. */
+static void mpt_borrow_read_only_adopt(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+	const u32 refused[] = {
+		MSGPOOL_F_ADOPT,
+		MSGPOOL_F_ADOPT | MSGPOOL_F_NONBLOCK,
+		MSGPOOL_F_WRITE,
+		MSGPOOL_F_WRITE | MSGPOOL_F_NONBLOCK,
+		MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT,
+	};
+	struct mp_slot *s = mpt_slot(f, t);
+	u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++)
+		KUNIT_EXPECT_EQ_MSG(test, mpt_borrow(f, &f->r, t, refused[i]),
+				    -EBADF, "flags %#x", refused[i]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->readers), 0);
+	KUNIT_EXPECT_EQ(test, s->writer, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, s->owner, &f->a);
+	KUNIT_EXPECT_EQ(test, f->r.hold_used, 0U);
+	/* Nor an orphan, which nobody owns. */
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	mpt_crash(f, &f->a);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->r, t, MSGPOOL_F_ADOPT), -EBADF);
+	KUNIT_EXPECT_TRUE(test, s->flags & MP_SLOT_ORPHAN);
+	KUNIT_EXPECT_PTR_EQ(test, s->owner, NULL);
+	/* A plain read borrow is its right. */
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->r, t, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->r, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, s->state, (u8)MP_SLOT_FREE);
+}
+
+/* A borrow of one's own loan could only wait for itself. */
+static void mpt_borrow_own_loan(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token, 0), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token,
+					 MSGPOOL_F_WRITE), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token,
+					 MSGPOOL_F_ADOPT), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token,
+					 MSGPOOL_F_NONBLOCK), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, f->a.hold_used, 1U);
+	KUNIT_EXPECT_EQ(test, mp_commit(&f->pool, &f->a, ref.token, &hdr), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, ref.token, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->a, ref.token, 0, 0), 0);
+}
+
+/* Nor may a write borrower borrow again what it holds. */
+static void mpt_borrow_own_write(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_ADOPT),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->writer, f->b.id);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mpt_slot(f, t)->readers), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+}
+
+/* A write borrow would wait for the peer's own read borrows. */
+static void mpt_borrow_write_over_own_reads(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->c, t, 0), 0);
+	/* Others' read borrows too do not make it a wait: its own stay. */
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE |
+					 MSGPOOL_F_NONBLOCK), -EDEADLK);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->c, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE),
+			-EDEADLK);
+	KUNIT_EXPECT_EQ(test, atomic_read(&mpt_slot(f, t)->readers), 2);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->writer, 0U);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+}
+
+/* Another peer's loan, write borrow or read borrows: -EBUSY, no wait. */
+static void mpt_borrow_others_busy(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, ref.token,
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, ref.token, MSGPOOL_F_WRITE |
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->c, t, MSGPOOL_F_NONBLOCK),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->a, t, MSGPOOL_F_ADOPT |
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->c, t, MSGPOOL_F_WRITE |
+					 MSGPOOL_F_NONBLOCK), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_EQ(test, f->c.hold_used, 0U);
+}
+
 static struct kunit_case mpt_borrow_cases[] = {
 	KUNIT_CASE(mpt_borrow_counts),
 	KUNIT_CASE(mpt_borrow_gets_header),
@@ -1316,6 +1741,11 @@ static struct kunit_case mpt_borrow_cases[] = {
 	KUNIT_CASE(mpt_hold_table_model),
 	KUNIT_CASE(mpt_loan_enomem),
 	KUNIT_CASE(mpt_borrow_enomem),
+	KUNIT_CASE(mpt_borrow_read_only_adopt),
+	KUNIT_CASE(mpt_borrow_own_loan),
+	KUNIT_CASE(mpt_borrow_own_write),
+	KUNIT_CASE(mpt_borrow_write_over_own_reads),
+	KUNIT_CASE(mpt_borrow_others_busy),
 	{}
 };
 
@@ -1401,7 +1831,7 @@ static void mpt_reclaim_orphan(struct kunit *test)
 	/* Only the unborrowed slot is back: the others wait for readers. */
 	KUNIT_EXPECT_EQ(test, mpt_available(f), 8ULL);
 	KUNIT_EXPECT_TRUE(test, mpt_slot(f, t)->flags & MP_SLOT_ORPHAN);
-	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->owner, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, mpt_slot(f, t)->owner, NULL);
 	KUNIT_EXPECT_EQ(test, mpt_header(f, t), 0);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
 	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->state, (u8)MP_SLOT_READY);
@@ -1445,7 +1875,7 @@ static void mpt_reclaim_orphan_adopted(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->c, t, 0, 0), 0);
 	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->state, (u8)MP_SLOT_READY);
-	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->owner, f->c.id);
+	KUNIT_EXPECT_PTR_EQ(test, mpt_slot(f, t)->owner, &f->c);
 }
 
 /* The producer leaves: the message stays with its adopter. */
@@ -1455,7 +1885,7 @@ static void mpt_reclaim_adopted(struct kunit *test)
 	u64 t = mpt_store(f, &f->a, 1, 0);
 
 	KUNIT_EXPECT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_ADOPT), 0);
-	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->owner, f->b.id);
+	KUNIT_EXPECT_PTR_EQ(test, mpt_slot(f, t)->owner, &f->b);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
 	mpt_crash(f, &f->a);
 	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->state, (u8)MP_SLOT_READY);
@@ -1498,10 +1928,10 @@ static void mpt_census(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c.ready, 1ULL);
 	KUNIT_EXPECT_EQ(test, c.borrowed, 2ULL);
 	KUNIT_EXPECT_EQ(test, c.poisoned, 1ULL);
-	mp_peer_census(&f->pool, &f->a, &pa);
-	mp_peer_census(&f->pool, &f->b, &pb);
-	mp_peer_census(&f->pool, &f->r, &pr);
-	mp_peer_census(&f->pool, &f->c, &pc);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->b, &pb);
+	mp_peer_census(&f->r, &pr);
+	mp_peer_census(&f->c, &pc);
 	KUNIT_EXPECT_EQ(test, pa.loans, 1ULL);
 	KUNIT_EXPECT_EQ(test, pa.reads + pa.writes, 0ULL);
 	KUNIT_EXPECT_EQ(test, pa.owned, 5ULL);
@@ -1634,8 +2064,8 @@ static void mpt_wait_for_slot(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, t), 0);
 	mpt_waiter_end(test, &w);
 	KUNIT_EXPECT_EQ(test, w.err, 0);
-	KUNIT_EXPECT_EQ(test, (u32)w.ref.token, (u32)t);
-	KUNIT_EXPECT_EQ(test, mpt_slot(f, w.ref.token)->owner, f->b.id);
+	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
+	KUNIT_EXPECT_PTR_EQ(test, mpt_slot(f, w.ref.token)->owner, &f->b);
 }
 
 static void mpt_wait_for_writer(struct kunit *test)
@@ -1718,7 +2148,7 @@ static void mpt_wait_backpressure(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
 	mpt_waiter_end(test, &w);
 	KUNIT_EXPECT_EQ(test, w.err, 0);
-	KUNIT_EXPECT_EQ(test, (u32)w.ref.token, (u32)t);
+	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 }
 
 /* A taken message is no victim; untaken again, a waiting loan gets it. */
@@ -1742,7 +2172,7 @@ static void mpt_wait_overwrite(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
 	mpt_waiter_end(test, &w);
 	KUNIT_EXPECT_EQ(test, w.err, 0);
-	KUNIT_EXPECT_EQ(test, (u32)w.ref.token, (u32)t);
+	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->c, NULL), -EAGAIN);
 }
 
@@ -1806,7 +2236,7 @@ static void mpt_subscribe_max_readers(struct kunit *test)
 			     GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, many);
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
-		mp_peer_init(&f->pool, &many[i], false);
+		mp_peer_init(&many[i], MPT_ID_MORE + i, false);
 		KUNIT_EXPECT_EQ(test, mpt_subscribe(f, &many[i]), i);
 	}
 	KUNIT_EXPECT_EQ(test, f->pool.readers, U64_MAX);
@@ -1854,7 +2284,7 @@ static void mpt_published_slot(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, hdr.seq, 1ULL);
 	KUNIT_EXPECT_EQ(test, s->state, (u8)MP_SLOT_PUBLISHED);
 	KUNIT_EXPECT_EQ(test, s->pending, 3ULL);
-	KUNIT_EXPECT_EQ(test, s->owner, 0U);
+	KUNIT_EXPECT_PTR_EQ(test, s->owner, NULL);
 	KUNIT_EXPECT_EQ(test, s->writer, 0U);
 	KUNIT_EXPECT_EQ(test, s->hdr.tag, 5ULL);
 	KUNIT_EXPECT_TRUE(test, mp_take_ready(&f->pool, &f->r));
@@ -2110,6 +2540,102 @@ static void mpt_lost_saturates(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->lost, U32_MAX);
 }
 
+/* Past its limit, a reader loses its oldest untaken messages. */
+static void mpt_reader_limit_drops_oldest(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_census c;
+	int i;
+
+	f->pool.reader_limit = 2;
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	for (i = 1; i <= 5; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 3U);
+	/* Their slots are free again: no writer waits for a slow reader. */
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.published, 2ULL);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 8ULL);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 4);
+	KUNIT_EXPECT_EQ(test, f->lost, 3U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 5);
+	KUNIT_EXPECT_EQ(test, f->lost, 0U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EAGAIN);
+}
+
+/* The limit is each reader's: a drop leaves the message to the others. */
+static void mpt_reader_limit_per_reader(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = 0;
+	int i;
+
+	f->pool.reader_limit = 2;
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 1);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, &t), 1);
+	for (i = 2; i <= 3; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	/* r dropped 1, which c still holds. */
+	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 1U);
+	KUNIT_EXPECT_EQ(test, f->pool.lost[1], 0U);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[1], 2U);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->state, (u8)MP_SLOT_PUBLISHED);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, t)->pending, 2ULL);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 7ULL);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->c, t), 0);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 8ULL);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 2);
+	KUNIT_EXPECT_EQ(test, f->lost, 1U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->c, NULL), 2);
+	KUNIT_EXPECT_EQ(test, f->lost, 0U);
+}
+
+/* Taken messages count too: at the limit, a take waits for a mark read. */
+static void mpt_reader_limit_takes(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t1 = 0, t2 = 0;
+	int i;
+
+	f->pool.reader_limit = 2;
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	for (i = 1; i <= 2; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t1), 1);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t2), 2);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 3), 0ULL);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EBUSY);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 1U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t1), 0);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 1U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 3);
+	KUNIT_EXPECT_EQ(test, f->lost, 0U);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EAGAIN);
+}
+
+/* Without a limit (0) a reader keeps all it has not taken. */
+static void mpt_reader_limit_none(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	for (i = 1; i <= 10; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, i), 0ULL);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 10U);
+	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 0U);
+	for (i = 1; i <= 10; i++)
+		KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), i);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 10U);
+}
+
 #define MPT_MESSAGES	2000
 
 /* A reader that takes every message in order, each as soon as it can. */
@@ -2134,7 +2660,7 @@ static int mpt_reader_fn(void *data)
 	u32 lost;
 
 	while (r->got < MPT_MESSAGES) {
-		if (wait_event_killable(r->pool->wq, mpt_reader_woken(r)) ||
+		if (wait_event_interruptible(r->pool->wq, mpt_reader_woken(r)) ||
 		    mp_take(r->pool, r->peer, &ref, &hdr, &lost) ||
 		    hdr.seq != r->got + 1 || hdr.tag != hdr.seq || lost ||
 		    mp_mark_read(r->pool, r->peer, ref.token))
@@ -2229,6 +2755,10 @@ static struct kunit_case mpt_pubsub_cases[] = {
 	KUNIT_CASE(mpt_lost_per_reader),
 	KUNIT_CASE(mpt_lost_reset_by_subscribe),
 	KUNIT_CASE(mpt_lost_saturates),
+	KUNIT_CASE(mpt_reader_limit_drops_oldest),
+	KUNIT_CASE(mpt_reader_limit_per_reader),
+	KUNIT_CASE(mpt_reader_limit_takes),
+	KUNIT_CASE(mpt_reader_limit_none),
 	KUNIT_CASE_SLOW(mpt_pubsub_threads),
 	KUNIT_CASE(mpt_census_published),
 	{}
@@ -2241,10 +2771,450 @@ static struct kunit_suite mpt_pubsub_suite = {
 	.test_cases = mpt_pubsub_cases,
 };
 
+/* The census, against the slots. */
+
+/* Counts @pool's slots by state, each under its sem, as the census does. */
+static void mpt_census_walk(struct mp_pool *pool, struct mp_census *c)
+{
+	struct mp_slot *slot;
+	u32 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < pool->capacity; i++) {
+		slot = &pool->slots[i];
+		down_read(&slot->sem);
+		switch (slot->state) {
+		case MP_SLOT_FREE:
+			c->free++;
+			break;
+		case MP_SLOT_LOANED:
+			c->loaned++;
+			break;
+		case MP_SLOT_READY:
+			if (slot->writer || atomic_read(&slot->readers))
+				c->borrowed++;
+			else
+				c->ready++;
+			break;
+		case MP_SLOT_POISONED:
+			c->poisoned++;
+			break;
+		case MP_SLOT_PUBLISHED:
+			c->published++;
+			break;
+		case MP_SLOT_RETIRED:
+			c->retired++;
+			break;
+		}
+		up_read(&slot->sem);
+	}
+}
+
+/* What the slots say @peer owns, fills and write-borrows. */
+static void mpt_peer_walk(struct mp_pool *pool, struct mp_peer *peer,
+			  struct mp_peer_census *c)
+{
+	struct mp_slot *slot;
+	u32 i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < pool->capacity; i++) {
+		slot = &pool->slots[i];
+		down_read(&slot->sem);
+		c->owned += slot->owner == peer;
+		if (slot->writer == peer->id && slot->state == MP_SLOT_LOANED)
+			c->loans++;
+		else if (slot->writer == peer->id)
+			c->writes++;
+		up_read(&slot->sem);
+	}
+}
+
+/* The peer's census against the slots; returns its read borrows. */
+static u64 mpt_peer_expect(struct kunit *test, struct mp_pool *pool,
+			   struct mp_peer *peer, const char *step)
+{
+	struct mp_peer_census kept, walked;
+
+	mp_peer_census(peer, &kept);
+	mpt_peer_walk(pool, peer, &walked);
+	KUNIT_EXPECT_EQ_MSG(test, kept.owned, walked.owned, "%s: peer %u",
+			    step, peer->id);
+	KUNIT_EXPECT_EQ_MSG(test, kept.loans, walked.loans, "%s: peer %u",
+			    step, peer->id);
+	KUNIT_EXPECT_EQ_MSG(test, kept.writes, walked.writes, "%s: peer %u",
+			    step, peer->id);
+	return kept.reads;
+}
+
+/*
+ * After @step, with nothing running: the census is the slots' count, it
+ * sums to capacity, and the peers' census is what the slots say, their
+ * read borrows (@reads of them by peers other than a, b, c and r) adding
+ * up to the slots' readers.
+ */
+static void mpt_census_expect_reads(struct kunit *test, struct mpt *f,
+				    const char *step, u64 reads)
+{
+	struct mp_census kept, walked;
+	u64 readers = 0;
+	u32 i;
+
+	mp_pool_census(&f->pool, &kept);
+	mpt_census_walk(&f->pool, &walked);
+	KUNIT_EXPECT_EQ_MSG(test, kept.free, walked.free, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.loaned, walked.loaned, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.ready, walked.ready, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.borrowed, walked.borrowed, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.poisoned, walked.poisoned, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.published, walked.published, "%s",
+			    step);
+	KUNIT_EXPECT_EQ_MSG(test, kept.retired, walked.retired, "%s", step);
+	KUNIT_EXPECT_EQ_MSG(test, walked.free + walked.loaned + walked.ready +
+			    walked.borrowed + walked.poisoned +
+			    walked.published + walked.retired,
+			    (u64)f->pool.capacity, "%s", step);
+	reads += mpt_peer_expect(test, &f->pool, &f->a, step);
+	reads += mpt_peer_expect(test, &f->pool, &f->b, step);
+	reads += mpt_peer_expect(test, &f->pool, &f->c, step);
+	reads += mpt_peer_expect(test, &f->pool, &f->r, step);
+	for (i = 0; i < f->pool.capacity; i++)
+		readers += atomic_read(&f->pool.slots[i].readers);
+	KUNIT_EXPECT_EQ_MSG(test, reads, readers, "%s", step);
+}
+
+static void mpt_census_expect(struct kunit *test, struct mpt *f,
+			      const char *step)
+{
+	mpt_census_expect_reads(test, f, step, 0);
+}
+
+/* Every kind of change keeps the census, step by step. */
+static void mpt_census_follows_ops(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
+	u64 t1, t2, t3 = 0, t4, t5;
+	struct mp_census c;
+	struct mp_ref ref;
+
+	mpt_census_expect(test, f, "new pool");
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	mpt_census_expect(test, f, "loan");
+	KUNIT_ASSERT_EQ(test, mp_discard(&f->pool, &f->a, ref.token), 0);
+	mpt_census_expect(test, f, "discard");
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	t1 = ref.token;
+	KUNIT_ASSERT_EQ(test, mp_commit(&f->pool, &f->a, t1, &hdr), 0);
+	mpt_census_expect(test, f, "commit");
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	mpt_census_expect(test, f, "first read borrow");
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->r, t1, 0), 0);
+	mpt_census_expect(test, f, "more read borrows");
+	t2 = mpt_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->c, t2, MSGPOOL_F_WRITE), 0);
+	mpt_census_expect(test, f, "write borrow");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 2ULL);
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t1, 0, 0), 0);
+	mpt_census_expect(test, f, "a read release");
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t1, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->r, t1, 0, 0), 0);
+	mpt_census_expect(test, f, "last read release");
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->c, t2,
+					 MSGPOOL_F_SETLEN, 2), 0);
+	mpt_census_expect(test, f, "write release");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, 2ULL);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, 0), 0ULL);
+	mpt_census_expect(test, f, "publish");
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t3), 3);
+	mpt_census_expect(test, f, "take");
+	KUNIT_ASSERT_EQ(test, mp_mark_read(&f->pool, &f->r, t3), 0);
+	mpt_census_expect(test, f, "mark read");
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, 0), 0ULL);
+	KUNIT_ASSERT_EQ(test, mp_unsubscribe(&f->pool, &f->r), 0);
+	mpt_census_expect(test, f, "unsubscribe");
+	KUNIT_ASSERT_EQ(test, mp_free(&f->pool, &f->a, t1), 0);
+	mpt_census_expect(test, f, "free");
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t2, MSGPOOL_F_ADOPT), 0);
+	mpt_census_expect(test, f, "adopt");
+	t4 = mpt_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->c, t4, MSGPOOL_F_WRITE), 0);
+	mpt_crash(f, &f->c);
+	mpt_census_expect(test, f, "poison");
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	t5 = mpt_store(f, &f->a, 1, 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->r, t5, 0), 0);
+	mpt_census_expect(test, f, "before reclaim");
+	mpt_crash(f, &f->a);
+	mpt_census_expect(test, f, "reclaim");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 2ULL);
+	KUNIT_EXPECT_EQ(test, c.free, 8ULL);
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->r, t5, 0, 0), 0);
+	mpt_census_expect(test, f, "orphan's last release");
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t2, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mp_free(&f->pool, &f->b, t2), 0);
+	mpt_census_expect(test, f, "all free");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, 10ULL);
+}
+
+/* A peer's census: its loans, reads, writes and what it owns. */
+static void mpt_census_peers(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
+	struct mp_peer_census pa, pb, pr;
+	u64 t1 = mpt_store(f, &f->a, 1, 0);
+	u64 t2 = mpt_store(f, &f->a, 1, 0);
+	u64 t3 = mpt_store(f, &f->a, 1, 0);
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t1, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t2, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t3, MSGPOOL_F_WRITE), 0);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->b, &pb);
+	KUNIT_EXPECT_EQ(test, pa.loans, 1ULL);
+	KUNIT_EXPECT_EQ(test, pa.owned, 4ULL);
+	KUNIT_EXPECT_EQ(test, pa.reads + pa.writes, 0ULL);
+	KUNIT_EXPECT_EQ(test, pb.reads, 3ULL);
+	KUNIT_EXPECT_EQ(test, pb.writes, 1ULL);
+	KUNIT_EXPECT_EQ(test, pb.loans + pb.owned, 0ULL);
+	mpt_census_expect(test, f, "borrows");
+	/* Adopting moves the slot from one owner to the other. */
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t3, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t3, MSGPOOL_F_ADOPT), 0);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->b, &pb);
+	KUNIT_EXPECT_EQ(test, pa.owned, 3ULL);
+	KUNIT_EXPECT_EQ(test, pb.owned, 1ULL);
+	KUNIT_EXPECT_EQ(test, pb.reads, 4ULL);
+	KUNIT_EXPECT_EQ(test, pb.writes, 0ULL);
+	mpt_census_expect(test, f, "adopt");
+	/* A published message is its readers'; a take is no borrow. */
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_EQ(test, mp_publish(&f->pool, &f->a, ref.token, &hdr), 0);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, NULL), 4);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->r, &pr);
+	KUNIT_EXPECT_EQ(test, pa.loans, 0ULL);
+	KUNIT_EXPECT_EQ(test, pa.owned, 2ULL);
+	KUNIT_EXPECT_EQ(test, pr.reads + pr.writes + pr.loans + pr.owned,
+			0ULL);
+	mpt_census_expect(test, f, "publish");
+	/* Its owner gone, a borrowed slot is nobody's. */
+	mpt_crash(f, &f->a);
+	mp_peer_census(&f->a, &pa);
+	mp_peer_census(&f->b, &pb);
+	KUNIT_EXPECT_EQ(test, pa.owned + pa.loans, 0ULL);
+	KUNIT_EXPECT_EQ(test, pb.owned, 1ULL);
+	KUNIT_EXPECT_EQ(test, pb.reads, 4ULL);
+	mpt_census_expect(test, f, "reclaim");
+}
+
+/*
+ * A slot's last read release and the next first borrow move it between
+ * READY and BORROWED under its sem held shared, so their moves may land
+ * in either order.  Replayed here the second's first, in a pool of one
+ * slot: one count is a moment short, the other over, and both must still
+ * read as counts of its slots.
+ */
+static void mpt_census_moment(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct mpt *f = mpt_setup(test, one, 1);
+	u64 t = mpt_store(f, &f->a, 1, 0);
+	struct mp_census c;
+
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
+	/* The first borrow after the release, its move first ... */
+	mp_census_move(&f->pool, MP_SLOT_READY, MP_CENSUS_BORROWED);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, 0ULL);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 1ULL);
+	/* ... then the release's. */
+	mp_census_move(&f->pool, MP_CENSUS_BORROWED, MP_SLOT_READY);
+	mpt_census_expect(test, f, "both moves");
+	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	mpt_census_expect(test, f, "released");
+}
+
+#define MPT_CENSUS_THREADS	3
+#define MPT_CENSUS_ITERS	10000
+
+/* A peer that read-borrows (now and then write-borrows) a few slots. */
+struct mpt_census_worker {
+	struct mp_pool *pool;
+	struct mp_peer peer;
+	const u64 *tok;
+	u32 nr_tok;
+	u32 seed;
+	u32 errors;
+	struct completion done;
+};
+
+static int mpt_census_worker_fn(void *data)
+{
+	struct mpt_census_worker *w = data;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	u32 i, k, flags;
+	int err;
+
+	for (i = 0; i < MPT_CENSUS_ITERS; i++) {
+		/* Half of them on the first: its borrows meet there. */
+		k = i % 2 ? mpt_rand(&w->seed) % w->nr_tok : 0;
+		flags = MSGPOOL_F_NONBLOCK;
+		if (i % 16 == 15)
+			flags |= MSGPOOL_F_WRITE;
+		err = mp_borrow(w->pool, &w->peer, w->tok[k], flags, &ref,
+				&hdr);
+		if (err == -EBUSY)
+			continue;
+		if (err || mp_release(w->pool, &w->peer, w->tok[k], 0, 0))
+			w->errors++;
+		if (!(i % 256))
+			cond_resched();
+	}
+	/* Each ends with a read borrow of the first slot. */
+	if (mp_borrow(w->pool, &w->peer, w->tok[0], 0, &ref, &hdr))
+		w->errors++;
+	kthread_complete_and_exit(&w->done, 0);
+}
+
+/* @nr READY slots and the workers on them; returns those started. */
+static int mpt_census_start(struct mpt *f, struct mpt_census_worker *w,
+			    u64 *tok, u32 nr)
+{
+	struct task_struct *task;
+	int i;
+
+	for (i = 0; i < (int)nr; i++) {
+		tok[i] = mpt_store(f, &f->a, 1, i);
+		if (!tok[i])
+			return 0;
+	}
+	for (i = 0; i < MPT_CENSUS_THREADS; i++) {
+		w[i].pool = &f->pool;
+		w[i].tok = tok;
+		w[i].nr_tok = nr;
+		w[i].seed = i + 1;
+		mp_peer_init(&w[i].peer, MPT_ID_MORE + i, true);
+		init_completion(&w[i].done);
+		task = kthread_run(mpt_census_worker_fn, &w[i],
+				   "mpt_census/%d", i);
+		if (IS_ERR(task))
+			break;
+	}
+	return i;
+}
+
+/* Waits for the workers, checks them, and closes their peers. */
+static void mpt_census_stop(struct kunit *test, struct mpt *f,
+			    struct mpt_census_worker *w, int started, u32 nr)
+{
+	struct mp_peer_census pc;
+	struct mp_census c;
+	u64 reads = 0;
+	int i;
+
+	for (i = 0; i < started; i++)
+		wait_for_completion(&w[i].done);
+	KUNIT_ASSERT_EQ(test, started, MPT_CENSUS_THREADS);
+	for (i = 0; i < started; i++) {
+		KUNIT_EXPECT_EQ(test, w[i].errors, 0U);
+		mp_peer_census(&w[i].peer, &pc);
+		KUNIT_EXPECT_EQ(test, pc.reads, 1ULL);
+		KUNIT_EXPECT_EQ(test, pc.writes + pc.loans + pc.owned, 0ULL);
+		reads += pc.reads;
+	}
+	mpt_census_expect_reads(test, f, "workers done", reads);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 1ULL);
+	KUNIT_EXPECT_EQ(test, c.ready, nr - 1ULL);
+	for (i = 0; i < started; i++)
+		mp_peer_reclaim(&f->pool, &w[i].peer);
+	mpt_census_expect(test, f, "workers closed");
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 0ULL);
+	KUNIT_EXPECT_EQ(test, c.ready, (u64)nr);
+}
+
+/* Read borrows and releases racing on a slot leave the census exact. */
+static void mpt_census_threads(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_census_worker *w;
+	u64 tok[3];
+
+	w = kunit_kcalloc(test, MPT_CENSUS_THREADS, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, w);
+	mpt_census_stop(test, f, w, mpt_census_start(f, w, tok, 3), 3);
+}
+
+/*
+ * Meanwhile each count read is a count of slots: between a last release
+ * and a first borrow of the pool's one READY slot, neither its count nor
+ * the borrowed one may read below zero or above capacity.
+ */
+static void mpt_census_threads_in_range(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_census_worker *w;
+	u64 cap = f->pool.capacity;
+	u32 samples = 0, bad = 0;
+	int started, done, i;
+	struct mp_census c;
+	u64 tok[3];
+
+	w = kunit_kcalloc(test, MPT_CENSUS_THREADS, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, w);
+	started = mpt_census_start(f, w, tok, 1);
+	do {
+		mp_pool_census(&f->pool, &c);
+		bad += c.free > cap || c.loaned > cap || c.ready > cap ||
+		       c.borrowed > cap || c.poisoned > cap ||
+		       c.published > cap || c.retired > cap;
+		samples++;
+		for (i = 0, done = 0; i < started; i++)
+			done += completion_done(&w[i].done);
+		cond_resched();
+	} while (done < started);
+	kunit_info(test, "%u samples", samples);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	mpt_census_stop(test, f, w, started, 1);
+}
+
+static struct kunit_case mpt_census_cases[] = {
+	KUNIT_CASE(mpt_census_follows_ops),
+	KUNIT_CASE(mpt_census_peers),
+	KUNIT_CASE(mpt_census_moment),
+	KUNIT_CASE(mpt_census_threads),
+	KUNIT_CASE(mpt_census_threads_in_range),
+	{}
+};
+
+static struct kunit_suite mpt_census_suite = {
+	.name = "msgpool_census",
+	.init = mpt_init,
+	.exit = mpt_exit,
+	.test_cases = mpt_census_cases,
+};
+
 kunit_test_suites(&mpt_freelist_suite, &mpt_token_suite, &mpt_config_suite,
 		  &mpt_class_suite, &mpt_state_suite, &mpt_message_suite,
 		  &mpt_borrow_suite, &mpt_reclaim_suite, &mpt_wait_suite,
-		  &mpt_pubsub_suite);
+		  &mpt_pubsub_suite, &mpt_census_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the msgpool core");
 MODULE_LICENSE("GPL");

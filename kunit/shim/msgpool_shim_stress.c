@@ -43,6 +43,7 @@ struct worker {
 	pthread_t thread;
 	struct mp_peer peer;
 	unsigned int seed;
+	u32 id;
 	long ops;
 };
 
@@ -89,8 +90,10 @@ static u64 dequeue(void)
 static u32 slot_index(u64 token)
 {
 	u32 slot = NR_SLOTS;
+	u64 gen;
 
-	mp_token_slot(&pool, token, &slot);
+	if (mp_token_open(&pool, token, &slot, &gen))
+		return NR_SLOTS;
 	return slot;
 }
 
@@ -237,6 +240,20 @@ static bool all_free(void)
 	return true;
 }
 
+/*
+ * The census the core kept through all that, against the slots: with
+ * every peer gone, all free.
+ */
+static void expect_census_free(struct kunit *test)
+{
+	struct mp_census c;
+
+	mp_pool_census(&pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, pool.capacity);
+	KUNIT_EXPECT_EQ(test, c.loaned + c.ready + c.borrowed + c.poisoned +
+			c.published + c.retired, 0);
+}
+
 static long total_ops = 1000000;
 
 /* Each test starts clean: no failure, no slot claimed or published. */
@@ -278,11 +295,11 @@ static void stress_ops(struct kunit *test)
 	u64 token;
 	int i;
 
-	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, stress_cfg, 3, 7), 0);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, stress_cfg, 3), 0);
 	KUNIT_ASSERT_EQ(test, pool.capacity, NR_SLOTS);
 	ops_per_thread = total_ops / NR_THREADS;
 	for (i = 0; i < NR_THREADS; i++) {
-		mp_peer_init(&pool, &w[i].peer, true);
+		mp_peer_init(&w[i].peer, i + 1, true);
 		w[i].seed = i + 1;
 		pthread_create(&w[i].thread, NULL, worker_run, &w[i]);
 	}
@@ -306,6 +323,7 @@ static void stress_ops(struct kunit *test)
 	for (i = 0; i < NR_SLOTS; i++)
 		KUNIT_EXPECT_EQ(test, owned[i], 0);
 	KUNIT_EXPECT_TRUE(test, all_free());
+	expect_census_free(test);
 	mp_pool_destroy(&pool);
 }
 
@@ -322,7 +340,7 @@ static void *crash_run(void *arg)
 	int err, i;
 
 	while (w->ops < ops_per_thread && !failed()) {
-		mp_peer_init(&pool, &w->peer, true);
+		mp_peer_init(&w->peer, w->id, true);
 		for (i = 0; i < 8; i++) {
 			token = __atomic_load_n(&published[rand_r(&w->seed) %
 							   NR_PUBLISHED],
@@ -355,7 +373,7 @@ static void *crash_run(void *arg)
 			w->ops++;
 			if (err && err != -ENOBUFS && err != -EBUSY &&
 			    err != -ESTALE && err != -EOWNERDEAD &&
-			    err != -EINVAL) {
+			    err != -EINVAL && err != -EDEADLK) {
 				fail("unexpected error");
 				break;
 			}
@@ -373,9 +391,9 @@ static void stress_reclaim(struct kunit *test)
 	struct mp_ref ref;
 	int i;
 
-	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, stress_cfg, 3, 3), 0);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, stress_cfg, 3), 0);
 	/* Messages whose owner stays: lost write borrows poison them. */
-	mp_peer_init(&pool, &keeper, true);
+	mp_peer_init(&keeper, NR_THREADS + 1, true);
 	for (i = 0; i < 8; i++) {
 		KUNIT_ASSERT_EQ(test, mp_loan(&pool, &keeper, 1, 0, &ref), 0);
 		KUNIT_ASSERT_EQ(test,
@@ -385,6 +403,7 @@ static void stress_reclaim(struct kunit *test)
 	ops_per_thread = total_ops / 4 / NR_THREADS;
 	for (i = 0; i < NR_THREADS; i++) {
 		w[i].seed = i + 1;
+		w[i].id = i + 1;
 		pthread_create(&w[i].thread, NULL, crash_run, &w[i]);
 	}
 	for (i = 0; i < NR_THREADS; i++)
@@ -398,12 +417,84 @@ static void stress_reclaim(struct kunit *test)
 	KUNIT_EXPECT_GT(test, stress_count(&pool.cnt.poisoned), 0);
 	KUNIT_EXPECT_EQ(test, mp_pool_available(&pool), NR_SLOTS);
 	KUNIT_EXPECT_TRUE(test, all_free());
+	expect_census_free(test);
+	mp_pool_destroy(&pool);
+}
+
+/*
+ * Read borrows and releases of a pool's one message: the first borrow
+ * and the last release move it between READY and BORROWED under its sem
+ * held shared, each its own way.  Sampled meanwhile, no count may read
+ * above the pool's one slot (below zero, as a u64).
+ */
+static u64 census_token;
+static int census_running;
+
+static void *census_run(void *arg)
+{
+	struct worker *w = arg;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+
+	while (w->ops < ops_per_thread && !failed()) {
+		if (mp_borrow(&pool, &w->peer, census_token, 0, &ref, &hdr) ||
+		    mp_release(&pool, &w->peer, census_token, 0, 0))
+			fail("read borrow of the one message");
+		w->ops += 2;
+	}
+	__atomic_sub_fetch(&census_running, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void stress_census(struct kunit *test)
+{
+	static const struct msgpool_class one = { .slot_size = 64,
+						  .nr_slots = 1 };
+	struct mp_msg_hdr hdr = { .len = 1 };
+	struct worker w[2] = { 0 };
+	long samples = 0, bad = 0;
+	struct mp_peer writer;
+	struct mp_census c;
+	struct mp_ref ref;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, &one, 1), 0);
+	mp_peer_init(&writer, 1, true);
+	KUNIT_ASSERT_EQ(test, mp_loan(&pool, &writer, 1, 0, &ref), 0);
+	KUNIT_ASSERT_EQ(test, mp_commit(&pool, &writer, ref.token, &hdr), 0);
+	census_token = ref.token;
+	ops_per_thread = total_ops / 4;
+	census_running = 2;
+	for (i = 0; i < 2; i++) {
+		mp_peer_init(&w[i].peer, i + 2, false);
+		pthread_create(&w[i].thread, NULL, census_run, &w[i]);
+	}
+	while (__atomic_load_n(&census_running, __ATOMIC_SEQ_CST)) {
+		mp_pool_census(&pool, &c);
+		bad += c.free > 1 || c.loaned > 1 || c.ready > 1 ||
+		       c.borrowed > 1 || c.poisoned > 1 || c.published > 1 ||
+		       c.retired > 1;
+		samples++;
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(w[i].thread, NULL);
+	stress_report_failure(test);
+	kunit_info(test, "%ld samples", samples);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	mp_pool_census(&pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, 1);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 0);
+	for (i = 0; i < 2; i++)
+		mp_peer_reclaim(&pool, &w[i].peer);
+	mp_peer_reclaim(&pool, &writer);
+	expect_census_free(test);
 	mp_pool_destroy(&pool);
 }
 
 static struct kunit_case stress_cases[] = {
 	KUNIT_CASE(stress_ops),
 	KUNIT_CASE(stress_reclaim),
+	KUNIT_CASE(stress_census),
 	{}
 };
 

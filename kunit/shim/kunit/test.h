@@ -193,6 +193,22 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 		}							\
 	} while (0)
 
+/* Pointers compare as such, and print as their addresses. */
+#define KUNIT_BINARY_PTR_ASSERTION(test, type, left, op, right, fmt, ...) \
+	do {								\
+		const void *__left = (left);				\
+		const void *__right = (right);				\
+									\
+		if (!(__left op __right)) {				\
+			__kunit_fail_binary(test, KUNIT_LOC(type),	\
+					    #left, #op, #right,		\
+					    (long long)(uintptr_t)__left, \
+					    (long long)(uintptr_t)__right, \
+					    fmt, ##__VA_ARGS__);	\
+			KUNIT_END_IF_ASSERT(test, type);		\
+		}							\
+	} while (0)
+
 #define KUNIT_UNARY_ASSERTION(test, type, condition, expected, fmt, ...) \
 	do {								\
 		bool __cond = (condition);				\
@@ -240,6 +256,12 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 #define KUNIT_EXPECT_GE_MSG(test, l, r, fmt, ...)			\
 	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, >=, r,	\
 			       fmt, ##__VA_ARGS__)
+#define KUNIT_EXPECT_PTR_EQ_MSG(test, l, r, fmt, ...)			\
+	KUNIT_BINARY_PTR_ASSERTION(test, KUNIT_EXPECTATION, l, ==, r,	\
+				   fmt, ##__VA_ARGS__)
+#define KUNIT_EXPECT_PTR_NE_MSG(test, l, r, fmt, ...)			\
+	KUNIT_BINARY_PTR_ASSERTION(test, KUNIT_EXPECTATION, l, !=, r,	\
+				   fmt, ##__VA_ARGS__)
 #define KUNIT_EXPECT_NOT_ERR_OR_NULL_MSG(test, ptr, fmt, ...)		\
 	KUNIT_PTR_NOT_ERR_OR_NULL_ASSERTION(test, KUNIT_EXPECTATION, ptr, \
 					    fmt, ##__VA_ARGS__)
@@ -280,6 +302,10 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 #define KUNIT_EXPECT_LE(test, l, r)	KUNIT_EXPECT_LE_MSG(test, l, r, NULL)
 #define KUNIT_EXPECT_GT(test, l, r)	KUNIT_EXPECT_GT_MSG(test, l, r, NULL)
 #define KUNIT_EXPECT_GE(test, l, r)	KUNIT_EXPECT_GE_MSG(test, l, r, NULL)
+#define KUNIT_EXPECT_PTR_EQ(test, l, r)					\
+	KUNIT_EXPECT_PTR_EQ_MSG(test, l, r, NULL)
+#define KUNIT_EXPECT_PTR_NE(test, l, r)					\
+	KUNIT_EXPECT_PTR_NE_MSG(test, l, r, NULL)
 #define KUNIT_EXPECT_NOT_ERR_OR_NULL(test, p)				\
 	KUNIT_EXPECT_NOT_ERR_OR_NULL_MSG(test, p, NULL)
 
