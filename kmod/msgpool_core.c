@@ -1221,7 +1221,7 @@ int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
 		WRITE_ONCE(pool->readers, pool->readers | (u64)1 << r);
 		WRITE_ONCE(pool->unread[r], 0);
 		pool->lost[r] = 0;
-		pool->held[r] = 0;
+		WRITE_ONCE(pool->held[r], 0);
 		WRITE_ONCE(peer->reader, r);
 		*reader = r;
 		/* Publishes bump @seq under pub_lock: later ones are above. */
@@ -1254,7 +1254,7 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 	}
 	WRITE_ONCE(pool->readers, pool->readers & ~bit);
 	WRITE_ONCE(pool->unread[peer->reader], 0);
-	pool->held[peer->reader] = 0;
+	WRITE_ONCE(pool->held[peer->reader], 0);
 	WRITE_ONCE(peer->reader, -1);
 	atomic64_inc(&pool->notify_gen);
 	mutex_unlock(&pool->pub_lock);
@@ -1354,7 +1354,7 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 	if (i == MP_NIL)
 		goto unlock;
 	slot->taken |= bit;
-	pool->held[peer->reader]++;
+	WRITE_ONCE(pool->held[peer->reader], pool->held[peer->reader] + 1);
 	WRITE_ONCE(pool->unread[peer->reader], pool->unread[peer->reader] - 1);
 	/* A published slot changes only under pub_lock: no sem needed. */
 	*hdr = slot->hdr;
@@ -1397,7 +1397,7 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 		goto unlock;
 	slot->taken &= ~bit;
 	slot->pending &= ~bit;
-	pool->held[peer->reader]--;
+	WRITE_ONCE(pool->held[peer->reader], pool->held[peer->reader] - 1);
 	if (!slot->pending)
 		mp_pub_free(pool, index);
 	else
@@ -1413,7 +1413,10 @@ bool mp_take_ready(struct mp_pool *pool, struct mp_peer *peer)
 {
 	int r = READ_ONCE(peer->reader);
 
-	return r >= 0 && READ_ONCE(pool->unread[r]);
+	/* At its limit of takes a reader must mark one read first. */
+	return r >= 0 && READ_ONCE(pool->unread[r]) &&
+	       !(pool->reader_limit &&
+		 READ_ONCE(pool->held[r]) >= pool->reader_limit);
 }
 
 bool mp_loan_ready(struct mp_pool *pool)
