@@ -11,7 +11,12 @@
 # "msgpool: N passed, N failed"; exits non-zero if any test failed or a
 # suite produced no results.
 #
-# Usage: scripts/check.sh
+# Usage: scripts/check.sh [--list] [PATTERN...]
+#   PATTERN  run only the suites whose names match one of these globs, e.g.
+#            'selftests-6.1' 'kunit-*'. A suite uses what the ones before
+#            it left in build/ (build-LABEL the module that LABEL's VM
+#            suites load): name those as well when the sources changed.
+#   --list   print the suites' names, run nothing
 # Env:   VM_TIMEOUT (seconds per VM run on Debian's kernels, default 600)
 #        VM_TIMEOUT_DEBUG (the same on the debug kernel, default 1800)
 set -uo pipefail
@@ -24,18 +29,37 @@ debug_copy=$repo/build/k/debug
 vm_timeout=${VM_TIMEOUT:-600}
 vm_timeout_debug=${VM_TIMEOUT_DEBUG:-1800}
 
-rm -rf "$results"
+list=
+[ "${1:-}" != --list ] || { list=1; shift; }
+patterns=("$@")
+[ ${#patterns[@]} -gt 0 ] || [ -n "$list" ] || rm -rf "$results"
 mkdir -p "$results"
 
 suites=()
 declare -A npass nfail secs
+
+# Whether suite NAME is to run: it matches a pattern, or there is none.
+selected() {
+	local p
+
+	[ ${#patterns[@]} -eq 0 ] && return 0
+	for p in "${patterns[@]}"; do
+		# shellcheck disable=SC2053 # a glob
+		[[ $1 == $p ]] && return 0
+	done
+	return 1
+}
 
 # Run one suite: "suite NAME FUNCTION". FUNCTION writes its output to
 # $log and prints unnumbered TAP results ("ok - x", "not ok - x", "# x"),
 # which become $results/NAME.tap.
 suite() {
 	local name=$1 fn=$2 start counts
+
+	selected "$name" || return 0
+	[ -z "$list" ] || { echo "$name"; return 0; }
 	log=$results/$name.log
+	rm -f "$results/$name".*
 	start=$(date +%s)
 	printf 'check: %-22s ' "$name"
 	"$fn" >"$results/$name.raw" 2>>"$log"
@@ -371,6 +395,11 @@ suite "userlib-${debug:-6.12}-debug" s_userlib_debug
 suite "install-vm-${debug:-6.12}-debug" s_install_vm_debug
 suite "kunit-${debug:-6.12}-debug" s_kunit_debug
 
+[ -z "$list" ] || exit 0
+[ ${#suites[@]} -gt 0 ] || {
+	echo "check: no suite matches ${patterns[*]} (see --list)" >&2
+	exit 2
+}
 total_pass=0
 total_fail=0
 echo
