@@ -227,7 +227,7 @@ EOF
 		-- "sh /opt/msgpool/vm-install.sh $v" >"$log.out" 2>"$log.vm"
 	rc=$?
 	cat "$log.out" "$log.vm" >>"$log"
-	grep -E '^(not )?ok - |^# ' "$log.out"
+	tap "$log.out"
 	rm -f "$log.out"
 	vm_verdict "$rc" "$console" "$kernel"
 	rm -rf "$dest"
@@ -298,7 +298,7 @@ EOF
 		-- "sh /opt/msgpool/vm-udev.sh" >"$log.out" 2>"$log.vm"
 	rc=$?
 	cat "$log.out" "$log.vm" >>"$log"
-	grep -E '^(not )?ok - |^# ' "$log.out"
+	tap "$log.out"
 	rm -f "$log.out"
 	vm_verdict "$rc" "$console" "$K_VMLINUZ"
 	rm -rf "$dir"

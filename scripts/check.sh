@@ -5,9 +5,9 @@
 # sparse-clean, built by dkms, installed and loaded with modprobe, and the
 # selftests and the library's tests in qemu; then the same on the debug
 # kernel (KASAN, lockdep, kmemleak) with its KUnit suites. A suite's name
-# carries its kernel's version. Each suite's results go to
-# build/results/<suite>.tap (TAP 13), its output to
-# build/results/<suite>.log. Ends with a table and the line
+# carries its kernel's version. scripts/tap.awk reads every suite's
+# results into build/results/<suite>.tap (TAP 13); the suite's output
+# goes to build/results/<suite>.log. Ends with a table and the line
 # "msgpool: N passed, N failed"; exits non-zero if any test failed or a
 # suite produced no results.
 #
@@ -50,9 +50,13 @@ selected() {
 	return 1
 }
 
-# Run one suite: "suite NAME FUNCTION". FUNCTION writes its output to
-# $log and prints unnumbered TAP results ("ok - x", "not ok - x", "# x"),
-# which become $results/NAME.tap.
+tap() {
+	awk -f "$scripts/tap.awk" "$@"
+}
+
+# Run one suite: "suite NAME FUNCTION". FUNCTION prints its results as
+# TAP, check.sh's "ok - WHAT" and "not ok - WHAT" lines, and writes the
+# rest of its output to $log.
 suite() {
 	local name=$1 fn=$2 start counts
 
@@ -62,31 +66,16 @@ suite() {
 	rm -f "$results/$name".*
 	start=$(date +%s)
 	printf 'check: %-22s ' "$name"
-	"$fn" >"$results/$name.raw" 2>>"$log"
-	counts=$(number_tap <"$results/$name.raw" 3>"$results/$name.tap")
-	rm -f "$results/$name.raw"
+	"$fn" >"$results/$name.out" 2>>"$log"
+	counts=$(tap -v name="$name" -v tap="$results/$name.tap" \
+		"$results/$name.out")
+	rm -f "$results/$name.out"
 	suites+=("$name")
 	npass[$name]=${counts% *}
 	nfail[$name]=${counts#* }
 	secs[$name]=$(($(date +%s) - start))
-	if [ $((npass[$name] + nfail[$name])) -eq 0 ]; then
-		# A suite without results has not tested anything.
-		nfail[$name]=1
-		printf 'not ok 1 - %s produced no results\n1..1\n' "$name" \
-			>>"$results/$name.tap"
-	fi
 	printf '%d passed, %d failed (%d s)\n' "${npass[$name]}" \
 		"${nfail[$name]}" "${secs[$name]}"
-}
-
-# Unnumbered results on stdin -> TAP 13 on fd 3; prints "passed failed".
-number_tap() {
-	awk '
-	BEGIN { print "TAP version 13" > "/dev/fd/3" }
-	/^ok( |$)/ { n++; p++; $0 = "ok " n substr($0, 3) }
-	/^not ok( |$)/ { n++; f++; $0 = "not ok " n substr($0, 7) }
-	{ print > "/dev/fd/3" }
-	END { print "1.." n + 0 > "/dev/fd/3"; print p + 0, f + 0 }'
 }
 
 # One test: its description and the command deciding it.
@@ -165,13 +154,11 @@ s_uapi() {
 		-fsyntax-only -x c++ -include "$h" /dev/null
 }
 
+# The core's tests in userspace print TAP or KTAP.
 s_kunit_shim() {
-	local rc
-
 	need kunit/shim/Makefile || return
-	make -C kunit/shim check >"$log" 2>&1
-	rc=$?
-	python3 "$scripts/tap.py" log "kunit/shim check" "$rc" "$log"
+	make -C kunit/shim check >>"$log" 2>&1
+	tap -v name="kunit/shim check" -v rc=$? "$log"
 }
 
 # "build_clean KDIR M [MAKE-ARGS]": built with no warning at all, be it
@@ -268,7 +255,7 @@ vm_progs() {
 		-- "$cmd" >>"$log" 2>"$log.vm"
 	rc=$?
 	cat "$log.vm" >>"$log"
-	python3 "$scripts/tap.py" progs "$log" "${names[@]}"
+	tap -v progs="${names[*]}" "$log"
 	vm_verdict "$rc" "${log%.log}.console" "$kernel"
 }
 
@@ -346,11 +333,11 @@ s_userlib_debug() {
 	s_vm_suite userlib tests print-tests debug "$debug_copy/kmod/msgpool.ko"
 }
 
-# KUnit runs the suites when the module loads; kunit.py parses the KTAP
-# they leave in the kernel log.
+# KUnit runs the suites when the module loads; their KTAP is in the
+# kernel log.
 s_kunit_debug() {
 	local module=$debug_copy/kunit/msgpool_kunit.ko rc
-	local console=${log%.log}.console json=${log%.log}.json
+	local console=${log%.log}.console
 
 	need "$module" || return
 	"$scripts/vm-run.sh" --kernel debug --module "$module" \
@@ -358,10 +345,7 @@ s_kunit_debug() {
 		>>"$log" 2>"$log.vm"
 	rc=$?
 	cat "$log.vm" >>"$log"
-	python3 "$scripts/tap.py" ktap "$console" >"${log%.log}.ktap"
-	python3 "$LINUX_SRC/tools/testing/kunit/kunit.py" parse \
-		--json="$json" "${log%.log}.ktap" >>"$log" 2>&1
-	python3 "$scripts/tap.py" kunit "msgpool_kunit" "$json"
+	tap -v name=msgpool_kunit -v dmesg=1 "$console"
 	vm_verdict "$rc" "$console" debug
 }
 

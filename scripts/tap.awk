@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The one reader and writer of TAP for scripts/check.sh. It reads TAP 13
+# (the kselftest harness), KTAP (KUnit, the core's userspace tests) and
+# check.sh's own "ok - WHAT" lines, and prints one result per test that
+# has no subtests, named after its program and its parent tests (joined
+# with dots, as kunit.py does):
+#
+#   ok - PROGRAM: TEST            not ok - PROGRAM: SUITE.CASE.PARAM
+#
+# Test numbers are optional, subtests are indented, and documents may
+# follow one another, each from its "KTAP version 1" or "TAP version 13"
+# line; lines that are not TAP are skipped. A program fails, besides its
+# tests, when a plan ("1..N") promises more tests than follow, when it
+# exits non-zero with no test failed or when it does not finish; one that
+# prints no results at all passes if it has a name and exits 0. After a
+# failure the last 40 lines it printed follow as "# " diagnostics.
+#
+# Usage: awk -f scripts/tap.awk [-v VARIABLE=VALUE]... [FILE]
+#   name=PROGRAM  the program that printed the input (none: no prefix)
+#   rc=STATUS     its exit status
+#   progs="P..."  programs run one after the other, each between the lines
+#                 "@@msgpool-check: run P@@" and
+#                 "@@msgpool-check: exit P STATUS@@"; one not run fails
+#   dmesg=1       the input is a kernel log: lines without a timestamp are
+#                 not the kernel's, the timestamps go
+#   tap=FILE      the results of suite NAME, numbered, go to FILE as TAP
+#                 13 with the input's "#" lines; prints "PASSED FAILED".
+#                 A suite without results fails.
+
+BEGIN {
+	if (tap != "")
+		print "TAP version 13" >tap
+	nwant = split(progs, want, " ")
+	if (!nwant)
+		start(name, rc)
+}
+
+{ sub(/\r$/, "") }
+
+dmesg && !sub(/^\[ *[0-9]+\.[0-9]+\] ?/, "") { next }
+
+nwant && /@@msgpool-check: run [^ @]+@@/ {
+	if (inprog)
+		finish(0)
+	s = $0
+	sub(/.*@@msgpool-check: run /, "", s)
+	sub(/@@.*/, "", s)
+	start(s, 0)
+	ran[s] = 1
+	next
+}
+
+nwant && /@@msgpool-check: exit [^ @]+ -?[0-9]+@@/ {
+	s = $0
+	sub(/@@msgpool-check: exit .*/, "", s)
+	if (inprog && s != "")
+		line(s)
+	s = $0
+	sub(/.*@@msgpool-check: exit [^ @]+ /, "", s)
+	status = s + 0
+	if (inprog)
+		finish(1)
+	next
+}
+
+inprog { line($0) }
+
+END {
+	if (inprog)
+		finish(!nwant)
+	for (i = 1; i <= nwant; i++)
+		if (!(want[i] in ran))
+			emit(0, want[i] ": did not run")
+	if (tap != "") {
+		print "1.." nout >tap
+		print npass + 0, nfail + 0
+	}
+}
+
+# A program's output begins: its name, the exit status it will have.
+function start(prog, st) {
+	inprog = 1
+	cur = prog
+	status = st + 0
+	prefix = (cur == "" || tap != "") ? "" : cur ": "
+	nres = nfailed = ntail = 0
+}
+
+function line(l,    ind, body, ok, p) {
+	tail[++ntail % 40] = l
+	match(l, /^ */)
+	ind = RLENGTH
+	body = substr(l, ind + 1)
+	if (body ~ /^K?TAP version [0-9]+$/) {
+		if (ind == 0)
+			enddoc()
+	} else if (body ~ /^1\.\.[0-9]+/) {
+		p = body
+		sub(/^1\.\./, "", p)
+		plan[ind] = p + 0
+		lv[ind] = 1
+	} else if (body ~ /^(not )?ok( [0-9]+)?( |$)/) {
+		ok = body !~ /^not /
+		sub(/^(not )?ok( [0-9]+)?( - | -$| |$)/, "", body)
+		result(ind, ok, body)
+	} else if (body ~ /^# Subtest: /) {
+		sub(/^# Subtest: /, "", body)
+		subname[ind] = body
+	} else if (body ~ /^Bail out!/) {
+		add(ind, 0, body)
+	} else if (tap != "" && l ~ /^#/) {
+		print l >tap
+	}
+}
+
+# Results wait in e_name[1..n], e_ok[], e_ind[] (the indentation they
+# were found at) until their parents' results name them.
+function add(ind, ok, desc) {
+	e_name[++n] = desc
+	e_ok[n] = ok
+	e_ind[n] = ind
+}
+
+# A result closes the subtests indented deeper than it: they become its
+# children, or, if there are none, it stands for itself.
+function result(ind, ok, desc,    base, m, i, j, kids, failed) {
+	base = desc
+	sub(/ # .*/, "", base)
+	for (i = n; i > 0 && e_ind[i] > ind; i--)
+		;
+	kids = n - i
+	failed = 0
+	for (j = i + 1; j <= n; j++) {
+		e_name[j] = base "." e_name[j]
+		e_ind[j] = ind
+		failed += !e_ok[j]
+	}
+	for (m in lv)
+		if (m + 0 > ind) {
+			if (plan[m] > cnt[m])
+				add(ind, 0, base ": planned " plan[m] \
+				    " tests, ran " cnt[m])
+			plan[m] = cnt[m] = 0
+			subname[m] = ""
+		}
+	if (!kids)
+		add(ind, ok, desc)
+	else if (!ok && !failed)
+		add(ind, 0, desc)	# failed where none of its subtests did
+	cnt[ind]++
+	lv[ind] = 1
+	if (ind == 0)
+		flush()
+}
+
+# The subtests at indentation m's level of nesting, as "a.b", from the
+# "# Subtest:" lines of those not closed yet.
+function path(m,    l, s) {
+	s = ""
+	for (l = 1; l <= m; l++)
+		if (subname[l] != "")
+			s = s (s == "" ? "" : ".") subname[l]
+	return s
+}
+
+# A document ends: what has no parent result keeps the names its
+# "# Subtest:" lines give it, and every plan not met fails.
+function enddoc(    m, i, p) {
+	for (m in lv)
+		if (plan[m] > cnt[m]) {
+			p = path(m)
+			add(0, 0, (p == "" ? "" : p ": ") "planned " plan[m] \
+			    " tests, ran " cnt[m])
+		}
+	for (i = 1; i <= n; i++)
+		if (e_ind[i] > 0 && (p = path(e_ind[i])) != "")
+			e_name[i] = p "." e_name[i]
+	flush()
+	for (m in lv)
+		plan[m] = cnt[m] = 0
+	for (m in subname)
+		subname[m] = ""
+}
+
+function flush(    i) {
+	for (i = 1; i <= n; i++)
+		emit(e_ok[i], prefix e_name[i])
+	n = 0
+}
+
+function emit(ok, desc) {
+	nres++
+	nfailed += !ok
+	if (tap == "") {
+		print (ok ? "ok - " : "not ok - ") desc
+		return
+	}
+	nout++
+	if (ok)
+		npass++
+	else
+		nfail++
+	print (ok ? "ok " : "not ok ") nout " - " desc >tap
+}
+
+# A program's output ends, finished (its exit status known) or not.
+function finish(finished,    i) {
+	enddoc()
+	inprog = 0
+	if (!finished)
+		emit(0, prefix "did not finish")
+	else if (status != 0 && !nfailed)
+		emit(0, prefix "exit status " status)
+	else if (!nres && (cur == "" || tap != ""))
+		emit(0, cur == "" ? "no results" : cur " produced no results")
+	else if (!nres)
+		emit(status == 0, cur)
+	if (tap == "" && nfailed)
+		for (i = ntail > 40 ? ntail - 39 : 1; i <= ntail; i++)
+			print "# " tail[i % 40]
+}
