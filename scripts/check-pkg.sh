@@ -3,8 +3,8 @@
 # `make install` into a staging tree, the DKMS build and the installed
 # module loaded with modprobe in a VM on every kernel, the udev rule
 # applied by Debian's udevadm in a VM, and the man pages.  Sourced by
-# check.sh, which provides one, need, vm_verdict, in_kernel, $log, $repo,
-# the K_* variables of the kernel under test and the paths of
+# check.sh, which provides one, need, vm, vm_results, in_kernel, $log,
+# $repo, the K_* variables of the kernel under test and the paths of
 # scripts/env.sh.
 # shellcheck disable=SC2153,SC2154 # check.sh sets log, repo, KVER, KDIR
 
@@ -171,15 +171,26 @@ s_install() {
 	s_udev_rule
 }
 
+# The one test of the scripts run in the VM by busybox sh:
+# "t WHAT COMMAND...", COMMAND's output the diagnostics of a failure.
+pkg_vm_t='t() {
+	d=$1
+	shift
+	if "$@" >/tmp/out 2>&1; then
+		echo "ok - $d"
+	else
+		echo "not ok - $d"
+		sed "s/^/# /" /tmp/out
+	fi
+}'
+
 # The installed module, depmod'ed in its staging tree, loads with modprobe
 # in a VM and the installed demo runs against it:
 # "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR
 # (where in_kernel runs), booted on KERNEL (debug or a vmlinuz).
 install_vm() {
-	local kernel=$1 dir=$2 kdir=$3 dest v kver rc
-	local console=${log%.log}.console timeout=$vm_timeout
+	local kernel=$1 dir=$2 kdir=$3 dest v kver
 
-	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
 	v=$(cat VERSION)
 	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
 		"${K_ROOT%/}$kdir/include/generated/utsrelease.h")
@@ -189,18 +200,8 @@ install_vm() {
 		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$kdir"
 	make -s install-userspace DESTDIR="$dest" PREFIX=/usr >>"$log" 2>&1
 	one "depmod of the installed tree" depmod -b "$dest" "$kver"
-	# Run by busybox sh in the VM: "sh vm-install.sh VERSION".
-	cat >"$dest/vm-install.sh" <<'EOF'
-t() {
-	d=$1
-	shift
-	if "$@" >/tmp/out 2>&1; then
-		echo "ok - $d"
-	else
-		echo "not ok - $d"
-		sed 's/^/# /' /tmp/out
-	fi
-}
+	# "sh vm-install.sh VERSION"
+	{ echo "$pkg_vm_t"; cat; } >"$dest/vm-install.sh" <<'EOF'
 is() {
 	t "$1 is $2" test "$(cat "$1")" = "$2"
 }
@@ -219,17 +220,11 @@ t "installed msgpool-demo passes messages, no slot leaked" \
 t "modprobe -r msgpool" modprobe -r msgpool
 t "/dev/msgpool is gone" test ! -e /dev/msgpool
 EOF
-	"$scripts/vm-run.sh" --kernel "$kernel" --log "$console" \
-		--timeout "$timeout" \
-		--file "$dest/lib/modules/$kver:/lib/modules/$kver" \
+	vm "$kernel" --file "$dest/lib/modules/$kver:/lib/modules/$kver" \
 		--file "$dest/usr/bin:/opt/msgpool/bin" \
 		--file "$dest/vm-install.sh:/opt/msgpool/vm-install.sh" \
-		-- "sh /opt/msgpool/vm-install.sh $v" >"$log.out" 2>"$log.vm"
-	rc=$?
-	cat "$log.out" "$log.vm" >>"$log"
-	tap "$log.out"
-	rm -f "$log.out"
-	vm_verdict "$rc" "$console" "$kernel"
+		-- "sh /opt/msgpool/vm-install.sh $v"
+	vm_results $? "$kernel"
 	rm -rf "$dest"
 }
 
@@ -249,8 +244,7 @@ s_install_vm_debug() {
 # kernel: the rules file parses, matches /dev/msgpool and sets its group
 # and mode.
 s_udev_vm() {
-	local udevadm=$MSGPOOL_CACHE/debian/udev/bin/udevadm lib rc
-	local console=${log%.log}.console dir
+	local udevadm=$MSGPOOL_CACHE/debian/udev/bin/udevadm lib dir
 	local args=(--file "udev/60-msgpool.rules:/usr/lib/udev/rules.d/60-msgpool.rules")
 
 	need "$udevadm" || return
@@ -262,45 +256,36 @@ s_udev_vm() {
 		args+=(--file "$(readlink -f "$lib"):$lib")
 	done < <(ldd "$udevadm" | grep -o '/[^ ]*')
 	dir=$(mktemp -d) || return
-	cat >"$dir/vm-udev.sh" <<'EOF'
+	{ echo "$pkg_vm_t"; cat; } >"$dir/vm-udev.sh" <<'EOF'
+# udevadm's report stays in /tmp/udev for the tests after it.
+udev_test() {
+	/bin/udevadm test --action=add /sys/class/misc/msgpool >/tmp/udev 2>&1
+	s=$?
+	cat /tmp/udev
+	return $s
+}
+sets() {
+	grep "60-msgpool.rules:[0-9]* GROUP 999$" /tmp/udev &&
+		grep "60-msgpool.rules:[0-9]* MODE 0660$" /tmp/udev
+}
+no_complaint() {
+	! grep -i 'invalid\|error\|ignor' /tmp/udev
+}
+dev_mode() {
+	ls -l /dev/msgpool
+	[ "$(stat -c '%g %a' /dev/msgpool)" = "999 660" ]
+}
 echo msgpool:x:999: >>/etc/group
 mkdir -p /run/udev
-if /bin/udevadm test --action=add /sys/class/misc/msgpool >/tmp/udev 2>&1
-then
-	echo "ok - udevadm test --action=add /sys/class/misc/msgpool"
-else
-	echo "not ok - udevadm test --action=add /sys/class/misc/msgpool"
-	sed 's/^/# /' /tmp/udev
-fi
-if grep -q '60-msgpool.rules:[0-9]* GROUP 999$' /tmp/udev &&
-	grep -q '60-msgpool.rules:[0-9]* MODE 0660$' /tmp/udev; then
-	echo "ok - 60-msgpool.rules sets GROUP msgpool and MODE 0660"
-else
-	echo "not ok - 60-msgpool.rules sets GROUP msgpool and MODE 0660"
-fi
-if grep -qi 'invalid\|error\|ignor' /tmp/udev; then
-	echo "not ok - udevadm parses 60-msgpool.rules without complaint"
-	grep -i 'invalid\|error\|ignor' /tmp/udev | sed 's/^/# /'
-else
-	echo "ok - udevadm parses 60-msgpool.rules without complaint"
-fi
-if [ "$(stat -c '%g %a' /dev/msgpool)" = "999 660" ]; then
-	echo "ok - /dev/msgpool is group msgpool, mode 0660"
-else
-	echo "not ok - /dev/msgpool is group msgpool, mode 0660"
-	ls -l /dev/msgpool | sed 's/^/# /'
-fi
+t "udevadm test --action=add /sys/class/misc/msgpool" udev_test
+t "60-msgpool.rules sets GROUP msgpool and MODE 0660" sets
+t "udevadm parses 60-msgpool.rules without complaint" no_complaint
+t "/dev/msgpool is group msgpool, mode 0660" dev_mode
 EOF
-	"$scripts/vm-run.sh" --kernel "$K_VMLINUZ" \
-		--module "$K_COPY/kmod/msgpool.ko" \
-		--log "$console" --timeout "$vm_timeout" "${args[@]}" \
+	vm "$K_VMLINUZ" --module "$K_COPY/kmod/msgpool.ko" "${args[@]}" \
 		--file "$dir/vm-udev.sh:/opt/msgpool/vm-udev.sh" \
-		-- "sh /opt/msgpool/vm-udev.sh" >"$log.out" 2>"$log.vm"
-	rc=$?
-	cat "$log.out" "$log.vm" >>"$log"
-	tap "$log.out"
-	rm -f "$log.out"
-	vm_verdict "$rc" "$console" "$K_VMLINUZ"
+		-- "sh /opt/msgpool/vm-udev.sh"
+	vm_results $? "$K_VMLINUZ"
 	rm -rf "$dir"
 }
 

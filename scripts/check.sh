@@ -32,7 +32,7 @@ vm_timeout_debug=${VM_TIMEOUT_DEBUG:-1800}
 list=
 [ "${1:-}" != --list ] || { list=1; shift; }
 patterns=("$@")
-[ ${#patterns[@]} -gt 0 ] || [ -n "$list" ] || rm -rf "$results"
+[ $# -gt 0 ] || [ -n "$list" ] || rm -rf "$results"
 mkdir -p "$results"
 
 suites=()
@@ -56,13 +56,14 @@ tap() {
 
 # Run one suite: "suite NAME FUNCTION". FUNCTION prints its results as
 # TAP, check.sh's "ok - WHAT" and "not ok - WHAT" lines, and writes the
-# rest of its output to $log.
+# rest of its output to $log; its VM runs leave their console in $console.
 suite() {
 	local name=$1 fn=$2 start counts
 
 	selected "$name" || return 0
 	[ -z "$list" ] || { echo "$name"; return 0; }
 	log=$results/$name.log
+	console=$results/$name.console
 	rm -f "$results/$name".*
 	start=$(date +%s)
 	printf 'check: %-22s ' "$name"
@@ -228,125 +229,110 @@ s_build_debug() {
 		build_clean "$DEBUG_KDIR" "$debug_copy/kunit" C=2
 }
 
-# Test programs: "programs DIR TARGET PRINT-TARGET" builds them and prints
-# their paths.
-programs() {
-	make -C "$1" "$2" KSFT_DIR="$KSFT_DIR" >>"$log" 2>&1 &&
-		make -s -C "$1" "$3"
-}
-
-# Run programs in a VM: "vm_progs KERNEL MODULE PROG..." (absolute paths;
-# KERNEL is debug or a vmlinuz).
-vm_progs() {
-	local kernel=$1 module=$2 timeout=$vm_timeout cmd='' p name rc
-	local args=() names=()
-	shift 2
+# "vm KERNEL VM-RUN-OPTION... -- COMMAND": run COMMAND in qemu on KERNEL
+# (debug or a vmlinuz) with scripts/vm-run.sh; its output goes to
+# $log.out, the console to $console. Returns vm-run.sh's status.
+vm() {
+	local kernel=$1 timeout=$vm_timeout rc
+	shift
 
 	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
-	for p in "$@"; do
-		name=$(basename "$p")
-		names+=("$name")
-		args+=(--file "$p")
-		cmd+="printf '@@msgpool-check: run $name@@\\n'; /bin/$name; "
-		cmd+="printf '\\n@@msgpool-check: exit $name %d@@\\n' \$?; "
-	done
-	"$scripts/vm-run.sh" --kernel "$kernel" --module "$module" \
-		--log "${log%.log}.console" --timeout "$timeout" "${args[@]}" \
-		-- "$cmd" >>"$log" 2>"$log.vm"
+	"$scripts/vm-run.sh" --kernel "$kernel" --log "$console" \
+		--timeout "$timeout" "$@" >"$log.out" 2>"$log.vm"
 	rc=$?
-	cat "$log.vm" >>"$log"
-	tap -v progs="${names[*]}" "$log"
-	vm_verdict "$rc" "${log%.log}.console" "$kernel"
+	cat "$log.out" "$log.vm" >>"$log"
+	return "$rc"
 }
 
-# What vm-run.sh found besides the command's output: the command's status
-# in the VM, problems in the kernel log, a timeout or a crash; on the debug
-# kernel, whether its checkers were running at all.
-vm_verdict() {
-	local rc=$1 console=$2 kernel=$3 status
+# "vm_results STATUS KERNEL [TAP-OPTION...]": after vm, the command's
+# results (scripts/tap.awk with these options on its output), then what
+# vm-run.sh found besides: the command's status in the VM, problems in
+# the kernel log, a timeout or a crash; on the debug kernel, whether its
+# checkers were running at all.
+vm_results() {
+	local rc=$1 kernel=$2 status what
+	shift 2
 
+	tap "$@" "$log.out"
 	status=$(sed -n 's/.*@@msgpool-vm: status \(-\{0,1\}[0-9]*\)@@.*/\1/p' \
 		"$console" 2>/dev/null | tail -n 1)
-	case $rc in
-	124) echo "not ok - VM finished within its timeout" ;;
-	*)
-		if [ -z "$status" ]; then
-			echo "not ok - VM reported a status (no panic)"
-		elif [ "$status" -ne 0 ]; then
-			echo "not ok - command in the VM exited with $status"
-		fi
-		;;
-	esac
+	if [ "$rc" -eq 124 ]; then
+		echo "not ok - VM finished within its timeout"
+	elif [ -z "$status" ]; then
+		echo "not ok - VM reported a status (no panic)"
+	elif [ "$status" -ne 0 ]; then
+		echo "not ok - command in the VM exited with $status"
+	fi
 	if grep -q 'vm-run: the kernel log shows problems' "$log.vm"; then
 		echo "not ok - kernel log clean"
 		sed 's/^/# /' "$log.vm"
 	else
 		echo "ok - kernel log clean"
 	fi
-	[ "$kernel" = debug ] && checkers_alive "$console"
-	rm -f "$log.vm"
-}
-
-checkers_alive() {
-	local what line
-
-	for what in "KASAN:kasan: KernelAddressSanitizer initialized" \
+	[ "$kernel" != debug ] || for what in \
+		"KASAN:kasan: KernelAddressSanitizer initialized" \
 		"lockdep:Lock dependency validator" \
 		"kmemleak:kmemleak: Kernel memory leak detector initialized"; do
-		line=${what#*:}
-		if grep -qF "$line" "$1"; then
+		if grep -qF "${what#*:}" "$console"; then
 			echo "ok - ${what%%:*} active"
 		else
 			echo "not ok - ${what%%:*} active"
 		fi
 	done
+	rm -f "$log.out" "$log.vm"
 }
 
-# The test programs are built once, for every kernel.
-s_vm_suite() {
-	local dir=$1 target=$2 print=$3 kernel=$4 module=$5 progs
+# "vm_progs DIR TARGET PRINT-TARGET KERNEL MODULE": the test programs
+# `make -C DIR TARGET` builds (the same for every kernel) and
+# `make -C DIR PRINT-TARGET` lists, run one after the other in a VM with
+# MODULE loaded, each between the markers tap.awk knows.
+vm_progs() {
+	local dir=$1 target=$2 print=$3 kernel=$4 module=$5 paths p name
+	local cmd='' progs=() args=()
 
 	[ "$kernel" = debug ] || need "$kernel" || return
 	need "$module" || return
-	progs=$(programs "$dir" "$target" "$print") || {
+	paths=$(make -C "$dir" "$target" KSFT_DIR="$KSFT_DIR" >>"$log" 2>&1 &&
+		make -s -C "$dir" "$print") || {
 		echo "not ok - build $dir $target"
 		tail -n 20 "$log" | sed 's/^/# /'
 		return
 	}
-	# shellcheck disable=SC2086 # one path per word
-	vm_progs "$kernel" "$module" $progs
+	for p in $paths; do
+		name=$(basename "$p")
+		progs+=("$name")
+		args+=(--file "$p")
+		cmd+="printf '@@msgpool-check: run $name@@\\n'; /bin/$name; "
+		cmd+="printf '\\n@@msgpool-check: exit $name %d@@\\n' \$?; "
+	done
+	vm "$kernel" --module "$module" "${args[@]}" -- "$cmd"
+	vm_results $? "$kernel" -v progs="${progs[*]}"
 }
 
 s_selftests() {
-	s_vm_suite selftests all print-progs "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
+	vm_progs selftests all print-progs "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
 }
 
 s_userlib() {
-	s_vm_suite userlib tests print-tests "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
+	vm_progs userlib tests print-tests "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
 }
 
 s_selftests_debug() {
-	s_vm_suite selftests all print-progs debug "$debug_copy/kmod/msgpool.ko"
+	vm_progs selftests all print-progs debug "$debug_copy/kmod/msgpool.ko"
 }
 
 s_userlib_debug() {
-	s_vm_suite userlib tests print-tests debug "$debug_copy/kmod/msgpool.ko"
+	vm_progs userlib tests print-tests debug "$debug_copy/kmod/msgpool.ko"
 }
 
 # KUnit runs the suites when the module loads; their KTAP is in the
 # kernel log.
 s_kunit_debug() {
-	local module=$debug_copy/kunit/msgpool_kunit.ko rc
-	local console=${log%.log}.console
+	local module=$debug_copy/kunit/msgpool_kunit.ko
 
 	need "$module" || return
-	"$scripts/vm-run.sh" --kernel debug --module "$module" \
-		--log "$console" --timeout "$vm_timeout_debug" -- true \
-		>>"$log" 2>"$log.vm"
-	rc=$?
-	cat "$log.vm" >>"$log"
-	tap -v name=msgpool_kunit -v dmesg=1 "$console"
-	vm_verdict "$rc" "$console" debug
+	vm debug --module "$module" -- dmesg
+	vm_results $? debug -v name=msgpool_kunit -v dmesg=1
 }
 
 start=$(date +%s)
