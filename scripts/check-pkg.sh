@@ -12,34 +12,41 @@
 # per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
 # prints it.
 pkg_expected_tree() {
-	local v=$1 p
+	local v=$1 f
 
-	echo "f 644 lib/modules/$KVER/updates/msgpool.ko"
-	echo "f 644 usr/include/msgpool.h"
-	echo "f 644 usr/include/linux/msgpool.h"
-	echo "f 644 usr/lib/libmsgpool.a"
-	echo "f 755 usr/lib/libmsgpool.so.$v"
-	echo "l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v"
-	echo "l 777 usr/lib/libmsgpool.so libmsgpool.so.1"
-	echo "f 644 usr/lib/pkgconfig/msgpool.pc"
-	for p in msgpool-demo msgpool-producer msgpool-consumer msgpool-pubsub; do
-		[ -e "userlib/examples/$p.c" ] && echo "f 755 usr/bin/$p"
+	cat <<EOF
+f 644 lib/modules/$KVER/updates/msgpool.ko
+f 644 usr/include/msgpool.h
+f 644 usr/include/linux/msgpool.h
+f 644 usr/lib/libmsgpool.a
+f 755 usr/lib/libmsgpool.so.$v
+l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v
+l 777 usr/lib/libmsgpool.so libmsgpool.so.1
+f 644 usr/lib/pkgconfig/msgpool.pc
+f 755 usr/bin/msgpool-demo
+f 755 usr/bin/msgpool-producer
+f 755 usr/bin/msgpool-consumer
+f 755 usr/bin/msgpool-pubsub
+f 755 usr/bin/msgpool-stat
+f 644 usr/share/man/man3/msgpool.3
+f 644 usr/share/man/man4/msgpool.4
+f 644 usr/share/man/man8/msgpool-stat.8
+f 644 usr/lib/udev/rules.d/60-msgpool.rules
+EOF
+	# A page per library function, so that man finds it by name.
+	for f in msgpool_open msgpool_dup msgpool_close msgpool_store \
+		msgpool_loan msgpool_commit msgpool_discard msgpool_read \
+		msgpool_read_mut msgpool_release msgpool_release_len \
+		msgpool_free msgpool_header msgpool_store_many \
+		msgpool_free_many msgpool_read_many msgpool_release_many \
+		msgpool_batch msgpool_available msgpool_capacity \
+		msgpool_memory_class msgpool_stats msgpool_subscribe \
+		msgpool_unsubscribe msgpool_publish msgpool_take \
+		msgpool_mark_read msgpool_wait msgpool_fd msgpool_missed \
+		msgpool_notify_gen msgpool_list_pools msgpool_list_peers \
+		msgpool_unlink msgpool_strerror msgpool_op_error; do
+		echo "f 644 usr/share/man/man3/$f.3"
 	done
-	echo "f 644 usr/share/man/man3/msgpool.3"
-	# One .so page per library function, so that man finds it by name.
-	pkg_functions | sed 's|.*|f 644 usr/share/man/man3/&.3|'
-	echo "f 644 usr/share/man/man4/msgpool.4"
-	if [ -e userlib/tools/msgpool-stat.c ]; then
-		echo "f 755 usr/bin/msgpool-stat"
-		echo "f 644 usr/share/man/man8/msgpool-stat.8"
-	fi
-	echo "f 644 usr/lib/udev/rules.d/60-msgpool.rules"
-}
-
-# The functions userlib/msgpool.h declares.
-pkg_functions() {
-	sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' userlib/msgpool.h |
-		sort -u
 }
 
 # A program built against the installed header, found through the
@@ -308,7 +315,6 @@ s_udev_rule() {
 s_dkms() {
 	local t v D ko
 
-	need dkms.conf || return
 	need "${K_ROOT%/}$K_KDIR/Makefile" || return
 	v=$(cat VERSION)
 	mkdir -p "$repo/build"
@@ -340,10 +346,9 @@ pkg_no_match() {
 }
 
 s_man() {
-	local f name fn out
+	local f name opt fn
 
-	for f in man/*.[1-8]; do
-		need "$f" || continue
+	for f in man/msgpool.3 man/msgpool.4 man/msgpool-stat.8; do
 		one "$f: mandoc -T lint clean" \
 			pkg_no_match "$(mandoc -T lint -W warning "$f" 2>&1)"
 		one "$f: groff -man -ww clean" \
@@ -358,19 +363,17 @@ s_man() {
 		one "msgpool.4 documents $name" grep -qw "$name" man/msgpool.4
 	done < <(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
 		uapi/linux/msgpool.h)
-	# Every option msgpool-stat -h lists, where the tool is in the tree.
-	if [ -e userlib/tools/msgpool-stat.c ]; then
-		make -s -C userlib tools >>"$log" 2>&1
-		while read -r opt; do
-			one "msgpool-stat.8 documents $opt" grep -qx \
-				"\.[BI]* *\\\\${opt}.*" man/msgpool-stat.8
-		done < <(userlib/tools/msgpool-stat -h |
-			sed -n 's/^  \(-[a-z]\) .*/\1/p')
-	fi
-	# Each function in the NAME section, so that make install gives it a
-	# page of its own.
+	# Every option msgpool-stat -h lists.
+	make -s -C userlib tools >>"$log" 2>&1
+	while read -r opt; do
+		one "msgpool-stat.8 documents $opt" grep -qx \
+			"\.[BI]* *\\\\${opt}.*" man/msgpool-stat.8
+	done < <(userlib/tools/msgpool-stat -h |
+		sed -n 's/^  \(-[a-z]\) .*/\1/p')
+	# Every function userlib/msgpool.h declares, in msgpool(3)'s NAME.
 	while read -r fn; do
 		one "msgpool.3 names $fn() in NAME" grep -qw "$fn" \
 			<(sed -n '/^\.SH NAME/,/^\\-/p' man/msgpool.3)
-	done < <(pkg_functions)
+	done < <(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
+		userlib/msgpool.h | sort -u)
 }
