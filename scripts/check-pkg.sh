@@ -49,6 +49,13 @@ EOF
 	done
 }
 
+# What is installed under DESTDIR, as pkg_expected_tree lists it:
+# "pkg_tree DESTDIR".
+pkg_tree() {
+	(cd "$1" && find . -mindepth 1 -not -type d -printf '%y %m %P %l\n') |
+		sed 's/ $//' | sort
+}
+
 # A program built against the installed header, found through the
 # installed msgpool.pc: "pkg_prog DESTDIR OUT [LINK-FLAGS]".
 pkg_prog() {
@@ -106,31 +113,19 @@ pkg_runs_static() {
 }
 
 s_install() {
-	local dest tree v line path want got rc var
+	local dest tree v line want got rc var
 
 	v=$(cat VERSION)
 	dest=$(mktemp -d) || return
 	one "make install DESTDIR=... PREFIX=/usr" \
 		make -s install DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR"
-	tree=$(cd "$dest" && find . -mindepth 1 -not -type d \
-		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	tree=$(pkg_tree "$dest")
 	printf 'installed:\n%s\n' "$tree" >>"$log"
 	while read -r line; do
-		path=$(cut -d' ' -f3 <<<"$line")
-		got=$(grep -F " $path" <<<"$tree" | awk -v p="$path" '$3 == p')
-		if [ "$got" = "$line" ]; then
-			echo "ok - installed $line"
-		else
-			echo "not ok - installed $line (found: ${got:-nothing})"
-		fi
+		one "installed $line" grep -qxF "$line" <<<"$tree"
 	done < <(pkg_expected_tree "$v")
-	got=$(comm -13 <(pkg_expected_tree "$v" | sort) - <<<"$tree")
-	if [ -z "$got" ]; then
-		echo "ok - nothing else installed"
-	else
-		echo "not ok - nothing else installed"
-		printf '# unexpected: %s\n' "${got//$'\n'/$'\n'# unexpected: }"
-	fi
+	one "nothing else installed" pkg_no_match \
+		"$(comm -13 <(pkg_expected_tree "$v" | sort) - <<<"$tree")"
 
 	want="prefix=/usr libdir=/usr/lib includedir=/usr/include version=$v"
 	got=
@@ -170,8 +165,7 @@ s_install() {
 	# What a DKMS user installs besides the module.
 	make -s install-userspace DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" \
 		>>"$log" 2>&1
-	got=$(cd "$dest" && find . -mindepth 1 -not -type d \
-		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	got=$(pkg_tree "$dest")
 	one "make install-userspace installs all but the module" test "$got" = \
 		"$(pkg_expected_tree "$v" | grep -v ' lib/modules/' | sort)"
 	rm -rf "$dest"

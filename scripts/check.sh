@@ -50,6 +50,7 @@ selected() {
 	return 1
 }
 
+# Test output read into results: "tap [-v VARIABLE=VALUE]... [FILE]".
 tap() {
 	awk -f "$scripts/tap.awk" "$@"
 }
@@ -156,7 +157,8 @@ s_uapi() {
 		-fsyntax-only -x c++ -include "$h" /dev/null
 }
 
-# The core's tests in userspace print TAP or KTAP.
+# The core's tests in userspace: `make -C kunit/shim check` runs them,
+# prints their KTAP (or TAP) and fails if they do.
 s_kunit_shim() {
 	make -C kunit/shim check >>"$log" 2>&1
 	tap -v name="kunit/shim check" -v rc=$? "$log"

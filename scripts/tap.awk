@@ -1,32 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# The one reader and writer of TAP for scripts/check.sh. It reads TAP 13
-# (the kselftest harness), KTAP (KUnit, the core's userspace tests) and
-# check.sh's own "ok - WHAT" lines, and prints one result per test that
-# has no subtests, named after its program and its parent tests (joined
-# with dots, as kunit.py does):
-#
-#   ok - PROGRAM: TEST            not ok - PROGRAM: SUITE.CASE.PARAM
-#
-# Test numbers are optional, subtests are indented, and documents may
-# follow one another, each from its "KTAP version 1" or "TAP version 13"
-# line; lines that are not TAP are skipped. A program fails, besides its
-# tests, when a plan ("1..N") promises more tests than follow, when it
-# exits non-zero with no test failed or when it does not finish; one that
-# prints no results at all passes if it has a name and exits 0. After a
-# failure the last 40 lines it printed follow as "# " diagnostics.
+# The one TAP reader of scripts/check.sh: kselftest's TAP 13, KTAP
+# (KUnit, kunit/shim) and check.sh's own "ok - WHAT" lines. Prints one
+# result per test without subtests, "ok - PROGRAM: TEST" or "not ok -
+# PROGRAM: SUITE.CASE.PARAM" (parents joined with dots, as kunit.py does).
+# Numbers are optional, subtests indented; a "KTAP version 1" or "TAP
+# version 13" line starts a document; other lines are skipped. A program
+# fails, besides its tests, when a plan promises more tests than follow,
+# when it exits non-zero with no test failed, or when it does not finish;
+# with a name and no results at all, it passes if it exits 0. A failure
+# shows the program's last 40 lines as "# " diagnostics.
 #
 # Usage: awk -f scripts/tap.awk [-v VARIABLE=VALUE]... [FILE]
 #   name=PROGRAM  the program that printed the input (none: no prefix)
 #   rc=STATUS     its exit status
-#   progs="P..."  programs run one after the other, each between the lines
+#   progs="P..."  programs run one after the other, each between lines
 #                 "@@msgpool-check: run P@@" and
 #                 "@@msgpool-check: exit P STATUS@@"; one not run fails
-#   dmesg=1       the input is a kernel log: lines without a timestamp are
-#                 not the kernel's, the timestamps go
-#   tap=FILE      the results of suite NAME, numbered, go to FILE as TAP
-#                 13 with the input's "#" lines; prints "PASSED FAILED".
-#                 A suite without results fails.
+#   dmesg=1       a kernel log: only lines with a timestamp, without it
+#   tap=FILE      the results of suite NAME, numbered, with its "#" lines,
+#                 to FILE as TAP 13; prints "PASSED FAILED". A suite
+#                 without results fails.
 
 BEGIN {
 	if (tap != "")
@@ -73,8 +67,8 @@ END {
 		if (!(want[i] in ran))
 			emit(0, want[i] ": did not run")
 	if (tap != "") {
-		print "1.." nout >tap
-		print npass + 0, nfail + 0
+		print "1.." nres >tap
+		print nres - nfailed, nfailed
 	}
 }
 
@@ -99,7 +93,7 @@ function line(l,    ind, body, ok, p) {
 		p = body
 		sub(/^1\.\./, "", p)
 		plan[ind] = p + 0
-		lv[ind] = 1
+		cnt[ind] += 0
 	} else if (body ~ /^(not )?ok( [0-9]+)?( |$)/) {
 		ok = body !~ /^not /
 		sub(/^(not )?ok( [0-9]+)?( - | -$| |$)/, "", body)
@@ -136,7 +130,7 @@ function result(ind, ok, desc,    base, m, i, j, kids, failed) {
 		e_ind[j] = ind
 		failed += !e_ok[j]
 	}
-	for (m in lv)
+	for (m in cnt)
 		if (m + 0 > ind) {
 			if (plan[m] > cnt[m])
 				add(ind, 0, base ": planned " plan[m] \
@@ -149,7 +143,6 @@ function result(ind, ok, desc,    base, m, i, j, kids, failed) {
 	else if (!ok && !failed)
 		add(ind, 0, desc)	# failed where none of its subtests did
 	cnt[ind]++
-	lv[ind] = 1
 	if (ind == 0)
 		flush()
 }
@@ -167,7 +160,7 @@ function path(m,    l, s) {
 # A document ends: what has no parent result keeps the names its
 # "# Subtest:" lines give it, and every plan not met fails.
 function enddoc(    m, i, p) {
-	for (m in lv)
+	for (m in cnt)
 		if (plan[m] > cnt[m]) {
 			p = path(m)
 			add(0, 0, (p == "" ? "" : p ": ") "planned " plan[m] \
@@ -177,7 +170,7 @@ function enddoc(    m, i, p) {
 		if (e_ind[i] > 0 && (p = path(e_ind[i])) != "")
 			e_name[i] = p "." e_name[i]
 	flush()
-	for (m in lv)
+	for (m in cnt)
 		plan[m] = cnt[m] = 0
 	for (m in subname)
 		subname[m] = ""
@@ -192,16 +185,10 @@ function flush(    i) {
 function emit(ok, desc) {
 	nres++
 	nfailed += !ok
-	if (tap == "") {
+	if (tap == "")
 		print (ok ? "ok - " : "not ok - ") desc
-		return
-	}
-	nout++
-	if (ok)
-		npass++
 	else
-		nfail++
-	print (ok ? "ok " : "not ok ") nout " - " desc >tap
+		print (ok ? "ok " : "not ok ") nres " - " desc >tap
 }
 
 # A program's output ends, finished (its exit status known) or not.
