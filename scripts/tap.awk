@@ -34,27 +34,15 @@ BEGIN {
 
 dmesg && !sub(/^\[ *[0-9]+\.[0-9]+\] ?/, "") { next }
 
-nwant && /@@msgpool-check: run [^ @]+@@/ {
+nwant && /@@msgpool-check: (run [^ @]+|exit [^ @]+ -?[0-9]+)@@/ {
+	split($0, marker, "@@")
+	split(marker[2], word, " ")	# msgpool-check: run|exit PROG [STATUS]
+	status = word[4] + 0
 	if (inprog)
-		finish(0)
-	s = $0
-	sub(/.*@@msgpool-check: run /, "", s)
-	sub(/@@.*/, "", s)
-	start(s, 0)
-	ran[s] = 1
-	next
-}
-
-nwant && /@@msgpool-check: exit [^ @]+ -?[0-9]+@@/ {
-	s = $0
-	sub(/@@msgpool-check: exit .*/, "", s)
-	if (inprog && s != "")
-		line(s)
-	s = $0
-	sub(/.*@@msgpool-check: exit [^ @]+ /, "", s)
-	status = s + 0
-	if (inprog)
-		finish(1)
+		finish(word[2] == "exit")
+	if (word[2] == "run")
+		start(word[3], 0)
+	ran[word[3]] = 1
 	next
 }
 
@@ -81,7 +69,7 @@ function start(prog, st) {
 	nres = nfailed = ntail = 0
 }
 
-function line(l,    ind, body, ok, p) {
+function line(l,    ind, body, ok) {
 	tail[++ntail % 40] = l
 	match(l, /^ */)
 	ind = RLENGTH
@@ -90,17 +78,15 @@ function line(l,    ind, body, ok, p) {
 		if (ind == 0)
 			enddoc()
 	} else if (body ~ /^1\.\.[0-9]+/) {
-		p = body
-		sub(/^1\.\./, "", p)
-		plan[ind] = p + 0
+		plan[ind] = substr(body, 4) + 0
 		cnt[ind] += 0
 	} else if (body ~ /^(not )?ok( [0-9]+)?( |$)/) {
 		ok = body !~ /^not /
 		sub(/^(not )?ok( [0-9]+)?( - | -$| |$)/, "", body)
 		result(ind, ok, body)
 	} else if (body ~ /^# Subtest: /) {
-		sub(/^# Subtest: /, "", body)
-		subname[ind] = body
+		subname[ind] = substr(body, 12)
+		cnt[ind] += 0
 	} else if (body ~ /^Bail out!/) {
 		add(ind, 0, body)
 	} else if (tap != "" && l ~ /^#/) {
