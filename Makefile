@@ -39,8 +39,8 @@ TOOLS := msgpool-stat
 EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer msgpool-pubsub
 # "man msgpool_open" and the like: a page per function userlib/msgpool.h
 # declares, each the line ".so man3/msgpool.3".
-MAN3_ALIASES := msgpool_open msgpool_dup msgpool_close msgpool_store \
-	msgpool_loan msgpool_commit msgpool_discard msgpool_read \
+MAN3_ALIASES := msgpool_open msgpool_created msgpool_dup msgpool_close \
+	msgpool_store msgpool_loan msgpool_commit msgpool_discard msgpool_read \
 	msgpool_read_mut msgpool_release msgpool_release_len msgpool_free \
 	msgpool_header msgpool_store_many msgpool_free_many msgpool_read_many \
 	msgpool_release_many msgpool_batch msgpool_available msgpool_capacity \

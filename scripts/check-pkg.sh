@@ -34,8 +34,8 @@ f 644 usr/share/man/man8/msgpool-stat.8
 f 644 usr/lib/udev/rules.d/60-msgpool.rules
 EOF
 	# A page per library function, so that man finds it by name.
-	for f in msgpool_open msgpool_dup msgpool_close msgpool_store \
-		msgpool_loan msgpool_commit msgpool_discard msgpool_read \
+	for f in msgpool_open msgpool_created msgpool_dup msgpool_close \
+		msgpool_store msgpool_loan msgpool_commit msgpool_discard msgpool_read \
 		msgpool_read_mut msgpool_release msgpool_release_len \
 		msgpool_free msgpool_header msgpool_store_many \
 		msgpool_free_many msgpool_read_many msgpool_release_many \
