@@ -35,21 +35,21 @@ KVER := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 MODDIR ?= /lib/modules/$(KVER)/updates
 
-# msgpool-stat and its page come with the tool's source.
-TOOLS := $(if $(wildcard userlib/tools/msgpool-stat.c),msgpool-stat)
-EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer \
-	$(if $(wildcard userlib/examples/msgpool-pubsub.c),msgpool-pubsub)
-MANPAGES := man/msgpool.3 man/msgpool.4 $(if $(TOOLS),man/msgpool-stat.8)
+TOOLS := msgpool-stat
+EXAMPLES := msgpool-demo msgpool-producer msgpool-consumer msgpool-pubsub
+# "man msgpool_open" and the like: a page per function userlib/msgpool.h
+# declares, each the line ".so man3/msgpool.3".
+MAN3_ALIASES := msgpool_open msgpool_created msgpool_dup msgpool_close \
+	msgpool_store msgpool_loan msgpool_commit msgpool_discard msgpool_read \
+	msgpool_read_mut msgpool_release msgpool_release_len msgpool_free \
+	msgpool_header msgpool_store_many msgpool_free_many msgpool_read_many \
+	msgpool_release_many msgpool_batch msgpool_available msgpool_capacity \
+	msgpool_memory_class msgpool_stats msgpool_subscribe \
+	msgpool_unsubscribe msgpool_publish msgpool_take msgpool_mark_read \
+	msgpool_wait msgpool_fd msgpool_missed msgpool_notify_gen \
+	msgpool_list_pools msgpool_list_peers msgpool_unlink msgpool_strerror \
+	msgpool_op_error
 USERLIB_DIRS := PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
-# "man msgpool_open" and the like: the functions userlib/msgpool.h declares,
-# if msgpool(3)'s NAME section names them.  A "(" in a function call's text
-# would unbalance make's parentheses: it comes from a variable.
-paren := (
-HEADER_FUNCS := $(shell sed -n \
-	's/^[a-z].*[ *]\(msgpool_[a-z_]*\)$(paren).*/\1/p' \
-	userlib/msgpool.h 2>/dev/null)
-MAN3_ALIASES := $(filter $(HEADER_FUNCS),$(shell sed -n \
-	'/^\.SH NAME/,/^\\-/p' man/msgpool.3 2>/dev/null | grep -o 'msgpool_[a-z_]*'))
 
 all: modules userspace
 
@@ -57,7 +57,7 @@ modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 userspace:
-	$(MAKE) -C userlib $(USERLIB_DIRS) all examples $(if $(TOOLS),tools)
+	$(MAKE) -C userlib $(USERLIB_DIRS) all examples tools
 
 install: install-module install-userspace
 
@@ -73,11 +73,14 @@ install-userspace: userspace
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(addprefix userlib/examples/,$(EXAMPLES)) \
 		$(addprefix userlib/tools/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
-	$(foreach m,$(MANPAGES),install -D -m 0644 $(m) \
-		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
-	$(foreach a,$(MAN3_ALIASES),echo .so man3/msgpool.3 > \
-		$(DESTDIR)$(MANDIR)/man3/$(a).3 && \
-		chmod 0644 $(DESTDIR)$(MANDIR)/man3/$(a).3;)
+	install -D -m 0644 man/msgpool.3 $(DESTDIR)$(MANDIR)/man3/msgpool.3
+	install -D -m 0644 man/msgpool.4 $(DESTDIR)$(MANDIR)/man4/msgpool.4
+	install -D -m 0644 man/msgpool-stat.8 \
+		$(DESTDIR)$(MANDIR)/man8/msgpool-stat.8
+	for f in $(MAN3_ALIASES); do \
+		echo .so man3/msgpool.3 >$(DESTDIR)$(MANDIR)/man3/$$f.3 && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; \
+	done
 	install -D -m 0644 udev/60-msgpool.rules \
 		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
 	$(if $(DESTDIR),,ldconfig)
@@ -90,8 +93,9 @@ uninstall:
 		$(DESTDIR)$(INCLUDEDIR)/msgpool.h \
 		$(DESTDIR)$(INCLUDEDIR)/linux/msgpool.h \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(EXAMPLES) $(TOOLS)) \
-		$(foreach m,$(MANPAGES), \
-			$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(DESTDIR)$(MANDIR)/man3/msgpool.3 \
+		$(DESTDIR)$(MANDIR)/man4/msgpool.4 \
+		$(DESTDIR)$(MANDIR)/man8/msgpool-stat.8 \
 		$(patsubst %,$(DESTDIR)$(MANDIR)/man3/%.3,$(MAN3_ALIASES)) \
 		$(DESTDIR)$(UDEVRULESDIR)/60-msgpool.rules
 	$(if $(DESTDIR),,depmod -a $(KVER) && ldconfig)

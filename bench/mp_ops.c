@@ -102,7 +102,7 @@ static void token_all(unsigned long req, const char *what)
 static void batch_sized(uint32_t code, int k, size_t op_size)
 {
 	static unsigned char buf[64 * 2 * sizeof(struct msgpool_op)];
-	struct msgpool_batch b = { .op_size = op_size };
+	struct msgpool_batch_args b = { .op_size = op_size };
 	struct msgpool_op *op;
 	int i, j;
 

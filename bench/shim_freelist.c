@@ -25,9 +25,6 @@ struct mutex_stack {
 	uint32_t items[NODES];
 };
 
-/* The shim's allocation fault switch; never set here. */
-bool shim_alloc_fail;
-
 static struct mp_pool pool;
 static struct cds_lfs_stack lfs;
 static struct lfs_node lfs_nodes[NODES];
@@ -138,7 +135,7 @@ int main(void)
 	char mode[16];
 
 	pairs = bench_iters(400000);
-	if (mp_pool_init(&pool, &cls, 1, 1))
+	if (mp_pool_init(&pool, &cls, 1))
 		die("mp_pool_init", ENOMEM);
 	cds_lfs_init(&lfs);
 	for (k = 0; k < NODES; k++) {

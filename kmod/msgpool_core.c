@@ -7,25 +7,23 @@
  * sleeps on the pool's wait queue with either held, and every change that
  * may end a wait is followed by mp_wake().
  */
+#include <linux/align.h>
+#include <linux/bitops.h>
+#include <linux/errno.h>
+#include <linux/hash.h>
+#include <linux/limits.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
 #include "msgpool_core.h"
 
-#define MP_TOKEN_CLASS_SHIFT	MP_TOKEN_INDEX_BITS
-#define MP_TOKEN_TAG_SHIFT	(MP_TOKEN_CLASS_SHIFT + MP_TOKEN_CLASS_BITS)
-#define MP_TOKEN_GEN_SHIFT	32
-#define MP_TOKEN_CLASS_MASK	((1U << MP_TOKEN_CLASS_BITS) - 1)
-#define MP_TOKEN_TAG_MASK	((1U << MP_TOKEN_TAG_BITS) - 1)
-
 #define MP_HOLD_MIN		8	/* cells of a new hold table */
-
-static u32 mp_gen_next(u32 gen)
-{
-	return gen + 1 ? gen + 1 : 1;
-}
-
-static u32 mp_token_gen(u64 token)
-{
-	return token >> MP_TOKEN_GEN_SHIFT;
-}
+#define MP_TOKEN_ROUNDS		4	/* Feistel rounds: a PRP from a PRF */
 
 static void mp_wake(struct mp_pool *pool)
 {
@@ -110,7 +108,6 @@ static void mp_class_init(struct mp_pool *pool, u32 c)
 	for (i = 0; i < cls->nr_slots; i++) {
 		slot = &pool->slots[cls->first + i];
 		init_rwsem(&slot->sem);
-		slot->gen = 1;
 		slot->state = MP_SLOT_FREE;
 		slot->class_idx = c;
 		slot->next = i + 1 < cls->nr_slots ? i + 1 : MP_NIL;
@@ -120,7 +117,7 @@ static void mp_class_init(struct mp_pool *pool, u32 c)
 }
 
 int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
-		 u32 nr, u32 pool_id)
+		 u32 nr)
 {
 	u64 map_size;
 	int err;
@@ -141,9 +138,12 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 		return -ENOMEM;
 	}
 	pool->nr_classes = nr;
-	pool->tag = pool_id & MP_TOKEN_TAG_MASK;
+	get_random_bytes(&pool->key, sizeof(pool->key));
+	pool->slot_bits = pool->capacity > 1 ? ilog2(pool->capacity - 1) + 1 : 0;
+	pool->gen_max = U64_MAX >> pool->slot_bits;
 	for (c = 0; c < nr; c++)
 		mp_class_init(pool, c);
+	atomic_set(&pool->census[MP_SLOT_FREE], pool->capacity);
 	init_waitqueue_head(&pool->wq);
 	return 0;
 }
@@ -205,36 +205,77 @@ int mp_class_pick(const struct mp_pool *pool, u32 len)
 	return -ENOBUFS;
 }
 
-/* Tokens. */
-u64 mp_token_make(const struct mp_pool *pool, u32 class_idx, u32 index,
-		  u32 gen)
+/*
+ * Tokens.  A token is a slot's global index and its generation, packed as
+ * gen << slot_bits | index and enciphered under the pool's random key by a
+ * balanced Feistel network whose round function is SipHash.  Four rounds
+ * of a pseudorandom function make a pseudorandom permutation of the 64-bit
+ * words (Luby-Rackoff), so:
+ *  - a token of another pool deciphers to a random word, whose generation
+ *    matches its slot's with probability 2^-(64 - slot_bits);
+ *  - a live token is no easier to guess, however many tokens of its pool
+ *    a peer has seen;
+ *  - a token value comes back only with the same slot and generation, and
+ *    a slot whose generation would pass gen_max is retired, never reused.
+ */
+static u32 mp_token_round(const struct mp_pool *pool, u32 round, u32 half)
 {
-	return (u64)gen << MP_TOKEN_GEN_SHIFT |
-	       pool->tag << MP_TOKEN_TAG_SHIFT |
-	       class_idx << MP_TOKEN_CLASS_SHIFT | index;
+	return (u32)siphash_2u32(round, half, &pool->key);
 }
 
-int mp_token_slot(const struct mp_pool *pool, u64 token, u32 *slot)
+static u64 mp_token_encipher(const struct mp_pool *pool, u64 word)
 {
-	u32 index = token & (MP_MAX_CLASS_SLOTS - 1);
-	u32 c = (token >> MP_TOKEN_CLASS_SHIFT) & MP_TOKEN_CLASS_MASK;
-	u32 tag = (token >> MP_TOKEN_TAG_SHIFT) & MP_TOKEN_TAG_MASK;
+	u32 left = word >> 32, right = (u32)word, t;
+	u32 r;
 
-	if (!mp_token_gen(token) || tag != pool->tag ||
-	    c >= pool->nr_classes || index >= pool->classes[c].nr_slots)
+	for (r = 0; r < MP_TOKEN_ROUNDS; r++) {
+		t = right;
+		right = left ^ mp_token_round(pool, r, right);
+		left = t;
+	}
+	return (u64)left << 32 | right;
+}
+
+static u64 mp_token_decipher(const struct mp_pool *pool, u64 token)
+{
+	u32 left = token >> 32, right = (u32)token, t;
+	u32 r;
+
+	for (r = MP_TOKEN_ROUNDS; r-- > 0;) {
+		t = left;
+		left = right ^ mp_token_round(pool, r, left);
+		right = t;
+	}
+	return (u64)left << 32 | right;
+}
+
+u64 mp_token_make(const struct mp_pool *pool, u32 slot, u64 gen)
+{
+	return mp_token_encipher(pool, gen << pool->slot_bits | slot);
+}
+
+int mp_token_open(const struct mp_pool *pool, u64 token, u32 *slot,
+		  u64 *gen)
+{
+	u64 word = mp_token_decipher(pool, token);
+	u64 index = word & ((1ULL << pool->slot_bits) - 1);
+
+	/* 0 is never made (see mp_slot_next_gen()): the "no token" value. */
+	*gen = word >> pool->slot_bits;
+	if (!token || !*gen || index >= pool->capacity)
 		return -EINVAL;
-	*slot = pool->classes[c].first + index;
+	*slot = index;
 	return 0;
 }
 
-static void mp_ref_fill(const struct mp_pool *pool, u32 slot, u32 gen,
+static void mp_ref_fill(const struct mp_pool *pool, u32 slot, u64 gen,
 			struct mp_ref *ref)
 {
 	u32 c = pool->slots[slot].class_idx;
 	const struct mp_class *cls = &pool->classes[c];
 	u32 index = slot - cls->first;
 
-	ref->token = mp_token_make(pool, c, index, gen);
+	ref->token = mp_token_make(pool, slot, gen);
 	ref->offset = cls->offset + (u64)index * cls->stride;
 	ref->capacity = cls->slot_size;
 	ref->slot = slot;
@@ -330,25 +371,23 @@ static void mp_hold_put(struct mp_peer *peer, struct mp_hold *hold)
 	memset(&peer->holds[hole], 0, sizeof(peer->holds[hole]));
 }
 
-void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable)
+void mp_peer_init(struct mp_peer *peer, u32 id, bool writable)
 {
 	memset(peer, 0, sizeof(*peer));
-	/* 0 means "no peer" in a slot: skip it when the counter wraps. */
-	do {
-		peer->id = atomic_inc_return(&pool->next_peer_id);
-	} while (!peer->id);
+	peer->id = id;
 	peer->writable = writable;
 	peer->reader = -1;
 	mutex_init(&peer->lock);
 }
 
 /* Slot helpers; the caller holds @slot->sem, exclusive where it writes. */
-static bool mp_slot_stale(const struct mp_slot *slot, u32 gen)
+static bool mp_slot_stale(const struct mp_slot *slot, u64 gen)
 {
-	return slot->gen != gen || slot->state == MP_SLOT_FREE;
+	return slot->gen != gen || slot->state == MP_SLOT_FREE ||
+	       slot->state == MP_SLOT_RETIRED;
 }
 
-static int mp_slot_check(const struct mp_slot *slot, u32 gen)
+static int mp_slot_check(const struct mp_slot *slot, u64 gen)
 {
 	if (mp_slot_stale(slot, gen))
 		return -ESTALE;
@@ -357,16 +396,62 @@ static int mp_slot_check(const struct mp_slot *slot, u32 gen)
 	return 0;
 }
 
+/* Under @slot->sem, held for writing; @owner may be NULL. */
+static void mp_slot_set_owner(struct mp_slot *slot, struct mp_peer *owner)
+{
+	if (slot->owner)
+		atomic_dec(&slot->owner->owned);
+	if (owner)
+		atomic_inc(&owner->owned);
+	WRITE_ONCE(slot->owner, owner);
+}
+
 static bool mp_slot_idle(struct mp_slot *slot)
 {
 	return !slot->writer && !atomic_read(&slot->readers);
 }
 
+/*
+ * The census: how many slots are in each state, a READY slot under a
+ * borrow counted as MP_CENSUS_BORROWED, kept as the slots change so that
+ * the stats never look at a slot.  A change under a slot's sem held for
+ * writing moves the slot from the bucket it was in at mp_slot_lock() to
+ * the one it is in at mp_slot_unlock().  Read borrows change a slot under
+ * the sem held shared: the first borrow and the last release move it.
+ */
+static int mp_slot_bucket(struct mp_slot *slot)
+{
+	if (slot->state == MP_SLOT_READY && !mp_slot_idle(slot))
+		return MP_CENSUS_BORROWED;
+	return slot->state;
+}
+
+static void mp_census_move(struct mp_pool *pool, int from, int to)
+{
+	if (from == to)
+		return;
+	atomic_dec(&pool->census[from]);
+	atomic_inc(&pool->census[to]);
+}
+
+static int mp_slot_lock(struct mp_slot *slot)
+{
+	down_write(&slot->sem);
+	return mp_slot_bucket(slot);
+}
+
+static void mp_slot_unlock(struct mp_pool *pool, struct mp_slot *slot,
+			   int was)
+{
+	mp_census_move(pool, was, mp_slot_bucket(slot));
+	up_write(&slot->sem);
+}
+
 static void mp_slot_free_locked(struct mp_pool *pool, struct mp_slot *slot)
 {
+	/* Its tokens are stale now; the next loan moves the generation. */
 	WRITE_ONCE(slot->state, MP_SLOT_FREE);
-	WRITE_ONCE(slot->gen, mp_gen_next(slot->gen));
-	WRITE_ONCE(slot->owner, 0);
+	mp_slot_set_owner(slot, NULL);
 	WRITE_ONCE(slot->writer, 0);
 	slot->flags = 0;
 	atomic64_inc(&pool->cnt.frees);
@@ -425,15 +510,16 @@ static void mp_pub_unlink(struct mp_pool *pool, u32 index)
 /* A published slot goes back free; the caller wakes the pool. */
 static void mp_pub_free(struct mp_pool *pool, u32 index)
 {
+	int was;
 	struct mp_slot *slot = &pool->slots[index];
 
 	lockdep_assert_held(&pool->pub_lock);
 	mp_pub_unlink(pool, index);
 	slot->pending = 0;
 	slot->taken = 0;
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	mp_slot_free_locked(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	mp_slot_push(pool, index);
 	atomic64_inc(&pool->notify_gen);
 }
@@ -465,9 +551,62 @@ static u32 mp_pub_victim(struct mp_pool *pool, u32 len)
 	return MP_NIL;
 }
 
+/* Under pub_lock: the readers in @mask lost one message they had not taken. */
+static void mp_lost_add(struct mp_pool *pool, u64 mask)
+{
+	u32 r;
+
+	for (; mask; mask &= mask - 1) {
+		r = __ffs64(mask);
+		if (pool->lost[r] != U32_MAX)
+			pool->lost[r]++;
+	}
+}
+
+/* Under pub_lock: reader @r drops its oldest untaken message, if any. */
+static bool mp_reader_drop_oldest(struct mp_pool *pool, u32 r)
+{
+	u64 bit = (u64)1 << r;
+	struct mp_slot *slot;
+	u32 i;
+
+	for (i = pool->pub_head; i != MP_NIL; i = slot->pub_next) {
+		slot = &pool->slots[i];
+		if (slot->pending & ~slot->taken & bit)
+			break;
+	}
+	if (i == MP_NIL)
+		return false;
+	slot->pending &= ~bit;
+	mp_unread_add(pool, bit, -1);
+	mp_lost_add(pool, bit);
+	if (!slot->pending)
+		mp_pub_free(pool, i);
+	return true;
+}
+
+/*
+ * Under pub_lock, after a publish to @mask: a reader past the pool's
+ * limit loses its oldest untaken messages, so that it cannot hold the
+ * slots a writer waits for.
+ */
+static void mp_reader_limit(struct mp_pool *pool, u64 mask)
+{
+	u32 r;
+
+	if (!pool->reader_limit)
+		return;
+	for (; mask; mask &= mask - 1) {
+		r = __ffs64(mask);
+		while (pool->unread[r] > pool->reader_limit &&
+		       mp_reader_drop_oldest(pool, r))
+			;
+	}
+}
+
 /*
  * Overwrite-oldest: frees the oldest published slot a loan of @len could
- * use; its readers will see a gap in sequence numbers.  False if none.
+ * use; its readers are told at their next take.  False if none.
  */
 static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
 {
@@ -477,6 +616,7 @@ static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
 	index = mp_pub_victim(pool, len);
 	if (index != MP_NIL) {
 		mp_unread_add(pool, pool->slots[index].pending, -1);
+		mp_lost_add(pool, pool->slots[index].pending);
 		mp_pub_free(pool, index);
 	}
 	mutex_unlock(&pool->pub_lock);
@@ -484,37 +624,77 @@ static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
 }
 
 /* Allocation. */
+
+/*
+ * Under @slot->sem, held for writing: the generation of its next message,
+ * skipping one whose token would be 0.  False when the generations are
+ * spent: the slot is retired, so that no token value comes back.
+ */
+static bool mp_slot_next_gen(struct mp_pool *pool, struct mp_slot *slot,
+			     u32 index)
+{
+	u64 gen = slot->gen;
+
+	do {
+		if (gen >= pool->gen_max) {
+			WRITE_ONCE(slot->state, MP_SLOT_RETIRED);
+			mp_census_move(pool, MP_SLOT_FREE, MP_SLOT_RETIRED);
+			return false;
+		}
+		gen++;
+	} while (!mp_token_make(pool, index, gen));
+	WRITE_ONCE(slot->gen, gen);
+	return true;
+}
+
+/*
+ * A free slot of a class that fits @len, its sem held for writing and its
+ * generation moved on; -ENOBUFS when none.
+ */
+static int mp_slot_alloc(struct mp_pool *pool, u32 len)
+{
+	struct mp_slot *slot;
+	u32 index;
+	int c;
+
+	/* A class can empty between the pick and the pop: pick again. */
+	while ((c = mp_class_pick(pool, len)) >= 0) {
+		index = mp_freelist_pop(pool, &pool->classes[c]);
+		if (index == MP_NIL)
+			continue;
+		index += pool->classes[c].first;
+		slot = &pool->slots[index];
+		/* Popped, so FREE: mp_loan_try() unlocks it as such. */
+		down_write(&slot->sem);
+		if (mp_slot_next_gen(pool, slot, index))
+			return index;
+		up_write(&slot->sem);
+	}
+	return c;
+}
+
 static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
 		       struct mp_ref *ref)
 {
 	struct mp_slot *slot;
-	u32 index = MP_NIL;
-	int c, err;
+	int index, err;
 
 	mutex_lock(&peer->lock);
 	err = mp_hold_reserve(peer);
 	if (err)
 		goto unlock;
-	/* A class can empty between the pick and the pop: pick again. */
-	while ((c = mp_class_pick(pool, len)) >= 0) {
-		index = mp_freelist_pop(pool, &pool->classes[c]);
-		if (index != MP_NIL)
-			break;
-	}
-	if (c < 0) {
-		err = c;
+	index = mp_slot_alloc(pool, len);
+	if (index < 0) {
+		err = index;
 		goto unlock;
 	}
-	index += pool->classes[c].first;
 	slot = &pool->slots[index];
-	down_write(&slot->sem);
-	WRITE_ONCE(slot->gen, mp_gen_next(slot->gen));
-	WRITE_ONCE(slot->owner, peer->id);
+	mp_slot_set_owner(slot, peer);
 	WRITE_ONCE(slot->writer, peer->id);
 	WRITE_ONCE(slot->state, MP_SLOT_LOANED);
 	mp_ref_fill(pool, index, slot->gen, ref);
-	up_write(&slot->sem);
-	mp_hold_get(peer, index)->write = 1;
+	mp_slot_unlock(pool, slot, MP_SLOT_FREE);
+	mp_hold_get(peer, index)->write = MP_HOLD_LOAN;
 	atomic64_inc(&pool->cnt.loans);
 unlock:
 	mutex_unlock(&peer->lock);
@@ -545,7 +725,7 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 			break;
 		}
 		/* A hint only: the next try decides. */
-		err = wait_event_killable(pool->wq,
+		err = wait_event_interruptible(pool->wq,
 			mp_class_pick(pool, len) >= 0 ||
 			(pool->overwrite &&
 			 atomic64_read(&pool->notify_gen) != gen));
@@ -557,29 +737,29 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	return err;
 }
 
-/* Under @slot->sem: may @hold end this loan with a message of @len? */
+/* Under @slot->sem: may @hold end this loan, with message @hdr if any? */
 static int mp_loan_end_check(struct mp_pool *pool, struct mp_slot *slot,
-			     struct mp_hold *hold, u32 gen, u32 len, bool msg)
+			     struct mp_hold *hold, u64 gen,
+			     const struct mp_msg_hdr *hdr)
 {
 	if (mp_slot_stale(slot, gen))
 		return -ESTALE;
 	if (!hold || !hold->write || slot->state != MP_SLOT_LOANED)
 		return -EPERM;
-	if (msg && len > pool->classes[slot->class_idx].slot_size)
+	if (hdr && hdr->len > pool->classes[slot->class_idx].slot_size)
 		return -EMSGSIZE;
 	return 0;
 }
 
-/* Under @slot->sem, held for writing: the header of a finished message. */
-static void mp_slot_stamp(struct mp_slot *slot, u32 len, u64 tag, u64 seq,
+/*
+ * Under @slot->sem, held for writing: @hdr, as the caller filled it, is
+ * the header of a finished message, numbered in the pool's sequence.
+ */
+static void mp_slot_stamp(struct mp_pool *pool, struct mp_slot *slot,
 			  struct mp_msg_hdr *hdr)
 {
-	slot->hdr.len = len;
-	slot->hdr.producer = mp_current_pid();
-	slot->hdr.tag = tag;
-	slot->hdr.seq = seq;
-	slot->hdr.timestamp_ns = mp_now_ns();
-	*hdr = slot->hdr;
+	hdr->seq = atomic64_inc_return(&pool->seq);
+	slot->hdr = *hdr;
 	WRITE_ONCE(slot->writer, 0);
 }
 
@@ -588,38 +768,38 @@ static void mp_slot_stamp(struct mp_slot *slot, u32 len, u64 tag, u64 seq,
  * Returns -EPERM unless @peer holds that loan.
  */
 static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-		       u32 len, u64 tag, struct mp_msg_hdr *hdr)
+		       struct mp_msg_hdr *hdr)
 {
+	int was;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	u32 index;
+	u64 gen;
 	int err;
 
 	if (!peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
 
 	mutex_lock(&peer->lock);
 	hold = mp_hold_find(peer, index);
-	down_write(&slot->sem);
-	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), len,
-				hdr);
+	was = mp_slot_lock(slot);
+	err = mp_loan_end_check(pool, slot, hold, gen, hdr);
 	if (err) {
-		up_write(&slot->sem);
+		mp_slot_unlock(pool, slot, was);
 		goto unlock;
 	}
 	if (hdr) {
-		mp_slot_stamp(slot, len, tag, atomic64_inc_return(&pool->seq),
-			      hdr);
+		mp_slot_stamp(pool, slot, hdr);
 		WRITE_ONCE(slot->state, MP_SLOT_READY);
 		atomic64_inc(&pool->cnt.stores);
 	} else {
 		mp_slot_free_locked(pool, slot);
 	}
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (!hdr)
 		mp_slot_push(pool, index);
 	hold->write = 0;
@@ -631,20 +811,20 @@ unlock:
 }
 
 int mp_commit(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	      u32 len, u64 tag, struct mp_msg_hdr *hdr)
+	      struct mp_msg_hdr *hdr)
 {
-	return mp_loan_end(pool, peer, token, len, tag, hdr);
+	return mp_loan_end(pool, peer, token, hdr);
 }
 
 int mp_discard(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
-	return mp_loan_end(pool, peer, token, 0, 0, NULL);
+	return mp_loan_end(pool, peer, token, NULL);
 }
 
 /* Borrows. */
 
 /* Lockless: may a borrow of @slot go ahead, or fail for good? */
-static bool mp_borrow_may_run(struct mp_slot *slot, u32 gen, bool write)
+static bool mp_borrow_may_run(struct mp_slot *slot, u64 gen, bool write)
 {
 	if (READ_ONCE(slot->gen) != gen)
 		return true;
@@ -658,67 +838,93 @@ static bool mp_borrow_conflict(struct mp_slot *slot, bool write)
 }
 
 /*
- * Under @slot->sem: take the borrow, or say why not.  @full: @peer holds
- * as many read borrows of the slot as it can count.
+ * A conflict that only @peer itself could end: its own loan or write
+ * borrow, or its own read borrows against its write borrow.  Waiting for
+ * it would never end.
+ */
+static bool mp_borrow_self_conflict(struct mp_peer *peer,
+				    struct mp_slot *slot,
+				    const struct mp_hold *hold, bool write)
+{
+	return slot->writer == peer->id || (write && hold && hold->reads);
+}
+
+/*
+ * Under @slot->sem: take the borrow, or say why not.  @hold: @peer's.
+ * *@first: a read borrow that made the slot borrowed.
  */
 static int mp_borrow_locked(struct mp_peer *peer, struct mp_slot *slot,
-			    u32 gen, u32 flags, bool full)
+			    u64 gen, u32 flags, const struct mp_hold *hold,
+			    bool *first)
 {
+	bool write = flags & MSGPOOL_F_WRITE;
 	int err = mp_slot_check(slot, gen);
+	int readers;
 
 	if (err)
 		return err;
 	/* Readers take a published slot; nobody may borrow it. */
 	if (slot->state == MP_SLOT_PUBLISHED)
 		return -EPERM;
-	if (mp_borrow_conflict(slot, flags & MSGPOOL_F_WRITE))
+	if (mp_borrow_self_conflict(peer, slot, hold, write))
+		return -EDEADLK;
+	if (mp_borrow_conflict(slot, write))
 		return -EBUSY;
-	if (flags & MSGPOOL_F_WRITE)
+	if (write) {
 		WRITE_ONCE(slot->writer, peer->id);
-	else if (full || !atomic_add_unless(&slot->readers, 1, INT_MAX))
-		return -EOVERFLOW;
+	} else {
+		if (hold && hold->reads == U16_MAX)
+			return -EOVERFLOW;
+		readers = atomic_fetch_add_unless(&slot->readers, 1, INT_MAX);
+		if (readers == INT_MAX)
+			return -EOVERFLOW;
+		*first = !readers;
+	}
 	if (flags & MSGPOOL_F_ADOPT) {
-		WRITE_ONCE(slot->owner, peer->id);
+		mp_slot_set_owner(slot, peer);
 		slot->flags &= ~MP_SLOT_ORPHAN;
 	}
 	return 0;
 }
 
 static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
-			 u32 index, u32 gen, u32 flags, struct mp_ref *ref,
+			 u32 index, u64 gen, u32 flags, struct mp_ref *ref,
 			 struct mp_msg_hdr *hdr)
 {
 	/* Adopting changes the owner: that needs the slot to itself. */
 	bool excl = flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT);
 	struct mp_slot *slot = &pool->slots[index];
+	bool first = false;
 	struct mp_hold *hold;
-	bool full;
-	int err;
+	int err, was = 0;
 
 	mutex_lock(&peer->lock);
 	err = mp_hold_reserve(peer);
 	if (err)
 		goto unlock;
 	hold = mp_hold_find(peer, index);
-	full = hold && hold->reads == U16_MAX;
 	if (excl)
-		down_write(&slot->sem);
+		was = mp_slot_lock(slot);
 	else
 		down_read(&slot->sem);
-	err = mp_borrow_locked(peer, slot, gen, flags, full);
+	err = mp_borrow_locked(peer, slot, gen, flags, hold, &first);
 	if (!err) {
 		*hdr = slot->hdr;
 		mp_ref_fill(pool, index, gen, ref);
 	}
-	if (excl)
-		up_write(&slot->sem);
-	else
+	if (excl) {
+		mp_slot_unlock(pool, slot, was);
+	} else {
+		/* Borrowable means READY and no writer: it is borrowed now. */
+		if (!err && first)
+			mp_census_move(pool, MP_SLOT_READY, MP_CENSUS_BORROWED);
 		up_read(&slot->sem);
+	}
 	if (err)
 		goto unlock;
 	hold = mp_hold_get(peer, index);
 	if (flags & MSGPOOL_F_WRITE)
-		hold->write = 1;
+		hold->write = MP_HOLD_WRITE;
 	else
 		hold->reads++;
 	atomic64_inc(&pool->cnt.borrows);
@@ -731,14 +937,15 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	      u32 flags, struct mp_ref *ref, struct mp_msg_hdr *hdr)
 {
 	bool write = flags & MSGPOOL_F_WRITE;
-	u32 gen = mp_token_gen(token);
+	u64 gen;
 	struct mp_slot *slot;
 	u32 index;
 	int err;
 
-	if (write && !peer->writable)
+	/* Adopting makes the peer the one to free it: a writer's right. */
+	if ((flags & (MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT)) && !peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -746,8 +953,9 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 		err = mp_borrow_try(pool, peer, index, gen, flags, ref, hdr);
 		if (err != -EBUSY || (flags & MSGPOOL_F_NONBLOCK))
 			return err;
-		err = wait_event_killable(pool->wq,
-					  mp_borrow_may_run(slot, gen, write));
+		/* Any signal ends the wait: nothing is held yet. */
+		err = wait_event_interruptible(pool->wq,
+					mp_borrow_may_run(slot, gen, write));
 		if (err)
 			return err;
 	}
@@ -755,12 +963,13 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 
 /* Ends @peer's write borrow of @slot: @hold is that borrow. */
 static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
-			    struct mp_hold *hold, u32 gen, u32 flags, u32 len)
+			    struct mp_hold *hold, u64 gen, u32 flags, u32 len)
 {
+	int was;
 	bool freed = false;
 	int err = 0;
 
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	if (mp_slot_stale(slot, gen))
 		err = -ESTALE;
 	else if (slot->state != MP_SLOT_READY)
@@ -775,29 +984,42 @@ static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 		hold->write = 0;
 		freed = mp_slot_orphan_free(pool, slot);
 	}
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, hold->slot - 1);
 	return err;
 }
 
 /* Frees @slot if it is an orphan whose last borrow just went. */
-static void mp_orphan_put(struct mp_pool *pool, u32 index, u32 gen)
+static void mp_orphan_put(struct mp_pool *pool, u32 index, u64 gen)
 {
+	int was;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
 
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	if (!mp_slot_stale(slot, gen))
 		freed = mp_slot_orphan_free(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, index);
 }
 
+/*
+ * Under @slot->sem held shared, after the last read borrow went: the
+ * census learns, and an orphan is to be freed.
+ */
+static bool mp_read_borrows_gone(struct mp_pool *pool, struct mp_slot *slot)
+{
+	/* Not by the bucket: a new first read borrow may have come in. */
+	if (slot->state == MP_SLOT_READY && !slot->writer)
+		mp_census_move(pool, MP_CENSUS_BORROWED, MP_SLOT_READY);
+	return slot->flags & MP_SLOT_ORPHAN;
+}
+
 /* Ends one read borrow; @hold may be NULL (then there is none to end). */
 static int mp_release_read(struct mp_pool *pool, struct mp_slot *slot,
-			   struct mp_hold *hold, u32 gen, u32 flags)
+			   struct mp_hold *hold, u64 gen, u32 flags)
 {
 	bool orphan = false;
 	int err = 0;
@@ -808,7 +1030,7 @@ static int mp_release_read(struct mp_pool *pool, struct mp_slot *slot,
 	else if (!hold || (flags & MSGPOOL_F_SETLEN))
 		err = -EPERM;	/* SETLEN needs a write borrow */
 	else if (atomic_dec_and_test(&slot->readers))
-		orphan = slot->flags & MP_SLOT_ORPHAN;
+		orphan = mp_read_borrows_gone(pool, slot);
 	up_read(&slot->sem);
 	if (err)
 		return err;
@@ -821,13 +1043,13 @@ static int mp_release_read(struct mp_pool *pool, struct mp_slot *slot,
 int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	       u32 flags, u32 len)
 {
-	u32 gen = mp_token_gen(token);
+	u64 gen;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	u32 index;
 	int err;
 
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -848,26 +1070,28 @@ int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 
 int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
+	int was;
 	struct mp_slot *slot;
 	u32 index;
+	u64 gen;
 	int err;
 
 	if (!peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
 
-	down_write(&slot->sem);
-	err = mp_slot_stale(slot, mp_token_gen(token)) ? -ESTALE : 0;
+	was = mp_slot_lock(slot);
+	err = mp_slot_stale(slot, gen) ? -ESTALE : 0;
 	/* A loan is a write borrow: its loaner is the slot's writer. */
 	if (!err && (!mp_slot_idle(slot) ||
 		     slot->state == MP_SLOT_PUBLISHED))
 		err = -EBUSY;	/* a published slot is its readers' */
 	if (!err)
 		mp_slot_free_locked(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (err)
 		return err;
 	mp_slot_push(pool, index);
@@ -878,12 +1102,12 @@ int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 	      struct mp_msg_hdr *hdr)
 {
-	u32 gen = mp_token_gen(token);
+	u64 gen;
 	struct mp_slot *slot;
 	u32 index;
 	int err;
 
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -906,11 +1130,12 @@ int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 			 const struct mp_hold *hold)
 {
+	int was;
 	u32 index = hold->slot - 1;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
 
-	down_write(&slot->sem);
+	was = mp_slot_lock(slot);
 	atomic_sub(hold->reads, &slot->readers);
 	if (hold->write) {
 		WRITE_ONCE(slot->writer, 0);
@@ -918,7 +1143,7 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 			mp_slot_free_locked(pool, slot);
 			atomic64_inc(&pool->cnt.reclaimed);
 			freed = true;
-		} else if (slot->owner != peer->id &&
+		} else if (slot->owner != peer &&
 			   !(slot->flags & MP_SLOT_ORPHAN)) {
 			/* The message may be half written: fence it off. */
 			WRITE_ONCE(slot->state, MP_SLOT_POISONED);
@@ -927,7 +1152,7 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 	}
 	if (!freed)
 		freed = mp_slot_orphan_free(pool, slot);
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, index);
 }
@@ -936,16 +1161,17 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 static void mp_owned_undo(struct mp_pool *pool, struct mp_peer *peer,
 			  u32 index)
 {
+	int was;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
 
-	down_write(&slot->sem);
-	if (slot->owner == peer->id && slot->state != MP_SLOT_FREE) {
-		WRITE_ONCE(slot->owner, 0);
+	was = mp_slot_lock(slot);
+	if (slot->owner == peer && slot->state != MP_SLOT_FREE) {
+		mp_slot_set_owner(slot, NULL);
 		slot->flags |= MP_SLOT_ORPHAN;
 		freed = mp_slot_orphan_free(pool, slot);
 	}
-	up_write(&slot->sem);
+	mp_slot_unlock(pool, slot, was);
 	if (freed)
 		mp_slot_push(pool, index);
 }
@@ -967,9 +1193,9 @@ void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer)
 	peer->hold_used = 0;
 	mutex_unlock(&peer->lock);
 
-	/* Owners are not recorded per peer: look at every slot. */
-	for (i = 0; i < pool->capacity; i++) {
-		if (READ_ONCE(pool->slots[i].owner) == peer->id)
+	/* Owners are recorded in the slots: look until none is left. */
+	for (i = 0; i < pool->capacity && atomic_read(&peer->owned); i++) {
+		if (READ_ONCE(pool->slots[i].owner) == peer)
 			mp_owned_undo(pool, peer, i);
 		if (!(i % 4096))
 			cond_resched();
@@ -992,11 +1218,14 @@ int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
 		err = -EUSERS;
 	} else {
 		r = __ffs64(~pool->readers);
-		pool->readers |= (u64)1 << r;
+		WRITE_ONCE(pool->readers, pool->readers | (u64)1 << r);
 		WRITE_ONCE(pool->unread[r], 0);
+		pool->lost[r] = 0;
+		WRITE_ONCE(pool->held[r], 0);
 		WRITE_ONCE(peer->reader, r);
 		*reader = r;
-		*seq = pool->pub_seq;
+		/* Publishes bump @seq under pub_lock: later ones are above. */
+		*seq = atomic64_read(&pool->seq);
 	}
 	mutex_unlock(&pool->pub_lock);
 	return err;
@@ -1023,8 +1252,9 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 		if (!slot->pending)
 			mp_pub_free(pool, i);
 	}
-	pool->readers &= ~bit;
+	WRITE_ONCE(pool->readers, pool->readers & ~bit);
 	WRITE_ONCE(pool->unread[peer->reader], 0);
+	WRITE_ONCE(pool->held[peer->reader], 0);
 	WRITE_ONCE(peer->reader, -1);
 	atomic64_inc(&pool->notify_gen);
 	mutex_unlock(&pool->pub_lock);
@@ -1034,11 +1264,11 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 
 /* Under both locks: @slot becomes the readers' message, or free. */
 static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
-			      u32 len, u64 tag, struct mp_msg_hdr *hdr)
+			      struct mp_msg_hdr *hdr)
 {
-	mp_slot_stamp(slot, len, tag, ++pool->pub_seq, hdr);
+	mp_slot_stamp(pool, slot, hdr);
 	/* Its readers, not its publisher, decide when it goes. */
-	WRITE_ONCE(slot->owner, 0);
+	mp_slot_set_owner(slot, NULL);
 	slot->pending = pool->readers;
 	slot->taken = 0;
 	atomic64_inc(&pool->cnt.stores);
@@ -1053,17 +1283,19 @@ static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
 }
 
 int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	       u32 len, u64 tag, struct mp_msg_hdr *hdr)
+	       struct mp_msg_hdr *hdr)
 {
+	int was;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	bool freed;
 	u32 index;
+	u64 gen;
 	int err;
 
 	if (!peer->writable)
 		return -EBADF;
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -1071,15 +1303,16 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	mutex_lock(&peer->lock);
 	hold = mp_hold_find(peer, index);
 	mutex_lock(&pool->pub_lock);
-	down_write(&slot->sem);
-	err = mp_loan_end_check(pool, slot, hold, mp_token_gen(token), len,
-				true);
-	freed = !err && mp_publish_locked(pool, slot, len, tag, hdr);
-	up_write(&slot->sem);
-	if (freed)
+	was = mp_slot_lock(slot);
+	err = mp_loan_end_check(pool, slot, hold, gen, hdr);
+	freed = !err && mp_publish_locked(pool, slot, hdr);
+	mp_slot_unlock(pool, slot, was);
+	if (freed) {
 		mp_slot_push(pool, index);
-	else if (!err)
+	} else if (!err) {
 		mp_pub_append(pool, index);
+		mp_reader_limit(pool, pool->slots[index].pending);
+	}
 	mutex_unlock(&pool->pub_lock);
 	if (!err) {
 		hold->write = 0;
@@ -1091,7 +1324,7 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 }
 
 int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
-	    struct mp_msg_hdr *hdr)
+	    struct mp_msg_hdr *hdr, u32 *lost)
 {
 	struct mp_slot *slot = NULL;
 	int err = -EAGAIN;
@@ -1105,6 +1338,12 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 	}
 	if (!pool->unread[peer->reader])
 		goto unlock;
+	/* Taken messages cannot be dropped: the limit bounds them too. */
+	if (pool->reader_limit &&
+	    pool->held[peer->reader] >= pool->reader_limit) {
+		err = -EBUSY;
+		goto unlock;
+	}
 	bit = (u64)1 << peer->reader;
 	/* Takes go in order: the first untaken one is the oldest. */
 	for (i = pool->pub_head; i != MP_NIL; i = slot->pub_next) {
@@ -1115,9 +1354,12 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 	if (i == MP_NIL)
 		goto unlock;
 	slot->taken |= bit;
+	WRITE_ONCE(pool->held[peer->reader], pool->held[peer->reader] + 1);
 	WRITE_ONCE(pool->unread[peer->reader], pool->unread[peer->reader] - 1);
 	/* A published slot changes only under pub_lock: no sem needed. */
 	*hdr = slot->hdr;
+	*lost = pool->lost[peer->reader];
+	pool->lost[peer->reader] = 0;
 	mp_ref_fill(pool, i, slot->gen, ref);
 	atomic64_inc(&pool->cnt.borrows);
 	err = 0;
@@ -1130,10 +1372,11 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
 	struct mp_slot *slot;
 	u32 index;
+	u64 gen;
 	u64 bit;
 	int err;
 
-	err = mp_token_slot(pool, token, &index);
+	err = mp_token_open(pool, token, &index, &gen);
 	if (err)
 		return err;
 	slot = &pool->slots[index];
@@ -1145,7 +1388,7 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 	}
 	bit = (u64)1 << peer->reader;
 	down_read(&slot->sem);
-	if (mp_slot_stale(slot, mp_token_gen(token)))
+	if (mp_slot_stale(slot, gen))
 		err = -ESTALE;
 	else if (slot->state != MP_SLOT_PUBLISHED || !(slot->taken & bit))
 		err = -EPERM;
@@ -1154,6 +1397,7 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 		goto unlock;
 	slot->taken &= ~bit;
 	slot->pending &= ~bit;
+	WRITE_ONCE(pool->held[peer->reader], pool->held[peer->reader] - 1);
 	if (!slot->pending)
 		mp_pub_free(pool, index);
 	else
@@ -1169,7 +1413,10 @@ bool mp_take_ready(struct mp_pool *pool, struct mp_peer *peer)
 {
 	int r = READ_ONCE(peer->reader);
 
-	return r >= 0 && READ_ONCE(pool->unread[r]);
+	/* At its limit of takes a reader must mark one read first. */
+	return r >= 0 && READ_ONCE(pool->unread[r]) &&
+	       !(pool->reader_limit &&
+		 READ_ONCE(pool->held[r]) >= pool->reader_limit);
 }
 
 bool mp_loan_ready(struct mp_pool *pool)
@@ -1184,106 +1431,60 @@ bool mp_loan_ready(struct mp_pool *pool)
 	return ready;
 }
 
-void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info)
+u64 mp_pool_available(const struct mp_pool *pool)
 {
-	struct msgpool_class_info *ci;
-	struct mp_class *cls;
+	u64 sum = 0;
 	u32 c;
 
-	info->nr_classes = pool->nr_classes;
-	info->capacity = pool->capacity;
-	info->map_size = pool->map_size;
-	info->available = 0;
-	for (c = 0; c < pool->nr_classes; c++) {
-		cls = &pool->classes[c];
-		ci = &info->classes[c];
-		ci->slot_size = cls->slot_size;
-		ci->nr_slots = cls->nr_slots;
-		ci->available = atomic_read(&cls->available);
-		ci->stride = cls->stride;
-		ci->offset = cls->offset;
-		info->available += ci->available;
-	}
-	info->nr_stores = atomic64_read(&pool->cnt.stores);
-	info->nr_loans = atomic64_read(&pool->cnt.loans);
-	info->nr_borrows = atomic64_read(&pool->cnt.borrows);
-	info->nr_frees = atomic64_read(&pool->cnt.frees);
-	info->nr_nobufs = atomic64_read(&pool->cnt.nobufs);
-	info->nr_reclaimed = atomic64_read(&pool->cnt.reclaimed);
-	info->nr_poisoned = atomic64_read(&pool->cnt.poisoned);
-	mutex_lock(&pool->pub_lock);
-	info->reserved[MSGPOOL_INFO_PUBSUB] = hweight64(pool->readers) |
-		(u64)(pool->overwrite ? MSGPOOL_ATTACH_OVERWRITE : 0) << 32;
-	info->reserved[MSGPOOL_INFO_PUB_SEQ] = pool->pub_seq;
-	mutex_unlock(&pool->pub_lock);
-	info->reserved[MSGPOOL_INFO_NOTIFY_GEN] =
-		atomic64_read(&pool->notify_gen);
+	for (c = 0; c < pool->nr_classes; c++)
+		sum += atomic_read(&pool->classes[c].available);
+	return sum;
+}
+
+/*
+ * One count as it stands.  A slot's last read release and the next first
+ * borrow move it between READY and MP_CENSUS_BORROWED under its sem held
+ * shared, so their moves may land in either order: the borrow's first
+ * leaves READY a moment one short, below zero if it was the only one,
+ * and MP_CENSUS_BORROWED one over, above capacity if every slot was in
+ * such a moment.  A count reads as at least 0 and at most capacity,
+ * never as a huge one.
+ */
+static u64 mp_census_read(const struct mp_pool *pool, int bucket)
+{
+	int n = atomic_read(&pool->census[bucket]);
+
+	if (n <= 0)
+		return 0;
+	if ((u32)n > pool->capacity)
+		return pool->capacity;
+	return n;
 }
 
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c)
 {
-	struct mp_slot *slot;
-	u32 i;
-
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < pool->capacity; i++) {
-		slot = &pool->slots[i];
-		down_read(&slot->sem);
-		switch (slot->state) {
-		case MP_SLOT_FREE:
-			c->free++;
-			break;
-		case MP_SLOT_LOANED:
-			c->loaned++;
-			break;
-		case MP_SLOT_READY:
-			if (mp_slot_idle(slot))
-				c->ready++;
-			else
-				c->borrowed++;
-			break;
-		case MP_SLOT_PUBLISHED:
-			c->published++;
-			break;
-		default:
-			c->poisoned++;
-			break;
-		}
-		up_read(&slot->sem);
-		if (!(i % 4096))
-			cond_resched();
-	}
+	c->free = mp_census_read(pool, MP_SLOT_FREE);
+	c->loaned = mp_census_read(pool, MP_SLOT_LOANED);
+	c->ready = mp_census_read(pool, MP_SLOT_READY);
+	c->borrowed = mp_census_read(pool, MP_CENSUS_BORROWED);
+	c->poisoned = mp_census_read(pool, MP_SLOT_POISONED);
+	c->published = mp_census_read(pool, MP_SLOT_PUBLISHED);
+	c->retired = mp_census_read(pool, MP_SLOT_RETIRED);
 }
 
-void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
-		    struct mp_peer_census *c)
+void mp_peer_census(struct mp_peer *peer, struct mp_peer_census *c)
 {
-	struct mp_slot *slot;
+	const struct mp_hold *hold;
 	u32 i;
 
 	memset(c, 0, sizeof(*c));
 	mutex_lock(&peer->lock);
 	for (i = 0; i < peer->hold_cap; i++) {
-		if (!peer->holds[i].slot)
-			continue;
-		c->reads += peer->holds[i].reads;
-		if (!peer->holds[i].write)
-			continue;
-		slot = &pool->slots[peer->holds[i].slot - 1];
-		down_read(&slot->sem);
-		if (slot->state == MP_SLOT_LOANED)
-			c->loans++;
-		else
-			c->writes++;
-		up_read(&slot->sem);
+		hold = &peer->holds[i];
+		c->reads += hold->reads;
+		c->loans += hold->write == MP_HOLD_LOAN;
+		c->writes += hold->write == MP_HOLD_WRITE;
 	}
 	mutex_unlock(&peer->lock);
-
-	/* As in mp_peer_reclaim(): owners are only recorded in the slots. */
-	for (i = 0; i < pool->capacity; i++) {
-		if (READ_ONCE(pool->slots[i].owner) == peer->id)
-			c->owned++;
-		if (!(i % 4096))
-			cond_resched();
-	}
+	c->owned = atomic_read(&peer->owned);
 }

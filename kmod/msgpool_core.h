@@ -3,26 +3,20 @@
  * msgpool core: free lists, tokens, the slot state machine and borrow
  * accounting.  No file, mmap or ioctl code lives here, so the same source
  * builds into msgpool.ko, into the KUnit module and into the userspace
- * shim (see msgpool_compat.h).
+ * tests, where kunit/shim/linux/ stands in for the kernel's headers.
  */
 #ifndef _MSGPOOL_CORE_H
 #define _MSGPOOL_CORE_H
 
-#include "msgpool_compat.h"
+#include <linux/atomic.h>
 #include <linux/msgpool.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/siphash.h>
+#include <linux/types.h>
+#include <linux/wait.h>
 
-/*
- * A token is 64 bits:
- *   bits  0..23  slot index within its class
- *   bits 24..26  size class
- *   bits 27..31  pool tag (low bits of the pool id: catches most tokens
- *                of another pool)
- *   bits 32..63  generation of the slot when the token was made (never 0)
- */
-#define MP_TOKEN_INDEX_BITS	24
-#define MP_TOKEN_CLASS_BITS	3
-#define MP_TOKEN_TAG_BITS	5
-#define MP_MAX_CLASS_SLOTS	(1U << MP_TOKEN_INDEX_BITS)
+#define MP_MAX_CLASS_SLOTS	(1U << 24)	/* slots of one class */
 
 #define MP_NIL			0xffffffffU	/* end of a free list */
 #define MP_SLOT_ALIGN		64		/* stride unit: a cache line */
@@ -33,155 +27,339 @@ enum mp_slot_state {
 	MP_SLOT_READY,		/* holds a message; borrowable */
 	MP_SLOT_POISONED,	/* a write borrower died inside it */
 	MP_SLOT_PUBLISHED,	/* a message for the readers in @pending */
+	MP_SLOT_RETIRED,	/* its generations are spent: never reused */
+	MP_CENSUS_BORROWED,	/* census only: READY under a borrow */
+	MP_CENSUS_NR
 };
 
 /* mp_slot.flags */
 #define MP_SLOT_ORPHAN		(1U << 0)	/* last release frees it */
 
-/* The header of a stored message: kernel memory, never in the mapping. */
+/**
+ * struct mp_msg_hdr - the header of a finished message
+ * @len: payload bytes
+ * @producer: pid of the process that finished it, as its caller gave it
+ * @tag: the producer's tag
+ * @seq: its number in the pool's sequence (&mp_pool.seq)
+ * @timestamp_ns: when it was finished, as its caller gave it
+ *
+ * Kernel memory, never in the mapping.  The caller of mp_commit() and
+ * mp_publish() fills all but @seq: the core knows no processes or clocks.
+ */
 struct mp_msg_hdr {
 	u32 len;
-	u32 producer;		/* pid that stored or committed it */
+	u32 producer;
 	u64 tag;
 	u64 seq;
 	u64 timestamp_ns;
 };
 
-/*
- * One slot.  @sem orders state changes: read borrows and releases of read
- * borrows take it shared (they only touch @readers), everything else takes
- * it exclusive.  No path holds it on return to userspace and none holds
- * two slots' semaphores at once.
+/**
+ * struct mp_slot - one slot of a pool
+ * @sem: orders the slot's state changes.  Read borrows and their releases
+ *	take it shared (they only touch @readers), all else exclusive.
+ *	Never held on return to userspace, never two slots' at once.
+ * @readers: read borrows held, all peers; atomic, changed under @sem
+ * @gen: generation of its latest message, moved on by every allocation,
+ *	0 before the first; written under @sem held exclusive, read with
+ *	READ_ONCE() by the lockless borrow wait
+ * @state: enum mp_slot_state; under @sem
+ * @flags: MP_SLOT_*; under @sem
+ * @class_idx: its size class; constant
+ * @owner: the peer that owns it, NULL when none; under @sem, read with
+ *	READ_ONCE() by the reclaim scan.  A peer's reclaim clears it from
+ *	every slot before the peer is freed.
+ * @writer: peer id holding its loan or write borrow, 0 when none; under @sem
+ * @next: free-list link (index in its class) or MP_NIL; owned by whoever
+ *	popped the slot, read by the lock-free pop (see mp_freelist_pop())
+ * @hdr: the message's header; under @sem, or &mp_pool.pub_lock while
+ *	PUBLISHED
+ * @pending: PUBLISHED: readers that have not marked it read; pub_lock
+ * @taken: PUBLISHED: readers of @pending that borrow it now; pub_lock
+ * @pub_prev: PUBLISHED: publish list link (slot index) or MP_NIL; pub_lock
+ * @pub_next: the same, towards newer messages; pub_lock
  */
 struct mp_slot {
 	struct rw_semaphore sem;
-	atomic_t readers;	/* read borrows held, all peers */
-	u32 gen;		/* bumped on every alloc and free; never 0 */
-	u8 state;		/* enum mp_slot_state */
-	u8 flags;		/* MP_SLOT_* */
+	atomic_t readers;
+	u64 gen;
+	u8 state;
+	u8 flags;
 	u16 class_idx;
-	u32 owner;		/* peer id that owns it, 0 when none */
-	u32 writer;		/* peer id holding the loan or write borrow */
-	u32 next;		/* free-list link (index in class), MP_NIL */
+	struct mp_peer *owner;
+	u32 writer;
+	u32 next;
 	struct mp_msg_hdr hdr;
-	/* PUBLISHED only, under mp_pool.pub_lock: */
-	u64 pending;		/* readers that have not marked it read */
-	u64 taken;		/* readers of @pending that borrow it now */
-	u32 pub_prev, pub_next;	/* publish list links (slot index), MP_NIL */
+	u64 pending;
+	u64 taken;
+	u32 pub_prev, pub_next;
 };
 
-/* One size class: its slots and its lock-free free list. */
+/**
+ * struct mp_class - one size class: its slots and its lock-free free list
+ * @slot_size: payload bytes of a slot; constant
+ * @stride: ALIGN(@slot_size, MP_SLOT_ALIGN); constant
+ * @nr_slots: constant
+ * @first: index of its slot 0 in &mp_pool.slots; constant
+ * @offset: mmap offset of its slot 0, page aligned; constant
+ * @free_head: the Treiber stack's head, tag << 32 | index; changed by
+ *	try_cmpxchg64() only, the tag moving on every change (no ABA)
+ * @available: slots on the free list; atomic
+ */
 struct mp_class {
-	u32 slot_size;		/* payload bytes */
-	u32 stride;		/* ALIGN(slot_size, MP_SLOT_ALIGN) */
+	u32 slot_size;
+	u32 stride;
 	u32 nr_slots;
-	u32 first;		/* index of slot 0 in mp_pool.slots */
-	u64 offset;		/* mmap offset of slot 0, page aligned */
-	u64 free_head;		/* tag << 32 | index, try_cmpxchg64() only */
+	u32 first;
+	u64 offset;
+	u64 free_head;
 	atomic_t available;
 };
 
-/*
- * Cumulative, as MSGPOOL_IOC_INFO reports them.  @loans counts every
- * allocation (a store is a loan and a commit), @frees every slot put back
- * on a free list (free, discard, reclaim), @reclaimed those of closed
- * peers, @nobufs every allocation refused with -ENOBUFS or -EAGAIN.
+/**
+ * struct mp_counters - cumulative figures, as MSGPOOL_IOC_INFO reports them
+ * @stores: messages finished: commits and publishes (a store commits)
+ * @loans: allocations (a store is one)
+ * @borrows: read and write borrows granted, takes included
+ * @frees: slots put back on a free list: free, discard, reclaim
+ * @nobufs: allocations refused with -ENOBUFS or -EAGAIN
+ * @reclaimed: slots freed when their peer closed
+ * @poisoned: slots poisoned by a write borrower's close
+ *
+ * All atomic, no lock.
  */
 struct mp_counters {
 	atomic64_t stores, loans, borrows, frees, nobufs, reclaimed, poisoned;
 };
 
+/**
+ * struct mp_pool - the core's part of a pool
+ * @nr_classes: constant
+ * @key: the random key its tokens are enciphered with; constant
+ * @slot_bits: bits of a slot index in a token; constant
+ * @gen_max: the last generation a slot may reach; constant
+ * @capacity: slots, all classes; constant
+ * @map_size: bytes of the mapping, page aligned; constant
+ * @classes: the size classes; see &struct mp_class
+ * @slots: @capacity slots, class by class
+ * @seq: the last message's sequence number; atomic.  Every commit and
+ *	publish takes the next; a publish takes it under @pub_lock, so a
+ *	subscribe that reads it under @pub_lock sees the publishes that
+ *	reach its reader above it.
+ * @cnt: counters; atomic
+ * @census: slots by state (enum mp_slot_state, READY ones under a borrow
+ *	in MP_CENSUS_BORROWED); atomic, moved under the slot's sem
+ * @wq: waiters for a free slot, a dropped borrow or a publish; see mp_wake()
+ * @pub_lock: guards the publish list, the published slots' masks and
+ *	the reader fields below.  Nests inside &mp_peer.lock and outside
+ *	any slot's @sem.
+ * @overwrite: MSGPOOL_ATTACH_OVERWRITE, set at create; constant
+ * @reader_limit: untaken messages a reader may have before a publish
+ *	drops its oldest, and taken ones before a take fails, 0 for no
+ *	limit; set at create, constant
+ * @readers: mask of subscribed reader indexes; pub_lock (read with
+ *	READ_ONCE() for MSGPOOL_IOC_INFO)
+ * @pub_head: oldest published slot, or MP_NIL; pub_lock
+ * @pub_tail: newest published slot, or MP_NIL; pub_lock
+ * @notify_gen: moves on every publish, mark read and unsubscribe; atomic
+ * @unread: per reader, published messages it has not taken; pub_lock
+ *	(read with READ_ONCE() by poll)
+ * @lost: per reader, untaken messages an overwrite or its limit dropped
+ *	since its last take; pub_lock
+ * @held: per reader, messages it has taken and not marked read; pub_lock
+ */
 struct mp_pool {
 	u32 nr_classes;
-	u32 tag;		/* MP_TOKEN_TAG_BITS of the pool id */
-	u32 capacity;		/* slots, all classes */
-	u64 map_size;		/* bytes, page aligned */
+	siphash_key_t key;
+	u32 slot_bits;
+	u64 gen_max;
+	u32 capacity;
+	u64 map_size;
 	struct mp_class classes[MSGPOOL_MAX_CLASSES];
-	struct mp_slot *slots;	/* capacity entries */
-	atomic_t next_peer_id;
+	struct mp_slot *slots;
 	atomic64_t seq;
 	struct mp_counters cnt;
-	wait_queue_head_t wq;	/* slot freed, borrow dropped, published */
-	/*
-	 * Publish/subscribe.  @pub_lock guards the list of published slots
-	 * (oldest first, i.e. in @pub_seq order), their masks and the
-	 * readers; it nests inside a peer's lock and outside slot sems.
-	 */
+	atomic_t census[MP_CENSUS_NR];
+	wait_queue_head_t wq;
 	struct mutex pub_lock;
-	bool overwrite;		/* MSGPOOL_ATTACH_OVERWRITE, set at create */
-	u64 readers;		/* mask of subscribed reader indexes */
-	u32 pub_head, pub_tail;	/* slot indexes, MP_NIL when empty */
-	u64 pub_seq;		/* last publish sequence number */
-	atomic64_t notify_gen;	/* see MSGPOOL_INFO_NOTIFY_GEN */
-	u32 unread[MSGPOOL_MAX_READERS];	/* untaken, per reader */
+	bool overwrite;
+	u32 reader_limit;
+	u64 readers;
+	u32 pub_head, pub_tail;
+	atomic64_t notify_gen;
+	u32 unread[MSGPOOL_MAX_READERS];
+	u32 lost[MSGPOOL_MAX_READERS];
+	u32 held[MSGPOOL_MAX_READERS];
 };
 
-/*
- * What one peer holds in one slot.  Kept per peer so that release can
- * refuse a borrow the peer never took, and close can undo everything.
+/**
+ * struct mp_hold - what one peer holds in one slot
+ * @slot: global slot index + 1; 0 marks an empty cell
+ * @reads: read borrows
+ * @write: MP_HOLD_LOAN, MP_HOLD_WRITE for a write borrow, or 0
+ * @pad: zero
+ *
+ * Kept per peer, under &mp_peer.lock, so that a release can refuse a
+ * borrow the peer never took and a close can undo all it held.
  */
+#define MP_HOLD_WRITE	1
+#define MP_HOLD_LOAN	2
+
 struct mp_hold {
-	u32 slot;		/* global slot index + 1; 0: empty cell */
-	u16 reads;		/* read borrows */
-	u8 write;		/* 1: write borrow or loan */
+	u32 slot;
+	u16 reads;
+	u8 write;
 	u8 pad;
 };
 
+/**
+ * struct mp_peer - a peer as the core sees it
+ * @id: >= 1, unique among the pool's live peers; constant
+ * @writable: may store, loan, write-borrow and free; constant
+ * @lock: guards @holds, @hold_cap and @hold_used; taken before
+ *	&mp_pool.pub_lock and any slot's sem
+ * @holds: open-addressing table of what it holds, @hold_cap cells
+ * @hold_cap: a power of two, or 0
+ * @hold_used: cells in use
+ * @reader: its reader index, -1 when it is none; &mp_pool.pub_lock
+ *	(read with READ_ONCE() by poll)
+ * @owned: slots it owns; atomic, moved under the slots' sems
+ *
+ * The file side embeds it in struct msgpool_peer (msgpool_pool.h).
+ */
 struct mp_peer {
-	u32 id;			/* >= 1, unique within the pool's life */
-	bool writable;		/* may store, loan, write-borrow and free */
-	struct mutex lock;	/* guards @holds; taken before any slot sem */
-	struct mp_hold *holds;	/* open-addressing table, @hold_cap cells */
-	u32 hold_cap;		/* power of two, or 0 */
+	u32 id;
+	bool writable;
+	struct mutex lock;
+	struct mp_hold *holds;
+	u32 hold_cap;
 	u32 hold_used;
-	int reader;		/* reader index, -1: none; under pub_lock */
+	int reader;
+	atomic_t owned;
 };
 
-/* A slot as userspace sees it, filled by the ops below. */
+/**
+ * struct mp_ref - a slot as userspace sees it, filled by the ops below
+ * @token: the message's token
+ * @offset: mmap offset of the payload
+ * @capacity: slot_size of its class
+ * @slot: global slot index
+ */
 struct mp_ref {
 	u64 token;
-	u64 offset;		/* mmap offset of the payload */
-	u32 capacity;		/* slot_size of its class */
-	u32 slot;		/* global slot index */
+	u64 offset;
+	u32 capacity;
+	u32 slot;
 };
 
-/*
- * Config and lifetime.  mp_config_check() returns -EINVAL for a bad
- * shape, -E2BIG above @max_bytes (of the page-aligned mapping) or
- * @max_slots.  mp_pool_init() checks the shape itself (no limits) and
- * returns -EINVAL, -E2BIG (a stride above 32 bits) or -ENOMEM.
+/**
+ * mp_config_check() - check a pool's classes against the limits
+ * @cls: the classes, strictly increasing in slot_size
+ * @nr: how many
+ * @max_bytes: the largest page-aligned mapping allowed
+ * @max_slots: the most slots allowed, all classes
+ * @map_size: out: the mapping's size
+ *
+ * Return: 0, -EINVAL for a bad shape, -E2BIG above a limit.
  */
 int mp_config_check(const struct msgpool_class *cls, u32 nr,
 		    u64 max_bytes, u32 max_slots, u64 *map_size);
+
+/**
+ * mp_pool_init() - set up a pool's core
+ * @pool: zeroed memory
+ * @cls: the classes, checked again here without limits
+ * @nr: how many
+ *
+ * Draws the random key of the pool's tokens.
+ *
+ * Return: 0, -EINVAL, -E2BIG (a stride above 32 bits) or -ENOMEM.
+ */
 int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
-		 u32 nr, u32 pool_id);
+		 u32 nr);
+
+/**
+ * mp_pool_destroy() - free what mp_pool_init() allocated
+ * @pool: a pool none of whose peers is left
+ */
 void mp_pool_destroy(struct mp_pool *pool);
-void mp_peer_init(struct mp_pool *pool, struct mp_peer *peer, bool writable);
-/*
- * Undo all @peer holds and free what it owns (see Documentation/msgpool.rst);
- * @peer may not be used again.
+
+/**
+ * mp_peer_init() - set up a peer
+ * @peer: the peer
+ * @id: its id, >= 1, which no other live peer of the pool has
+ * @writable: whether it may store, loan, write-borrow and free
+ */
+void mp_peer_init(struct mp_peer *peer, u32 id, bool writable);
+
+/**
+ * mp_peer_reclaim() - undo all @peer holds and free what it owns
+ * @pool: its pool
+ * @peer: the closing peer; it may not be used again
+ *
+ * In the order Documentation/msgpool.rst gives: read borrows end, loans
+ * are freed, write borrows of others' slots poison them, owned slots are
+ * freed or, while borrowed, orphaned.
  */
 void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer);
 
-/* Tokens. */
-u64 mp_token_make(const struct mp_pool *pool, u32 class_idx, u32 index,
-		  u32 gen);
-/* Sets *@slot to the global slot index; -EINVAL for a malformed token. */
-int mp_token_slot(const struct mp_pool *pool, u64 token, u32 *slot);
+/**
+ * mp_token_make() - the token of a slot's message
+ * @pool: the slot's pool
+ * @slot: its global index
+ * @gen: the message's generation
+ *
+ * See "Tokens" in msgpool_core.c: a permutation of (@slot, @gen) under
+ * the pool's key.
+ *
+ * Return: the token.
+ */
+u64 mp_token_make(const struct mp_pool *pool, u32 slot, u64 gen);
 
-/*
- * Free list of one class (index within the class), exposed for the KUnit
- * and shim suites.  Both keep @cls->available; pop returns MP_NIL when the
- * class is empty.
+/**
+ * mp_token_open() - the slot and generation a token names
+ * @pool: the pool
+ * @token: a token from userspace
+ * @slot: out: the global slot index
+ * @gen: out: the generation
+ *
+ * Return: 0, or -EINVAL for a token that cannot be of @pool.  A token of
+ * another pool usually gets -EINVAL, else the slot's state decides.
+ */
+int mp_token_open(const struct mp_pool *pool, u64 token, u32 *slot,
+		  u64 *gen);
+
+/**
+ * mp_freelist_pop() - take a slot from a class's free list
+ * @pool: the pool
+ * @cls: one of its classes
+ *
+ * Lock-free; keeps @cls->available.  Exposed for the core's tests.
+ *
+ * Return: the slot's index within the class, or MP_NIL when it is empty.
  */
 u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls);
+
+/**
+ * mp_freelist_push() - put a slot back on its class's free list
+ * @pool: the pool
+ * @cls: the slot's class
+ * @index: the slot's index within the class
+ */
 void mp_freelist_push(struct mp_pool *pool, struct mp_class *cls, u32 index);
 
-/* Smallest class that fits @len and has a free slot; -ENOBUFS when none. */
+/**
+ * mp_class_pick() - the smallest class that fits and has a free slot
+ * @pool: the pool
+ * @len: payload bytes wanted
+ *
+ * Return: the class index, or -ENOBUFS when none.
+ */
 int mp_class_pick(const struct mp_pool *pool, u32 len);
 
 /*
- * Operations.  @flags are MSGPOOL_F_*.  All return 0 or -errno:
+ * The operations below take the pool, the acting peer and the op's
+ * arguments, with MSGPOOL_F_* @flags.  They return 0 or -errno:
  *  -EINVAL    malformed token or argument (BadToken)
  *  -ESTALE    generation mismatch: freed or reused slot (NotAllocated)
  *  -EBUSY     conflicting borrow with MSGPOOL_F_NONBLOCK (AlreadyBorrowed),
@@ -194,71 +372,242 @@ int mp_class_pick(const struct mp_pool *pool, u32 len);
  *  -ENOMEM    the peer's record of borrows could not grow; nothing changed
  *  -EOVERFLOW a slot's read borrow count is at its limit (65535 per peer)
  *  -ERESTARTSYS a fatal signal ended a wait
+ * Each takes @peer's lock, then at most one slot's sem.
+ */
+
+/**
+ * mp_loan() - allocate a slot and write-borrow it
+ * @pool: the pool
+ * @peer: the loaner, which owns the slot
+ * @len: payload bytes wanted
+ * @flags: MSGPOOL_F_WAIT to sleep for a slot, MSGPOOL_F_NONBLOCK
+ * @ref: out: the new slot
+ *
+ * Return: 0 or -errno, see above.
  */
 int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	    struct mp_ref *ref);
+
+/**
+ * mp_commit() - end a loan with a message
+ * @pool: the pool
+ * @peer: the loaner
+ * @token: the loan's token
+ * @hdr: in: the message's len, tag, producer and timestamp_ns; out: @seq
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_commit(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	      u32 len, u64 tag, struct mp_msg_hdr *hdr);
+	      struct mp_msg_hdr *hdr);
+
+/**
+ * mp_discard() - end a loan without a message: the slot is free again
+ * @pool: the pool
+ * @peer: the loaner
+ * @token: the loan's token
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_discard(struct mp_pool *pool, struct mp_peer *peer, u64 token);
+
+/**
+ * mp_borrow() - borrow a message, shared or (MSGPOOL_F_WRITE) exclusive
+ * @pool: the pool
+ * @peer: the borrower
+ * @token: the message's token
+ * @flags: MSGPOOL_F_WRITE, MSGPOOL_F_NONBLOCK, MSGPOOL_F_ADOPT
+ * @ref: out: the slot
+ * @hdr: out: the message's header
+ *
+ * Without MSGPOOL_F_NONBLOCK a conflicting borrow is waited for.
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	      u32 flags, struct mp_ref *ref, struct mp_msg_hdr *hdr);
+
+/**
+ * mp_release() - end a borrow of @peer
+ * @pool: the pool
+ * @peer: the borrower
+ * @token: the message's token
+ * @flags: MSGPOOL_F_SETLEN to give a write borrow's message a new length
+ * @len: that length
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	       u32 flags, u32 len);
+
+/**
+ * mp_free() - free a message nobody borrows
+ * @pool: the pool
+ * @peer: a writable peer
+ * @token: the message's token
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token);
+
+/**
+ * mp_header() - a message's header, without a borrow
+ * @pool: the pool
+ * @token: the message's token
+ * @ref: out: the slot
+ * @hdr: out: the header
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 	      struct mp_msg_hdr *hdr);
-void mp_pool_info(struct mp_pool *pool, struct msgpool_info *info);
 
-/* Slots of a pool by state; the fields sum to the pool's capacity. */
+/**
+ * mp_pool_available() - free slots, all classes
+ * @pool: the pool
+ *
+ * Return: a moment's sum, exact only when nothing runs.
+ */
+u64 mp_pool_available(const struct mp_pool *pool);
+
+/**
+ * struct mp_census - a pool's slots by state; the fields sum to capacity
+ * @free: FREE
+ * @loaned: LOANED
+ * @ready: READY, nobody borrows it
+ * @borrowed: READY under a read or write borrow
+ * @poisoned: POISONED
+ * @published: PUBLISHED, taken or not
+ * @retired: RETIRED
+ */
 struct mp_census {
-	u64 free;		/* FREE */
-	u64 loaned;		/* LOANED */
-	u64 ready;		/* READY, nobody borrows it */
-	u64 borrowed;		/* READY under a read or write borrow */
-	u64 poisoned;		/* POISONED */
-	u64 published;		/* PUBLISHED, taken or not */
+	u64 free;
+	u64 loaned;
+	u64 ready;
+	u64 borrowed;
+	u64 poisoned;
+	u64 published;
+	u64 retired;
 };
 
-/* What one peer holds. */
+/**
+ * struct mp_peer_census - what one peer holds
+ * @loans: slots it is filling
+ * @reads: read borrows
+ * @writes: write borrows
+ * @owned: slots it owns
+ */
 struct mp_peer_census {
-	u64 loans;		/* slots it is filling */
-	u64 reads;		/* read borrows */
-	u64 writes;		/* write borrows */
-	u64 owned;		/* slots it owns */
+	u64 loans;
+	u64 reads;
+	u64 writes;
+	u64 owned;
 };
 
-/*
- * Snapshots for the stats ioctls: each slot is looked at under its
- * semaphore, so a slot is counted in one consistent state, though the
- * pool may change while the census runs.  Both may sleep.
- * mp_peer_census() takes @peer's lock: @peer must not be reclaimed
- * meanwhile.
+/**
+ * mp_pool_census() - a pool's slots by state, for the stats ioctls
+ * @pool: the pool
+ * @c: out: the counts
+ *
+ * Kept as the slots change: no slot is looked at, no lock taken.  Each
+ * count is a moment's, from 0 to capacity; while the pool runs they need
+ * not sum up.
  */
 void mp_pool_census(struct mp_pool *pool, struct mp_census *c);
-void mp_peer_census(struct mp_pool *pool, struct mp_peer *peer,
-		    struct mp_peer_census *c);
+
+/**
+ * mp_peer_census() - count what a peer holds, for the stats ioctls
+ * @peer: the peer; not reclaimed meanwhile (its lock is taken)
+ * @c: out: the counts
+ *
+ * Looks at the peer's own record only, no slot.  May sleep.
+ */
+void mp_peer_census(struct mp_peer *peer, struct mp_peer_census *c);
 
 /*
- * Publish/subscribe (Documentation/msgpool.rst, "Published slots").
+ * Publish/subscribe (Documentation/msgpool.rst, "Publish/subscribe").
  * Besides the codes above:
  *  -EALREADY  subscribe of a peer that is a reader already
  *  -EUSERS    subscribe with MSGPOOL_MAX_READERS readers in the pool
  *  -ENOENT    take, mark read or unsubscribe of a peer that is no reader
  *  -EAGAIN    take with no untaken message
- * mp_publish() ends @peer's loan of @token like mp_commit(), for the
- * readers subscribed now (none: the slot is free at once).
- * mp_mark_read() ends a take of @peer; the last reader frees the slot.
+ */
+
+/**
+ * mp_subscribe() - make @peer a reader
+ * @pool: the pool
+ * @peer: the peer
+ * @reader: out: its reader index
+ * @seq: out: the pool's sequence number now; later publishes are above
+ *
+ * Return: 0 or -errno, see above.
  */
 int mp_subscribe(struct mp_pool *pool, struct mp_peer *peer, u32 *reader,
 		 u64 *seq);
+
+/**
+ * mp_unsubscribe() - end @peer's subscription and its takes
+ * @pool: the pool
+ * @peer: the reader
+ *
+ * A published slot no other reader waits for is freed.
+ *
+ * Return: 0 or -ENOENT.
+ */
 int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer);
+
+/**
+ * mp_publish() - end a loan by publishing it to the readers subscribed now
+ * @pool: the pool
+ * @peer: the loaner
+ * @token: the loan's token
+ * @hdr: as for mp_commit()
+ *
+ * With no reader subscribed the slot is free at once.
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
-	       u32 len, u64 tag, struct mp_msg_hdr *hdr);
+	       struct mp_msg_hdr *hdr);
+
+/**
+ * mp_take() - read-borrow this reader's oldest untaken message
+ * @pool: the pool
+ * @peer: the reader
+ * @ref: out: the slot
+ * @hdr: out: the message's header
+ * @lost: out: messages an overwrite dropped before this reader took them,
+ *	since its previous take
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
-	    struct mp_msg_hdr *hdr);
+	    struct mp_msg_hdr *hdr, u32 *lost);
+
+/**
+ * mp_mark_read() - end a take; the last reader frees the slot
+ * @pool: the pool
+ * @peer: the reader
+ * @token: the taken message's token
+ *
+ * Return: 0 or -errno, see above.
+ */
 int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token);
-/* Lockless hints for poll(): a take would find a message; a loan a slot. */
+
+/**
+ * mp_take_ready() - lockless hint for poll(): would a take find a message?
+ * @pool: the pool
+ * @peer: the peer
+ *
+ * Return: true if so, at the moment it looked.
+ */
 bool mp_take_ready(struct mp_pool *pool, struct mp_peer *peer);
+
+/**
+ * mp_loan_ready() - hint for poll(): would a loan find a slot?
+ * @pool: the pool
+ *
+ * Return: true if so, at the moment it looked.
+ */
 bool mp_loan_ready(struct mp_pool *pool);
 
 #endif /* _MSGPOOL_CORE_H */

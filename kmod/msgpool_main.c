@@ -13,23 +13,19 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
 #include "msgpool_kcompat.h"
 #include "msgpool_pool.h"
 #include "msgpool_stat.h"
-
-struct msgpool_peer {
-	struct mp_peer core;
-	struct msgpool_pool *pool;	/* set once by attach, then constant */
-	struct mutex attach_lock;	/* one attach at a time */
-	struct msgpool_member member;	/* in the pool's list, once attached */
-};
 
 /* Inputs of struct msgpool_op an op reads; all others must be zero. */
 #define MSGPOOL_IN_LEN		BIT(0)
@@ -116,19 +112,54 @@ static void msgpool_op_put_ref(struct msgpool_op *op, const struct mp_ref *ref)
 	op->capacity = ref->capacity;
 }
 
+/*
+ * A producer, kept as its pid in the initial namespace, as the caller's
+ * pid namespace sees it: 0 if it is not visible there.  Only the initial
+ * namespace sees a producer that has exited.
+ */
+static u32 msgpool_pid_here(u32 nr)
+{
+	struct pid *pid;
+	u32 vnr = 0;
+
+	if (task_active_pid_ns(current) == &init_pid_ns)
+		return nr;
+	rcu_read_lock();
+	pid = find_pid_ns(nr, &init_pid_ns);
+	if (pid)
+		vnr = pid_vnr(pid);
+	rcu_read_unlock();
+	return vnr;
+}
+
 static void msgpool_op_put_hdr(struct msgpool_op *op,
 			       const struct mp_msg_hdr *hdr)
 {
 	op->len = hdr->len;
-	op->producer = hdr->producer;
+	op->producer = msgpool_pid_here(hdr->producer);
 	op->tag = hdr->tag;
 	op->seq = hdr->seq;
 	op->timestamp_ns = hdr->timestamp_ns;
 }
 
+/*
+ * The header of a message this process finishes now: its pid in the
+ * initial namespace, which every reader's namespace can translate, and
+ * CLOCK_MONOTONIC as clock_gettime() reads it.
+ */
+static void msgpool_op_get_hdr(const struct msgpool_op *op,
+			       struct mp_msg_hdr *hdr)
+{
+	hdr->len = op->len;
+	hdr->producer = task_tgid_nr(current);
+	hdr->tag = op->tag;
+	hdr->seq = 0;
+	hdr->timestamp_ns = ktime_get_ns();
+}
+
 /* A loan, a copy from userspace into the slot, and a commit. */
-static int msgpool_store(struct msgpool_peer *peer, struct msgpool_op *op,
-			 u32 flags)
+static int msgpool_op_store(struct msgpool_peer *peer, struct msgpool_op *op,
+			    u32 flags)
 {
 	struct mp_pool *pool = &peer->pool->core;
 	struct mp_msg_hdr hdr;
@@ -143,7 +174,8 @@ static int msgpool_store(struct msgpool_peer *peer, struct msgpool_op *op,
 		mp_discard(pool, &peer->core, ref.token);
 		return -EFAULT;
 	}
-	err = mp_commit(pool, &peer->core, ref.token, op->len, op->tag, &hdr);
+	msgpool_op_get_hdr(op, &hdr);
+	err = mp_commit(pool, &peer->core, ref.token, &hdr);
 	if (err)
 		return err;
 	msgpool_op_put_ref(op, &ref);
@@ -151,8 +183,8 @@ static int msgpool_store(struct msgpool_peer *peer, struct msgpool_op *op,
 	return 0;
 }
 
-static int msgpool_loan(struct msgpool_peer *peer, struct msgpool_op *op,
-			u32 flags)
+static int msgpool_op_loan(struct msgpool_peer *peer, struct msgpool_op *op,
+			   u32 flags)
 {
 	struct mp_ref ref;
 	int err;
@@ -165,53 +197,56 @@ static int msgpool_loan(struct msgpool_peer *peer, struct msgpool_op *op,
 	return 0;
 }
 
-static int msgpool_commit(struct msgpool_peer *peer, struct msgpool_op *op)
+static int msgpool_op_commit(struct msgpool_peer *peer, struct msgpool_op *op)
 {
 	struct mp_msg_hdr hdr;
 	int err;
 
-	err = mp_commit(&peer->pool->core, &peer->core, op->token, op->len,
-			op->tag, &hdr);
+	msgpool_op_get_hdr(op, &hdr);
+	err = mp_commit(&peer->pool->core, &peer->core, op->token, &hdr);
 	if (err)
 		return err;
 	msgpool_op_put_hdr(op, &hdr);
 	return 0;
 }
 
-static int msgpool_publish(struct msgpool_peer *peer, struct msgpool_op *op)
+static int msgpool_op_publish(struct msgpool_peer *peer, struct msgpool_op *op)
 {
 	struct mp_msg_hdr hdr;
 	int err;
 
-	err = mp_publish(&peer->pool->core, &peer->core, op->token, op->len,
-			 op->tag, &hdr);
+	msgpool_op_get_hdr(op, &hdr);
+	err = mp_publish(&peer->pool->core, &peer->core, op->token, &hdr);
 	if (err)
 		return err;
 	msgpool_op_put_hdr(op, &hdr);
 	return 0;
 }
 
-static int msgpool_take(struct msgpool_peer *peer, struct msgpool_op *op)
+static int msgpool_op_take(struct msgpool_peer *peer, struct msgpool_op *op)
 {
 	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
+	u32 lost;
 	int err;
 
-	err = mp_take(&peer->pool->core, &peer->core, &ref, &hdr);
+	err = mp_take(&peer->pool->core, &peer->core, &ref, &hdr, &lost);
 	if (err)
 		return err;
 	msgpool_op_put_ref(op, &ref);
 	msgpool_op_put_hdr(op, &hdr);
+	op->lost = lost;
 	return 0;
 }
 
-static int msgpool_borrow(struct msgpool_peer *peer, struct msgpool_op *op)
+static int msgpool_op_borrow(struct msgpool_peer *peer, struct msgpool_op *op,
+			     u32 flags)
 {
 	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
 	int err;
 
-	err = mp_borrow(&peer->pool->core, &peer->core, op->token, op->flags,
+	err = mp_borrow(&peer->pool->core, &peer->core, op->token, flags,
 			&ref, &hdr);
 	if (err)
 		return err;
@@ -220,7 +255,7 @@ static int msgpool_borrow(struct msgpool_peer *peer, struct msgpool_op *op)
 	return 0;
 }
 
-static int msgpool_header(struct msgpool_peer *peer, struct msgpool_op *op)
+static int msgpool_op_header(struct msgpool_peer *peer, struct msgpool_op *op)
 {
 	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
@@ -239,38 +274,38 @@ static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
 {
 	struct msgpool_peer *peer = file->private_data;
 	struct mp_pool *pool = &peer->pool->core;
-	u32 alloc_flags = op->flags;
+	u32 flags = op->flags;
 	int err;
 
 	err = msgpool_op_check(op, code);
 	if (err)
 		return err;
-	/* An O_NONBLOCK file never sleeps for a slot. */
+	/* An O_NONBLOCK file never sleeps, for a slot or for a borrow. */
 	if (file->f_flags & O_NONBLOCK)
-		alloc_flags |= MSGPOOL_F_NONBLOCK;
+		flags |= MSGPOOL_F_NONBLOCK;
 
 	switch (code) {
 	case MSGPOOL_OP_STORE:
-		return msgpool_store(peer, op, alloc_flags);
+		return msgpool_op_store(peer, op, flags);
 	case MSGPOOL_OP_LOAN:
-		return msgpool_loan(peer, op, alloc_flags);
+		return msgpool_op_loan(peer, op, flags);
 	case MSGPOOL_OP_COMMIT:
-		return msgpool_commit(peer, op);
+		return msgpool_op_commit(peer, op);
 	case MSGPOOL_OP_DISCARD:
 		return mp_discard(pool, &peer->core, op->token);
 	case MSGPOOL_OP_BORROW:
-		return msgpool_borrow(peer, op);
+		return msgpool_op_borrow(peer, op, flags);
 	case MSGPOOL_OP_RELEASE:
 		return mp_release(pool, &peer->core, op->token, op->flags,
 				  op->len);
 	case MSGPOOL_OP_FREE:
 		return mp_free(pool, &peer->core, op->token);
 	case MSGPOOL_OP_HEADER:
-		return msgpool_header(peer, op);
+		return msgpool_op_header(peer, op);
 	case MSGPOOL_OP_PUBLISH:
-		return msgpool_publish(peer, op);
+		return msgpool_op_publish(peer, op);
 	case MSGPOOL_OP_TAKE:
-		return msgpool_take(peer, op);
+		return msgpool_op_take(peer, op);
 	case MSGPOOL_OP_MARK_READ:
 		return mp_mark_read(pool, &peer->core, op->token);
 	}
@@ -340,7 +375,7 @@ static int msgpool_batch_op(struct file *file, struct msgpool_op __user *uop,
  * cost to run.  A fault on the op array ends the batch: -EFAULT, unless
  * some ops ran (b->done says how many).
  */
-static int msgpool_batch_run(struct file *file, struct msgpool_batch *b)
+static int msgpool_batch_run(struct file *file, struct msgpool_batch_args *b)
 {
 	u8 __user *uops = u64_to_user_ptr(b->ops);
 	int result, err;
@@ -363,9 +398,9 @@ static int msgpool_batch_run(struct file *file, struct msgpool_batch *b)
 }
 
 static long msgpool_ioc_batch(struct file *file,
-			      struct msgpool_batch __user *ub)
+			      struct msgpool_batch_args __user *ub)
 {
-	struct msgpool_batch b;
+	struct msgpool_batch_args b;
 	int err;
 
 	if (!msgpool_peer_pool(file->private_data))
@@ -373,7 +408,7 @@ static long msgpool_ioc_batch(struct file *file,
 	if (copy_from_user(&b, ub, sizeof(b)))
 		return -EFAULT;
 	if (!b.count || b.count > MSGPOOL_BATCH_MAX ||
-	    b.op_size < sizeof(struct msgpool_op) || b.op_size > SZ_4K ||
+	    b.op_size < MSGPOOL_OP_SIZE_VER0 || b.op_size > SZ_4K ||
 	    (b.flags & ~MSGPOOL_BATCH_FLAGS) || b.reserved)
 		return -EINVAL;
 
@@ -382,6 +417,49 @@ static long msgpool_ioc_batch(struct file *file,
 	if (err && !b.done)
 		return err;
 	return put_user(b.done, &ub->done);
+}
+
+static void msgpool_info_class(const struct mp_class *cls,
+			       struct msgpool_class_info *ci)
+{
+	ci->slot_size = cls->slot_size;
+	ci->nr_slots = cls->nr_slots;
+	ci->available = atomic_read(&cls->available);
+	ci->stride = cls->stride;
+	ci->offset = cls->offset;
+}
+
+/* Lockless: each figure is a moment's, the set need not be consistent. */
+static void msgpool_info_fill(struct msgpool_pool *pool,
+			      struct msgpool_info *info)
+{
+	struct mp_pool *core = &pool->core;
+	u32 c;
+
+	memset(info, 0, sizeof(*info));
+	info->abi_version = MSGPOOL_ABI_VERSION;
+	info->memory_class = MSGPOOL_MEM_HOST;
+	info->nr_classes = core->nr_classes;
+	info->capacity = core->capacity;
+	info->map_size = core->map_size;
+	for (c = 0; c < core->nr_classes; c++) {
+		msgpool_info_class(&core->classes[c], &info->classes[c]);
+		info->available += info->classes[c].available;
+	}
+	info->nr_stores = atomic64_read(&core->cnt.stores);
+	info->nr_loans = atomic64_read(&core->cnt.loans);
+	info->nr_borrows = atomic64_read(&core->cnt.borrows);
+	info->nr_frees = atomic64_read(&core->cnt.frees);
+	info->nr_nobufs = atomic64_read(&core->cnt.nobufs);
+	info->nr_reclaimed = atomic64_read(&core->cnt.reclaimed);
+	info->nr_poisoned = atomic64_read(&core->cnt.poisoned);
+	info->nr_readers = hweight64(READ_ONCE(core->readers));
+	info->pool_flags = core->overwrite ? MSGPOOL_ATTACH_OVERWRITE : 0;
+	info->seq = atomic64_read(&core->seq);
+	info->notify_gen = atomic64_read(&core->notify_gen);
+	memcpy(info->type_id, pool->type_id, sizeof(info->type_id));
+	info->pool_id = pool->id;
+	info->reader_limit = core->reader_limit;
 }
 
 static long msgpool_ioc_info(struct file *file,
@@ -393,20 +471,17 @@ static long msgpool_ioc_info(struct file *file,
 
 	if (!pool)
 		return -ENOTCONN;
-	memset(&info, 0, sizeof(info));
-	mp_pool_info(&pool->core, &info);
-	info.abi_version = MSGPOOL_ABI_VERSION;
-	info.memory_class = MSGPOOL_MEM_HOST;
+	msgpool_info_fill(pool, &info);
 	info.peer_id = peer->core.id;
 	return copy_to_user(uinfo, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
 static long msgpool_ioc_subscribe(struct file *file,
-				  struct msgpool_subscribe __user *usub)
+				  struct msgpool_subscribe_args __user *usub)
 {
 	struct msgpool_peer *peer = file->private_data;
 	struct msgpool_pool *pool = msgpool_peer_pool(peer);
-	struct msgpool_subscribe sub;
+	struct msgpool_subscribe_args sub;
 	int err;
 
 	if (!pool)
@@ -444,7 +519,7 @@ static long msgpool_ioc_attach(struct file *file,
 	struct msgpool_attach at;
 	struct msgpool_pool *pool;
 	bool created;
-	int err;
+	int err, id;
 
 	if (copy_from_user(&at, uat, sizeof(at)))
 		return -EFAULT;
@@ -460,16 +535,24 @@ static long msgpool_ioc_attach(struct file *file,
 		err = PTR_ERR(pool);
 		goto out;
 	}
+	/* Slots name their peers by id: none is reused while it lives. */
+	id = ida_alloc_range(&pool->peer_ids, 1, U32_MAX >> 1, GFP_KERNEL);
+	if (id < 0) {
+		msgpool_pool_put(pool);
+		err = id;
+		goto out;
+	}
 	at.created = created;
 	at.map_size = pool->core.map_size;
 	/* Not attached yet, so a fault here undoes it all. */
 	if (copy_to_user(uat, &at, sizeof(at))) {
+		ida_free(&pool->peer_ids, id);
 		msgpool_pool_put(pool);
 		err = -EFAULT;
 		goto out;
 	}
-	mp_peer_init(&pool->core, &peer->core, writable);
-	msgpool_pool_enter(pool, &peer->member, &peer->core);
+	mp_peer_init(&peer->core, id, writable);
+	msgpool_pool_enter(pool, peer);
 	/* Publish the peer initialised, see msgpool_peer_pool(). */
 	smp_store_release(&peer->pool, pool);
 out:
@@ -487,8 +570,8 @@ static const struct msgpool_op_rule *msgpool_cmd_rule(unsigned int cmd)
 	return NULL;
 }
 
-static long msgpool_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg)
+static long msgpool_fop_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 	const struct msgpool_op_rule *rule;
@@ -515,7 +598,7 @@ static long msgpool_ioctl(struct file *file, unsigned int cmd,
 	return msgpool_ioc_op(file, rule - msgpool_op_rules, uarg);
 }
 
-static int msgpool_mmap(struct file *file, struct vm_area_struct *vma)
+static int msgpool_fop_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct msgpool_pool *pool = msgpool_peer_pool(file->private_data);
 
@@ -529,7 +612,7 @@ static int msgpool_mmap(struct file *file, struct vm_area_struct *vma)
  * find a slot.  poll_wait() comes first, so a publish or free after the
  * tests below still wakes the caller.  Not attached: POLLERR.
  */
-static __poll_t msgpool_poll(struct file *file, poll_table *wait)
+static __poll_t msgpool_fop_poll(struct file *file, poll_table *wait)
 {
 	struct msgpool_peer *peer = file->private_data;
 	struct msgpool_pool *pool = msgpool_peer_pool(peer);
@@ -547,7 +630,7 @@ static __poll_t msgpool_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
-static int msgpool_open(struct inode *inode, struct file *file)
+static int msgpool_fop_open(struct inode *inode, struct file *file)
 {
 	struct msgpool_peer *peer;
 
@@ -560,13 +643,14 @@ static int msgpool_open(struct inode *inode, struct file *file)
 }
 
 /* Undo what the peer holds, then let go of its pool. */
-static int msgpool_release(struct inode *inode, struct file *file)
+static int msgpool_fop_release(struct inode *inode, struct file *file)
 {
 	struct msgpool_peer *peer = file->private_data;
 
 	if (peer->pool) {
-		msgpool_pool_leave(peer->pool, &peer->member);
+		msgpool_pool_leave(peer->pool, peer);
 		mp_peer_reclaim(&peer->pool->core, &peer->core);
+		ida_free(&peer->pool->peer_ids, peer->core.id);
 		msgpool_pool_put(peer->pool);
 	}
 	mutex_destroy(&peer->attach_lock);
@@ -576,19 +660,20 @@ static int msgpool_release(struct inode *inode, struct file *file)
 
 static const struct file_operations msgpool_fops = {
 	.owner		= THIS_MODULE,
-	.open		= msgpool_open,
-	.release	= msgpool_release,
-	.unlocked_ioctl	= msgpool_ioctl,
+	.open		= msgpool_fop_open,
+	.release	= msgpool_fop_release,
+	.unlocked_ioctl	= msgpool_fop_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.mmap		= msgpool_mmap,
-	.poll		= msgpool_poll,
+	.mmap		= msgpool_fop_mmap,
+	.poll		= msgpool_fop_poll,
 };
 
 static struct miscdevice msgpool_dev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "msgpool",
 	.fops	= &msgpool_fops,
-	.mode	= 0666,
+	/* udev/60-msgpool.rules opens it to the msgpool group. */
+	.mode	= 0600,
 };
 
 module_misc_device(msgpool_dev);

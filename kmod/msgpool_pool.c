@@ -37,6 +37,16 @@ static uint max_pools = 64;
 module_param(max_pools, uint, 0444);
 MODULE_PARM_DESC(max_pools, "Pools at once (default 64)");
 
+/* Writable by root: a quota may change while pools exist. */
+static uint max_user_pools = 8;
+module_param(max_user_pools, uint, 0644);
+MODULE_PARM_DESC(max_user_pools, "Pools one user may create (default 8)");
+
+static ulong max_user_bytes = SZ_512M;
+module_param(max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Bytes of pools one user may create, metadata included (default 512 MiB)");
+
 /*
  * The registry.  Its lock is only held for list work and permission
  * checks, never while a pool's memory is allocated or freed.
@@ -45,6 +55,20 @@ static DEFINE_MUTEX(msgpool_lock);
 static LIST_HEAD(msgpool_pools);
 static unsigned int msgpool_nr_pools;	/* listed, plus creations under way */
 static atomic_t msgpool_next_id = ATOMIC_INIT(0);
+
+/*
+ * What each user's pools cost, as RLIMIT_MSGQUEUE counts POSIX message
+ * queues: keyed by the creator's kuid, so a new user namespace brings no
+ * new quota.  Under msgpool_lock; an entry lives while its user has pools.
+ */
+struct msgpool_user {
+	struct list_head node;
+	kuid_t uid;
+	u32 pools;
+	u64 bytes;
+};
+
+static LIST_HEAD(msgpool_users);
 
 /*
  * A failed allocation is the creator's -ENOMEM: do not OOM-kill others for
@@ -99,10 +123,90 @@ bool msgpool_name_valid(const char *name)
 	return !memchr_inv(name + len, 0, MSGPOOL_NAME_MAX - len);
 }
 
-static int msgpool_attach_check(const struct msgpool_attach *at)
+/*
+ * Kernel memory a pool of @at's shape takes: its pages, and the pool's
+ * and every slot's metadata, which userspace never sees but pays for.
+ */
+static u64 msgpool_pool_cost(const struct msgpool_attach *at, u64 map_size)
+{
+	u64 slots = 0;
+	u32 i;
+
+	for (i = 0; i < at->nr_classes; i++)
+		slots += at->classes[i].nr_slots;
+	return map_size + slots * sizeof(struct mp_slot) +
+	       (map_size >> PAGE_SHIFT) * sizeof(struct page *) +
+	       sizeof(struct msgpool_pool);
+}
+
+static struct msgpool_user *msgpool_user_find(kuid_t uid)
+{
+	struct msgpool_user *u;
+
+	lockdep_assert_held(&msgpool_lock);
+	list_for_each_entry(u, &msgpool_users, node)
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+/* Charge a new pool of @cost bytes to the caller: -EDQUOT over quota. */
+static int msgpool_user_charge(kuid_t uid, u64 cost)
+{
+	struct msgpool_user *u = msgpool_user_find(uid);
+	u64 pools = u ? u->pools : 0, bytes = u ? u->bytes : 0;
+
+	if ((pools >= READ_ONCE(max_user_pools) ||
+	     bytes + cost > READ_ONCE(max_user_bytes)) &&
+	    !capable(CAP_SYS_RESOURCE))
+		return -EDQUOT;
+	if (!u) {
+		u = kzalloc_obj(*u, GFP_KERNEL_ACCOUNT);
+		if (!u)
+			return -ENOMEM;
+		u->uid = uid;
+		list_add(&u->node, &msgpool_users);
+	}
+	u->pools++;
+	u->bytes += cost;
+	return 0;
+}
+
+static void msgpool_user_uncharge(kuid_t uid, u64 cost)
+{
+	struct msgpool_user *u = msgpool_user_find(uid);
+
+	if (WARN_ON_ONCE(!u))
+		return;
+	u->pools--;
+	u->bytes -= cost;
+	if (!u->pools) {
+		list_del(&u->node);
+		kfree(u);
+	}
+}
+
+/* A place among the pools, with its cost charged to the caller. */
+static int msgpool_pool_reserve(u64 cost)
+{
+	lockdep_assert_held(&msgpool_lock);
+	if (msgpool_nr_pools >= max_pools && !capable(CAP_SYS_RESOURCE))
+		return -ENOSPC;
+	return msgpool_user_charge(current_euid(), cost);
+}
+
+static void msgpool_pool_unreserve(kuid_t uid, u64 cost)
+{
+	lockdep_assert_held(&msgpool_lock);
+	msgpool_user_uncharge(uid, cost);
+	msgpool_nr_pools--;
+}
+
+static int msgpool_attach_check(const struct msgpool_attach *at, u64 *cost)
 {
 	u32 nr = at->nr_classes;
 	u64 map_size;
+	int err;
 
 	if (!msgpool_name_valid(at->name) || at->reserved[0] ||
 	    at->reserved[1] || (at->flags & ~MSGPOOL_ATTACH_FLAGS))
@@ -110,17 +214,20 @@ static int msgpool_attach_check(const struct msgpool_attach *at)
 	if (!(at->flags & MSGPOOL_ATTACH_CREATE)) {
 		if ((at->flags & (MSGPOOL_ATTACH_EXCL |
 				  MSGPOOL_ATTACH_OVERWRITE)) ||
-		    at->mode || nr ||
+		    at->mode || nr || at->reader_limit ||
 		    memchr_inv(at->classes, 0, sizeof(at->classes)))
 			return -EINVAL;
 		return 0;
 	}
-	if (at->mode > 0777 || nr > MSGPOOL_MAX_CLASSES ||
+	if (at->id || at->mode > 0777 || nr > MSGPOOL_MAX_CLASSES ||
 	    memchr_inv(&at->classes[nr], 0,
 		       sizeof(at->classes) - nr * sizeof(at->classes[0])))
 		return -EINVAL;
-	return mp_config_check(at->classes, nr, max_pool_bytes,
-			       max_pool_slots, &map_size);
+	err = mp_config_check(at->classes, nr, max_pool_bytes,
+			      max_pool_slots, &map_size);
+	if (!err)
+		*cost = msgpool_pool_cost(at, map_size);
+	return err;
 }
 
 /* The SysV shm rules: owner bits, else group bits, else other bits. */
@@ -151,16 +258,31 @@ static struct msgpool_pool *msgpool_pool_find(struct ipc_namespace *ns,
 	return NULL;
 }
 
+/* An untyped attach joins any pool; a typed one only a pool of its type. */
+static bool msgpool_type_match(const struct msgpool_pool *pool,
+			       const struct msgpool_attach *at)
+{
+	return !memchr_inv(at->type_id, 0, sizeof(at->type_id)) ||
+	       !memcmp(at->type_id, pool->type_id, sizeof(at->type_id));
+}
+
 /* Take a reference on @pool, found by name, for a new peer. */
-static int msgpool_pool_join(struct msgpool_pool *pool, u32 flags,
-			     bool writable)
+static int msgpool_pool_join(struct msgpool_pool *pool,
+			     const struct msgpool_attach *at, bool writable)
 {
 	int err;
 
 	lockdep_assert_held(&msgpool_lock);
-	if (flags & MSGPOOL_ATTACH_EXCL)
+	if (at->id && at->id != pool->id)
+		return -ENOENT;
+	/* Asked to create: never join a name another user took first. */
+	if ((at->flags & MSGPOOL_ATTACH_EXCL) ||
+	    ((at->flags & MSGPOOL_ATTACH_CREATE) &&
+	     !uid_eq(pool->uid, current_euid())))
 		return -EEXIST;
 	err = msgpool_pool_permit(pool, writable);
+	if (!err && !msgpool_type_match(pool, at))
+		err = -EPROTOTYPE;
 	if (!err)
 		kref_get(&pool->ref);
 	return err;
@@ -200,10 +322,12 @@ static void msgpool_pool_free(struct msgpool_pool *pool)
 	mp_pool_destroy(&pool->core);
 	msgpool_ns_put(pool->ns);
 	mutex_destroy(&pool->members_lock);
+	ida_destroy(&pool->peer_ids);
 	kfree(pool);
 }
 
-static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
+static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at,
+						u64 cost)
 {
 	struct msgpool_pool *pool;
 	int err;
@@ -211,8 +335,11 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 	pool = kzalloc_obj(*pool, GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
-	pool->id = atomic_inc_return(&msgpool_next_id);
-	err = mp_pool_init(&pool->core, at->classes, at->nr_classes, pool->id);
+	/* 0 names no pool: skip it when the counter wraps. */
+	do {
+		pool->id = atomic_inc_return(&msgpool_next_id);
+	} while (!pool->id);
+	err = mp_pool_init(&pool->core, at->classes, at->nr_classes);
 	if (err) {
 		kfree(pool);
 		return ERR_PTR(err);
@@ -220,12 +347,16 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 	pool->ns = get_ipc_ns(msgpool_ns());
 	mutex_init(&pool->members_lock);
 	INIT_LIST_HEAD(&pool->members);
+	ida_init(&pool->peer_ids);
 	kref_init(&pool->ref);
 	memcpy(pool->name, at->name, sizeof(pool->name));
 	pool->uid = current_euid();
 	pool->gid = current_egid();
+	pool->cost = cost;
 	pool->mode = at->mode;
 	pool->core.overwrite = at->flags & MSGPOOL_ATTACH_OVERWRITE;
+	pool->core.reader_limit = at->reader_limit;
+	memcpy(pool->type_id, at->type_id, sizeof(pool->type_id));
 	err = msgpool_pool_alloc_pages(pool);
 	if (err) {
 		msgpool_pool_free(pool);
@@ -236,8 +367,8 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at)
 
 /* List @fresh under its name, unless a racing attach created it first. */
 static struct msgpool_pool *msgpool_pool_publish(struct msgpool_pool *fresh,
-						 u32 flags, bool writable,
-						 bool *created)
+						 const struct msgpool_attach *at,
+						 bool writable, bool *created)
 {
 	struct msgpool_pool *pool;
 	int err = 0;
@@ -245,8 +376,8 @@ static struct msgpool_pool *msgpool_pool_publish(struct msgpool_pool *fresh,
 	mutex_lock(&msgpool_lock);
 	pool = msgpool_pool_find(fresh->ns, fresh->name);
 	if (pool) {
-		msgpool_nr_pools--;
-		err = msgpool_pool_join(pool, flags, writable);
+		msgpool_pool_unreserve(fresh->uid, fresh->cost);
+		err = msgpool_pool_join(pool, at, writable);
 	} else {
 		list_add(&fresh->node, &msgpool_pools);
 	}
@@ -263,22 +394,23 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 					 bool writable, bool *created)
 {
 	struct msgpool_pool *pool;
+	u64 cost = 0;
 	int err;
 
-	err = msgpool_attach_check(at);
+	err = msgpool_attach_check(at, &cost);
 	if (err)
 		return ERR_PTR(err);
 
 	mutex_lock(&msgpool_lock);
 	pool = msgpool_pool_find(msgpool_ns(), at->name);
 	if (pool)
-		err = msgpool_pool_join(pool, at->flags, writable);
+		err = msgpool_pool_join(pool, at, writable);
 	else if (!(at->flags & MSGPOOL_ATTACH_CREATE))
 		err = -ENOENT;
-	else if (msgpool_nr_pools >= max_pools)
-		err = -ENOSPC;
 	else
-		msgpool_nr_pools++;	/* hold a place: pages come unlocked */
+		err = msgpool_pool_reserve(cost);	/* pages come unlocked */
+	if (!pool && !err)
+		msgpool_nr_pools++;
 	mutex_unlock(&msgpool_lock);
 	if (err)
 		return ERR_PTR(err);
@@ -286,14 +418,14 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 	if (pool)
 		return pool;
 
-	pool = msgpool_pool_create(at);
+	pool = msgpool_pool_create(at, cost);
 	if (IS_ERR(pool)) {
 		mutex_lock(&msgpool_lock);
-		msgpool_nr_pools--;
+		msgpool_pool_unreserve(current_euid(), cost);
 		mutex_unlock(&msgpool_lock);
 		return pool;
 	}
-	return msgpool_pool_publish(pool, at->flags, writable, created);
+	return msgpool_pool_publish(pool, at, writable, created);
 }
 
 /* Called by kref_put_mutex() with msgpool_lock held; drops it. */
@@ -303,7 +435,7 @@ static void msgpool_pool_release(struct kref *ref)
 
 	/* An unlinked pool left the list, but not the count, earlier. */
 	list_del(&pool->node);
-	msgpool_nr_pools--;
+	msgpool_pool_unreserve(pool->uid, pool->cost);
 	mutex_unlock(&msgpool_lock);
 	msgpool_pool_free(pool);
 }
@@ -313,26 +445,23 @@ void msgpool_pool_put(struct msgpool_pool *pool)
 	kref_put_mutex(&pool->ref, msgpool_pool_release, &msgpool_lock);
 }
 
-void msgpool_pool_enter(struct msgpool_pool *pool,
-			struct msgpool_member *member, struct mp_peer *core)
+void msgpool_pool_enter(struct msgpool_pool *pool, struct msgpool_peer *peer)
 {
-	member->core = core;
-	member->pid = get_pid(task_tgid(current));
+	peer->pid = get_pid(task_tgid(current));
 	mutex_lock(&pool->members_lock);
-	list_add_tail(&member->node, &pool->members);
+	list_add_tail(&peer->node, &pool->members);
 	pool->nr_members++;
 	mutex_unlock(&pool->members_lock);
 }
 
 /* Before the peer is reclaimed: the stats never look at a dying peer. */
-void msgpool_pool_leave(struct msgpool_pool *pool,
-			struct msgpool_member *member)
+void msgpool_pool_leave(struct msgpool_pool *pool, struct msgpool_peer *peer)
 {
 	mutex_lock(&pool->members_lock);
-	list_del(&member->node);
+	list_del(&peer->node);
 	pool->nr_members--;
 	mutex_unlock(&pool->members_lock);
-	put_pid(member->pid);
+	put_pid(peer->pid);
 }
 
 int msgpool_pool_snapshot(struct msgpool_pool ***pools, u32 *nr)

@@ -6,6 +6,7 @@
 #ifndef _MSGPOOL_POOL_H
 #define _MSGPOOL_POOL_H
 
+#include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -17,30 +18,66 @@
 struct ipc_namespace;
 struct pid;
 
-/* A peer as its pool lists it, for MSGPOOL_IOC_PEERS. */
-struct msgpool_member {
-	struct list_head node;		/* in the pool's @members */
-	struct mp_peer *core;
-	struct pid *pid;		/* thread group that attached */
-};
-
+/**
+ * struct msgpool_pool - a named pool
+ * @core: the slots, as the core sees them
+ * @ref: one per attached peer or lookup; the last put frees the pool
+ * @node: in the registry, under msgpool_lock; empty once unlinked
+ * @ns: the IPC namespace of @name, referenced; constant
+ * @id: unique since the module was loaded; constant
+ * @name: constant
+ * @uid: creator's euid; constant
+ * @gid: creator's egid; constant
+ * @mode: permission bits, 0777 at most; constant
+ * @type_id: type fingerprint, zeros if untyped; constant
+ * @cost: bytes charged to the creator's quota; constant
+ * @nr_pages: entries of @pages allocated; constant once listed
+ * @pages: the mapping, core.map_size bytes
+ * @vaddr: vmap() of @pages
+ * @members_lock: guards @members and @nr_members; taken before any
+ *	peer's lock
+ * @members: the attached peers, by &msgpool_peer.node
+ * @nr_members: their number
+ * @peer_ids: the ids of the live peers, so none is reused while alive
+ */
 struct msgpool_pool {
 	struct mp_pool core;
-	struct kref ref;		/* one per attached peer, or lookup */
-	/* In the registry, under its lock; empty once unlinked. */
+	struct kref ref;
 	struct list_head node;
-	struct ipc_namespace *ns;	/* the namespace of @name, held */
+	struct ipc_namespace *ns;
 	u32 id;
 	char name[MSGPOOL_NAME_MAX];
-	kuid_t uid;			/* creator's euid */
-	kgid_t gid;			/* creator's egid */
-	umode_t mode;			/* permission bits, 0777 at most */
-	unsigned long nr_pages;		/* entries of @pages allocated */
-	struct page **pages;		/* the mapping, core.map_size bytes */
-	void *vaddr;			/* vmap() of @pages */
-	struct mutex members_lock;	/* taken before any peer's lock */
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	u8 type_id[MSGPOOL_TYPE_ID_LEN];
+	u64 cost;
+	unsigned long nr_pages;
+	struct page **pages;
+	void *vaddr;
+	struct mutex members_lock;
 	struct list_head members;
 	u32 nr_members;
+	struct ida peer_ids;
+};
+
+/**
+ * struct msgpool_peer - an open file of /dev/msgpool
+ * @core: the peer as the core sees it.  struct mp_peer has no file, pid
+ *	or list, so that the core and its tests run in userspace too; the
+ *	rest is the file's.
+ * @pool: set once by attach, then constant; read with
+ *	smp_load_acquire() (see msgpool_peer_pool())
+ * @attach_lock: one attach at a time
+ * @node: in &msgpool_pool.members, under its members_lock
+ * @pid: the thread group that attached, referenced
+ */
+struct msgpool_peer {
+	struct mp_peer core;
+	struct msgpool_pool *pool;
+	struct mutex attach_lock;
+	struct list_head node;
+	struct pid *pid;
 };
 
 /*
@@ -51,10 +88,8 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 					 bool writable, bool *created);
 void msgpool_pool_put(struct msgpool_pool *pool);
 /* List and unlist an initialised peer of @pool. */
-void msgpool_pool_enter(struct msgpool_pool *pool,
-			struct msgpool_member *member, struct mp_peer *core);
-void msgpool_pool_leave(struct msgpool_pool *pool,
-			struct msgpool_member *member);
+void msgpool_pool_enter(struct msgpool_pool *pool, struct msgpool_peer *peer);
+void msgpool_pool_leave(struct msgpool_pool *pool, struct msgpool_peer *peer);
 
 /*
  * The caller's IPC namespace.  msgpool_pool_snapshot() returns its pools,

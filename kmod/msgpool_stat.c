@@ -9,12 +9,39 @@
 #include <linux/err.h>
 #include <linux/mm.h>
 #include <linux/pid.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uidgid.h>
 
 #include "msgpool_pool.h"
 #include "msgpool_stat.h"
+
+/* An entry size a caller may pass: its struct as first released, or larger. */
+static bool msgpool_entry_size_ok(u32 entry_size, u32 ver0)
+{
+	return entry_size >= ver0 && entry_size <= SZ_4K;
+}
+
+/*
+ * Copies @n entries of @ksize bytes from @src to @uptr, where userspace
+ * has them @usize bytes apart: what fits of each, then zeros.
+ */
+static int msgpool_entries_to_user(u64 uptr, const void *src, u32 n,
+				   size_t ksize, u32 usize)
+{
+	u8 __user *dst = u64_to_user_ptr(uptr);
+	size_t part = min_t(size_t, ksize, usize);
+	u32 i;
+
+	for (i = 0; i < n; i++, dst += usize, src += ksize) {
+		if (copy_to_user(dst, src, part))
+			return -EFAULT;
+		if (usize > part && clear_user(dst + part, usize - part))
+			return -EFAULT;
+	}
+	return 0;
+}
 
 static void msgpool_stat_fill(struct msgpool_pool *pool,
 			      struct msgpool_pool_stat *st)
@@ -28,6 +55,7 @@ static void msgpool_stat_fill(struct msgpool_pool *pool,
 	st->uid = from_kuid_munged(current_user_ns(), pool->uid);
 	st->gid = from_kgid_munged(current_user_ns(), pool->gid);
 	st->mode = pool->mode;
+	memcpy(st->type_id, pool->type_id, sizeof(st->type_id));
 	st->nr_classes = core->nr_classes;
 	for (i = 0; i < core->nr_classes; i++) {
 		st->classes[i].slot_size = core->classes[i].slot_size;
@@ -45,6 +73,7 @@ static void msgpool_stat_fill(struct msgpool_pool *pool,
 	st->borrowed = c.borrowed;
 	st->poisoned = c.poisoned;
 	st->published = c.published;
+	st->retired = c.retired;
 }
 
 static long msgpool_ioc_pools(struct msgpool_pool_list __user *ulist)
@@ -57,8 +86,9 @@ static long msgpool_ioc_pools(struct msgpool_pool_list __user *ulist)
 
 	if (copy_from_user(&list, ulist, sizeof(list)))
 		return -EFAULT;
-	if (list.entry_size != sizeof(*stats) || list.reserved[0] ||
-	    list.reserved[1])
+	if (!msgpool_entry_size_ok(list.entry_size,
+				   MSGPOOL_POOL_STAT_SIZE_VER0) ||
+	    list.reserved[0] || list.reserved[1])
 		return -EINVAL;
 	err = msgpool_pool_snapshot(&pools, &nr);
 	if (err)
@@ -73,8 +103,8 @@ static long msgpool_ioc_pools(struct msgpool_pool_list __user *ulist)
 	}
 	for (i = 0; i < n; i++)
 		msgpool_stat_fill(pools[i], &stats[i]);
-	if (copy_to_user(u64_to_user_ptr(list.pools), stats,
-			 n * sizeof(*stats)) ||
+	if (msgpool_entries_to_user(list.pools, stats, n, sizeof(*stats),
+				    list.entry_size) ||
 	    put_user(nr, &ulist->count))
 		err = -EFAULT;
 	kvfree(stats);
@@ -83,16 +113,15 @@ put:
 	return err;
 }
 
-static void msgpool_peer_fill(struct msgpool_pool *pool,
-			      struct msgpool_member *m,
+static void msgpool_peer_fill(struct msgpool_peer *peer,
 			      struct msgpool_peer_stat *st)
 {
 	struct mp_peer_census c;
 
-	st->pid = pid_vnr(m->pid);
-	st->peer_id = m->core->id;
-	st->flags = m->core->writable ? 0 : MSGPOOL_PEER_RDONLY;
-	mp_peer_census(&pool->core, m->core, &c);
+	st->pid = pid_vnr(peer->pid);
+	st->peer_id = peer->core.id;
+	st->flags = peer->core.writable ? 0 : MSGPOOL_PEER_RDONLY;
+	mp_peer_census(&peer->core, &c);
 	st->loans = c.loans;
 	st->reads = c.reads;
 	st->writes = c.writes;
@@ -103,13 +132,13 @@ static void msgpool_peer_fill(struct msgpool_pool *pool,
 static u32 msgpool_peers_fill(struct msgpool_pool *pool,
 			      struct msgpool_peer_stat *stats, u32 max)
 {
-	struct msgpool_member *m;
+	struct msgpool_peer *peer;
 	u32 n = 0;
 
 	mutex_lock(&pool->members_lock);
-	list_for_each_entry(m, &pool->members, node) {
+	list_for_each_entry(peer, &pool->members, node) {
 		if (n < max)
-			msgpool_peer_fill(pool, m, &stats[n]);
+			msgpool_peer_fill(peer, &stats[n]);
 		n++;
 	}
 	mutex_unlock(&pool->members_lock);
@@ -127,7 +156,9 @@ static long msgpool_ioc_peers(struct msgpool_peer_list __user *ulist)
 	if (copy_from_user(&list, ulist, sizeof(list)))
 		return -EFAULT;
 	if (!msgpool_name_valid(list.name) ||
-	    list.entry_size != sizeof(*stats) || list.reserved32 ||
+	    !msgpool_entry_size_ok(list.entry_size,
+				   MSGPOOL_PEER_STAT_SIZE_VER0) ||
+	    list.reserved32 ||
 	    list.reserved[0] || list.reserved[1])
 		return -EINVAL;
 	pool = msgpool_pool_lookup(list.name, list.id);
@@ -145,8 +176,8 @@ static long msgpool_ioc_peers(struct msgpool_peer_list __user *ulist)
 		}
 	}
 	nr = msgpool_peers_fill(pool, stats, max);
-	if (copy_to_user(u64_to_user_ptr(list.peers), stats,
-			 min(nr, max) * sizeof(*stats)) ||
+	if (msgpool_entries_to_user(list.peers, stats, min(nr, max),
+				    sizeof(*stats), list.entry_size) ||
 	    put_user(nr, &ulist->count))
 		err = -EFAULT;
 	kvfree(stats);
@@ -155,9 +186,9 @@ put:
 	return err;
 }
 
-static long msgpool_ioc_unlink(struct msgpool_unlink __user *uun)
+static long msgpool_ioc_unlink(struct msgpool_unlink_args __user *uun)
 {
-	struct msgpool_unlink un;
+	struct msgpool_unlink_args un;
 
 	if (copy_from_user(&un, uun, sizeof(un)))
 		return -EFAULT;

@@ -3,8 +3,8 @@
 # `make install` into a staging tree, the DKMS build and the installed
 # module loaded with modprobe in a VM on every kernel, the udev rule
 # applied by Debian's udevadm in a VM, and the man pages.  Sourced by
-# check.sh, which provides one, need, vm_verdict, in_kernel, $log, $repo,
-# the K_* variables of the kernel under test and the paths of
+# check.sh, which provides one, need, vm, vm_results, in_kernel, $log,
+# $repo, the K_* variables of the kernel under test and the paths of
 # scripts/env.sh.
 # shellcheck disable=SC2153,SC2154 # check.sh sets log, repo, KVER, KDIR
 
@@ -12,34 +12,48 @@
 # per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
 # prints it.
 pkg_expected_tree() {
-	local v=$1 p
+	local v=$1 f
 
-	echo "f 644 lib/modules/$KVER/updates/msgpool.ko"
-	echo "f 644 usr/include/msgpool.h"
-	echo "f 644 usr/include/linux/msgpool.h"
-	echo "f 644 usr/lib/libmsgpool.a"
-	echo "f 755 usr/lib/libmsgpool.so.$v"
-	echo "l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v"
-	echo "l 777 usr/lib/libmsgpool.so libmsgpool.so.1"
-	echo "f 644 usr/lib/pkgconfig/msgpool.pc"
-	for p in msgpool-demo msgpool-producer msgpool-consumer msgpool-pubsub; do
-		[ -e "userlib/examples/$p.c" ] && echo "f 755 usr/bin/$p"
+	cat <<EOF
+f 644 lib/modules/$KVER/updates/msgpool.ko
+f 644 usr/include/msgpool.h
+f 644 usr/include/linux/msgpool.h
+f 644 usr/lib/libmsgpool.a
+f 755 usr/lib/libmsgpool.so.$v
+l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v
+l 777 usr/lib/libmsgpool.so libmsgpool.so.1
+f 644 usr/lib/pkgconfig/msgpool.pc
+f 755 usr/bin/msgpool-demo
+f 755 usr/bin/msgpool-producer
+f 755 usr/bin/msgpool-consumer
+f 755 usr/bin/msgpool-pubsub
+f 755 usr/bin/msgpool-stat
+f 644 usr/share/man/man3/msgpool.3
+f 644 usr/share/man/man4/msgpool.4
+f 644 usr/share/man/man8/msgpool-stat.8
+f 644 usr/lib/udev/rules.d/60-msgpool.rules
+EOF
+	# A page per library function, so that man finds it by name.
+	for f in msgpool_open msgpool_created msgpool_dup msgpool_close \
+		msgpool_store msgpool_loan msgpool_commit msgpool_discard msgpool_read \
+		msgpool_read_mut msgpool_release msgpool_release_len \
+		msgpool_free msgpool_header msgpool_store_many \
+		msgpool_free_many msgpool_read_many msgpool_release_many \
+		msgpool_batch msgpool_available msgpool_capacity \
+		msgpool_memory_class msgpool_stats msgpool_subscribe \
+		msgpool_unsubscribe msgpool_publish msgpool_take \
+		msgpool_mark_read msgpool_wait msgpool_fd msgpool_missed \
+		msgpool_notify_gen msgpool_list_pools msgpool_list_peers \
+		msgpool_unlink msgpool_strerror msgpool_op_error; do
+		echo "f 644 usr/share/man/man3/$f.3"
 	done
-	echo "f 644 usr/share/man/man3/msgpool.3"
-	# One .so page per library function, so that man finds it by name.
-	pkg_functions | sed 's|.*|f 644 usr/share/man/man3/&.3|'
-	echo "f 644 usr/share/man/man4/msgpool.4"
-	if [ -e userlib/tools/msgpool-stat.c ]; then
-		echo "f 755 usr/bin/msgpool-stat"
-		echo "f 644 usr/share/man/man8/msgpool-stat.8"
-	fi
-	echo "f 644 usr/lib/udev/rules.d/60-msgpool.rules"
 }
 
-# The functions userlib/msgpool.h declares.
-pkg_functions() {
-	sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' userlib/msgpool.h |
-		sort -u
+# What is installed under DESTDIR, as pkg_expected_tree lists it:
+# "pkg_tree DESTDIR".
+pkg_tree() {
+	(cd "$1" && find . -mindepth 1 -not -type d -printf '%y %m %P %l\n') |
+		sed 's/ $//' | sort
 }
 
 # A program built against the installed header, found through the
@@ -99,31 +113,19 @@ pkg_runs_static() {
 }
 
 s_install() {
-	local dest tree v line path want got rc var
+	local dest tree v line want got rc var
 
 	v=$(cat VERSION)
 	dest=$(mktemp -d) || return
 	one "make install DESTDIR=... PREFIX=/usr" \
 		make -s install DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR"
-	tree=$(cd "$dest" && find . -mindepth 1 -not -type d \
-		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	tree=$(pkg_tree "$dest")
 	printf 'installed:\n%s\n' "$tree" >>"$log"
 	while read -r line; do
-		path=$(cut -d' ' -f3 <<<"$line")
-		got=$(grep -F " $path" <<<"$tree" | awk -v p="$path" '$3 == p')
-		if [ "$got" = "$line" ]; then
-			echo "ok - installed $line"
-		else
-			echo "not ok - installed $line (found: ${got:-nothing})"
-		fi
+		one "installed $line" grep -qxF "$line" <<<"$tree"
 	done < <(pkg_expected_tree "$v")
-	got=$(comm -13 <(pkg_expected_tree "$v" | sort) - <<<"$tree")
-	if [ -z "$got" ]; then
-		echo "ok - nothing else installed"
-	else
-		echo "not ok - nothing else installed"
-		printf '# unexpected: %s\n' "${got//$'\n'/$'\n'# unexpected: }"
-	fi
+	one "nothing else installed" pkg_no_match \
+		"$(comm -13 <(pkg_expected_tree "$v" | sort) - <<<"$tree")"
 
 	want="prefix=/usr libdir=/usr/lib includedir=/usr/include version=$v"
 	got=
@@ -163,23 +165,33 @@ s_install() {
 	# What a DKMS user installs besides the module.
 	make -s install-userspace DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" \
 		>>"$log" 2>&1
-	got=$(cd "$dest" && find . -mindepth 1 -not -type d \
-		-printf '%y %m %P %l\n' | sed 's/ $//' | sort)
+	got=$(pkg_tree "$dest")
 	one "make install-userspace installs all but the module" test "$got" = \
 		"$(pkg_expected_tree "$v" | grep -v ' lib/modules/' | sort)"
 	rm -rf "$dest"
 	s_udev_rule
 }
 
+# The one test of the scripts run in the VM by busybox sh:
+# "t WHAT COMMAND...", COMMAND's output the diagnostics of a failure.
+pkg_vm_t='t() {
+	d=$1
+	shift
+	if "$@" >/tmp/out 2>&1; then
+		echo "ok - $d"
+	else
+		echo "not ok - $d"
+		sed "s/^/# /" /tmp/out
+	fi
+}'
+
 # The installed module, depmod'ed in its staging tree, loads with modprobe
 # in a VM and the installed demo runs against it:
 # "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR
 # (where in_kernel runs), booted on KERNEL (debug or a vmlinuz).
 install_vm() {
-	local kernel=$1 dir=$2 kdir=$3 dest v kver rc
-	local console=${log%.log}.console timeout=$vm_timeout
+	local kernel=$1 dir=$2 kdir=$3 dest v kver
 
-	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
 	v=$(cat VERSION)
 	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
 		"${K_ROOT%/}$kdir/include/generated/utsrelease.h")
@@ -189,18 +201,8 @@ install_vm() {
 		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$kdir"
 	make -s install-userspace DESTDIR="$dest" PREFIX=/usr >>"$log" 2>&1
 	one "depmod of the installed tree" depmod -b "$dest" "$kver"
-	# Run by busybox sh in the VM: "sh vm-install.sh VERSION".
-	cat >"$dest/vm-install.sh" <<'EOF'
-t() {
-	d=$1
-	shift
-	if "$@" >/tmp/out 2>&1; then
-		echo "ok - $d"
-	else
-		echo "not ok - $d"
-		sed 's/^/# /' /tmp/out
-	fi
-}
+	# "sh vm-install.sh VERSION"
+	{ echo "$pkg_vm_t"; cat; } >"$dest/vm-install.sh" <<'EOF'
 is() {
 	t "$1 is $2" test "$(cat "$1")" = "$2"
 }
@@ -219,17 +221,11 @@ t "installed msgpool-demo passes messages, no slot leaked" \
 t "modprobe -r msgpool" modprobe -r msgpool
 t "/dev/msgpool is gone" test ! -e /dev/msgpool
 EOF
-	"$scripts/vm-run.sh" --kernel "$kernel" --log "$console" \
-		--timeout "$timeout" \
-		--file "$dest/lib/modules/$kver:/lib/modules/$kver" \
+	vm "$kernel" --file "$dest/lib/modules/$kver:/lib/modules/$kver" \
 		--file "$dest/usr/bin:/opt/msgpool/bin" \
 		--file "$dest/vm-install.sh:/opt/msgpool/vm-install.sh" \
-		-- "sh /opt/msgpool/vm-install.sh $v" >"$log.out" 2>"$log.vm"
-	rc=$?
-	cat "$log.out" "$log.vm" >>"$log"
-	grep -E '^(not )?ok - |^# ' "$log.out"
-	rm -f "$log.out"
-	vm_verdict "$rc" "$console" "$kernel"
+		-- "sh /opt/msgpool/vm-install.sh $v"
+	vm_results $? "$kernel"
 	rm -rf "$dest"
 }
 
@@ -249,8 +245,7 @@ s_install_vm_debug() {
 # kernel: the rules file parses, matches /dev/msgpool and sets its group
 # and mode.
 s_udev_vm() {
-	local udevadm=$MSGPOOL_CACHE/debian/udev/bin/udevadm lib rc
-	local console=${log%.log}.console dir
+	local udevadm=$MSGPOOL_CACHE/debian/udev/bin/udevadm lib dir
 	local args=(--file "udev/60-msgpool.rules:/usr/lib/udev/rules.d/60-msgpool.rules")
 
 	need "$udevadm" || return
@@ -262,45 +257,36 @@ s_udev_vm() {
 		args+=(--file "$(readlink -f "$lib"):$lib")
 	done < <(ldd "$udevadm" | grep -o '/[^ ]*')
 	dir=$(mktemp -d) || return
-	cat >"$dir/vm-udev.sh" <<'EOF'
+	{ echo "$pkg_vm_t"; cat; } >"$dir/vm-udev.sh" <<'EOF'
+# udevadm's report stays in /tmp/udev for the tests after it.
+udev_test() {
+	/bin/udevadm test --action=add /sys/class/misc/msgpool >/tmp/udev 2>&1
+	s=$?
+	cat /tmp/udev
+	return $s
+}
+sets() {
+	grep "60-msgpool.rules:[0-9]* GROUP 999$" /tmp/udev &&
+		grep "60-msgpool.rules:[0-9]* MODE 0660$" /tmp/udev
+}
+no_complaint() {
+	! grep -i 'invalid\|error\|ignor' /tmp/udev
+}
+dev_mode() {
+	ls -l /dev/msgpool
+	[ "$(stat -c '%g %a' /dev/msgpool)" = "999 660" ]
+}
 echo msgpool:x:999: >>/etc/group
 mkdir -p /run/udev
-if /bin/udevadm test --action=add /sys/class/misc/msgpool >/tmp/udev 2>&1
-then
-	echo "ok - udevadm test --action=add /sys/class/misc/msgpool"
-else
-	echo "not ok - udevadm test --action=add /sys/class/misc/msgpool"
-	sed 's/^/# /' /tmp/udev
-fi
-if grep -q '60-msgpool.rules:[0-9]* GROUP 999$' /tmp/udev &&
-	grep -q '60-msgpool.rules:[0-9]* MODE 0660$' /tmp/udev; then
-	echo "ok - 60-msgpool.rules sets GROUP msgpool and MODE 0660"
-else
-	echo "not ok - 60-msgpool.rules sets GROUP msgpool and MODE 0660"
-fi
-if grep -qi 'invalid\|error\|ignor' /tmp/udev; then
-	echo "not ok - udevadm parses 60-msgpool.rules without complaint"
-	grep -i 'invalid\|error\|ignor' /tmp/udev | sed 's/^/# /'
-else
-	echo "ok - udevadm parses 60-msgpool.rules without complaint"
-fi
-if [ "$(stat -c '%g %a' /dev/msgpool)" = "999 660" ]; then
-	echo "ok - /dev/msgpool is group msgpool, mode 0660"
-else
-	echo "not ok - /dev/msgpool is group msgpool, mode 0660"
-	ls -l /dev/msgpool | sed 's/^/# /'
-fi
+t "udevadm test --action=add /sys/class/misc/msgpool" udev_test
+t "60-msgpool.rules sets GROUP msgpool and MODE 0660" sets
+t "udevadm parses 60-msgpool.rules without complaint" no_complaint
+t "/dev/msgpool is group msgpool, mode 0660" dev_mode
 EOF
-	"$scripts/vm-run.sh" --kernel "$K_VMLINUZ" \
-		--module "$K_COPY/kmod/msgpool.ko" \
-		--log "$console" --timeout "$vm_timeout" "${args[@]}" \
+	vm "$K_VMLINUZ" --module "$K_COPY/kmod/msgpool.ko" "${args[@]}" \
 		--file "$dir/vm-udev.sh:/opt/msgpool/vm-udev.sh" \
-		-- "sh /opt/msgpool/vm-udev.sh" >"$log.out" 2>"$log.vm"
-	rc=$?
-	cat "$log.out" "$log.vm" >>"$log"
-	grep -E '^(not )?ok - |^# ' "$log.out"
-	rm -f "$log.out"
-	vm_verdict "$rc" "$console" "$K_VMLINUZ"
+		-- "sh /opt/msgpool/vm-udev.sh"
+	vm_results $? "$K_VMLINUZ"
 	rm -rf "$dir"
 }
 
@@ -323,7 +309,6 @@ s_udev_rule() {
 s_dkms() {
 	local t v D ko
 
-	need dkms.conf || return
 	need "${K_ROOT%/}$K_KDIR/Makefile" || return
 	v=$(cat VERSION)
 	mkdir -p "$repo/build"
@@ -355,10 +340,9 @@ pkg_no_match() {
 }
 
 s_man() {
-	local f name fn out
+	local f name opt fn
 
-	for f in man/*.[1-8]; do
-		need "$f" || continue
+	for f in man/msgpool.3 man/msgpool.4 man/msgpool-stat.8; do
 		one "$f: mandoc -T lint clean" \
 			pkg_no_match "$(mandoc -T lint -W warning "$f" 2>&1)"
 		one "$f: groff -man -ww clean" \
@@ -373,19 +357,17 @@ s_man() {
 		one "msgpool.4 documents $name" grep -qw "$name" man/msgpool.4
 	done < <(sed -n 's/^#define \(MSGPOOL_IOC_[A-Z_]*\)[[:space:]]*_IO.*/\1/p' \
 		uapi/linux/msgpool.h)
-	# Every option msgpool-stat -h lists, where the tool is in the tree.
-	if [ -e userlib/tools/msgpool-stat.c ]; then
-		make -s -C userlib tools >>"$log" 2>&1
-		while read -r opt; do
-			one "msgpool-stat.8 documents $opt" grep -qx \
-				"\.[BI]* *\\\\${opt}.*" man/msgpool-stat.8
-		done < <(userlib/tools/msgpool-stat -h |
-			sed -n 's/^  \(-[a-z]\) .*/\1/p')
-	fi
-	# Each function in the NAME section, so that make install gives it a
-	# page of its own.
+	# Every option msgpool-stat -h lists.
+	make -s -C userlib tools >>"$log" 2>&1
+	while read -r opt; do
+		one "msgpool-stat.8 documents $opt" grep -qx \
+			"\.[BI]* *\\\\${opt}.*" man/msgpool-stat.8
+	done < <(userlib/tools/msgpool-stat -h |
+		sed -n 's/^  \(-[a-z]\) .*/\1/p')
+	# Every function userlib/msgpool.h declares, in msgpool(3)'s NAME.
 	while read -r fn; do
 		one "msgpool.3 names $fn() in NAME" grep -qw "$fn" \
 			<(sed -n '/^\.SH NAME/,/^\\-/p' man/msgpool.3)
-	done < <(pkg_functions)
+	done < <(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
+		userlib/msgpool.h | sort -u)
 }

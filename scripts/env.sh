@@ -63,8 +63,7 @@ KDIR=/usr/src/linux-headers-$KVER
 # The kselftest harness the tests build with: this system's kernel's.
 KSFT_DIR=$MSGPOOL_CACHE/kernels/$_msgpool_host/src/tools/testing/selftests
 
-# The debug kernel's source, bookworm-backports' 6.12 LTS; its kunit.py
-# parses the KUnit results.
+# The debug kernel's source, bookworm-backports' 6.12 LTS.
 LINUX_SRC=$MSGPOOL_CACHE/linux-source-6.12
 
 # The debug kernel's build dir is keyed on its config fragment and on the

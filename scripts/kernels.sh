@@ -3,8 +3,8 @@
 # linux-headers-amd64, install those headers (on this system for "host",
 # else in a minimal debootstrap root of the suite, kept in the cache), take
 # the vmlinuz qemu boots out of the kernel's package, and take checkpatch
-# and the kselftest harness from the kernel's linux-source package. Idempotent; run it again to
-# follow the suites' updates.
+# and the kselftest harness from the kernel's linux-source package.
+# Idempotent; run it again to follow the suites' updates.
 #
 # For each suite it writes $MSGPOOL_CACHE/kernels/SUITE/env, which defines
 #   K_SUITE K_LABEL (6.12) K_KVER (6.12.95+deb12-amd64) K_ROOT (/ for host)
@@ -186,7 +186,7 @@ kernel_source_files() {
 # the package wants gcc-16.
 sid_sparse() {
 	local root=$1 dir=$2 list=/etc/apt/msgpool-sid.list deb
-	local apt=(-o Dir::Etc::SourceList=$list -o Dir::Etc::SourceParts=/dev/null
+	local apt=(-o "Dir::Etc::SourceList=$list" -o Dir::Etc::SourceParts=/dev/null
 		-o Dir::State::Lists=/var/lib/apt/lists-sid
 		-o Acquire::Check-Valid-Until=false)
 

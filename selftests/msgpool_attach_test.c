@@ -14,7 +14,7 @@
 TEST(ops_before_attach_enotconn)
 {
 	struct msgpool_op op = { .op = MSGPOOL_OP_NOP };
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)&op, .count = 1, .op_size = sizeof(op),
 	};
 	struct msgpool_info info;
@@ -486,12 +486,13 @@ TEST(config_over_max_pool_slots_e2big)
 
 TEST(too_many_pools_enospc)
 {
-	__u64 max = mp_param("max_pools");
+	__u64 max = mp_param("max_pools"), quota = mp_max_pools_decide();
 	char name[MSGPOOL_NAME_MAX];
 	int *fds, extra, ret = 0;
 	__u64 i, n;
 
 	ASSERT_NE(0, max);
+	ASSERT_NE(0, quota);
 	fds = calloc(max + 1, sizeof(*fds));
 	ASSERT_NE(NULL, fds);
 	for (n = 0; n <= max; n++) {
@@ -518,6 +519,7 @@ TEST(too_many_pools_enospc)
 	for (i = 1; i <= n; i++)
 		close(fds[i]);
 	free(fds);
+	EXPECT_EQ(0, mp_param_set("max_user_pools", quota));
 }
 
 TEST(last_close_frees_name)
@@ -643,7 +645,7 @@ TEST_F(rdonly, batch_write_ops_ebadf)
 		{ .op = MSGPOOL_OP_FREE, .token = self->ready },
 		{ .op = MSGPOOL_OP_HEADER, .token = self->ready },
 	};
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)ops, .count = 3, .op_size = sizeof(ops[0]),
 	};
 
@@ -829,6 +831,212 @@ TEST_F(perm, attach)
 	ASSERT_EQ(0, mp_spawn(&other, perm_peer, &peer));
 	EXPECT_EQ(variant->expect, mp_reap(&other));
 	EXPECT_EQ(0, mp_reap(&creator));
+}
+
+/*
+ * Type fingerprints.  Two types, as hashes of two message definitions
+ * would be; they differ in their last byte only, so an attach that
+ * compared less than the whole fingerprint would take one for the other.
+ */
+static const __u8 type_a[MSGPOOL_TYPE_ID_LEN] = {
+	0x6d, 0x73, 0x67, 0x70, 0x6f, 0x6f, 0x6c, 0x2d,
+	0x74, 0x79, 0x70, 0x65, 0x2d, 0x61, 0x00, 0x01,
+};
+static const __u8 type_b[MSGPOOL_TYPE_ID_LEN] = {
+	0x6d, 0x73, 0x67, 0x70, 0x6f, 0x6f, 0x6c, 0x2d,
+	0x74, 0x79, 0x70, 0x65, 0x2d, 0x61, 0x00, 0x02,
+};
+static const __u8 untyped[MSGPOOL_TYPE_ID_LEN];
+
+/*
+ * Attach @fd to @name as a peer of @type with @flags, the standard
+ * classes if CREATE is among them.  *@created gets the call's answer.
+ */
+static int typed_attach(int fd, const char *name, __u32 flags,
+			const __u8 *type, __u32 *created)
+{
+	bool create = flags & MSGPOOL_ATTACH_CREATE;
+	struct msgpool_attach a;
+	int ret;
+
+	mp_attach_args(&a, name, flags, create ? 0600 : 0,
+		       create ? mp_std : NULL, create ? MP_STD_NR : 0);
+	memcpy(a.type_id, type, sizeof(a.type_id));
+	ret = mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
+	if (!ret && created)
+		*created = a.created;
+	return ret;
+}
+
+/* 1 if INFO of @fd reports @type, 0 if another, -errno if INFO fails. */
+static int info_type_is(int fd, const __u8 *type)
+{
+	struct msgpool_info info;
+	int ret = mp_info(fd, &info);
+
+	if (ret)
+		return ret;
+	return !memcmp(info.type_id, type, sizeof(info.type_id));
+}
+
+TEST(typed_pool_takes_its_type)
+{
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	int fd3 = mp_open(O_RDWR);
+	__u32 created = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, fd2);
+	ASSERT_LE(0, fd3);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
+				  MSGPOOL_ATTACH_EXCL, type_a, &created));
+	EXPECT_EQ(1, created);
+	EXPECT_EQ(1, info_type_is(fd, type_a));
+	/* A peer of the same type joins, plain or with CREATE. */
+	created = 1;
+	EXPECT_EQ(0, typed_attach(fd2, name, 0, type_a, &created));
+	EXPECT_EQ(0, created);
+	EXPECT_EQ(1, info_type_is(fd2, type_a));
+	created = 1;
+	EXPECT_EQ(0, typed_attach(fd3, name, MSGPOOL_ATTACH_CREATE, type_a,
+				  &created));
+	EXPECT_EQ(0, created);
+	EXPECT_EQ(1, info_type_is(fd3, type_a));
+	EXPECT_EQ(0, mp_nop(fd3));
+	close(fd);
+	close(fd2);
+	close(fd3);
+}
+
+TEST(typed_pool_refuses_other_type_eprototype)
+{
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, fd2);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
+				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
+	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, 0, type_b, NULL));
+	/* The refused peer is not attached, and may attach as type a. */
+	EXPECT_EQ(-ENOTCONN, mp_nop(fd2));
+	EXPECT_EQ(0, typed_attach(fd2, name, 0, type_a, NULL));
+	EXPECT_EQ(1, info_type_is(fd, type_a));
+	close(fd);
+	close(fd2);
+}
+
+/* CREATE without EXCL is an attach when the pool exists: same check. */
+TEST(typed_pool_refuses_other_type_on_create_eprototype)
+{
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	__u32 created = 7;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, fd2);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
+				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
+	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, MSGPOOL_ATTACH_CREATE,
+					    type_b, &created));
+	EXPECT_EQ(7, created);
+	EXPECT_EQ(-ENOTCONN, mp_nop(fd2));
+	/* The pool kept its type. */
+	EXPECT_EQ(1, info_type_is(fd, type_a));
+	EXPECT_EQ(0, typed_attach(fd2, name, MSGPOOL_ATTACH_CREATE, type_a,
+				  NULL));
+	close(fd);
+	close(fd2);
+}
+
+TEST(untyped_attach_joins_typed_pool)
+{
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	int fd3 = mp_open(O_RDONLY);
+	__u32 created = 1;
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, fd2);
+	ASSERT_LE(0, fd3);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
+				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
+	EXPECT_EQ(0, typed_attach(fd2, name, 0, untyped, NULL));
+	/* INFO tells the untyped peer the pool's type. */
+	EXPECT_EQ(1, info_type_is(fd2, type_a));
+	EXPECT_EQ(0, typed_attach(fd3, name, MSGPOOL_ATTACH_CREATE, untyped,
+				  &created));
+	EXPECT_EQ(0, created);
+	EXPECT_EQ(1, info_type_is(fd3, type_a));
+	close(fd);
+	close(fd2);
+	close(fd3);
+}
+
+TEST(typed_attach_to_untyped_pool_eprototype)
+{
+	char name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, fd2);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
+	EXPECT_EQ(1, info_type_is(fd, untyped));
+	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, 0, type_a, NULL));
+	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, MSGPOOL_ATTACH_CREATE,
+					    type_a, NULL));
+	/* A typed peer does not make an untyped pool typed. */
+	EXPECT_EQ(1, info_type_is(fd, untyped));
+	EXPECT_EQ(0, typed_attach(fd2, name, 0, untyped, NULL));
+	close(fd);
+	close(fd2);
+}
+
+/* As uid 65534, attach @arg as type b: exits with the attach's errno. */
+static int typed_stranger(int rd, int wr, void *arg)
+{
+	int fd = mp_open(O_RDONLY);	/* the device is root's: open first */
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(become(NOBODY, NOBODY) == 0);
+	return -typed_attach(fd, arg, 0, type_b, NULL);
+}
+
+/*
+ * The permission check comes first: a peer that may not attach learns
+ * EACCES whatever type it names, nothing of the pool's type.
+ */
+TEST(typed_attach_checks_permission_first)
+{
+	char name[MSGPOOL_NAME_MAX], open_name[MSGPOOL_NAME_MAX];
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	struct msgpool_attach a;
+	struct mp_child c = { 0 };
+
+	ASSERT_EQ(0, getuid()) TH_LOG("the permission tests run as root");
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, fd2);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
+				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
+	ASSERT_EQ(0, mp_spawn(&c, typed_stranger, name));
+	EXPECT_EQ(EACCES, mp_reap(&c));
+	/* Where it may read, the type is what stops it. */
+	mp_name(open_name, _metadata->name);
+	mp_attach_args(&a, open_name, MSGPOOL_ATTACH_CREATE |
+		       MSGPOOL_ATTACH_EXCL, 0644, mp_std, MP_STD_NR);
+	memcpy(a.type_id, type_a, sizeof(a.type_id));
+	ASSERT_EQ(0, mp_ioctl(fd2, MSGPOOL_IOC_ATTACH, &a));
+	ASSERT_EQ(0, mp_spawn(&c, typed_stranger, open_name));
+	EXPECT_EQ(EPROTOTYPE, mp_reap(&c));
+	close(fd);
+	close(fd2);
 }
 
 TEST_HARNESS_MAIN

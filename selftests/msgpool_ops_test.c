@@ -31,12 +31,12 @@ FIXTURE_TEARDOWN(pool)
 	close(self->fd);
 }
 
-/* Where the payload of @token's slot must be mapped. */
-static __u64 slot_offset(const struct msgpool_info *info, __u64 token)
+/* Where the message of @token lies, by HEADER; ~0 if that fails. */
+static __u64 offset_of(int fd, __u64 token)
 {
-	const struct msgpool_class_info *c = &info->classes[TOK_CLASS(token)];
+	struct msgpool_op h;
 
-	return c->offset + (__u64)TOK_INDEX(token) * c->stride;
+	return mp_header(fd, token, &h) ? ~0ULL : h.offset;
 }
 
 static struct msgpool_info info_of(int fd)
@@ -106,6 +106,12 @@ TEST_F(pool, info_figures)
 	EXPECT_EQ(0, i->nr_nobufs);
 	EXPECT_EQ(0, i->nr_reclaimed);
 	EXPECT_EQ(0, i->nr_poisoned);
+	EXPECT_EQ(0, i->nr_readers);
+	EXPECT_EQ(0, i->pool_flags);
+	EXPECT_EQ(0, i->seq);
+	EXPECT_EQ(0, i->notify_gen);
+	for (c = 0; c < MSGPOOL_TYPE_ID_LEN; c++)
+		EXPECT_EQ(0, i->type_id[c]);
 	for (c = 0; c < ARRAY_SIZE(i->reserved); c++)
 		EXPECT_EQ(0, i->reserved[c]);
 }
@@ -327,7 +333,7 @@ TEST_F(pool, invalid_flags_einval)
 
 TEST_F(pool, reserved_einval)
 {
-	static const __u64 bad[] = { 1, 1ULL << 63 };
+	static const __u32 bad[] = { 1, 1U << 31 };
 	struct msgpool_op o;
 	unsigned int k, j;
 
@@ -421,11 +427,10 @@ TEST_F(pool, store_out_fields_and_header)
 	ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_STORE, &o));
 	after = mp_now_ns();
 	EXPECT_EQ(0, o.result);
-	EXPECT_NE(0, TOK_GEN(o.token));
-	EXPECT_EQ(0, TOK_CLASS(o.token));
-	EXPECT_GT(mp_std[0].nr_slots, TOK_INDEX(o.token));
+	EXPECT_NE(0, o.token);
+	/* A slot of the smallest class starts at the offset. */
+	EXPECT_EQ(0, mp_class_at(&self->info, o.offset));
 	EXPECT_EQ(64, o.capacity);
-	EXPECT_EQ(slot_offset(&self->info, o.token), o.offset);
 
 	ASSERT_EQ(0, mp_header(self->fd, o.token, &h));
 	EXPECT_EQ(sizeof(msg), h.len);
@@ -458,6 +463,8 @@ TEST_F(pool, seq_increases_over_stores_and_commits)
 	EXPECT_LT(h2.seq, h3.seq);
 	EXPECT_LE(h1.timestamp_ns, h2.timestamp_ns);
 	EXPECT_LE(h2.timestamp_ns, h3.timestamp_ns);
+	/* A loan takes no number, its commit does: the last one. */
+	EXPECT_EQ(h3.seq, info_of(self->fd).seq);
 }
 
 TEST_F(pool, store_len_zero_einval)
@@ -479,9 +486,9 @@ TEST_F(pool, len_above_largest_class_emsgsize)
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	EXPECT_EQ(0, info_of(self->fd).nr_nobufs);
 	ASSERT_EQ(0, mp_store_len(self->fd, 4096, &t));
-	EXPECT_EQ(2, TOK_CLASS(t));
+	EXPECT_EQ(2, mp_class_at(&self->info, offset_of(self->fd, t)));
 	ASSERT_EQ(0, mp_loan(self->fd, 4096, 0, &o));
-	EXPECT_EQ(2, TOK_CLASS(o.token));
+	EXPECT_EQ(2, mp_class_at(&self->info, o.offset));
 }
 
 TEST_F(pool, store_copy_fault_efault)
@@ -518,14 +525,15 @@ TEST_F(pool, smallest_class_that_fits)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		ASSERT_EQ(0, mp_store_len(self->fd, cases[i].len, &t));
-		EXPECT_EQ(cases[i].cls, TOK_CLASS(t)) TH_LOG("store %u",
-							     cases[i].len);
+		EXPECT_EQ(cases[i].cls, mp_class_at(&self->info,
+						    offset_of(self->fd, t)))
+			TH_LOG("store %u", cases[i].len);
 		ASSERT_EQ(0, mp_free(self->fd, t));
 		ASSERT_EQ(0, mp_loan(self->fd, cases[i].len, 0, &o));
-		EXPECT_EQ(cases[i].cls, TOK_CLASS(o.token));
+		EXPECT_EQ(cases[i].cls, mp_class_at(&self->info, o.offset))
+			TH_LOG("loan %u", cases[i].len);
 		EXPECT_EQ(mp_std[cases[i].cls].slot_size, o.capacity);
 		EXPECT_EQ(o.capacity, o.len);
-		EXPECT_EQ(slot_offset(&self->info, o.token), o.offset);
 		ASSERT_EQ(0, mp_discard(self->fd, o.token));
 	}
 }
@@ -547,14 +555,17 @@ TEST_F(pool, loan_len_zero)
 
 TEST_F(pool, fallback_then_enobufs)
 {
-	__u64 t[MP_STD_SLOTS + 1], extra;
+	__u64 t[MP_STD_SLOTS + 1], extra, off9;
 	struct msgpool_info info;
 	int i, n;
 
 	n = fill(self->fd, t, MP_STD_SLOTS + 1);
 	ASSERT_EQ(MP_STD_SLOTS, n);
 	for (i = 0; i < n; i++)
-		EXPECT_EQ(i < 8 ? 0 : i < 12 ? 1 : 2, TOK_CLASS(t[i]));
+		EXPECT_EQ(i < 8 ? 0 : i < 12 ? 1 : 2,
+			  mp_class_at(&self->info, offset_of(self->fd, t[i])))
+			TH_LOG("message %d", i);
+	off9 = offset_of(self->fd, t[9]);
 	EXPECT_EQ(-ENOBUFS, mp_store_len(self->fd, 1, NULL));
 	EXPECT_EQ(-ENOBUFS, mp_loan(self->fd, 0, 0, NULL));
 	ASSERT_EQ(0, mp_info(self->fd, &info));
@@ -564,8 +575,9 @@ TEST_F(pool, fallback_then_enobufs)
 	/* A freed mid-size slot is taken by the next small message. */
 	ASSERT_EQ(0, mp_free(self->fd, t[9]));
 	ASSERT_EQ(0, mp_store_len(self->fd, 1, &extra));
-	EXPECT_EQ(1, TOK_CLASS(extra));
-	EXPECT_EQ(TOK_INDEX(t[9]), TOK_INDEX(extra));
+	EXPECT_EQ(off9, offset_of(self->fd, extra));
+	EXPECT_EQ(1, mp_class_at(&self->info, off9));
+	EXPECT_NE(t[9], extra);
 	t[9] = extra;
 	EXPECT_EQ(0, free_all(self->fd, t, n));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
@@ -639,10 +651,11 @@ static int wait_store_child(int rd, int wr, void *arg)
 
 TEST_F(pool, wait_sleeps_until_a_slot_is_freed)
 {
-	__u64 t[MP_STD_SLOTS], v, token;
+	__u64 t[MP_STD_SLOTS], v, token, off3;
 	struct mp_child c;
 
 	ASSERT_EQ(MP_STD_SLOTS, fill(self->fd, t, MP_STD_SLOTS));
+	off3 = offset_of(self->fd, t[3]);
 	ASSERT_EQ(0, mp_spawn(&c, wait_store_child, &self->fd));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid)) TH_LOG("STORE|WAIT never slept");
@@ -653,12 +666,11 @@ TEST_F(pool, wait_sleeps_until_a_slot_is_freed)
 	EXPECT_EQ(0, (int)v);
 	ASSERT_EQ(0, mp_recv(c.rd, &token));
 	EXPECT_EQ(0, mp_reap(&c));
-	/* It got the slot just freed, under a new generation. */
-	EXPECT_EQ(TOK_CLASS(t[3]), TOK_CLASS(token));
-	EXPECT_EQ(TOK_INDEX(t[3]), TOK_INDEX(token));
+	/* It got the slot just freed, under a new token. */
+	EXPECT_EQ(off3, offset_of(self->fd, token));
 	EXPECT_NE(t[3], token);
+	EXPECT_EQ(-ESTALE, mp_header(self->fd, t[3], NULL));
 	EXPECT_EQ(0, mp_avail(self->fd));
-	EXPECT_EQ(0, mp_header(self->fd, token, NULL));
 }
 
 TEST_F(pool, loan_holds_slot_until_commit)
@@ -669,14 +681,13 @@ TEST_F(pool, loan_holds_slot_until_commit)
 
 	ASSERT_LE(0, peer);
 	ASSERT_EQ(0, mp_loan(self->fd, 100, 0, &l));
-	EXPECT_EQ(1, TOK_CLASS(l.token));
+	EXPECT_EQ(1, mp_class_at(&self->info, l.offset));
 	EXPECT_EQ(256, l.capacity);
 	EXPECT_EQ(256, l.len);
-	EXPECT_EQ(slot_offset(&self->info, l.token), l.offset);
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 
 	EXPECT_EQ(-EBUSY, mp_header(self->fd, l.token, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, l.token, F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, l.token, F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_borrow(peer, l.token, F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_borrow(peer, l.token, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
@@ -747,7 +758,8 @@ TEST_F(pool, borrow_out_fields)
 	ASSERT_EQ(0, mp_header(self->fd, t, &h));
 	ASSERT_EQ(0, mp_borrow(self->fd, t, 0, &b));
 	EXPECT_EQ(0, b.result);
-	EXPECT_EQ(slot_offset(&self->info, t), b.offset);
+	EXPECT_EQ(h.offset, b.offset);
+	EXPECT_EQ(0, mp_class_at(&self->info, b.offset));
 	EXPECT_EQ(9, b.len);
 	EXPECT_EQ(64, b.capacity);
 	EXPECT_EQ(getpid(), b.producer);
@@ -773,9 +785,9 @@ TEST_F(pool, read_borrows_are_shared)
 	ASSERT_EQ(0, mp_borrow(self->fd, t, F_NB, NULL));
 	ASSERT_EQ(0, mp_borrow(peer, t, F_NB, NULL));
 	EXPECT_EQ(3, info_of(self->fd).nr_borrows);
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_free(self->fd, t));
 
 	EXPECT_EQ(0, mp_release(self->fd, t));
@@ -802,8 +814,8 @@ TEST_F(pool, write_borrow_is_exclusive)
 	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(peer, t, F_NB, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(peer, t, F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_free(self->fd, t));
 	EXPECT_EQ(-EBUSY, mp_free(peer, t));
 	EXPECT_EQ(-EPERM, mp_release(self->fd, t));
@@ -896,82 +908,146 @@ TEST_F(pool, free_and_double_free)
 	close(peer);
 }
 
+/*
+ * The ops that take a token, as a forger would try them.  None may
+ * block: a borrow is NONBLOCK.  Returns the op's result.
+ */
+#define NR_TOKEN_OPS	7
+
+static int token_op(int fd, __u64 token, unsigned int op)
+{
+	switch (op) {
+	case 0:
+		return mp_header(fd, token, NULL);
+	case 1:
+		return mp_borrow(fd, token, F_NB, NULL);
+	case 2:
+		return mp_borrow(fd, token, MSGPOOL_F_WRITE | F_NB, NULL);
+	case 3:
+		return mp_release(fd, token);
+	case 4:
+		return mp_free(fd, token);
+	case 5:
+		return mp_commit(fd, token, 1, 0);
+	default:
+		return mp_discard(fd, token);
+	}
+}
+
+/* A forged or stale token is refused as malformed or stale, never served. */
+static int refused(int ret)
+{
+	return ret == -EINVAL || ret == -ESTALE;
+}
+
 TEST(reused_slot_old_token_estale)
 {
 	struct msgpool_class one = { 64, 1 };
 	char name[MSGPOOL_NAME_MAX];
-	__u64 t1, t2;
-	int fd = mp_open(O_RDWR);
+	struct msgpool_info info;
+	__u64 t[5];
+	int fd = mp_open(O_RDWR), i, j;
 
 	ASSERT_LE(0, fd);
 	mp_name(name, _metadata->name);
 	ASSERT_EQ(0, mp_create(fd, name, &one, 1, 0600, NULL));
-	ASSERT_EQ(0, mp_store_len(fd, 8, &t1));
-	ASSERT_EQ(0, mp_free(fd, t1));
-	ASSERT_EQ(0, mp_store_len(fd, 8, &t2));
-	EXPECT_EQ(TOK_INDEX(t1), TOK_INDEX(t2));
-	EXPECT_NE(TOK_GEN(t1), TOK_GEN(t2));
-	EXPECT_NE(0, TOK_GEN(t2));
-	EXPECT_EQ(-ESTALE, mp_header(fd, t1, NULL));
-	EXPECT_EQ(-ESTALE, mp_borrow(fd, t1, F_NB, NULL));
-	EXPECT_EQ(-ESTALE, mp_free(fd, t1));
-	/* A generation the slot never had is just as stale. */
-	t1 = tok_make(TOK_GEN(t2) + 1000, TOK_TAG(t2), 0, 0);
-	EXPECT_EQ(-ESTALE, mp_header(fd, t1, NULL));
-	EXPECT_EQ(0, mp_header(fd, t2, NULL));
-	EXPECT_EQ(0, mp_free(fd, t2));
+	ASSERT_EQ(0, mp_info(fd, &info));
+	/* One slot, five messages in turn: each under a token of its own. */
+	for (i = 0; i < 5; i++) {
+		if (i)
+			ASSERT_EQ(0, mp_free(fd, t[i - 1]));
+		ASSERT_EQ(0, mp_store_len(fd, 8, &t[i]));
+		EXPECT_NE(0, t[i]);
+		EXPECT_EQ(0, mp_slot_at(&info, offset_of(fd, t[i]), NULL));
+		for (j = 0; j < i; j++)
+			EXPECT_NE(t[j], t[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(-ESTALE, mp_header(fd, t[i], NULL)) TH_LOG("%d", i);
+		EXPECT_EQ(-ESTALE, mp_borrow(fd, t[i], F_NB, NULL));
+		EXPECT_EQ(-ESTALE, mp_borrow(fd, t[i], MSGPOOL_F_WRITE | F_NB,
+					     NULL));
+		EXPECT_EQ(-ESTALE, mp_free(fd, t[i]));
+	}
+	EXPECT_EQ(0, mp_header(fd, t[4], NULL));
+	EXPECT_EQ(0, info_of(fd).nr_borrows);
+	EXPECT_EQ(0, mp_free(fd, t[4]));
 	close(fd);
 }
 
-TEST_F(pool, malformed_tokens_einval)
+/*
+ * With one message in the pool, no token but its own names it: 0, ~0,
+ * its complement, its halves flipped and each of its 64 bits flipped are
+ * all refused, and the message is left as it was.
+ */
+TEST_F(pool, forged_tokens_refused)
 {
-	struct msgpool_op h;
-	__u64 t, bad[8];
-	unsigned int i;
+	__u64 t, bad[5 + 64];
+	struct msgpool_info info;
+	struct msgpool_op h, h2;
+	unsigned int i, k;
+	int ret;
 
-	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
+	ASSERT_EQ(0, mp_store(self->fd, payload, 8, 5, &t));
 	ASSERT_EQ(0, mp_header(self->fd, t, &h));
 	bad[0] = 0;
-	bad[1] = t & 0xffffffffULL;				/* gen 0 */
-	bad[2] = tok_make(TOK_GEN(t), TOK_TAG(t), 3, 0);	/* class */
-	bad[3] = tok_make(TOK_GEN(t), TOK_TAG(t), 7, 0);
-	bad[4] = tok_make(TOK_GEN(t), TOK_TAG(t), 0, 8);	/* index */
-	bad[5] = tok_make(TOK_GEN(t), TOK_TAG(t), 2, 0xffffff);
-	bad[6] = t ^ (1ULL << 27);				/* pool tag */
-	bad[7] = t ^ (0x1fULL << 27);
+	bad[1] = ~0ULL;
+	bad[2] = ~t;
+	bad[3] = t ^ 0xffffffff00000000ULL;
+	bad[4] = t ^ 0x00000000ffffffffULL;
+	for (i = 0; i < 64; i++)
+		bad[5 + i] = t ^ (1ULL << i);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		EXPECT_EQ(-EINVAL, mp_header(self->fd, bad[i], NULL))
-			TH_LOG("token %#llx", (unsigned long long)bad[i]);
-		EXPECT_EQ(-EINVAL, mp_borrow(self->fd, bad[i], 0, NULL));
-		EXPECT_EQ(-EINVAL, mp_borrow(self->fd, bad[i],
-					     MSGPOOL_F_WRITE, NULL));
-		EXPECT_EQ(-EINVAL, mp_release(self->fd, bad[i]));
-		EXPECT_EQ(-EINVAL, mp_free(self->fd, bad[i]));
-		EXPECT_EQ(-EINVAL, mp_commit(self->fd, bad[i], 1, 0));
-		EXPECT_EQ(-EINVAL, mp_discard(self->fd, bad[i]));
+		for (k = 0; k < NR_TOKEN_OPS; k++) {
+			ret = token_op(self->fd, bad[i], k);
+			EXPECT_TRUE(refused(ret))
+				TH_LOG("token %#llx op %u: %d",
+				       (unsigned long long)bad[i], k, ret);
+		}
 	}
+	ASSERT_EQ(0, mp_info(self->fd, &info));
+	EXPECT_EQ(MP_STD_SLOTS - 1, info.available);
+	EXPECT_EQ(1, info.nr_stores);
+	EXPECT_EQ(0, info.nr_borrows);
+	EXPECT_EQ(0, info.nr_frees);
+	ASSERT_EQ(0, mp_header(self->fd, t, &h2));
+	EXPECT_EQ(h.seq, h2.seq);
+	EXPECT_EQ(h.len, h2.len);
+	EXPECT_EQ(5, h2.tag);
 	EXPECT_EQ(0, mp_free(self->fd, t));
 }
 
-TEST_F(pool, token_of_another_pool_einval)
+/*
+ * Two pools of one shape, one message in each, in the same slot: the
+ * token of one pool's message names nothing in the other.
+ */
+TEST_F(pool, token_of_another_pool_refused)
 {
 	char other[MSGPOOL_NAME_MAX];
+	struct msgpool_info info2;
 	__u64 mine, theirs;
-	int fd2 = mp_open(O_RDWR);
+	unsigned int k;
+	int fd2 = mp_open(O_RDWR), ret;
 
 	ASSERT_LE(0, fd2);
 	mp_name(other, _metadata->name);
 	ASSERT_EQ(0, mp_create(fd2, other, mp_std, MP_STD_NR, 0600, NULL));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &mine));
 	ASSERT_EQ(0, mp_store_len(fd2, 8, &theirs));
-	if (TOK_TAG(mine) == TOK_TAG(theirs))
-		SKIP(goto out, "the two pools share a tag");
-	EXPECT_EQ(-EINVAL, mp_header(self->fd, theirs, NULL));
-	EXPECT_EQ(-EINVAL, mp_borrow(self->fd, theirs, 0, NULL));
-	EXPECT_EQ(-EINVAL, mp_free(self->fd, theirs));
-	EXPECT_EQ(-EINVAL, mp_free(fd2, mine));
+	ASSERT_EQ(offset_of(self->fd, mine), offset_of(fd2, theirs));
+	for (k = 0; k < NR_TOKEN_OPS; k++) {
+		ret = token_op(self->fd, theirs, k);
+		EXPECT_TRUE(refused(ret)) TH_LOG("theirs, op %u: %d", k, ret);
+		ret = token_op(fd2, mine, k);
+		EXPECT_TRUE(refused(ret)) TH_LOG("mine, op %u: %d", k, ret);
+	}
+	EXPECT_EQ(0, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+	ASSERT_EQ(0, mp_info(fd2, &info2));
+	EXPECT_EQ(0, info2.nr_borrows);
+	EXPECT_EQ(MP_STD_SLOTS - 1, info2.available);
+	EXPECT_EQ(0, mp_header(self->fd, mine, NULL));
 	EXPECT_EQ(0, mp_header(fd2, theirs, NULL));
-out:
 	close(fd2);
 }
 
@@ -1097,11 +1173,11 @@ TEST_F(pool, counters)
 	/* Refused borrows are not counted. */
 	a = b;
 	ASSERT_EQ(0, mp_borrow(self->fd, t, 0, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
 	ASSERT_EQ(0, mp_release(self->fd, t));
 	ASSERT_EQ(0, mp_borrow(self->fd, t, MSGPOOL_F_WRITE, NULL));
-	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, F_NB, NULL));
+	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, F_NB, NULL));
 	ASSERT_EQ(0, mp_release(self->fd, t));
 	b = info_of(self->fd);
 	EXPECT_EQ(a.nr_borrows + 2, b.nr_borrows);
@@ -1127,7 +1203,7 @@ TEST_F(pool, counters)
 static int batch(int fd, void *ops, __u32 count, __u32 op_size, __u32 flags,
 		 __u32 *done)
 {
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)ops, .count = count, .op_size = op_size,
 		.flags = flags, .done = 0xdead,
 	};
@@ -1178,7 +1254,8 @@ TEST_F(pool, batch_op_size_limits)
 	memcpy(buf, &st, sizeof(st));
 	memcpy(buf + 4096, &st, sizeof(st));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 0, 0, NULL));
-	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, OPSZ - 1, 0, NULL));
+	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, MSGPOOL_OP_SIZE_VER0 - 1,
+				 0, NULL));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 4097, 0, NULL));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 0xffffffffU, 0, NULL));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
@@ -1259,12 +1336,76 @@ TEST_F(pool, batch_nonzero_tail_einval)
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 }
 
+/*
+ * Any nonzero byte of the tail refuses its op, which does not run and
+ * gets only its result written; the batch runs on to the next op.
+ */
+TEST_F(pool, batch_nonzero_tail_any_byte_einval)
+{
+	const __u32 size = OPSZ + 16;
+	struct msgpool_op st = {
+		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
+		.result = 1,
+	};
+	struct msgpool_op nop = { .op = MSGPOOL_OP_NOP, .result = 1 };
+	char buf[2 * (OPSZ + 16)];
+	struct msgpool_op out;
+	__u32 done, p;
+
+	for (p = OPSZ; p < size; p++) {
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, &st, sizeof(st));
+		memcpy(buf + size, &nop, sizeof(nop));
+		buf[p] = (char)0x80;
+		ASSERT_EQ(0, batch(self->fd, buf, 2, size, 0, &done));
+		EXPECT_EQ(2, done);
+		memcpy(&out, buf, sizeof(out));
+		EXPECT_EQ(-EINVAL, out.result) TH_LOG("tail byte %u", p);
+		EXPECT_EQ(0, out.token);
+		EXPECT_EQ(0, out.seq);
+		EXPECT_EQ((char)0x80, buf[p]);
+		memcpy(&out, buf + size, sizeof(out));
+		EXPECT_EQ(0, out.result);
+	}
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	EXPECT_EQ(0, info_of(self->fd).nr_stores);
+}
+
+/* An op refused for its tail is a failed op: BATCH_STOP stops there. */
+TEST_F(pool, batch_nonzero_tail_stops_a_stop_batch)
+{
+	const __u32 size = OPSZ + 8;
+	struct msgpool_op st = {
+		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
+		.result = 1,
+	};
+	char buf[3 * (OPSZ + 8)];
+	struct msgpool_op out;
+	__u32 done, i;
+
+	memset(buf, 0, sizeof(buf));
+	for (i = 0; i < 3; i++)
+		memcpy(buf + i * size, &st, sizeof(st));
+	buf[2 * size - 1] = 1;
+	ASSERT_EQ(0, batch(self->fd, buf, 3, size, MSGPOOL_BATCH_STOP,
+			   &done));
+	EXPECT_EQ(2, done);
+	memcpy(&out, buf, sizeof(out));
+	EXPECT_EQ(0, out.result);
+	memcpy(&out, buf + size, sizeof(out));
+	EXPECT_EQ(-EINVAL, out.result);
+	memcpy(&out, buf + 2 * size, sizeof(out));
+	EXPECT_EQ(1, out.result);
+	EXPECT_EQ(0, out.token);
+	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+}
+
 TEST_F(pool, batch_flags_and_reserved)
 {
 	struct msgpool_op st = {
 		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
 	};
-	struct msgpool_batch b = {
+	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)&st, .count = 1, .op_size = OPSZ,
 	};
 
@@ -1350,8 +1491,9 @@ TEST_F(pool, batch_per_op_results)
 	EXPECT_EQ(-EINVAL, ops[7].result);
 
 	EXPECT_EQ(64, ops[0].capacity);
-	EXPECT_EQ(slot_offset(&self->info, ops[0].token), ops[0].offset);
+	EXPECT_EQ(0, mp_class_at(&self->info, ops[0].offset));
 	ASSERT_EQ(0, mp_header(self->fd, ops[0].token, &h));
+	EXPECT_EQ(ops[0].offset, h.offset);
 	EXPECT_EQ(5, h.len);
 	EXPECT_EQ(21, h.tag);
 	EXPECT_EQ(64, ops[4].capacity);
@@ -1440,7 +1582,8 @@ TEST_F(pool, batch_borrow_header_release)
 	EXPECT_EQ(12, ops[0].len);
 	EXPECT_EQ(99, ops[0].tag);
 	EXPECT_EQ(getpid(), ops[0].producer);
-	EXPECT_EQ(slot_offset(&self->info, t), ops[0].offset);
+	EXPECT_EQ(0, mp_class_at(&self->info, ops[0].offset));
+	EXPECT_EQ(ops[0].offset, ops[1].offset);
 	EXPECT_EQ(0, ops[1].result);
 	EXPECT_EQ(ops[0].seq, ops[1].seq);
 	EXPECT_EQ(12, ops[1].len);

@@ -11,7 +11,7 @@
 
 static int ps_subscribe(int fd, __u32 *reader, __u64 *seq)
 {
-	struct msgpool_subscribe s = { 0 };
+	struct msgpool_subscribe_args s = { 0 };
 	int ret = mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &s);
 
 	if (!ret && reader)
@@ -79,11 +79,14 @@ static int ps_events(int fd, short events)
 	return p.revents;
 }
 
-static __u64 ps_info(int fd, unsigned int which)
+/* The pool's info as @fd sees it; all ones if INFO fails. */
+static struct msgpool_info ps_info(int fd)
 {
 	struct msgpool_info info;
 
-	return mp_info(fd, &info) ? ~0ULL : info.reserved[which];
+	if (mp_info(fd, &info))
+		memset(&info, 0xff, sizeof(info));
+	return info;
 }
 
 FIXTURE(ps) {
@@ -109,7 +112,7 @@ FIXTURE_TEARDOWN(ps)
 
 TEST_F(ps, subscribe_rules)
 {
-	struct msgpool_subscribe s = { 0 };
+	struct msgpool_subscribe_args s = { 0 };
 	__u32 r = 99, r2 = 99;
 	__u64 seq = 99;
 	int fd = mp_open(O_RDWR), peer;
@@ -120,12 +123,12 @@ TEST_F(ps, subscribe_rules)
 	EXPECT_EQ(POLLERR, ps_events(fd, POLLIN | POLLOUT));
 	close(fd);
 
-	EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(0, ps_info(self->fd).nr_readers);
 	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(0, seq);
 	EXPECT_EQ(-EALREADY, ps_subscribe(self->fd, NULL, NULL));
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 
 	peer = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, peer);
@@ -138,18 +141,18 @@ TEST_F(ps, subscribe_rules)
 	/* A read-only peer may read. */
 	EXPECT_EQ(0, ps_subscribe(peer, &r2, NULL));
 	EXPECT_EQ(1, r2);
-	EXPECT_EQ(2, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(2, ps_info(self->fd).nr_readers);
 
 	EXPECT_EQ(0, ps_unsubscribe(self->fd));
 	EXPECT_EQ(-ENOENT, ps_unsubscribe(self->fd));
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 	/* A free index is used again. */
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
 	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(1, seq);
 	close(peer);
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 }
 
 TEST_F(ps, sixty_four_readers)
@@ -211,12 +214,13 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_LE(before, p.timestamp_ns);
 	EXPECT_EQ(42, p.tag);
 	EXPECT_EQ(10, p.len);
-	EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUB_SEQ));
+	EXPECT_EQ(1, ps_info(self->fd).seq);
 	EXPECT_EQ(POLLIN, ps_events(self->fd, POLLIN));
 
 	ASSERT_EQ(0, ps_take(self->fd, &t));
 	EXPECT_EQ(l.token, t.token);
 	EXPECT_EQ(l.offset, t.offset);
+	EXPECT_EQ(0, t.lost);
 	EXPECT_EQ(10, t.len);
 	EXPECT_EQ(256, t.capacity);
 	EXPECT_EQ(getpid(), (pid_t)t.producer);
@@ -236,12 +240,13 @@ TEST_F(ps, publish_take_mark_read)
 
 TEST_F(ps, publish_errors)
 {
-	struct msgpool_op l, o;
-	__u64 t, gen;
+	struct msgpool_op l, o, h, d;
+	__u64 t, pub_seq;
 	int other, ro;
 
 	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
+	ASSERT_EQ(0, mp_header(self->fd, t, &h));
 	EXPECT_EQ(-EPERM, ps_publish(self->fd, t, 8, 0, NULL));
 	ASSERT_EQ(0, mp_free(self->fd, t));
 
@@ -254,8 +259,10 @@ TEST_F(ps, publish_errors)
 	EXPECT_EQ(-EBADF, ps_publish(ro, l.token, 8, 0, NULL));
 	EXPECT_EQ(-EMSGSIZE, ps_publish(self->fd, l.token, 65, 0, NULL));
 	EXPECT_EQ(-EINVAL, ps_publish(self->fd, 0, 8, 0, NULL));
-	gen = l.token + (1ULL << 32);
-	EXPECT_EQ(-ESTALE, ps_publish(self->fd, gen, 8, 0, NULL));
+	/* The token of a loan that ended is stale. */
+	ASSERT_EQ(0, mp_loan(self->fd, 64, 0, &d));
+	ASSERT_EQ(0, mp_discard(self->fd, d.token));
+	EXPECT_EQ(-ESTALE, ps_publish(self->fd, d.token, 8, 0, NULL));
 	memset(&o, 0, sizeof(o));
 	o.token = l.token;
 	o.flags = MSGPOOL_F_NONBLOCK;
@@ -268,6 +275,9 @@ TEST_F(ps, publish_errors)
 	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
 	o.op = MSGPOOL_OP_PUBLISH;
 	EXPECT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_PUBLISH, &o));
+	/* The store took a number; none of the refused publishes did. */
+	pub_seq = o.seq;
+	EXPECT_EQ(h.seq + 1, pub_seq);
 	EXPECT_EQ(-EPERM, ps_publish(self->fd, l.token, 8, 0, NULL));
 
 	/* The published slot is its readers': nobody else may touch it. */
@@ -278,7 +288,7 @@ TEST_F(ps, publish_errors)
 	EXPECT_EQ(-EPERM, mp_commit(self->fd, l.token, 1, 0));
 	EXPECT_EQ(-EPERM, mp_release(self->fd, l.token));
 	EXPECT_EQ(0, mp_header(self->fd, l.token, &o));
-	EXPECT_EQ(1, o.seq);
+	EXPECT_EQ(pub_seq, o.seq);
 	close(other);
 	close(ro);
 
@@ -292,21 +302,123 @@ TEST_F(ps, publish_errors)
 TEST_F(ps, publish_to_nobody_frees)
 {
 	__u64 seq, gen0, gen1;
-	struct msgpool_op l;
+	struct msgpool_op l, st = {
+		.len = 8, .data = (uintptr_t)"message",
+	};
 
-	gen0 = ps_info(self->fd, MSGPOOL_INFO_NOTIFY_GEN);
+	gen0 = ps_info(self->fd).notify_gen;
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
 	ASSERT_EQ(0, ps_publish(self->fd, l.token, 8, 0, NULL));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, l.token, NULL));
-	gen1 = ps_info(self->fd, MSGPOOL_INFO_NOTIFY_GEN);
+	gen1 = ps_info(self->fd).notify_gen;
 	EXPECT_LT(gen0, gen1);
+	/* The message nobody got still took its number. */
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
 	EXPECT_EQ(2, seq);
-	/* A store is no publish: the publish sequence is its own. */
-	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
+	/* Stores and publishes share one sequence. */
+	ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_STORE, &st));
+	EXPECT_EQ(3, st.seq);
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
-	EXPECT_EQ(3, seq);
+	EXPECT_EQ(4, seq);
+	EXPECT_EQ(4, ps_info(self->fd).seq);
+}
+
+/*
+ * One sequence per pool: stores, commits and publishes, mixed, each take
+ * the next number; INFO reports the last one, and TAKE and HEADER give a
+ * message the number it got.
+ */
+TEST_F(ps, one_sequence_for_stores_commits_and_publishes)
+{
+	struct msgpool_op o[6], l, t, h;
+	__u64 last = 0;
+	int i, k;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	for (i = 0; i < 6; i++) {
+		memset(&o[i], 0, sizeof(o[i]));
+		switch (i % 3) {
+		case 0:		/* store */
+			o[i].len = 8;
+			o[i].data = (uintptr_t)"message";
+			o[i].tag = i;
+			ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_STORE,
+					      &o[i]));
+			break;
+		case 1:		/* loan and commit */
+			ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+			o[i].token = l.token;
+			o[i].len = 8;
+			o[i].tag = i;
+			ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_COMMIT,
+					      &o[i]));
+			break;
+		case 2:		/* loan and publish */
+			ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+			ASSERT_EQ(0, ps_publish(self->fd, l.token, 8, i,
+						&o[i]));
+			break;
+		}
+		EXPECT_EQ(last + 1, o[i].seq) TH_LOG("message %d", i);
+		last = o[i].seq;
+		EXPECT_EQ(last, ps_info(self->fd).seq);
+	}
+	for (i = 0; i < 6; i++) {
+		if (i % 3 == 2)
+			continue;
+		ASSERT_EQ(0, mp_header(self->fd, o[i].token, &h));
+		EXPECT_EQ(o[i].seq, h.seq);
+		EXPECT_EQ(i, h.tag);
+	}
+	/* The reader gets the publishes only, with their numbers. */
+	for (k = 2; k < 6; k += 3) {
+		ASSERT_EQ(0, ps_take(self->fd, &t));
+		EXPECT_EQ(o[k].seq, t.seq);
+		EXPECT_EQ(k, t.tag);
+		EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	}
+	EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+}
+
+/*
+ * SUBSCRIBE returns the pool's current number, which stores and commits
+ * move too; what is published after it is above it, what was published
+ * before is not the new reader's.
+ */
+TEST_F(ps, subscribe_seq_below_next_publish)
+{
+	struct msgpool_op l, t;
+	__u64 sub_seq, before, after;
+	int b;
+
+	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, ps_send(self->fd, 8, 1, 0, &before));
+	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
+	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
+	ASSERT_EQ(0, mp_commit(self->fd, l.token, 8, 0));
+
+	b = mp_peer(self->name, O_RDONLY);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, ps_subscribe(b, NULL, &sub_seq));
+	EXPECT_EQ(ps_info(self->fd).seq, sub_seq);
+	EXPECT_LT(before, sub_seq);
+	ASSERT_EQ(0, ps_send(self->fd, 8, 2, 0, &after));
+	EXPECT_LT(sub_seq, after);
+
+	ASSERT_EQ(0, ps_take(b, &t));
+	EXPECT_EQ(after, t.seq);
+	EXPECT_EQ(2, t.tag);
+	EXPECT_EQ(0, ps_mark(b, t.token));
+	EXPECT_EQ(-EAGAIN, ps_take(b, NULL));
+	/* The first reader has both. */
+	ASSERT_EQ(0, ps_take(self->fd, &t));
+	EXPECT_EQ(before, t.seq);
+	EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	ASSERT_EQ(0, ps_take(self->fd, &t));
+	EXPECT_EQ(after, t.seq);
+	EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	close(b);
 }
 
 TEST_F(ps, take_and_mark_errors)
@@ -424,7 +536,7 @@ TEST_F(ps, unsubscribe_clears_reader)
 TEST_F(ps, batch_ops)
 {
 	struct msgpool_op ops[4];
-	struct msgpool_batch b = { 0 };
+	struct msgpool_batch_args b = { 0 };
 	struct msgpool_op l;
 
 	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
@@ -468,7 +580,7 @@ static int waiting_loaner(int rd, int wr, void *arg)
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	CHILD_CHECK(mp_loan(fd, 8, MSGPOOL_F_WAIT, &l) == 0);
-	CHILD_CHECK(mp_send(wr, l.token) == 0);
+	CHILD_CHECK(mp_send(wr, l.offset) == 0);
 	mp_recv(rd, &v);
 	return 0;
 }
@@ -499,7 +611,8 @@ TEST_F(ps, backpressure)
 	EXPECT_EQ(0, mp_readable(c.rd));
 	ASSERT_EQ(0, ps_mark(self->fd, t.token));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
-	EXPECT_EQ(TOK_INDEX(t.token), TOK_INDEX(v));
+	/* It got the slot just marked read. */
+	EXPECT_EQ(t.offset, v);
 	EXPECT_EQ(0, mp_reap(&c));
 	/* The child's loan went back when it exited. */
 	EXPECT_EQ(1, mp_avail(self->fd));
@@ -517,7 +630,7 @@ TEST(overwrite_flag_rules)
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_OVERWRITE, 0, NULL, 0);
 	EXPECT_EQ(-EINVAL, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
-	EXPECT_EQ(0, ps_info(fd, MSGPOOL_INFO_PUBSUB) >> 32);
+	EXPECT_EQ(0, ps_info(fd).pool_flags);
 
 	/* Like classes: ignored when the pool exists. */
 	fd2 = mp_open(O_RDWR);
@@ -526,7 +639,7 @@ TEST(overwrite_flag_rules)
 		       MSGPOOL_ATTACH_OVERWRITE, 0600, mp_std, MP_STD_NR);
 	EXPECT_EQ(0, mp_ioctl(fd2, MSGPOOL_IOC_ATTACH, &a));
 	EXPECT_EQ(0, a.created);
-	EXPECT_EQ(0, ps_info(fd2, MSGPOOL_INFO_PUBSUB) >> 32);
+	EXPECT_EQ(0, ps_info(fd2).pool_flags);
 	close(fd2);
 	close(fd);
 
@@ -537,7 +650,7 @@ TEST(overwrite_flag_rules)
 	EXPECT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 	EXPECT_EQ(1, a.created);
 	EXPECT_EQ(MSGPOOL_ATTACH_OVERWRITE,
-		  ps_info(fd, MSGPOOL_INFO_PUBSUB) >> 32);
+		  ps_info(fd).pool_flags);
 	close(fd);
 }
 
@@ -564,31 +677,137 @@ TEST(overwrite_oldest)
 	EXPECT_EQ(0, mp_avail(fd));
 	ASSERT_EQ(0, ps_take(fd, &held));
 	EXPECT_EQ(7, held.seq);
+	EXPECT_EQ(6, held.lost);
 
 	/* A taken slot is never overwritten. */
 	for (i = 11; i <= 20; i++)
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, NULL));
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(18, t.seq);
+	EXPECT_EQ(10, t.lost);
 	EXPECT_EQ(0, ps_mark(fd, t.token));
 	EXPECT_EQ(0, mp_header(fd, held.token, &t));
 	EXPECT_EQ(7, t.seq);
 	EXPECT_EQ(0, ps_mark(fd, held.token));
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(19, t.seq);
+	EXPECT_EQ(0, t.lost);
 	ASSERT_EQ(0, ps_take(fd, &held));
 	EXPECT_EQ(20, held.seq);
+	EXPECT_EQ(0, held.lost);
 	ASSERT_EQ(0, ps_send(fd, 8, 21, 0, NULL));
 	ASSERT_EQ(0, ps_send(fd, 8, 22, 0, NULL));
 	/* Two taken, two published: the oldest untaken goes. */
 	ASSERT_EQ(0, ps_send(fd, 8, 23, 0, NULL));
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(22, t.seq);
+	EXPECT_EQ(1, t.lost);
 	/* All taken: nothing to overwrite. */
 	ASSERT_EQ(0, ps_take(fd, &t));
 	EXPECT_EQ(23, t.seq);
+	EXPECT_EQ(0, t.lost);
 	EXPECT_EQ(-ENOBUFS, mp_loan(fd, 8, 0, NULL));
 	EXPECT_EQ(0, ps_events(fd, POLLOUT));
+	close(fd);
+}
+
+/* Creates @name with OVERWRITE on @fd, of @nr classes from @cls. */
+static int ps_create_overwrite(int fd, const char *name,
+			       const struct msgpool_class *cls, __u32 nr)
+{
+	struct msgpool_attach a;
+
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, cls, nr);
+	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
+}
+
+/*
+ * A reader that falls behind learns at its next take how many messages
+ * were overwritten before it took them, since its previous take; the
+ * take after that reports 0.
+ */
+TEST(overwrite_reports_lost_at_next_take)
+{
+	static const struct msgpool_class one[] = { { 64, 4 } };
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_op t;
+	int fd = mp_open(O_RDWR), i;
+	__u64 seq[14];
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
+	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
+	/* Seven into four slots: the first three go. */
+	for (i = 0; i < 7; i++)
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[3], t.seq);
+	EXPECT_EQ(3, t.lost);
+	EXPECT_EQ(0, ps_mark(fd, t.token));
+	for (i = 4; i < 7; i++) {
+		ASSERT_EQ(0, ps_take(fd, &t));
+		EXPECT_EQ(seq[i], t.seq);
+		EXPECT_EQ(0, t.lost) TH_LOG("take of message %d", i);
+		EXPECT_EQ(0, ps_mark(fd, t.token));
+	}
+	/* Counted again from the last take: 4 fit, 2 more drop 2. */
+	for (i = 7; i < 13; i++)
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[9], t.seq);
+	EXPECT_EQ(2, t.lost);
+	/* A taken slot is not overwritten, nor counted. */
+	ASSERT_EQ(0, ps_send(fd, 8, 13, 0, &seq[13]));
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[11], t.seq);
+	EXPECT_EQ(1, t.lost);
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[12], t.seq);
+	EXPECT_EQ(0, t.lost);
+	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(seq[13], t.seq);
+	EXPECT_EQ(0, t.lost);
+	EXPECT_EQ(-EAGAIN, ps_take(fd, NULL));
+	close(fd);
+}
+
+/* What one reader missed is not lost to a reader that took it in time. */
+TEST(overwrite_lost_is_per_reader)
+{
+	static const struct msgpool_class one[] = { { 64, 2 } };
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_op t;
+	int fd = mp_open(O_RDWR), slow, i;
+	__u64 seq[5];
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
+	slow = mp_peer(name, O_RDONLY);
+	ASSERT_LE(0, slow);
+	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
+	ASSERT_EQ(0, ps_subscribe(slow, NULL, NULL));
+	/* fd reads each message at once; slow reads none. */
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, ps_take(fd, &t));
+		EXPECT_EQ(seq[i], t.seq);
+		EXPECT_EQ(0, t.lost) TH_LOG("fast take %d", i);
+		ASSERT_EQ(0, ps_mark(fd, t.token));
+	}
+	/* Two slots: slow has the last two, the first three went. */
+	ASSERT_EQ(0, ps_take(slow, &t));
+	EXPECT_EQ(seq[3], t.seq);
+	EXPECT_EQ(3, t.lost);
+	ASSERT_EQ(0, ps_mark(slow, t.token));
+	ASSERT_EQ(0, ps_take(slow, &t));
+	EXPECT_EQ(seq[4], t.seq);
+	EXPECT_EQ(0, t.lost);
+	ASSERT_EQ(0, ps_mark(slow, t.token));
+	EXPECT_EQ(2, mp_avail(fd));
+	close(slow);
 	close(fd);
 }
 
@@ -686,7 +905,7 @@ static int counting_reader(int rd, int wr, void *arg)
 /* Publishes @count messages, each holding its seq, waiting for slots. */
 static int publish_n(int fd, char *map, unsigned int count)
 {
-	__u64 seq = ps_info(fd, MSGPOOL_INFO_PUB_SEQ);
+	__u64 seq = ps_info(fd).seq;
 	struct msgpool_op l;
 	unsigned int i;
 	int ret;
@@ -733,7 +952,7 @@ TEST_F_TIMEOUT(ps, three_readers_in_order, 300)
 		EXPECT_EQ(0, mp_reap(&c[i]));
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+	EXPECT_EQ(0, ps_info(self->fd).nr_readers);
 	munmap(map, self->map_size);
 }
 
@@ -830,7 +1049,7 @@ TEST_F(ps, reader_killed_at_each_stage)
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
 		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
 		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		EXPECT_EQ(2, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+		EXPECT_EQ(2, ps_info(self->fd).nr_readers);
 		for (n = 0; n < 3; n++)
 			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
 		ASSERT_EQ(0, mp_send(c.wr, 0));
@@ -838,7 +1057,7 @@ TEST_F(ps, reader_killed_at_each_stage)
 		if (sa.stage == POLLING)
 			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
-		EXPECT_EQ(1, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+		EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 
 		/* The survivor gets all three; each mark frees a slot. */
 		for (n = 0; n < 3; n++) {
@@ -863,7 +1082,7 @@ TEST_F(ps, reader_killed_at_each_stage)
 			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
 		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-		EXPECT_EQ(0, ps_info(self->fd, MSGPOOL_INFO_PUBSUB));
+		EXPECT_EQ(0, ps_info(self->fd).nr_readers);
 	}
 }
 

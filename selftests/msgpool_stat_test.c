@@ -48,13 +48,12 @@ static int st_pool(const char *name, struct msgpool_pool_stat *out)
 	return ret;
 }
 
-/* Peers of @name (at most @max) into @st; their count or -errno. */
-static int st_peers(const char *name, struct msgpool_peer_stat *st,
-		    __u32 max)
+/* Peers of @name, at most @max entries of @size bytes at @buf. */
+static int st_peers_sized(const char *name, void *buf, __u32 max,
+			  __u32 size)
 {
 	struct msgpool_peer_list l = {
-		.peers = (uintptr_t)st, .count = max,
-		.entry_size = sizeof(*st),
+		.peers = (uintptr_t)buf, .count = max, .entry_size = size,
 	};
 	int fd = mp_open(O_RDONLY), ret;
 
@@ -66,15 +65,28 @@ static int st_peers(const char *name, struct msgpool_peer_stat *st,
 	return ret ? ret : (int)l.count;
 }
 
+/* Peers of @name (at most @max) into @st; their count or -errno. */
+static int st_peers(const char *name, struct msgpool_peer_stat *st,
+		    __u32 max)
+{
+	return st_peers_sized(name, st, max, sizeof(*st));
+}
+
+static int st_unlink_on(int fd, const char *name, __u32 id)
+{
+	struct msgpool_unlink_args u = { .id = id };
+
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	return mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
+}
+
 static int st_unlink(const char *name, __u32 id)
 {
-	struct msgpool_unlink u = { .id = id };
 	int fd = mp_open(O_RDONLY), ret;
 
 	if (fd < 0)
 		return fd;
-	strncpy(u.name, name, sizeof(u.name) - 1);
-	ret = mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
+	ret = st_unlink_on(fd, name, id);
 	close(fd);
 	return ret;
 }
@@ -124,16 +136,49 @@ TEST(pools_on_unattached_fd)
 	EXPECT_EQ(st.loaned + st.ready + st.borrowed + st.poisoned, 0);
 	EXPECT_EQ(st.published, 0);
 	EXPECT_EQ(st.nr_peers, 1);
-	for (i = 0; i < 4; i++)
-		EXPECT_EQ(st.reserved[i], 0);
+	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++)
+		EXPECT_EQ(st.type_id[i], 0);
+	EXPECT_EQ(st.retired, 0);
+	EXPECT_EQ(st.reserved, 0);
 	close(fd);
 	EXPECT_EQ(st_pool(name, &st), -ENOENT);
+}
+
+/* A typed pool's fingerprint, as POOLS reports it to anyone. */
+TEST(pools_report_type_id)
+{
+	static const __u8 type[MSGPOOL_TYPE_ID_LEN] = {
+		0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x80,
+	};
+	static const __u8 untyped[MSGPOOL_TYPE_ID_LEN];
+	char name[MSGPOOL_NAME_MAX], plain[MSGPOOL_NAME_MAX];
+	struct msgpool_pool_stat st;
+	struct msgpool_attach a;
+	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(fd2, 0);
+	mp_name(name, "typed");
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		       0600, mp_std, MP_STD_NR);
+	memcpy(a.type_id, type, sizeof(a.type_id));
+	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), 0);
+	mp_name(plain, "untyped");
+	ASSERT_EQ(mp_create(fd2, plain, mp_std, MP_STD_NR, 0600, NULL), 0);
+
+	ASSERT_EQ(st_pool(name, &st), 0);
+	EXPECT_EQ(memcmp(st.type_id, type, sizeof(type)), 0);
+	EXPECT_EQ(st.reserved, 0);
+	ASSERT_EQ(st_pool(plain, &st), 0);
+	EXPECT_EQ(memcmp(st.type_id, untyped, sizeof(untyped)), 0);
+	close(fd);
+	close(fd2);
 }
 
 /* A published message counts until its last reader has marked it read. */
 TEST(pools_count_published)
 {
-	struct msgpool_subscribe sub = { 0 };
+	struct msgpool_subscribe_args sub = { 0 };
 	struct msgpool_op loan, o = { 0 };
 	struct msgpool_pool_stat st;
 	char name[MSGPOOL_NAME_MAX];
@@ -212,9 +257,11 @@ TEST(pools_errors)
 	mp_name(name, "errors");
 	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), 0);
-	l.entry_size = sizeof(st[0]) - 8;
+	l.entry_size = MSGPOOL_POOL_STAT_SIZE_VER0 - 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
-	l.entry_size = sizeof(st[0]) + 8;
+	l.entry_size = 4097;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
+	l.entry_size = 0;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
 	l.entry_size = sizeof(st[0]);
 	l.reserved[1] = 1;
@@ -349,6 +396,206 @@ TEST_F(known, peers_follow_close)
 	EXPECT_EQ(st_peers(self->name, NULL, 0), 3);
 }
 
+/*
+ * List entries grow: a caller may pass any entry size from the first
+ * struct's up to 4096.  Entries lie entry_size apart, each the struct as
+ * the kernel knows it and zeros after it; nothing past the last entry
+ * is written.
+ */
+static const __u32 pool_entry_sizes[] = {
+	MSGPOOL_POOL_STAT_SIZE_VER0, MSGPOOL_POOL_STAT_SIZE_VER0 + 1,
+	MSGPOOL_POOL_STAT_SIZE_VER0 + 8, 1000, 4096,
+};
+static const __u32 peer_entry_sizes[] = {
+	MSGPOOL_PEER_STAT_SIZE_VER0, MSGPOOL_PEER_STAT_SIZE_VER0 + 1,
+	MSGPOOL_PEER_STAT_SIZE_VER0 + 8, 1000, 4096,
+};
+
+/* 1 if the @n bytes at @p all are @v. */
+static int all_bytes(const unsigned char *p, size_t n, unsigned char v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != v)
+			return 0;
+	return 1;
+}
+
+TEST(pools_entry_size_growth)
+{
+	const size_t known = sizeof(struct msgpool_pool_stat);
+	const __u32 max = MP_MAX_POOLS - 1;
+	struct msgpool_pool_stat ref[2], st;
+	char name[2][MSGPOOL_NAME_MAX];
+	struct msgpool_pool_list l;
+	int fd[2], q = mp_open(O_RDONLY), i, n, found;
+	unsigned char *buf, *e;
+	unsigned int k;
+	__u32 size;
+
+	ASSERT_GE(q, 0);
+	for (i = 0; i < 2; i++) {
+		fd[i] = mp_open(O_RDWR);
+		ASSERT_GE(fd[i], 0);
+		mp_name(name[i], "entries");
+		ASSERT_EQ(mp_create(fd[i], name[i], mp_std, MP_STD_NR,
+				    i ? 0640 : 0600, NULL), 0);
+		ASSERT_EQ(st_pool(name[i], &ref[i]), 0);
+	}
+	buf = malloc((size_t)MP_MAX_POOLS * 4096);
+	ASSERT_NE(buf, NULL);
+	for (k = 0; k < ARRAY_SIZE(pool_entry_sizes); k++) {
+		size = pool_entry_sizes[k];
+		memset(buf, 0xff, (size_t)MP_MAX_POOLS * size);
+		memset(&l, 0, sizeof(l));
+		l.pools = (uintptr_t)buf;
+		l.count = max;
+		l.entry_size = size;
+		ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0)
+			TH_LOG("entry_size %u", size);
+		n = l.count;
+		ASSERT_GE(n, 2);
+		ASSERT_LE(n, max);
+		found = 0;
+		for (i = 0; i < n; i++) {
+			e = buf + (size_t)i * size;
+			memcpy(&st, e, known);
+			EXPECT_TRUE(all_bytes(e + known, size - known, 0))
+				TH_LOG("entry_size %u: tail of entry %d",
+				       size, i);
+			if (!strcmp(st.name, name[0]) ||
+			    !strcmp(st.name, name[1])) {
+				found |= 1 << !strcmp(st.name, name[1]);
+				EXPECT_EQ(memcmp(&st, &ref[!strcmp(st.name,
+								    name[1])],
+						 known), 0)
+					TH_LOG("entry_size %u: %s", size,
+					       st.name);
+			}
+		}
+		EXPECT_EQ(found, 3) TH_LOG("entry_size %u", size);
+		EXPECT_TRUE(all_bytes(buf + (size_t)n * size, size, 0xff))
+			TH_LOG("entry_size %u: written past entry %d", size,
+			       n);
+	}
+	free(buf);
+	for (i = 0; i < 2; i++)
+		close(fd[i]);
+	close(q);
+}
+
+TEST(peers_entry_size_growth)
+{
+	const size_t known = sizeof(struct msgpool_peer_stat);
+	struct msgpool_peer_stat ref[4], st;
+	char name[MSGPOOL_NAME_MAX];
+	const struct msgpool_peer_stat *r;
+	int fd[3], i, n;
+	unsigned char *buf, *e;
+	unsigned int k;
+	__u32 size;
+
+	mp_name(name, "peerentries");
+	fd[0] = mp_open(O_RDWR);
+	ASSERT_GE(fd[0], 0);
+	ASSERT_EQ(mp_create(fd[0], name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	fd[1] = mp_peer(name, O_RDWR);
+	fd[2] = mp_peer(name, O_RDONLY);
+	ASSERT_GE(fd[1], 0);
+	ASSERT_GE(fd[2], 0);
+	ASSERT_EQ(mp_store_len(fd[1], 8, NULL), 0);
+	ASSERT_EQ(st_peers(name, ref, 4), 3);
+	buf = malloc(5 * 4096);
+	ASSERT_NE(buf, NULL);
+	for (k = 0; k < ARRAY_SIZE(peer_entry_sizes); k++) {
+		size = peer_entry_sizes[k];
+		memset(buf, 0xff, 5 * (size_t)size);
+		n = st_peers_sized(name, buf, 4, size);
+		ASSERT_EQ(n, 3) TH_LOG("entry_size %u", size);
+		for (i = 0; i < n; i++) {
+			e = buf + (size_t)i * size;
+			memcpy(&st, e, known);
+			EXPECT_TRUE(all_bytes(e + known, size - known, 0))
+				TH_LOG("entry_size %u: tail of entry %d",
+				       size, i);
+			r = find_peer(ref, 3, st.peer_id);
+			ASSERT_NE(r, NULL) TH_LOG("entry_size %u: entry %d",
+						  size, i);
+			EXPECT_EQ(memcmp(&st, r, known), 0)
+				TH_LOG("entry_size %u: peer %u", size,
+				       st.peer_id);
+		}
+		EXPECT_TRUE(all_bytes(buf + 3 * (size_t)size, 2 * size, 0xff))
+			TH_LOG("entry_size %u: written past the peers", size);
+	}
+	/* Each peer once. */
+	for (i = 0; i < 3; i++)
+		EXPECT_NE(find_peer(ref, 3, peer_id(fd[i])), NULL);
+	free(buf);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+}
+
+/* Below the first struct or above 4096: refused, nothing written. */
+TEST(list_entry_size_bounds)
+{
+	static const __u32 bad_pool[] = {
+		0, 1, MSGPOOL_POOL_STAT_SIZE_VER0 - 1, 4097, 8192, 0xffffffffU,
+	};
+	static const __u32 bad_peer[] = {
+		0, 1, MSGPOOL_PEER_STAT_SIZE_VER0 - 1, 4097, 8192, 0xffffffffU,
+	};
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_pool_list pl;
+	struct msgpool_peer_list rl;
+	int fd = mp_open(O_RDWR);
+	unsigned char *buf;
+	unsigned int k;
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "entrybounds");
+	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	buf = malloc(2 * 4096);
+	ASSERT_NE(buf, NULL);
+	for (k = 0; k < ARRAY_SIZE(bad_pool); k++) {
+		memset(buf, 0xff, 2 * 4096);
+		memset(&pl, 0, sizeof(pl));
+		pl.pools = (uintptr_t)buf;
+		pl.count = 2;
+		pl.entry_size = bad_pool[k];
+		EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &pl), -EINVAL)
+			TH_LOG("POOLS entry_size %u", bad_pool[k]);
+		EXPECT_EQ(pl.count, 2);
+		EXPECT_TRUE(all_bytes(buf, 2 * 4096, 0xff));
+	}
+	for (k = 0; k < ARRAY_SIZE(bad_peer); k++) {
+		memset(buf, 0xff, 2 * 4096);
+		memset(&rl, 0, sizeof(rl));
+		strcpy(rl.name, name);
+		rl.peers = (uintptr_t)buf;
+		rl.count = 2;
+		rl.entry_size = bad_peer[k];
+		EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &rl), -EINVAL)
+			TH_LOG("PEERS entry_size %u", bad_peer[k]);
+		EXPECT_EQ(rl.count, 2);
+		EXPECT_TRUE(all_bytes(buf, 2 * 4096, 0xff));
+	}
+	/* The bounds themselves are sizes a caller may pass. */
+	memset(&pl, 0, sizeof(pl));
+	pl.pools = (uintptr_t)buf;
+	pl.count = 1;
+	pl.entry_size = MSGPOOL_POOL_STAT_SIZE_VER0;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &pl), 0);
+	pl.count = 1;
+	pl.entry_size = 4096;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &pl), 0);
+	EXPECT_EQ(st_peers_sized(name, buf, 1, MSGPOOL_PEER_STAT_SIZE_VER0), 1);
+	EXPECT_EQ(st_peers_sized(name, buf, 1, 4096), 1);
+	free(buf);
+	close(fd);
+}
+
 TEST(peers_errors)
 {
 	struct msgpool_peer_stat st[4];
@@ -390,6 +637,12 @@ TEST(peers_errors)
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
 	RESET();
 	l.entry_size = 8;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.entry_size = MSGPOOL_PEER_STAT_SIZE_VER0 - 1;
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
+	RESET();
+	l.entry_size = 4097;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
 	RESET();
 	l.reserved32 = 1;
@@ -449,10 +702,11 @@ TEST(unlink_then_recreate)
 TEST(unlinked_pool_freed_at_last_close)
 {
 	struct msgpool_pool_stat st[MP_MAX_POOLS];
-	__u64 max = mp_param("max_pools");
+	__u64 max = mp_param("max_pools"), quota = mp_max_pools_decide();
 	char name[MSGPOOL_NAME_MAX], first[MSGPOOL_NAME_MAX];
 	int fds[MP_MAX_POOLS], q = mp_open(O_RDONLY), n, i, extra;
 
+	ASSERT_NE(quota, 0);
 	ASSERT_GE(q, 0);
 	ASSERT_GT(max, 0);
 	ASSERT_LE(max, MP_MAX_POOLS);
@@ -482,11 +736,12 @@ TEST(unlinked_pool_freed_at_last_close)
 		close(fds[i]);
 	close(extra);
 	close(q);
+	EXPECT_EQ(mp_param_set("max_user_pools", quota), 0);
 }
 
 TEST(unlink_errors)
 {
-	struct msgpool_unlink u = { .name = "unlink-err" };
+	struct msgpool_unlink_args u = { .name = "unlink-err" };
 	int fd = mp_open(O_RDONLY);
 
 	ASSERT_GE(fd, 0);
@@ -506,30 +761,35 @@ TEST(unlink_errors)
 }
 
 /* As uid 65534 with no capability: unlink @arg, send the result. */
+/* The device is root's (0600): its file is opened first, then passed. */
 static int unlink_as_nobody(int rd, int wr, void *arg)
 {
+	int fd = mp_open(O_RDONLY);
+
 	(void)rd;
+	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(!setresgid(65534, 65534, 65534));
 	CHILD_CHECK(!setresuid(65534, 65534, 65534));
-	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)st_unlink(arg, 0)));
+	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)st_unlink_on(fd, arg, 0)));
+	close(fd);
 	return 0;
 }
 
 /* As uid 65534: create pool @arg, wait for the parent, close it. */
 static int create_as_nobody(int rd, int wr, void *arg)
 {
+	int fd = mp_open(O_RDWR), other = mp_open(O_RDONLY);
 	__u64 v;
-	int fd;
 
+	CHILD_CHECK(fd >= 0 && other >= 0);
 	CHILD_CHECK(!setresgid(65534, 65534, 65534));
 	CHILD_CHECK(!setresuid(65534, 65534, 65534));
-	fd = mp_open(O_RDWR);
-	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(!mp_create(fd, arg, mp_std, 1, 0666, NULL));
 	CHILD_CHECK(!mp_send(wr, 0));
 	CHILD_CHECK(!mp_recv(rd, &v));
 	/* The owner may unlink its own pool. */
-	CHILD_CHECK(st_unlink(arg, 0) == (int)v);
+	CHILD_CHECK(st_unlink_on(other, arg, 0) == (int)v);
+	close(other);
 	close(fd);
 	return 0;
 }

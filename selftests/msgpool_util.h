@@ -27,9 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <linux/capability.h>
 #include <linux/msgpool.h>
 
 /*
@@ -44,18 +46,6 @@
 #define MP_PARAMS	"/sys/module/msgpool/parameters/"
 #define MP_PAGE		((__u64)sysconf(_SC_PAGESIZE))
 #define MP_ALIGN(x, a)	(((x) + (a) - 1) / (a) * (a))
-
-/* Token layout, as Documentation/msgpool.rst describes it. */
-#define TOK_INDEX(t)	((__u32)((t) & 0xffffff))
-#define TOK_CLASS(t)	((__u32)(((t) >> 24) & 0x7))
-#define TOK_TAG(t)	((__u32)(((t) >> 27) & 0x1f))
-#define TOK_GEN(t)	((__u32)((t) >> 32))
-
-static inline __u64 tok_make(__u32 gen, __u32 tag, __u32 cls, __u32 index)
-{
-	return (__u64)gen << 32 | (__u64)(tag & 0x1f) << 27 |
-	       (__u64)(cls & 0x7) << 24 | (index & 0xffffff);
-}
 
 /* The pool most tests use: 14 slots in three classes, four pages. */
 static const struct msgpool_class mp_std[] = {
@@ -152,6 +142,40 @@ static inline int mp_info(int fd, struct msgpool_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	return mp_ioctl(fd, MSGPOOL_IOC_INFO, info);
+}
+
+/*
+ * Tokens are the kernel's own: a test never decodes one.  A message's
+ * slot is found from where it lies instead, the @offset an op returns,
+ * in INFO's class table.  Returns the slot's index within its class and
+ * its class in *@cls, or -1 if no slot of the pool starts at @offset.
+ */
+static inline long mp_slot_at(const struct msgpool_info *info, __u64 offset,
+			      __u32 *cls)
+{
+	const struct msgpool_class_info *c;
+	__u32 i;
+
+	for (i = 0; i < info->nr_classes && i < MSGPOOL_MAX_CLASSES; i++) {
+		c = &info->classes[i];
+		if (!c->stride || offset < c->offset ||
+		    offset >= c->offset + (__u64)c->nr_slots * c->stride)
+			continue;
+		if ((offset - c->offset) % c->stride)
+			return -1;
+		if (cls)
+			*cls = i;
+		return (offset - c->offset) / c->stride;
+	}
+	return -1;
+}
+
+/* The class of the slot at @offset, or -1 if no slot starts there. */
+static inline int mp_class_at(const struct msgpool_info *info, __u64 offset)
+{
+	__u32 cls;
+
+	return mp_slot_at(info, offset, &cls) < 0 ? -1 : (int)cls;
 }
 
 /* Free slots of the pool, or ~0 if INFO fails. */
@@ -275,6 +299,49 @@ static inline __u64 mp_param(const char *name)
 		v = 0;
 	fclose(f);
 	return v;
+}
+
+/* 0, or -1 if the module parameter could not be written (root only). */
+static inline int mp_param_set(const char *name, __u64 v)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), MP_PARAMS "%s", name);
+	f = fopen(path, "we");
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%llu\n", (unsigned long long)v) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+/* Drops @cap from this process's effective capabilities. */
+static inline int mp_drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * For a test of max_pools: CAP_SYS_RESOURCE would exempt root, and the
+ * per-user quota would come first.  Returns the quota to restore.
+ */
+static inline __u64 mp_max_pools_decide(void)
+{
+	__u64 quota = mp_param("max_user_pools");
+
+	if (mp_param_set("max_user_pools", mp_param("max_pools") + 1) ||
+	    mp_drop_cap(CAP_SYS_RESOURCE))
+		return 0;
+	return quota;
 }
 
 static inline __u64 mp_now_ns(void)

@@ -2,7 +2,7 @@
 /*
  * libmsgpool: the MemoryManager API over the /dev/msgpool ioctls.
  *
- * The handle is immutable after msgpool_open() but for the reader's gap
+ * The handle is immutable after msgpool_open() but for the reader's missed
  * count, kept with atomics, so every call but close is thread-safe
  * without a lock: the kernel serialises each slot.
  */
@@ -18,6 +18,7 @@
 
 #include "msgpool.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define OPEN_FLAGS	(MSGPOOL_OPEN_CREATE | MSGPOOL_OPEN_EXCL | \
 			 MSGPOOL_OPEN_RDONLY | MSGPOOL_OPEN_OVERWRITE)
 #define ALLOC_FLAGS	(MSGPOOL_NONBLOCK | MSGPOOL_WAIT)
@@ -34,18 +35,16 @@ enum guard_kind {
 	GUARD_TAKE,
 };
 
+#define GUARD_BORROW	((1U << GUARD_READ) | (1U << GUARD_WRITE))
+
 struct msgpool {
 	int fd;
 	bool rdonly;
-	uint32_t peer_id;
-	uint32_t memory_class;
-	uint64_t capacity;
 	void *base;
-	size_t map_size;
+	struct msgpool_info info;	/* as of open: the shape, the type */
 	char name[MSGPOOL_NAME_MAX];
-	/* The reader's: sequence number of its last take, gaps seen. */
-	uint64_t last_seq;
-	uint64_t missed;
+	bool created;			/* this handle's open created it */
+	uint64_t missed;		/* the reader's: its takes' lost */
 };
 
 static const char *const error_text[] = {
@@ -54,15 +53,14 @@ static const char *const error_text[] = {
 	[-MSGPOOL_E_BAD_TOKEN] = "malformed token or token of another pool",
 	[-MSGPOOL_E_NOT_ALLOCATED] = "message freed or slot reused",
 	[-MSGPOOL_E_ALREADY_BORROWED] = "slot held by a conflicting borrow",
-	[-MSGPOOL_E_BORROW_ACTIVE] = "slot still borrowed or loaned",
+	[-MSGPOOL_E_BORROW_ACTIVE] = "slot still borrowed, loaned or published",
 	[-MSGPOOL_E_POISONED] = "slot poisoned: its writer died",
 	[-MSGPOOL_E_PERMISSION] = "permission denied",
 	[-MSGPOOL_E_NOT_HELD] = "no such borrow or loan held by this handle",
 	[-MSGPOOL_E_TOO_BIG] = "message too big",
-	[-MSGPOOL_E_INVALID_CONFIG] = "invalid pool configuration",
-	[-MSGPOOL_E_LIMIT] = "pool size or count limit reached",
-	[-MSGPOOL_E_NOT_FOUND] = "no pool of that name",
-	[-MSGPOOL_E_EXISTS] = "pool exists already",
+	[-MSGPOOL_E_LIMIT] = "pool size, count or reader limit reached",
+	[-MSGPOOL_E_NOT_FOUND] = "no such pool or subscription",
+	[-MSGPOOL_E_EXISTS] = "pool or subscription exists already",
 	[-MSGPOOL_E_NO_DEVICE] = "no " MSGPOOL_DEVICE ": module not loaded",
 	[-MSGPOOL_E_NO_MEMORY] = "out of memory",
 	[-MSGPOOL_E_INTERRUPTED] = "interrupted",
@@ -71,107 +69,96 @@ static const char *const error_text[] = {
 	[-MSGPOOL_E_ABI] = "msgpool module ABI mismatch",
 	[-MSGPOOL_E_SYSTEM] = "system error",
 	[-MSGPOOL_E_EMPTY] = "no message left to take",
-	[-MSGPOOL_E_NOT_SUBSCRIBED] = "handle is not subscribed",
+	[-MSGPOOL_E_TYPE_MISMATCH] = "pool holds messages of another type",
 };
 
 const char *msgpool_strerror(int err)
 {
-	if (err > 0 || -(long)err >= (long)(sizeof(error_text) /
-					     sizeof(error_text[0])))
+	if (err > 0 || -(long)err >= (long)ARRAY_SIZE(error_text))
 		return "unknown msgpool error";
 	return error_text[-err];
 }
 
-/* Ops whose EINVAL can only mean a bad token: the library checks flags. */
-static bool op_takes_token(unsigned int op)
+/*
+ * The error of each errno the kernel returns (Documentation/msgpool.rst,
+ * Errors), the same for every call.
+ */
+static const signed char errno_error[] = {
+	[ENOBUFS] = MSGPOOL_E_NO_FREE_SLOTS,
+	[EINVAL] = MSGPOOL_E_INVALID,
+	[EFAULT] = MSGPOOL_E_INVALID,
+	[ESTALE] = MSGPOOL_E_NOT_ALLOCATED,
+	[EBUSY] = MSGPOOL_E_ALREADY_BORROWED,
+	[EOWNERDEAD] = MSGPOOL_E_POISONED,
+	[EACCES] = MSGPOOL_E_PERMISSION,
+	[EBADF] = MSGPOOL_E_PERMISSION,
+	[EPERM] = MSGPOOL_E_PERMISSION,
+	[EMSGSIZE] = MSGPOOL_E_TOO_BIG,
+	[E2BIG] = MSGPOOL_E_LIMIT,
+	[ENOSPC] = MSGPOOL_E_LIMIT,
+	[EUSERS] = MSGPOOL_E_LIMIT,
+	[EOVERFLOW] = MSGPOOL_E_LIMIT,
+	[ENOENT] = MSGPOOL_E_NOT_FOUND,
+	[EEXIST] = MSGPOOL_E_EXISTS,
+	[EALREADY] = MSGPOOL_E_EXISTS,
+	[ENODEV] = MSGPOOL_E_NO_DEVICE,
+	[ENXIO] = MSGPOOL_E_NO_DEVICE,
+	[ENOMEM] = MSGPOOL_E_NO_MEMORY,
+	[EINTR] = MSGPOOL_E_INTERRUPTED,
+	[ENOTTY] = MSGPOOL_E_ABI,
+	[EAGAIN] = MSGPOOL_E_EMPTY,
+	[EPROTOTYPE] = MSGPOOL_E_TYPE_MISMATCH,
+	[EDEADLK] = MSGPOOL_E_ALREADY_BORROWED,
+	[EDQUOT] = MSGPOOL_E_LIMIT,
+};
+
+/* The error of errno @e; one the table lacks stays in errno. */
+static int error_of(int e)
 {
-	return (op >= MSGPOOL_OP_COMMIT && op <= MSGPOOL_OP_HEADER) ||
-	       op == MSGPOOL_OP_PUBLISH || op == MSGPOOL_OP_MARK_READ;
+	if (e > 0 && e < (int)ARRAY_SIZE(errno_error) && errno_error[e])
+		return errno_error[e];
+	errno = e;
+	return MSGPOOL_E_SYSTEM;
 }
 
-/* Reader ops: EAGAIN, ENOENT, EALREADY and EUSERS mean their own thing. */
-static int map_reader_errno(unsigned int op, int e)
+static bool op_on_token(unsigned int code)
 {
-	switch (e) {
-	case EAGAIN:
-		return op == MSGPOOL_OP_TAKE ? MSGPOOL_E_EMPTY :
-		       MSGPOOL_E_NO_FREE_SLOTS;
-	case ENOENT:
-		return MSGPOOL_E_NOT_SUBSCRIBED;
-	case EALREADY:
-		return MSGPOOL_E_EXISTS;
-	case EUSERS:
-		return MSGPOOL_E_LIMIT;
-	}
-	return 1;
+	return (code >= MSGPOOL_OP_COMMIT && code <= MSGPOOL_OP_HEADER) ||
+	       code == MSGPOOL_OP_PUBLISH || code == MSGPOOL_OP_MARK_READ;
 }
 
-/* Map the errno of @op (0: attach) as Documentation/msgpool.rst lists. */
-static int map_errno(unsigned int op, int e)
-{
-	int err = op >= MSGPOOL_OP_PUBLISH ? map_reader_errno(op, e) : 1;
-
-	if (err <= 0)
-		return err;
-	switch (e) {
-	case 0:
-		return MSGPOOL_OK;
-	case ENOBUFS:
-	case EAGAIN:
-		return MSGPOOL_E_NO_FREE_SLOTS;
-	case EINVAL:
-		return op_takes_token(op) ? MSGPOOL_E_BAD_TOKEN :
-		       MSGPOOL_E_INVALID;
-	case ESTALE:
-		return MSGPOOL_E_NOT_ALLOCATED;
-	case EBUSY:
-		return op == MSGPOOL_OP_FREE ? MSGPOOL_E_BORROW_ACTIVE :
-		       MSGPOOL_E_ALREADY_BORROWED;
-	case EOWNERDEAD:
-		return MSGPOOL_E_POISONED;
-	case EACCES:
-	case EBADF:
-		return MSGPOOL_E_PERMISSION;
-	case EPERM:
-		return MSGPOOL_E_NOT_HELD;
-	case EMSGSIZE:
-		return MSGPOOL_E_TOO_BIG;
-	case E2BIG:
-	case ENOSPC:
-		return MSGPOOL_E_LIMIT;
-	case ENOENT:
-		return MSGPOOL_E_NOT_FOUND;
-	case EEXIST:
-		return MSGPOOL_E_EXISTS;
-	case ENOMEM:
-		return MSGPOOL_E_NO_MEMORY;
-	case EINTR:
-		return MSGPOOL_E_INTERRUPTED;
-	case EFAULT:
-		return MSGPOOL_E_INVALID;
-	case ENOTTY:
-		return MSGPOOL_E_ABI;
-	default:
-		errno = e;
-		return MSGPOOL_E_SYSTEM;
-	}
-}
-
+/*
+ * An op's result.  MemoryManager tells apart what the kernel folds into
+ * one errno: EINVAL of an op on a token is MSGPOOL_E_BAD_TOKEN (the
+ * library checks the op's other fields), EBUSY of a free is
+ * MSGPOOL_E_BORROW_ACTIVE.
+ */
 int msgpool_op_error(const struct msgpool_op *op)
 {
 	if (!op)
 		return MSGPOOL_E_INVALID;
-	return map_errno(op->op, -op->result);
+	switch (-op->result) {
+	case 0:
+		return MSGPOOL_OK;
+	case EINVAL:
+		if (op_on_token(op->op))
+			return MSGPOOL_E_BAD_TOKEN;
+		break;
+	case EBUSY:
+		if (op->op == MSGPOOL_OP_FREE)
+			return MSGPOOL_E_BORROW_ACTIVE;
+		break;
+	}
+	return error_of(-op->result);
 }
 
-/* One single-op ioctl; @op->op is set so that errors map by opcode. */
+/* One single-op ioctl: op @code, its result in @op->result. */
 static int do_op(struct msgpool *pool, unsigned long req, unsigned int code,
 		 struct msgpool_op *op)
 {
 	op->op = code;
-	if (ioctl(pool->fd, req, op) == 0)
-		return MSGPOOL_OK;
-	return map_errno(code, errno);
+	op->result = ioctl(pool->fd, req, op) ? -errno : 0;
+	return msgpool_op_error(op);
 }
 
 static bool name_valid(const char *name)
@@ -204,58 +191,57 @@ static int open_check(const char *name, const struct msgpool_config *cfg,
 		return MSGPOOL_E_INVALID;
 	if ((flags & (MSGPOOL_OPEN_EXCL | MSGPOOL_OPEN_OVERWRITE)) && !create)
 		return MSGPOOL_E_INVALID;
-	if (create != !!cfg || mode > 0777 || (!create && mode))
+	if ((create && !cfg) || mode > 0777 || (!create && mode))
 		return MSGPOOL_E_INVALID;
 	return MSGPOOL_OK;
 }
 
+/* @id: 0, or the only pool to join (msgpool_dup()). */
 static int attach(struct msgpool *pool, const struct msgpool_config *cfg,
-		  unsigned int flags, unsigned int mode)
+		  unsigned int flags, unsigned int mode, uint32_t id)
 {
 	struct msgpool_attach at;
 
 	memset(&at, 0, sizeof(at));
 	strcpy(at.name, pool->name);
-	if (flags & MSGPOOL_OPEN_CREATE)
-		at.flags |= MSGPOOL_ATTACH_CREATE;
-	if (flags & MSGPOOL_OPEN_EXCL)
-		at.flags |= MSGPOOL_ATTACH_EXCL;
-	if (flags & MSGPOOL_OPEN_OVERWRITE)
-		at.flags |= MSGPOOL_ATTACH_OVERWRITE;
-	if (cfg) {
+	at.flags = flags & MSGPOOL_ATTACH_FLAGS;
+	at.id = id;
+	if (cfg)
+		memcpy(at.type_id, cfg->type_id, sizeof(at.type_id));
+	if (flags & MSGPOOL_OPEN_CREATE) {
 		at.mode = mode;
 		at.nr_classes = cfg->nr_classes;
 		memcpy(at.classes, cfg->classes, sizeof(at.classes));
+		at.reader_limit = cfg->reader_limit;
 	}
-	if (ioctl(pool->fd, MSGPOOL_IOC_ATTACH, &at) == 0)
-		return MSGPOOL_OK;
-	/* Name, flags and mode were checked here: EINVAL is the config. */
-	if (errno == EINVAL && cfg)
-		return MSGPOOL_E_INVALID_CONFIG;
-	return map_errno(0, errno);
+	if (ioctl(pool->fd, MSGPOOL_IOC_ATTACH, &at))
+		return error_of(errno);
+	pool->created = at.created;
+	return MSGPOOL_OK;
 }
 
-static int load_shape(struct msgpool *pool)
+static int info(struct msgpool *pool, struct msgpool_info *in)
 {
-	struct msgpool_info info;
-	int prot = PROT_READ;
+	memset(in, 0, sizeof(*in));
+	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, in))
+		return error_of(errno);
+	return MSGPOOL_OK;
+}
+
+static int map(struct msgpool *pool)
+{
+	int prot = pool->rdonly ? PROT_READ : PROT_READ | PROT_WRITE;
+	int err = info(pool, &pool->info);
 	void *base;
 
-	memset(&info, 0, sizeof(info));
-	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, &info))
-		return map_errno(0, errno);
-	if (info.abi_version != MSGPOOL_ABI_VERSION)
+	if (err)
+		return err;
+	if (pool->info.abi_version != MSGPOOL_ABI_VERSION)
 		return MSGPOOL_E_ABI;
-	if (!pool->rdonly)
-		prot |= PROT_WRITE;
-	base = mmap(NULL, info.map_size, prot, MAP_SHARED, pool->fd, 0);
+	base = mmap(NULL, pool->info.map_size, prot, MAP_SHARED, pool->fd, 0);
 	if (base == MAP_FAILED)
-		return map_errno(0, errno);
+		return error_of(errno);
 	pool->base = base;
-	pool->map_size = info.map_size;
-	pool->peer_id = info.peer_id;
-	pool->memory_class = info.memory_class;
-	pool->capacity = info.capacity;
 	return MSGPOOL_OK;
 }
 
@@ -265,13 +251,13 @@ static int device_open(bool rdonly)
 
 	if (fd >= 0)
 		return fd;
-	if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
-		return MSGPOOL_E_NO_DEVICE;
-	return map_errno(0, errno);
+	/* Of the device node, ENOENT is its absence. */
+	return errno == ENOENT ? MSGPOOL_E_NO_DEVICE : error_of(errno);
 }
 
-int msgpool_open(const char *name, const struct msgpool_config *cfg,
-		 unsigned int flags, unsigned int mode, struct msgpool **out)
+static int open_pool(const char *name, const struct msgpool_config *cfg,
+		     unsigned int flags, unsigned int mode, uint32_t id,
+		     struct msgpool **out)
 {
 	struct msgpool *pool;
 	int saved_errno;
@@ -291,9 +277,9 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 		free(pool);
 		return err;
 	}
-	err = attach(pool, cfg, flags, mode);
+	err = attach(pool, cfg, flags, mode, id);
 	if (!err)
-		err = load_shape(pool);
+		err = map(pool);
 	if (err) {
 		/* Keep the errno of MSGPOOL_E_SYSTEM, not close()'s. */
 		saved_errno = errno;
@@ -306,15 +292,32 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 	return MSGPOOL_OK;
 }
 
+int msgpool_open(const char *name, const struct msgpool_config *cfg,
+		 unsigned int flags, unsigned int mode, struct msgpool **out)
+{
+	return open_pool(name, cfg, flags, mode, 0, out);
+}
+
+int msgpool_created(const struct msgpool *pool)
+{
+	return pool && pool->created;
+}
+
 int msgpool_dup(struct msgpool *pool, struct msgpool **out)
 {
+	struct msgpool_config cfg;
+
 	if (!pool) {
 		if (out)
 			*out = NULL;
 		return MSGPOOL_E_CLOSED;
 	}
-	return msgpool_open(pool->name, NULL,
-			    pool->rdonly ? MSGPOOL_OPEN_RDONLY : 0, 0, out);
+	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.type_id, pool->info.type_id, sizeof(cfg.type_id));
+	/* By id: never a new pool that merely took the old one's name. */
+	return open_pool(pool->name, &cfg,
+			 pool->rdonly ? MSGPOOL_OPEN_RDONLY : 0, 0,
+			 pool->info.pool_id, out);
 }
 
 int msgpool_close(struct msgpool **poolp)
@@ -327,7 +330,7 @@ int msgpool_close(struct msgpool **poolp)
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	*poolp = NULL;
-	munmap(pool->base, pool->map_size);
+	munmap(pool->base, pool->info.map_size);
 	close(pool->fd);
 	free(pool);
 	return MSGPOOL_OK;
@@ -335,26 +338,14 @@ int msgpool_close(struct msgpool **poolp)
 
 /* ---- Guards ------------------------------------------------------------ */
 
-static void hdr_from_op(struct msgpool_header *hdr,
-			const struct msgpool_op *op)
-{
-	hdr->len = op->len;
-	hdr->capacity = op->capacity;
-	hdr->producer = op->producer;
-	hdr->reserved = 0;
-	hdr->tag = op->tag;
-	hdr->seq = op->seq;
-	hdr->timestamp_ns = op->timestamp_ns;
-}
-
 static void guard_start(const struct msgpool *pool, struct msgpool_guard *g,
 			const struct msgpool_op *op, enum guard_kind kind)
 {
 	g->token = op->token;
 	g->data = (char *)pool->base + op->offset;
-	hdr_from_op(&g->hdr, op);
+	g->hdr = *op;
 	g->priv.pool = pool;
-	g->priv.peer_id = pool->peer_id;
+	g->priv.peer_id = pool->info.peer_id;
 	g->priv.kind = kind;
 }
 
@@ -381,13 +372,21 @@ static int guard_check(const struct msgpool *pool,
 		return MSGPOOL_E_CLOSED;
 	if (!g)
 		return MSGPOOL_E_INVALID;
-	if (g->priv.pool != pool || g->priv.peer_id != pool->peer_id ||
+	if (g->priv.pool != pool || g->priv.peer_id != pool->info.peer_id ||
 	    g->priv.kind == GUARD_NONE || !(kinds & (1U << g->priv.kind)))
 		return MSGPOOL_E_NOT_HELD;
 	return MSGPOOL_OK;
 }
 
 /* ---- Messages ---------------------------------------------------------- */
+
+/* MSGPOOL_NONBLOCK wins: with MSGPOOL_WAIT as well the kernel's EAGAIN
+ * would read as MSGPOOL_E_EMPTY.
+ */
+static unsigned int alloc_flags(unsigned int flags)
+{
+	return flags & MSGPOOL_NONBLOCK ? flags & ~MSGPOOL_WAIT : flags;
+}
 
 int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
 		  uint64_t tag, unsigned int flags, uint64_t *token)
@@ -402,7 +401,7 @@ int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
 	if (len > UINT32_MAX)
 		return MSGPOOL_E_TOO_BIG;
 	memset(&op, 0, sizeof(op));
-	op.flags = flags;
+	op.flags = alloc_flags(flags);
 	op.len = len;
 	op.data = (uintptr_t)buf;
 	op.tag = tag;
@@ -425,7 +424,7 @@ int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
 	if (len > UINT32_MAX)
 		return MSGPOOL_E_TOO_BIG;
 	memset(&op, 0, sizeof(op));
-	op.flags = flags;
+	op.flags = alloc_flags(flags);
 	op.len = len;
 	err = do_op(pool, MSGPOOL_IOC_LOAN, MSGPOOL_OP_LOAN, &op);
 	if (!err)
@@ -433,7 +432,11 @@ int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
 	return err;
 }
 
-/* Ends a loan with COMMIT or PUBLISH: both return the header they made. */
+/*
+ * Ends a loan with COMMIT or PUBLISH.  The op starts as the loan's, whose
+ * out fields the kernel ignores: offset and capacity, which these ops do
+ * not return, stay in the guard's header.
+ */
 static int loan_end(struct msgpool *pool, struct msgpool_guard *g,
 		    size_t len, uint64_t tag, unsigned long ioc, uint32_t code)
 {
@@ -445,16 +448,14 @@ static int loan_end(struct msgpool *pool, struct msgpool_guard *g,
 		return err;
 	if (len > g->hdr.capacity)
 		return MSGPOOL_E_TOO_BIG;
-	memset(&op, 0, sizeof(op));
-	op.token = g->token;
+	op = g->hdr;
+	op.flags = 0;
 	op.len = len;
 	op.tag = tag;
 	err = do_op(pool, ioc, code, &op);
 	if (err)
 		return err;
-	/* The op carries no capacity back: it is the slot's still. */
-	op.capacity = g->hdr.capacity;
-	hdr_from_op(&g->hdr, &op);
+	g->hdr = op;
 	guard_end(g);
 	return MSGPOOL_OK;
 }
@@ -526,7 +527,7 @@ static int release(struct msgpool *pool, struct msgpool_guard *g,
 	op.len = len;
 	err = do_op(pool, MSGPOOL_IOC_RELEASE, MSGPOOL_OP_RELEASE, &op);
 	/* The kernel knows of no such borrow: the guard holds nothing. */
-	if (!err || err == MSGPOOL_E_NOT_HELD)
+	if (!err || err == MSGPOOL_E_PERMISSION)
 		guard_end(g);
 	if (!err && (flags & MSGPOOL_F_SETLEN))
 		g->hdr.len = len;
@@ -535,8 +536,7 @@ static int release(struct msgpool *pool, struct msgpool_guard *g,
 
 int msgpool_release(struct msgpool *pool, struct msgpool_guard *g)
 {
-	int err = guard_check(pool, g,
-			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
+	int err = guard_check(pool, g, GUARD_BORROW);
 
 	if (err)
 		return err;
@@ -546,8 +546,7 @@ int msgpool_release(struct msgpool *pool, struct msgpool_guard *g)
 int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
 			size_t len)
 {
-	int err = guard_check(pool, g,
-			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
+	int err = guard_check(pool, g, GUARD_BORROW);
 
 	if (err)
 		return err;
@@ -570,21 +569,15 @@ int msgpool_free(struct msgpool *pool, uint64_t token)
 }
 
 int msgpool_header(struct msgpool *pool, uint64_t token,
-		   struct msgpool_header *hdr)
+		   struct msgpool_op *hdr)
 {
-	struct msgpool_op op;
-	int err;
-
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!hdr)
 		return MSGPOOL_E_INVALID;
-	memset(&op, 0, sizeof(op));
-	op.token = token;
-	err = do_op(pool, MSGPOOL_IOC_HEADER, MSGPOOL_OP_HEADER, &op);
-	if (!err)
-		hdr_from_op(hdr, &op);
-	return err;
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->token = token;
+	return do_op(pool, MSGPOOL_IOC_HEADER, MSGPOOL_OP_HEADER, hdr);
 }
 
 /* ---- Batches ----------------------------------------------------------- */
@@ -593,7 +586,7 @@ int msgpool_header(struct msgpool *pool, uint64_t token,
 static int batch_ioctl(struct msgpool *pool, struct msgpool_op *ops,
 		       uint32_t count, uint32_t flags, uint32_t *done)
 {
-	struct msgpool_batch b;
+	struct msgpool_batch_args b;
 
 	memset(&b, 0, sizeof(b));
 	b.ops = (uintptr_t)ops;
@@ -601,27 +594,16 @@ static int batch_ioctl(struct msgpool *pool, struct msgpool_op *ops,
 	b.op_size = sizeof(*ops);
 	b.flags = flags;
 	if (ioctl(pool->fd, MSGPOOL_IOC_BATCH, &b))
-		return map_errno(MSGPOOL_OP_NOP, errno);
+		return error_of(errno);
 	*done = b.done;
 	return MSGPOOL_OK;
-}
-
-/*
- * Whether a batch that ran stopped: short of its count (at a failure with
- * MSGPOOL_BATCH_STOP, or at a signal), or, with STOP, at its last op.
- */
-static bool batch_stopped(const struct msgpool_op *ops, uint32_t count,
-			  uint32_t done, unsigned int flags)
-{
-	if (done < count)
-		return true;
-	return (flags & MSGPOOL_BATCH_STOP) && ops[done - 1].result;
 }
 
 int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 		  unsigned int flags, size_t *done)
 {
 	size_t total = 0;
+	uint32_t count, ran;
 	int err = MSGPOOL_OK;
 
 	if (done)
@@ -631,15 +613,15 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 	if (!ops || !n || (flags & ~MSGPOOL_BATCH_FLAGS))
 		return MSGPOOL_E_INVALID;
 	while (total < n) {
-		uint32_t count = n - total > MSGPOOL_BATCH_MAX ?
-				 MSGPOOL_BATCH_MAX : n - total;
-		uint32_t ran;
-
+		count = n - total > MSGPOOL_BATCH_MAX ? MSGPOOL_BATCH_MAX :
+			n - total;
 		err = batch_ioctl(pool, ops + total, count, flags, &ran);
 		if (err)
 			break;
 		total += ran;
-		if (batch_stopped(ops + total - ran, count, ran, flags))
+		/* Short (a failure under STOP, or a signal), or failed last. */
+		if (ran < count ||
+		    ((flags & MSGPOOL_BATCH_STOP) && ops[total - 1].result))
 			break;
 	}
 	if (done)
@@ -648,233 +630,183 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 }
 
 /*
- * The *_many calls: @prep turns item @i into an op or returns the item's
- * error without an op; @finish sees each item's outcome.
+ * Runs the @n (at most MANY_CHUNK) ops of a *_many call in one batch.
+ * @err holds each item's error: the library's own refusal, whose op is a
+ * NOP, or 0 until the op's result fills it.  @results, if not NULL, gets
+ * a copy.  Returns the first error.
  */
-struct many {
-	struct msgpool *pool;
-	unsigned int flags;
-	const void *in;
-	void *out;
-	int (*prep)(const struct many *m, size_t i, struct msgpool_op *op);
-	void (*finish)(const struct many *m, size_t i,
-		       const struct msgpool_op *op, int err);
-};
-
-static int many_result(const struct msgpool_op *ops, int k, uint32_t ran,
-		       int local, int batch_err)
+static int many(struct msgpool *pool, struct msgpool_op *ops, int *err,
+		size_t n, int *results)
 {
-	if (k < 0)
-		return local;
-	if (batch_err)
-		return batch_err;
-	/* Without MSGPOOL_BATCH_STOP only a fatal signal stops a batch. */
-	if ((uint32_t)k >= ran)
-		return MSGPOOL_E_INTERRUPTED;
-	return msgpool_op_error(&ops[k]);
-}
-
-static int many_chunk(const struct many *m, size_t base, size_t cnt,
-		      int *results)
-{
-	struct msgpool_op ops[MANY_CHUNK];
-	int local[MANY_CHUNK], slot[MANY_CHUNK];
-	uint32_t nops = 0, ran = 0;
-	int first = MSGPOOL_OK;
-	int batch_err = 0;
+	int batch_err, first = MSGPOOL_OK;
+	uint32_t done = 0;
 	size_t j;
 
-	for (j = 0; j < cnt; j++) {
-		memset(&ops[nops], 0, sizeof(ops[nops]));
-		local[j] = m->prep(m, base + j, &ops[nops]);
-		slot[j] = local[j] ? -1 : (int)nops++;
-	}
-	if (nops)
-		batch_err = batch_ioctl(m->pool, ops, nops, 0, &ran);
-	for (j = 0; j < cnt; j++) {
-		int k = slot[j];
-		int err = many_result(ops, k, ran, local[j], batch_err);
-
-		m->finish(m, base + j, k < 0 ? NULL : &ops[k], err);
+	batch_err = batch_ioctl(pool, ops, n, 0, &done);
+	for (j = 0; j < n; j++) {
+		if (!err[j] && batch_err)
+			err[j] = batch_err;
+		/* Without MSGPOOL_BATCH_STOP only a fatal signal stops it. */
+		else if (!err[j])
+			err[j] = j < done ? msgpool_op_error(&ops[j]) :
+				 MSGPOOL_E_INTERRUPTED;
 		if (results)
-			results[base + j] = err;
-		if (err && !first)
-			first = err;
+			results[j] = err[j];
+		if (!first)
+			first = err[j];
 	}
 	return first;
 }
 
-static int many_run(const struct many *m, size_t n, int *results)
+static const struct msgpool_op nop = { .op = MSGPOOL_OP_NOP };
+
+static size_t chunk(size_t left)
 {
-	int first = MSGPOOL_OK;
-	size_t base;
-
-	for (base = 0; base < n; base += MANY_CHUNK) {
-		size_t cnt = n - base < MANY_CHUNK ? n - base : MANY_CHUNK;
-		int err = many_chunk(m, base, cnt, results);
-
-		if (err && !first)
-			first = err;
-	}
-	return first;
-}
-
-static int store_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	const struct msgpool_buf *b = (const struct msgpool_buf *)m->in + i;
-
-	if (!b->data)
-		return MSGPOOL_E_INVALID;
-	if (b->len > UINT32_MAX)
-		return MSGPOOL_E_TOO_BIG;
-	op->op = MSGPOOL_OP_STORE;
-	op->flags = m->flags;
-	op->len = b->len;
-	op->data = (uintptr_t)b->data;
-	op->tag = b->tag;
-	return MSGPOOL_OK;
-}
-
-static void store_finish(const struct many *m, size_t i,
-			 const struct msgpool_op *op, int err)
-{
-	((uint64_t *)m->out)[i] = err ? 0 : op->token;
+	return left < MANY_CHUNK ? left : MANY_CHUNK;
 }
 
 int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
 		       size_t n, unsigned int flags, uint64_t *tokens,
 		       int *results)
 {
-	struct many m = {
-		.pool = pool, .flags = flags, .in = bufs, .out = tokens,
-		.prep = store_prep, .finish = store_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!bufs || !tokens || (flags & ~ALLOC_FLAGS))
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
-}
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			const struct msgpool_buf *b = &bufs[i + j];
 
-static int free_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	op->op = MSGPOOL_OP_FREE;
-	op->token = ((const uint64_t *)m->in)[i];
-	return MSGPOOL_OK;
-}
-
-static void no_finish(const struct many *m, size_t i,
-		      const struct msgpool_op *op, int err)
-{
-	(void)m;
-	(void)i;
-	(void)op;
-	(void)err;
+			ops[j] = nop;
+			err[j] = !b->data ? MSGPOOL_E_INVALID :
+				 b->len > UINT32_MAX ? MSGPOOL_E_TOO_BIG : 0;
+			if (err[j])
+				continue;
+			ops[j].op = MSGPOOL_OP_STORE;
+			ops[j].flags = alloc_flags(flags);
+			ops[j].len = b->len;
+			ops[j].data = (uintptr_t)b->data;
+			ops[j].tag = b->tag;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		for (j = 0; j < cnt; j++)
+			tokens[i + j] = err[j] ? 0 : ops[j].token;
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_free_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      int *results)
 {
-	struct many m = {
-		.pool = pool, .in = tokens,
-		.prep = free_prep, .finish = no_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens)
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
-}
-
-static int read_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	op->op = MSGPOOL_OP_BORROW;
-	op->flags = m->flags;
-	op->token = ((const uint64_t *)m->in)[i];
-	return MSGPOOL_OK;
-}
-
-static void read_finish(const struct many *m, size_t i,
-			const struct msgpool_op *op, int err)
-{
-	struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
-
-	guard_clear(g);
-	if (!err)
-		guard_start(m->pool, g, op, GUARD_READ);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			ops[j].op = MSGPOOL_OP_FREE;
+			ops[j].token = tokens[i + j];
+			err[j] = 0;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_read_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      unsigned int flags, struct msgpool_guard *guards,
 		      int *results)
 {
-	struct many m = {
-		.pool = pool, .flags = flags, .in = tokens, .out = guards,
-		.prep = read_prep, .finish = read_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens || !guards || (flags & ~BORROW_FLAGS))
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
-}
-
-static int release_prep(const struct many *m, size_t i, struct msgpool_op *op)
-{
-	const struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
-	int err = guard_check(m->pool, g,
-			      (1U << GUARD_READ) | (1U << GUARD_WRITE));
-
-	if (err)
-		return err;
-	op->op = MSGPOOL_OP_RELEASE;
-	op->token = g->token;
-	return MSGPOOL_OK;
-}
-
-static void release_finish(const struct many *m, size_t i,
-			   const struct msgpool_op *op, int err)
-{
-	struct msgpool_guard *g = (struct msgpool_guard *)m->out + i;
-
-	if (op && (!err || err == MSGPOOL_E_NOT_HELD))
-		guard_end(g);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			ops[j].op = MSGPOOL_OP_BORROW;
+			ops[j].flags = flags;
+			ops[j].token = tokens[i + j];
+			err[j] = 0;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		for (j = 0; j < cnt; j++) {
+			guard_clear(&guards[i + j]);
+			if (!err[j])
+				guard_start(pool, &guards[i + j], &ops[j],
+					    GUARD_READ);
+		}
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 			 size_t n, int *results)
 {
-	struct many m = {
-		.pool = pool, .out = guards,
-		.prep = release_prep, .finish = release_finish,
-	};
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!guards)
 		return MSGPOOL_E_INVALID;
-	return many_run(&m, n, results);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			err[j] = guard_check(pool, &guards[i + j],
+					     GUARD_BORROW);
+			if (err[j])
+				continue;
+			ops[j].op = MSGPOOL_OP_RELEASE;
+			ops[j].token = guards[i + j].token;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		/* As release(): ended, or the kernel knows no such borrow. */
+		for (j = 0; j < cnt; j++)
+			if (ops[j].op == MSGPOOL_OP_RELEASE &&
+			    (!err[j] || err[j] == MSGPOOL_E_PERMISSION))
+				guard_end(&guards[i + j]);
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 /* ---- Publish/subscribe ------------------------------------------------- */
 
-/* Pseudo opcodes, for map_errno(), of the two ioctls that carry no op. */
-#define OP_SUBSCRIBE	(MSGPOOL_OP_COUNT + 0)
-#define OP_UNSUBSCRIBE	(MSGPOOL_OP_COUNT + 1)
-
 int msgpool_subscribe(struct msgpool *pool)
 {
-	struct msgpool_subscribe sub;
+	struct msgpool_subscribe_args sub;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	memset(&sub, 0, sizeof(sub));
 	if (ioctl(pool->fd, MSGPOOL_IOC_SUBSCRIBE, &sub))
-		return map_errno(OP_SUBSCRIBE, errno);
-	__atomic_store_n(&pool->last_seq, sub.seq, __ATOMIC_RELAXED);
+		return error_of(errno);
 	__atomic_store_n(&pool->missed, 0, __ATOMIC_RELAXED);
 	return sub.reader;
 }
@@ -884,7 +816,7 @@ int msgpool_unsubscribe(struct msgpool *pool)
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (ioctl(pool->fd, MSGPOOL_IOC_UNSUBSCRIBE))
-		return map_errno(OP_UNSUBSCRIBE, errno);
+		return error_of(errno);
 	return MSGPOOL_OK;
 }
 
@@ -893,17 +825,6 @@ int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 {
 	return loan_end(pool, g, len, tag, MSGPOOL_IOC_PUBLISH,
 			MSGPOOL_OP_PUBLISH);
-}
-
-/* Counts the messages between the last take and this one as missed. */
-static void note_seq(struct msgpool *pool, uint64_t seq)
-{
-	uint64_t last = __atomic_exchange_n(&pool->last_seq, seq,
-					    __ATOMIC_RELAXED);
-
-	if (seq > last + 1)
-		__atomic_fetch_add(&pool->missed, seq - last - 1,
-				   __ATOMIC_RELAXED);
 }
 
 int msgpool_take(struct msgpool *pool, unsigned int flags,
@@ -929,7 +850,7 @@ int msgpool_take(struct msgpool *pool, unsigned int flags,
 	if (err)
 		return err;
 	guard_start(pool, g, &op, GUARD_TAKE);
-	note_seq(pool, op.seq);
+	__atomic_fetch_add(&pool->missed, op.lost, __ATOMIC_RELAXED);
 	return MSGPOOL_OK;
 }
 
@@ -962,7 +883,7 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms)
 	p.events = events;
 	n = poll(&p, 1, timeout_ms);
 	if (n < 0)
-		return map_errno(0, errno);
+		return error_of(errno);
 	return n > 0;
 }
 
@@ -978,14 +899,6 @@ uint64_t msgpool_missed(const struct msgpool *pool)
 
 /* ---- Figures ----------------------------------------------------------- */
 
-static int info(struct msgpool *pool, struct msgpool_info *in)
-{
-	memset(in, 0, sizeof(*in));
-	if (ioctl(pool->fd, MSGPOOL_IOC_INFO, in))
-		return map_errno(0, errno);
-	return MSGPOOL_OK;
-}
-
 int64_t msgpool_available(struct msgpool *pool)
 {
 	struct msgpool_info in;
@@ -999,52 +912,21 @@ int64_t msgpool_available(struct msgpool *pool)
 
 int64_t msgpool_capacity(struct msgpool *pool)
 {
-	if (!pool)
-		return MSGPOOL_E_CLOSED;
-	return pool->capacity;
+	return pool ? (int64_t)pool->info.capacity : MSGPOOL_E_CLOSED;
 }
 
 int msgpool_memory_class(struct msgpool *pool)
 {
-	if (!pool)
-		return MSGPOOL_E_CLOSED;
-	return pool->memory_class;
+	return pool ? (int)pool->info.memory_class : MSGPOOL_E_CLOSED;
 }
 
-int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st)
+int msgpool_stats(struct msgpool *pool, struct msgpool_info *st)
 {
-	struct msgpool_info in;
-	uint32_t c;
-	int err;
-
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!st)
 		return MSGPOOL_E_INVALID;
-	err = info(pool, &in);
-	if (err)
-		return err;
-	memset(st, 0, sizeof(*st));
-	st->memory_class = in.memory_class;
-	st->nr_classes = in.nr_classes;
-	st->peer_id = in.peer_id;
-	st->capacity = in.capacity;
-	st->available = in.available;
-	st->map_size = in.map_size;
-	for (c = 0; c < in.nr_classes && c < MSGPOOL_MAX_CLASSES; c++) {
-		st->classes[c].slot_size = in.classes[c].slot_size;
-		st->classes[c].nr_slots = in.classes[c].nr_slots;
-		st->classes[c].available = in.classes[c].available;
-		st->classes[c].stride = in.classes[c].stride;
-	}
-	st->stores = in.nr_stores;
-	st->loans = in.nr_loans;
-	st->borrows = in.nr_borrows;
-	st->frees = in.nr_frees;
-	st->nobufs = in.nr_nobufs;
-	st->reclaimed = in.nr_reclaimed;
-	st->poisoned = in.nr_poisoned;
-	return MSGPOOL_OK;
+	return info(pool, st);
 }
 
 /*
@@ -1064,7 +946,7 @@ static int list_entries(unsigned long req, void *arg, __u64 *ptr,
 		*ptr = (uintptr_t)buf;
 		*count = room;
 		if (ioctl(fd, req, arg)) {
-			err = map_errno(0, errno);
+			err = error_of(errno);
 			break;
 		}
 		if (*count <= room)
@@ -1119,7 +1001,7 @@ int msgpool_list_peers(const char *name, uint32_t id,
 
 int msgpool_unlink(const char *name)
 {
-	struct msgpool_unlink u;
+	struct msgpool_unlink_args u;
 	int fd, err = MSGPOOL_OK;
 
 	if (!name || !name_valid(name))
@@ -1130,9 +1012,7 @@ int msgpool_unlink(const char *name)
 	memset(&u, 0, sizeof(u));
 	strcpy(u.name, name);
 	if (ioctl(fd, MSGPOOL_IOC_UNLINK, &u))
-		/* Here EPERM is the owner check, not a borrow not held. */
-		err = errno == EPERM ? MSGPOOL_E_PERMISSION :
-		      map_errno(0, errno);
+		err = error_of(errno);
 	close(fd);
 	return err;
 }
@@ -1143,5 +1023,5 @@ uint64_t msgpool_notify_gen(struct msgpool *pool)
 
 	if (!pool || info(pool, &in))
 		return 0;
-	return in.reserved[MSGPOOL_INFO_NOTIFY_GEN];
+	return in.notify_gen;
 }

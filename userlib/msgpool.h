@@ -61,13 +61,26 @@
  * it, and any writable peer may free it.  A token outlives its message only
  * as an error: a stale or doubly freed token gives MSGPOOL_E_NOT_ALLOCATED,
  * a malformed one or one of another pool MSGPOOL_E_BAD_TOKEN.  0 is never
- * a valid token.
+ * a valid token.  What a token's bits mean is the kernel's business: pass
+ * tokens around whole, never take them apart.
+ *
+ * TYPES
+ *
+ * A pool may carry the fingerprint of its message type (struct
+ * msgpool_config.type_id, e.g. a hash of the type's definition; all zeros
+ * is untyped).  A pool keeps the type it was created with; opening it with
+ * another type, an untyped pool included, fails with
+ * MSGPOOL_E_TYPE_MISMATCH, while an untyped open joins any pool.
  *
  * ERRORS
  *
  * Functions return 0 (MSGPOOL_OK) or a negative enum msgpool_error value;
  * functions that return a count return it as a non-negative value.  The
  * library never prints, aborts or exits, and keeps no global state.
+ * Each errno the kernel returns means one error, whatever the call (the
+ * list at enum msgpool_error), but for two that the MemoryManager model
+ * splits by operation: EINVAL is MSGPOOL_E_BAD_TOKEN for an operation on
+ * a token, and EBUSY is MSGPOOL_E_BORROW_ACTIVE for a free.
  * Errors common to every function that takes a handle or a guard:
  *   MSGPOOL_E_CLOSED      the handle is NULL (msgpool_close() sets the
  *                         caller's pointer to NULL)
@@ -108,61 +121,67 @@ extern "C" {
 
 #define MSGPOOL_DEVICE		"/dev/msgpool"
 
-/* Error codes: functions return 0 or one of these. */
+/* Error codes: functions return 0 or one of these (from the errnos named). */
 enum msgpool_error {
 	MSGPOOL_OK = 0,
-	/* No class that fits has a free slot (ENOBUFS, EAGAIN). */
+	/* No class that fits has a free slot (ENOBUFS). */
 	MSGPOOL_E_NO_FREE_SLOTS = -1,
-	/* Malformed token, or a token of another pool (EINVAL). */
+	/* Malformed token, or one of another pool (EINVAL on a token). */
 	MSGPOOL_E_BAD_TOKEN = -2,
 	/* The slot was freed or reused since the token was made (ESTALE). */
 	MSGPOOL_E_NOT_ALLOCATED = -3,
 	/* A conflicting borrow or loan holds the slot (EBUSY). */
 	MSGPOOL_E_ALREADY_BORROWED = -4,
-	/* Free of a slot that is borrowed or loaned (EBUSY). */
+	/* Free of a borrowed, loaned or published slot (EBUSY of a free). */
 	MSGPOOL_E_BORROW_ACTIVE = -5,
 	/* An exclusive borrower died inside the slot (EOWNERDEAD). */
 	MSGPOOL_E_POISONED = -6,
-	/* The pool's mode refuses this caller, or the handle is read-only
-	 * (EACCES, EBADF).
+	/* Not allowed: the pool's mode refuses this caller, the handle is
+	 * read-only, the slot is not this handle's to end or belongs to
+	 * subscribers, an unlink by another user (EACCES, EBADF, EPERM).
 	 */
 	MSGPOOL_E_PERMISSION = -7,
-	/* Release, commit or discard of a borrow or loan this handle does
-	 * not hold: double release, a foreign or already ended guard (EPERM).
+	/* The guard holds no borrow or loan of this handle: ended already,
+	 * never filled, of another handle, or of the wrong kind.
 	 */
 	MSGPOOL_E_NOT_HELD = -8,
 	/* A length above the largest class or above the slot (EMSGSIZE). */
 	MSGPOOL_E_TOO_BIG = -9,
-	/* Bad class layout in struct msgpool_config (EINVAL). */
-	MSGPOOL_E_INVALID_CONFIG = -10,
-	/* Pool above the module's max_pool_bytes or max_pool_slots (E2BIG),
-	 * or max_pools pools exist already (ENOSPC).
+	/* Pool above the module's max_pool_bytes or max_pool_slots, max_pools
+	 * pools, MSGPOOL_MAX_READERS readers, or a slot's read borrows at
+	 * their limit (E2BIG, ENOSPC, EUSERS, EOVERFLOW).
 	 */
-	MSGPOOL_E_LIMIT = -11,
-	/* No pool of that name (ENOENT on attach). */
-	MSGPOOL_E_NOT_FOUND = -12,
-	/* MSGPOOL_OPEN_EXCL and the pool exists (EEXIST). */
-	MSGPOOL_E_EXISTS = -13,
-	/* /dev/msgpool is missing: the module is not loaded. */
-	MSGPOOL_E_NO_DEVICE = -14,
+	MSGPOOL_E_LIMIT = -10,
+	/* No pool of that name, or for take, mark read and unsubscribe no
+	 * subscription of this handle (ENOENT).
+	 */
+	MSGPOOL_E_NOT_FOUND = -11,
+	/* MSGPOOL_OPEN_EXCL and the pool exists, or subscribed already
+	 * (EEXIST, EALREADY).
+	 */
+	MSGPOOL_E_EXISTS = -12,
+	/* No /dev/msgpool: the module is not loaded (ENOENT, ENODEV, ENXIO
+	 * of the device).
+	 */
+	MSGPOOL_E_NO_DEVICE = -13,
 	/* Out of memory, in the kernel or in the process (ENOMEM). */
-	MSGPOOL_E_NO_MEMORY = -15,
+	MSGPOOL_E_NO_MEMORY = -14,
 	/* A wait was interrupted (EINTR). */
-	MSGPOOL_E_INTERRUPTED = -16,
+	MSGPOOL_E_INTERRUPTED = -15,
 	/* NULL handle: used after msgpool_close(). */
-	MSGPOOL_E_CLOSED = -17,
-	/* Bad argument: NULL pointer, unknown flag, bad name (EINVAL,
-	 * EFAULT).
+	MSGPOOL_E_CLOSED = -16,
+	/* Bad argument: NULL pointer, unknown flag, bad name, bad class layout
+	 * in struct msgpool_config, unreadable buffer (EINVAL, EFAULT).
 	 */
-	MSGPOOL_E_INVALID = -18,
-	/* The module speaks another ABI version. */
-	MSGPOOL_E_ABI = -19,
+	MSGPOOL_E_INVALID = -17,
+	/* The module speaks another ABI version (ENOTTY). */
+	MSGPOOL_E_ABI = -18,
 	/* Any other system error; errno holds it. */
-	MSGPOOL_E_SYSTEM = -20,
+	MSGPOOL_E_SYSTEM = -19,
 	/* Nothing published to this reader is left to take (EAGAIN). */
-	MSGPOOL_E_EMPTY = -21,
-	/* Take, mark read or unsubscribe without a subscription (ENOENT). */
-	MSGPOOL_E_NOT_SUBSCRIBED = -22,
+	MSGPOOL_E_EMPTY = -20,
+	/* The pool holds messages of another type (EPROTOTYPE). */
+	MSGPOOL_E_TYPE_MISMATCH = -21,
 };
 
 /*
@@ -174,28 +193,31 @@ const char *msgpool_strerror(int err);
 
 /*
  * msgpool_op_error - the result of one op of msgpool_batch() as an error
- * code; the op's opcode decides what an errno means (EINVAL is
- * MSGPOOL_E_BAD_TOKEN for an op on a token, EBUSY is
- * MSGPOOL_E_BORROW_ACTIVE for a free).
+ * code, as for the library's own calls (see ERRORS above).
  * Returns 0 or a negative enum msgpool_error.  Thread-safe.
  */
 int msgpool_op_error(const struct msgpool_op *op);
 
 /* ---- Opening and closing ---------------------------------------------- */
 
-/* msgpool_open() flags */
-#define MSGPOOL_OPEN_CREATE	(1U << 0)	/* create if missing */
-#define MSGPOOL_OPEN_EXCL	(1U << 1)	/* with CREATE: must not exist */
-#define MSGPOOL_OPEN_RDONLY	(1U << 2)	/* read-only peer */
-#define MSGPOOL_OPEN_OVERWRITE	(1U << 3)	/* with CREATE: see below */
+/* msgpool_open() flags; the first three are the kernel's attach flags. */
+#define MSGPOOL_OPEN_CREATE	MSGPOOL_ATTACH_CREATE	 /* create if missing */
+#define MSGPOOL_OPEN_EXCL	MSGPOOL_ATTACH_EXCL	 /* with CREATE: new */
+#define MSGPOOL_OPEN_OVERWRITE	MSGPOOL_ATTACH_OVERWRITE /* with CREATE */
+#define MSGPOOL_OPEN_RDONLY	(1U << 16)		 /* read-only peer */
 
 /*
  * The shape of a new pool: @nr_classes size classes, slot_size strictly
- * increasing, each slot_size >= 1 and nr_slots 1..2^24.
+ * increasing, each slot_size >= 1 and nr_slots 1..2^24; the type of its
+ * messages (see TYPES), all zeros for untyped; and how far a subscriber
+ * may fall behind (@reader_limit untaken messages, and as many takes not
+ * yet marked read; 0 for no limit: see man 4 msgpool).
  */
 struct msgpool_config {
 	uint32_t nr_classes;
 	struct msgpool_class classes[MSGPOOL_MAX_CLASSES];
+	uint8_t type_id[MSGPOOL_TYPE_ID_LEN];
+	uint32_t reader_limit;
 };
 
 struct msgpool;
@@ -203,8 +225,10 @@ struct msgpool;
 /*
  * msgpool_open - create or attach to the pool called @name, map it
  * @name:  1 to MSGPOOL_NAME_MAX - 1 characters of [A-Za-z0-9._-]
- * @cfg:   the shape of the pool, with MSGPOOL_OPEN_CREATE only (NULL
- *         otherwise); ignored when the pool exists already
+ * @cfg:   the shape and type of the pool: required with
+ *         MSGPOOL_OPEN_CREATE, its classes ignored when the pool exists
+ *         already; without CREATE, NULL (untyped) or a config of which
+ *         only the type is read
  * @flags: MSGPOOL_OPEN_*; EXCL requires CREATE
  * @mode:  permission bits (0777 at most) of a created pool, checked like
  *         SysV shm: read permission to attach, write permission for a
@@ -215,8 +239,13 @@ struct msgpool;
  * release, peek at headers and ask for stats; every write-side call gives
  * MSGPOOL_E_PERMISSION.
  *
- * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg given or missing),
- * MSGPOOL_E_INVALID_CONFIG, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
+ * With MSGPOOL_OPEN_CREATE an existing pool is joined only if the caller's
+ * user created it: a name another user took first gives MSGPOOL_E_EXISTS.
+ * msgpool_created() tells whether this open created the pool (and so
+ * whether @mode and @cfg are in force) or joined the caller's own.
+ *
+ * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg missing, class
+ * layout), MSGPOOL_E_TYPE_MISMATCH, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
  * MSGPOOL_E_EXISTS, MSGPOOL_E_PERMISSION, MSGPOOL_E_NO_DEVICE,
  * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  * Thread-safe.
@@ -225,10 +254,20 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 		 unsigned int flags, unsigned int mode, struct msgpool **out);
 
 /*
+ * msgpool_created - whether msgpool_open() created @pool's pool
+ * Returns 1 if so, 0 for a handle that joined an existing pool, a
+ * msgpool_dup() handle and NULL.  Thread-safe.
+ */
+int msgpool_created(const struct msgpool *pool);
+
+/*
  * msgpool_dup - open a second, independent peer of the same pool
  * The new handle has its own borrows and owns nothing; it is read-only if
- * @pool is.  Use one per thread or per component when their borrows and
- * ownership must not mix (closing one does not touch the other's).
+ * @pool is, and names the pool's type.  It attaches by the pool's id: if
+ * the name was unlinked (and perhaps taken by a new pool), it fails with
+ * MSGPOOL_E_NOT_FOUND rather than join another pool.  Use one per thread or per
+ * component when their borrows and ownership must not mix (closing one
+ * does not touch the other's).
  * Errors: as msgpool_open().  Thread-safe.
  */
 int msgpool_dup(struct msgpool *pool, struct msgpool **out);
@@ -254,30 +293,23 @@ int msgpool_close(struct msgpool **pool);
 #define MSGPOOL_WAIT		MSGPOOL_F_WAIT		/* sleep for a slot */
 #define MSGPOOL_ADOPT		MSGPOOL_F_ADOPT		/* become the owner */
 
-/* A message header, kept by the kernel (not in the mapping). */
-struct msgpool_header {
-	uint32_t len;		/* message bytes */
-	uint32_t capacity;	/* bytes the slot holds */
-	uint32_t producer;	/* pid of the process that stored it */
-	uint32_t reserved;	/* zero */
-	uint64_t tag;		/* caller's tag, given at store/commit */
-	uint64_t seq;		/* pool-wide sequence number, increasing */
-	uint64_t timestamp_ns;	/* CLOCK_MONOTONIC at store/commit */
-};
-
 /*
  * A borrow or loan in progress, filled by msgpool_read(),
- * msgpool_read_mut() and msgpool_loan(), ended by msgpool_release(),
- * msgpool_release_len(), msgpool_commit() or msgpool_discard().
+ * msgpool_read_mut(), msgpool_loan() and msgpool_take(), ended by
+ * msgpool_release(), msgpool_release_len(), msgpool_commit(),
+ * msgpool_discard(), msgpool_publish() or msgpool_mark_read().
  * @data points into the mapping and is valid until the guard ends.  Only
  * a guard from msgpool_read_mut() or msgpool_loan() may write through it
  * (a read-only handle's mapping faults on write).  Ending a guard clears
- * @data; ending it twice gives MSGPOOL_E_NOT_HELD.  @priv is the library's.
+ * @data; ending it twice gives MSGPOOL_E_NOT_HELD.
+ * @hdr is the message header as the kernel's op returned it (see
+ * <linux/msgpool.h>): len, capacity, producer, tag, seq, timestamp_ns,
+ * and for a take, lost.  @priv is the library's.
  */
 struct msgpool_guard {
 	uint64_t token;
 	void *data;
-	struct msgpool_header hdr;
+	struct msgpool_op hdr;
 	struct {
 		const struct msgpool *pool;
 		uint32_t peer_id;
@@ -291,10 +323,11 @@ struct msgpool_guard {
  *         has a free slot is used
  * @tag:   caller's value, returned in the header
  * @flags: 0, MSGPOOL_WAIT (sleep until a slot is free), MSGPOOL_NONBLOCK
+ *         (never sleep; it wins over MSGPOOL_WAIT)
  * @token: receives the new message's token; this handle owns it
- * Errors: MSGPOOL_E_NO_FREE_SLOTS (also for MSGPOOL_WAIT with
- * MSGPOOL_NONBLOCK), MSGPOOL_E_TOO_BIG, MSGPOOL_E_INVALID (@len 0, bad
- * @buf), MSGPOOL_E_PERMISSION (read-only), MSGPOOL_E_INTERRUPTED.
+ * Errors: MSGPOOL_E_NO_FREE_SLOTS, MSGPOOL_E_TOO_BIG, MSGPOOL_E_INVALID
+ * (@len 0, bad @buf), MSGPOOL_E_PERMISSION (read-only),
+ * MSGPOOL_E_INTERRUPTED.
  * Thread-safe.
  */
 int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
@@ -338,6 +371,7 @@ int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
  *     slot, one per guard.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (with MSGPOOL_NONBLOCK), MSGPOOL_E_POISONED,
+ * MSGPOOL_E_PERMISSION (a published message: take it instead),
  * MSGPOOL_E_INTERRUPTED.  Thread-safe.
  */
 int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
@@ -363,7 +397,9 @@ int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
  * msgpool_release - end a borrow taken by msgpool_read() or
  * msgpool_read_mut() through this handle; @g's data is cleared
  * Errors: MSGPOOL_E_NOT_HELD (double release, a loan, a guard of another
- * handle, a guard never filled).  Thread-safe.
+ * handle, a guard never filled), MSGPOOL_E_PERMISSION (the kernel knows
+ * no such borrow of this handle, e.g. one a raw op ended; the guard
+ * ends).  Thread-safe.
  */
 int msgpool_release(struct msgpool *pool, struct msgpool_guard *g);
 
@@ -380,19 +416,22 @@ int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
  * Any writable handle holding the token may free it; afterwards the token
  * gives MSGPOOL_E_NOT_ALLOCATED.  A poisoned slot frees fine.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED (double free),
- * MSGPOOL_E_BORROW_ACTIVE (borrowed or loaned), MSGPOOL_E_PERMISSION.
+ * MSGPOOL_E_BORROW_ACTIVE (borrowed, loaned or published),
+ * MSGPOOL_E_PERMISSION.
  * Thread-safe.
  */
 int msgpool_free(struct msgpool *pool, uint64_t token);
 
 /*
  * msgpool_header - peek at a message's header without borrowing it
+ * @hdr: receives the kernel's op: len, capacity, producer, tag, seq,
+ *       timestamp_ns
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (the slot is loaned, not yet committed),
  * MSGPOOL_E_POISONED.  Thread-safe.
  */
 int msgpool_header(struct msgpool *pool, uint64_t token,
-		   struct msgpool_header *hdr);
+		   struct msgpool_op *hdr);
 
 /* ---- Batches ----------------------------------------------------------- */
 
@@ -464,9 +503,14 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
  * Overflow: by default a full pool makes msgpool_loan() fail or, with
  * MSGPOOL_WAIT, wait for a reader to mark a slot read (backpressure).  A
  * pool created with MSGPOOL_OPEN_OVERWRITE instead takes back the oldest
- * published message that no reader has taken: readers then skip it, and
- * msgpool_missed() counts what they skipped.  The flag is ignored when the
- * pool exists already, like @cfg; MSGPOOL_E_INVALID without CREATE.
+ * published message that no reader has taken: readers then skip it;
+ * hdr.lost of a take counts what its reader skipped since its previous
+ * take, and msgpool_missed() sums them.  The flag is ignored when the pool
+ * exists already, like @cfg's classes; MSGPOOL_E_INVALID without CREATE.
+ *
+ * Sequence numbers are the pool's, shared by store, commit and publish: a
+ * larger hdr.seq is a later message, but a gap between two takes is no
+ * loss (a store may have come between); hdr.lost is.
  *
  *   msgpool_subscribe(pool);
  *   while (msgpool_take(pool, 0, &g) == 0) {   // waits in poll()
@@ -486,15 +530,15 @@ int msgpool_subscribe(struct msgpool *pool);
 /*
  * msgpool_unsubscribe - stop reading; ends this handle's takes (their
  * guards become stale) and frees what only it still had to read
- * Errors: MSGPOOL_E_NOT_SUBSCRIBED.
+ * Errors: MSGPOOL_E_NOT_FOUND (not subscribed).
  */
 int msgpool_unsubscribe(struct msgpool *pool);
 
 /*
  * msgpool_publish - end a loan of @g (from msgpool_loan()) as a message of
  * @len bytes for the readers subscribed now; with none, the slot is free
- * at once.  @g gets the header (seq: the pool's publish sequence, apart
- * from the store/commit one) and loses its data.
+ * at once.  @g gets the header (seq: the next of the pool's sequence) and
+ * loses its data.
  * Errors: as msgpool_commit().  Thread-safe.
  */
 int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
@@ -503,10 +547,11 @@ int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 /*
  * msgpool_take - this reader's oldest published message not yet taken
  * @flags: 0 (wait in poll() until there is one) or MSGPOOL_NONBLOCK
- * @g: receives token, data (read only) and header; the message stays
- *     until msgpool_mark_read().  A reader may hold several takes.
- * Errors: MSGPOOL_E_EMPTY (MSGPOOL_NONBLOCK), MSGPOOL_E_NOT_SUBSCRIBED,
- * MSGPOOL_E_INTERRUPTED (a signal ended the wait).
+ * @g: receives token, data (read only) and header, whose lost counts the
+ *     messages this reader missed since its previous take; the message
+ *     stays until msgpool_mark_read().  A reader may hold several takes.
+ * Errors: MSGPOOL_E_EMPTY (MSGPOOL_NONBLOCK), MSGPOOL_E_NOT_FOUND (not
+ * subscribed), MSGPOOL_E_INTERRUPTED (a signal ended the wait).
  */
 int msgpool_take(struct msgpool *pool, unsigned int flags,
 		 struct msgpool_guard *g);
@@ -515,7 +560,7 @@ int msgpool_take(struct msgpool *pool, unsigned int flags,
  * msgpool_mark_read - end a take: the reader is done with the message
  * Errors: MSGPOOL_E_NOT_HELD (not a live take of this handle),
  * MSGPOOL_E_NOT_ALLOCATED (the handle unsubscribed since),
- * MSGPOOL_E_NOT_SUBSCRIBED.
+ * MSGPOOL_E_NOT_FOUND (not subscribed).
  */
 int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
 
@@ -529,14 +574,16 @@ int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
  */
 int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
 
-/* msgpool_fd - the handle's file descriptor, for epoll; never close it. */
+/*
+ * msgpool_fd - the handle's file descriptor, for epoll; never close it nor
+ * change its flags.
+ */
 int msgpool_fd(const struct msgpool *pool);
 
 /*
- * msgpool_missed - messages this reader skipped since it subscribed:
- * gaps in the sequence numbers of its takes, i.e. messages an
- * overwrite-oldest pool took back before they were taken.  Exact when one
- * thread at a time takes through the handle.
+ * msgpool_missed - messages this reader skipped since it subscribed: the
+ * sum of its takes' hdr.lost, the messages an overwrite-oldest pool took
+ * back before they were taken.
  */
 uint64_t msgpool_missed(const struct msgpool *pool);
 
@@ -574,37 +621,12 @@ enum msgpool_memory_class {
  */
 int msgpool_memory_class(struct msgpool *pool);
 
-struct msgpool_class_stats {
-	uint32_t slot_size;
-	uint32_t nr_slots;
-	uint32_t available;
-	uint32_t stride;	/* bytes between slots in the mapping */
-};
-
-/* Counters are cumulative over the pool's life, for all peers. */
-struct msgpool_stats {
-	uint32_t memory_class;	/* enum msgpool_memory_class */
-	uint32_t nr_classes;
-	uint32_t peer_id;	/* this handle's peer id in the pool */
-	uint32_t reserved;	/* zero */
-	uint64_t capacity;
-	uint64_t available;
-	uint64_t map_size;	/* bytes mapped */
-	struct msgpool_class_stats classes[MSGPOOL_MAX_CLASSES];
-	uint64_t stores;	/* messages stored or committed */
-	uint64_t loans;		/* loans handed out */
-	uint64_t borrows;	/* shared and exclusive borrows granted */
-	uint64_t frees;		/* slots freed, reclaim included */
-	uint64_t nobufs;	/* allocations refused: pool exhausted */
-	uint64_t reclaimed;	/* slots reclaimed from closed peers */
-	uint64_t poisoned;	/* slots poisoned by a lost exclusive borrow */
-};
-
 /*
- * msgpool_stats - the pool's shape and counters, as of now
+ * msgpool_stats - the pool's shape, counters and type, as of now: the
+ * kernel's struct msgpool_info (see <linux/msgpool.h>)
  * Errors: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
  */
-int msgpool_stats(struct msgpool *pool, struct msgpool_stats *st);
+int msgpool_stats(struct msgpool *pool, struct msgpool_info *st);
 
 /* ---- Pools of the namespace (msgpool-stat) ------------------------------ */
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The kernel primitives msgpool_core.c uses, for userspace: liburcu's
- * uatomic for atomics, pthreads for sleeping locks and wait queues.  Only
- * what the core needs is here, with the kernel's names and semantics, so
- * the core builds unchanged and runs under the sanitizers.
+ * The kernel primitives msgpool_core.c and its tests use, for userspace:
+ * liburcu's uatomic for atomics, pthreads for sleeping locks and wait
+ * queues.  Only what they need is here, with the kernel's names and
+ * semantics, so the core builds unchanged and runs under the sanitizers.
+ * The core includes <linux/...> headers; the ones in linux/ next to this
+ * file stand in for them, and most just include this one.
  */
 #ifndef _MSGPOOL_SHIM_H
 #define _MSGPOOL_SHIM_H
@@ -15,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +34,9 @@
 typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int64_t s64;
+/* As in the kernel: 64 bits are long long, whatever long is. */
+typedef unsigned long long u64;
+typedef long long s64;
 
 #define U16_MAX		((u16)~0U)
 #define U32_MAX		((u32)~0U)
@@ -40,6 +44,7 @@ typedef int64_t s64;
 
 #define PAGE_SIZE	4096UL
 #define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define check_add_overflow(a, b, d)	__builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d)	__builtin_mul_overflow(a, b, d)
@@ -70,6 +75,23 @@ static inline unsigned int hweight64(u64 word)
 	return __builtin_popcountll(word);
 }
 
+#define BITS_PER_LONG		(8 * (int)sizeof(long))
+#define BITS_TO_LONGS(n)	(((n) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+
+static inline bool test_and_set_bit(long nr, unsigned long *addr)
+{
+	unsigned long mask = 1UL << (nr % BITS_PER_LONG);
+
+	return __atomic_fetch_or(&addr[nr / BITS_PER_LONG], mask,
+				 __ATOMIC_SEQ_CST) & mask;
+}
+
+static inline void clear_bit(long nr, unsigned long *addr)
+{
+	__atomic_fetch_and(&addr[nr / BITS_PER_LONG],
+			   ~(1UL << (nr % BITS_PER_LONG)), __ATOMIC_RELAXED);
+}
+
 static inline unsigned int ilog2(u32 n)
 {
 	return 31 - __builtin_clz(n);
@@ -80,8 +102,10 @@ typedef struct {
 	int counter;
 } atomic_t;
 
+#define ATOMIC_INIT(i)		{ (i) }
+
 typedef struct {
-	int64_t counter;
+	s64 counter;
 } atomic64_t;
 
 static inline int atomic_read(const atomic_t *v)
@@ -114,18 +138,29 @@ static inline bool atomic_dec_and_test(atomic_t *v)
 	return uatomic_add_return(&v->counter, -1) == 0;
 }
 
-/* Adds @a unless the counter is @u; true if it added. */
-static inline bool atomic_add_unless(atomic_t *v, int a, int u)
+/* Adds @a unless the counter is @u; returns the value it found. */
+static inline int atomic_fetch_add_unless(atomic_t *v, int a, int u)
 {
 	int c = atomic_read(v), old;
 
 	while (c != u) {
 		old = uatomic_cmpxchg(&v->counter, c, c + a);
 		if (old == c)
-			return true;
+			break;
 		c = old;
 	}
-	return false;
+	return c;
+}
+
+/* Adds @a unless the counter is @u; true if it added. */
+static inline bool atomic_add_unless(atomic_t *v, int a, int u)
+{
+	return atomic_fetch_add_unless(v, a, u) != u;
+}
+
+static inline void atomic_dec(atomic_t *v)
+{
+	uatomic_add(&v->counter, -1);
 }
 
 /* Decrements unless that goes below zero; returns the old value - 1. */
@@ -142,7 +177,7 @@ static inline int atomic_dec_if_positive(atomic_t *v)
 	return c - 1;
 }
 
-static inline int64_t atomic64_read(const atomic64_t *v)
+static inline s64 atomic64_read(const atomic64_t *v)
 {
 	return READ_ONCE(v->counter);
 }
@@ -152,7 +187,7 @@ static inline void atomic64_inc(atomic64_t *v)
 	uatomic_inc(&v->counter);
 }
 
-static inline int64_t atomic64_inc_return(atomic64_t *v)
+static inline s64 atomic64_inc_return(atomic64_t *v)
 {
 	return uatomic_add_return(&v->counter, 1);
 }
@@ -262,7 +297,8 @@ static inline bool wq_has_sleeper(wait_queue_head_t *wq)
 	return __atomic_fetch_add(&wq->sleepers, 0, __ATOMIC_SEQ_CST);
 }
 
-#define wait_event_killable(wq, condition)				\
+/* No signals reach a shim thread: the wait ends when @condition holds. */
+#define wait_event_interruptible(wq, condition)				\
 ({									\
 	pthread_mutex_lock(&(wq).lock);					\
 	__atomic_add_fetch(&(wq).sleepers, 1, __ATOMIC_SEQ_CST);	\
@@ -273,40 +309,83 @@ static inline bool wq_has_sleeper(wait_queue_head_t *wq)
 	0;								\
 })
 
-/*
- * Memory.  Setting shim_alloc_fail makes the next allocation fail (and
- * clears it), so tests can check each -ENOMEM path.
- */
-#define GFP_KERNEL_ACCOUNT	0
+/* SipHash-2-4, as lib/siphash.c computes it for two 32-bit words. */
+typedef struct {
+	u64 key[2];
+} siphash_key_t;
 
-extern bool shim_alloc_fail;
+static inline u64 shim_rol64(u64 word, unsigned int shift)
+{
+	return (word << shift) | (word >> (64 - shift));
+}
 
-static inline void *kvcalloc(size_t n, size_t size, int gfp)
+#define SHIM_SIPROUND(v0, v1, v2, v3)					\
+do {									\
+	v0 += v1; v1 = shim_rol64(v1, 13); v1 ^= v0;			\
+	v0 = shim_rol64(v0, 32);					\
+	v2 += v3; v3 = shim_rol64(v3, 16); v3 ^= v2;			\
+	v0 += v3; v3 = shim_rol64(v3, 21); v3 ^= v0;			\
+	v2 += v1; v1 = shim_rol64(v1, 17); v1 ^= v2;			\
+	v2 = shim_rol64(v2, 32);					\
+} while (0)
+
+static inline u64 siphash_1u64(u64 first, const siphash_key_t *key)
+{
+	u64 v0 = 0x736f6d6570736575ULL ^ key->key[0];
+	u64 v1 = 0x646f72616e646f6dULL ^ key->key[1];
+	u64 v2 = 0x6c7967656e657261ULL ^ key->key[0];
+	u64 v3 = 0x7465646279746573ULL ^ key->key[1];
+	u64 b = 8ULL << 56;
+
+	v3 ^= first;
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	v0 ^= first;
+	v3 ^= b;
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	SHIM_SIPROUND(v0, v1, v2, v3);
+	return (v0 ^ v1) ^ (v2 ^ v3);
+}
+
+static inline u64 siphash_2u32(u32 first, u32 second,
+			       const siphash_key_t *key)
+{
+	return siphash_1u64((u64)second << 32 | first, key);
+}
+
+static inline void get_random_bytes(void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = getrandom((char *)buf + done, len - done, 0);
+		if (n > 0)
+			done += n;
+	}
+}
+
+/* Memory: zeroed or not, it all comes from calloc(). */
+typedef unsigned int gfp_t;
+
+#define GFP_KERNEL		0U
+#define GFP_KERNEL_ACCOUNT	0U
+
+static inline void *kvcalloc(size_t n, size_t size, gfp_t gfp)
 {
 	(void)gfp;
-	if (shim_alloc_fail) {
-		shim_alloc_fail = false;
-		return NULL;
-	}
 	return calloc(n, size);
 }
 
 static inline void kvfree(const void *p)
 {
 	free((void *)p);
-}
-
-static inline u64 mp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static inline u32 mp_current_pid(void)
-{
-	return getpid();
 }
 
 #endif /* _MSGPOOL_SHIM_H */

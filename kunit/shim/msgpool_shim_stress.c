@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Concurrency stress of the msgpool core in userspace.  Threads allocate,
- * publish, borrow, release and free slots of one small pool; every slot
- * handed out is claimed with an atomic exchange, so a slot given to two
- * owners at once is caught at once.  Usage: msgpool_shim_stress [label
- * [ops]]: ops core operations in the main and free-list tests (default
- * 1000000), a quarter of that in the reclaim test.
+ * Concurrency stress of the msgpool core in userspace, as one KUnit suite
+ * (see kunit/test.h here).  Threads allocate, publish, borrow, release and
+ * free slots of one small pool; every slot handed out is claimed with an
+ * atomic exchange, so a slot given to two owners at once is caught at
+ * once.  $STRESS_OPS sets the core operations of the main test (default
+ * 1000000), a quarter of that in the reclaim test.  The free list alone
+ * is stressed by msgpool_freelist.mpt_freelist_concurrent.
  */
 #include <pthread.h>
 #include <sched.h>
 
-#include "msgpool_core.h"
-#include "shim_tap.h"
+#include <kunit/test.h>
 
-bool shim_alloc_fail;
-bool tap_failed;
+#include "msgpool_core.h"
 
 #define NR_THREADS	4
 #define NR_PUBLISHED	64
@@ -44,6 +43,7 @@ struct worker {
 	pthread_t thread;
 	struct mp_peer peer;
 	unsigned int seed;
+	u32 id;
 	long ops;
 };
 
@@ -90,8 +90,10 @@ static u64 dequeue(void)
 static u32 slot_index(u64 token)
 {
 	u32 slot = NR_SLOTS;
+	u64 gen;
 
-	mp_token_slot(&pool, token, &slot);
+	if (mp_token_open(&pool, token, &slot, &gen))
+		return NR_SLOTS;
 	return slot;
 }
 
@@ -115,7 +117,7 @@ static bool put_slot(struct worker *w, u64 token)
 /* Loan, claim, commit with the token as tag, publish, queue. */
 static bool produce(struct worker *w)
 {
-	struct mp_msg_hdr hdr;
+	struct mp_msg_hdr hdr = { .producer = 1 };
 	struct mp_ref ref;
 	int err;
 
@@ -128,10 +130,11 @@ static bool produce(struct worker *w)
 	if (ref.slot >= NR_SLOTS ||
 	    __atomic_exchange_n(&owned[ref.slot], 1, __ATOMIC_SEQ_CST))
 		return fail("slot handed out twice");
-	err = mp_commit(&pool, &w->peer, ref.token, ref.capacity, ref.token,
-			&hdr);
+	hdr.len = ref.capacity;
+	hdr.tag = ref.token;
+	err = mp_commit(&pool, &w->peer, ref.token, &hdr);
 	w->ops++;
-	if (err || hdr.tag != ref.token)
+	if (err || hdr.tag != ref.token || !hdr.seq)
 		return fail("commit");
 	__atomic_store_n(&published[rand_r(&w->seed) % NR_PUBLISHED],
 			 ref.token, __ATOMIC_SEQ_CST);
@@ -237,30 +240,66 @@ static bool all_free(void)
 	return true;
 }
 
-static long total_ops;
+/*
+ * The census the core kept through all that, against the slots: with
+ * every peer gone, all free.
+ */
+static void expect_census_free(struct kunit *test)
+{
+	struct mp_census c;
+
+	mp_pool_census(&pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, pool.capacity);
+	KUNIT_EXPECT_EQ(test, c.loaned + c.ready + c.borrowed + c.poisoned +
+			c.published + c.retired, 0);
+}
+
+static long total_ops = 1000000;
 
 /* Each test starts clean: no failure, no slot claimed or published. */
-static void stress_reset(void)
+static int stress_init(struct kunit *test)
 {
+	(void)test;
 	failure = NULL;
 	memset(owned, 0, sizeof(owned));
 	memset(published, 0, sizeof(published));
+	return 0;
 }
 
-static void stress_ops(void)
+static int stress_suite_init(struct kunit_suite *suite)
+{
+	const char *ops = getenv("STRESS_OPS");
+
+	(void)suite;
+	if (ops)
+		total_ops = atol(ops);
+	return total_ops > 0 ? 0 : -EINVAL;
+}
+
+static void stress_report_failure(struct kunit *test)
+{
+	if (failed())
+		kunit_err(test, "%s", failure);
+	KUNIT_EXPECT_FALSE(test, failed());
+}
+
+static s64 stress_count(atomic64_t *counter)
+{
+	return atomic64_read(counter);
+}
+
+static void stress_ops(struct kunit *test)
 {
 	struct worker w[NR_THREADS] = { 0 };
-	struct msgpool_info info;
 	long ops = 0;
 	u64 token;
 	int i;
 
-	stress_reset();
-	CHECK_EQ(mp_pool_init(&pool, stress_cfg, 3, 7), 0);
-	CHECK_EQ(pool.capacity, NR_SLOTS);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, stress_cfg, 3), 0);
+	KUNIT_ASSERT_EQ(test, pool.capacity, NR_SLOTS);
 	ops_per_thread = total_ops / NR_THREADS;
 	for (i = 0; i < NR_THREADS; i++) {
-		mp_peer_init(&pool, &w[i].peer, true);
+		mp_peer_init(&w[i].peer, i + 1, true);
 		w[i].seed = i + 1;
 		pthread_create(&w[i].thread, NULL, worker_run, &w[i]);
 	}
@@ -268,103 +307,23 @@ static void stress_ops(void)
 		pthread_join(w[i].thread, NULL);
 		ops += w[i].ops;
 	}
-	if (failed())
-		printf("# %s\n", failure);
-	CHECK(!failed());
+	stress_report_failure(test);
 	while ((token = dequeue()))
-		CHECK(put_slot(&w[0], token));
+		KUNIT_EXPECT_TRUE(test, put_slot(&w[0], token));
 	for (i = 0; i < NR_THREADS; i++)
 		mp_peer_reclaim(&pool, &w[i].peer);
-	mp_pool_info(&pool, &info);
-	printf("# %ld ops, %llu loans, %llu borrows\n", ops,
-	       (unsigned long long)info.nr_loans,
-	       (unsigned long long)info.nr_borrows);
-	CHECK(ops >= total_ops);
-	CHECK_EQ(info.available, info.capacity);
-	CHECK_EQ(info.nr_loans, info.nr_frees);
-	CHECK_EQ(info.nr_reclaimed, 0);
+	kunit_info(test, "%ld ops, %lld loans, %lld borrows", ops,
+		   stress_count(&pool.cnt.loans),
+		   stress_count(&pool.cnt.borrows));
+	KUNIT_EXPECT_GE(test, ops, total_ops);
+	KUNIT_EXPECT_EQ(test, mp_pool_available(&pool), NR_SLOTS);
+	KUNIT_EXPECT_EQ(test, stress_count(&pool.cnt.loans),
+			stress_count(&pool.cnt.frees));
+	KUNIT_EXPECT_EQ(test, stress_count(&pool.cnt.reclaimed), 0);
 	for (i = 0; i < NR_SLOTS; i++)
-		CHECK_EQ(owned[i], 0);
-	CHECK(all_free());
-	mp_pool_destroy(&pool);
-}
-
-/* Claims a popped index; false if another thread holds it. */
-static bool freelist_claim(struct worker *w, u32 index)
-{
-	w->ops++;
-	if (index == MP_NIL)
-		return true;
-	if (index >= pool.classes[0].nr_slots ||
-	    __atomic_exchange_n(&owned[index], 1, __ATOMIC_SEQ_CST))
-		return fail("free list handed a slot out twice");
-	return true;
-}
-
-static void freelist_unclaim(struct worker *w, u32 index)
-{
-	if (index == MP_NIL)
-		return;
-	__atomic_store_n(&owned[index], 0, __ATOMIC_SEQ_CST);
-	mp_freelist_push(&pool, &pool.classes[0], index);
-	w->ops++;
-}
-
-/*
- * The free list alone, in the pattern ABA needs: pop a, pop b, push a
- * back, keep b a while.  A stale head taken before the first pop would
- * hand b out again.
- */
-static void *freelist_run(void *arg)
-{
-	struct mp_class *cls = &pool.classes[0];
-	struct worker *w = arg;
-	u32 a, b;
-
-	while (w->ops < ops_per_thread && !failed()) {
-		a = mp_freelist_pop(&pool, cls);
-		if (!freelist_claim(w, a))
-			break;
-		b = mp_freelist_pop(&pool, cls);
-		if (!freelist_claim(w, b))
-			break;
-		freelist_unclaim(w, a);
-		if (!(rand_r(&w->seed) % 8))
-			sched_yield();
-		freelist_unclaim(w, b);
-	}
-	return NULL;
-}
-
-static void stress_freelist(void)
-{
-	static const struct msgpool_class cfg[] = {
-		{ .slot_size = 8, .nr_slots = 3 },
-	};
-	struct worker w[NR_THREADS] = { 0 };
-	bool seen[3] = { false };
-	u32 index;
-	int i;
-
-	stress_reset();
-	CHECK_EQ(mp_pool_init(&pool, cfg, 1, 1), 0);
-	ops_per_thread = total_ops / NR_THREADS;
-	for (i = 0; i < NR_THREADS; i++) {
-		w[i].seed = i + 1;
-		pthread_create(&w[i].thread, NULL, freelist_run, &w[i]);
-	}
-	for (i = 0; i < NR_THREADS; i++)
-		pthread_join(w[i].thread, NULL);
-	if (failed())
-		printf("# %s\n", failure);
-	CHECK(!failed());
-	CHECK_EQ(atomic_read(&pool.classes[0].available), 3);
-	for (i = 0; i < 3; i++) {
-		index = mp_freelist_pop(&pool, &pool.classes[0]);
-		CHECK(index < 3 && !seen[index]);
-		seen[index] = true;
-	}
-	CHECK_EQ(mp_freelist_pop(&pool, &pool.classes[0]), MP_NIL);
+		KUNIT_EXPECT_EQ(test, owned[i], 0);
+	KUNIT_EXPECT_TRUE(test, all_free());
+	expect_census_free(test);
 	mp_pool_destroy(&pool);
 }
 
@@ -381,7 +340,7 @@ static void *crash_run(void *arg)
 	int err, i;
 
 	while (w->ops < ops_per_thread && !failed()) {
-		mp_peer_init(&pool, &w->peer, true);
+		mp_peer_init(&w->peer, w->id, true);
 		for (i = 0; i < 8; i++) {
 			token = __atomic_load_n(&published[rand_r(&w->seed) %
 							   NR_PUBLISHED],
@@ -392,9 +351,10 @@ static void *crash_run(void *arg)
 				break;
 			case 1:
 				err = mp_loan(&pool, &w->peer, 1, 0, &ref);
+				hdr = (struct mp_msg_hdr){ .len = 1 };
 				if (!err)
 					err = mp_commit(&pool, &w->peer,
-							ref.token, 1, 0, &hdr);
+							ref.token, &hdr);
 				if (!err)
 					__atomic_store_n(&published[ref.slot],
 							 ref.token,
@@ -413,7 +373,7 @@ static void *crash_run(void *arg)
 			w->ops++;
 			if (err && err != -ENOBUFS && err != -EBUSY &&
 			    err != -ESTALE && err != -EOWNERDEAD &&
-			    err != -EINVAL) {
+			    err != -EINVAL && err != -EDEADLK) {
 				fail("unexpected error");
 				break;
 			}
@@ -423,56 +383,126 @@ static void *crash_run(void *arg)
 	return NULL;
 }
 
-static void stress_reclaim(void)
+static void stress_reclaim(struct kunit *test)
 {
 	struct worker w[NR_THREADS] = { 0 };
-	struct msgpool_info info;
+	struct mp_msg_hdr hdr = { .len = 1 };
 	struct mp_peer keeper;
-	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
 	int i;
 
-	stress_reset();
-	CHECK_EQ(mp_pool_init(&pool, stress_cfg, 3, 3), 0);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, stress_cfg, 3), 0);
 	/* Messages whose owner stays: lost write borrows poison them. */
-	mp_peer_init(&pool, &keeper, true);
+	mp_peer_init(&keeper, NR_THREADS + 1, true);
 	for (i = 0; i < 8; i++) {
-		CHECK_EQ(mp_loan(&pool, &keeper, 1, 0, &ref), 0);
-		CHECK_EQ(mp_commit(&pool, &keeper, ref.token, 1, 0, &hdr), 0);
+		KUNIT_ASSERT_EQ(test, mp_loan(&pool, &keeper, 1, 0, &ref), 0);
+		KUNIT_ASSERT_EQ(test,
+				mp_commit(&pool, &keeper, ref.token, &hdr), 0);
 		published[NR_PUBLISHED / 2 + i] = ref.token;
 	}
 	ops_per_thread = total_ops / 4 / NR_THREADS;
 	for (i = 0; i < NR_THREADS; i++) {
 		w[i].seed = i + 1;
+		w[i].id = i + 1;
 		pthread_create(&w[i].thread, NULL, crash_run, &w[i]);
 	}
 	for (i = 0; i < NR_THREADS; i++)
 		pthread_join(w[i].thread, NULL);
-	if (failed())
-		printf("# %s\n", failure);
-	CHECK(!failed());
+	stress_report_failure(test);
 	mp_peer_reclaim(&pool, &keeper);
-	mp_pool_info(&pool, &info);
-	printf("# %llu reclaimed, %llu poisoned\n",
-	       (unsigned long long)info.nr_reclaimed,
-	       (unsigned long long)info.nr_poisoned);
-	CHECK(info.nr_reclaimed > 0);
-	CHECK(info.nr_poisoned > 0);
-	CHECK_EQ(info.available, info.capacity);
-	CHECK(all_free());
+	kunit_info(test, "%lld reclaimed, %lld poisoned",
+		   stress_count(&pool.cnt.reclaimed),
+		   stress_count(&pool.cnt.poisoned));
+	KUNIT_EXPECT_GT(test, stress_count(&pool.cnt.reclaimed), 0);
+	KUNIT_EXPECT_GT(test, stress_count(&pool.cnt.poisoned), 0);
+	KUNIT_EXPECT_EQ(test, mp_pool_available(&pool), NR_SLOTS);
+	KUNIT_EXPECT_TRUE(test, all_free());
+	expect_census_free(test);
 	mp_pool_destroy(&pool);
 }
 
-static const struct tap_test tests[] = {
-	TAP_TEST(stress_ops),
-	TAP_TEST(stress_freelist),
-	TAP_TEST(stress_reclaim),
+/*
+ * Read borrows and releases of a pool's one message: the first borrow
+ * and the last release move it between READY and BORROWED under its sem
+ * held shared, each its own way.  Sampled meanwhile, no count may read
+ * above the pool's one slot (below zero, as a u64).
+ */
+static u64 census_token;
+static int census_running;
+
+static void *census_run(void *arg)
+{
+	struct worker *w = arg;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+
+	while (w->ops < ops_per_thread && !failed()) {
+		if (mp_borrow(&pool, &w->peer, census_token, 0, &ref, &hdr) ||
+		    mp_release(&pool, &w->peer, census_token, 0, 0))
+			fail("read borrow of the one message");
+		w->ops += 2;
+	}
+	__atomic_sub_fetch(&census_running, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void stress_census(struct kunit *test)
+{
+	static const struct msgpool_class one = { .slot_size = 64,
+						  .nr_slots = 1 };
+	struct mp_msg_hdr hdr = { .len = 1 };
+	struct worker w[2] = { 0 };
+	long samples = 0, bad = 0;
+	struct mp_peer writer;
+	struct mp_census c;
+	struct mp_ref ref;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&pool, &one, 1), 0);
+	mp_peer_init(&writer, 1, true);
+	KUNIT_ASSERT_EQ(test, mp_loan(&pool, &writer, 1, 0, &ref), 0);
+	KUNIT_ASSERT_EQ(test, mp_commit(&pool, &writer, ref.token, &hdr), 0);
+	census_token = ref.token;
+	ops_per_thread = total_ops / 4;
+	census_running = 2;
+	for (i = 0; i < 2; i++) {
+		mp_peer_init(&w[i].peer, i + 2, false);
+		pthread_create(&w[i].thread, NULL, census_run, &w[i]);
+	}
+	while (__atomic_load_n(&census_running, __ATOMIC_SEQ_CST)) {
+		mp_pool_census(&pool, &c);
+		bad += c.free > 1 || c.loaned > 1 || c.ready > 1 ||
+		       c.borrowed > 1 || c.poisoned > 1 || c.published > 1 ||
+		       c.retired > 1;
+		samples++;
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(w[i].thread, NULL);
+	stress_report_failure(test);
+	kunit_info(test, "%ld samples", samples);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	mp_pool_census(&pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, 1);
+	KUNIT_EXPECT_EQ(test, c.borrowed, 0);
+	for (i = 0; i < 2; i++)
+		mp_peer_reclaim(&pool, &w[i].peer);
+	mp_peer_reclaim(&pool, &writer);
+	expect_census_free(test);
+	mp_pool_destroy(&pool);
+}
+
+static struct kunit_case stress_cases[] = {
+	KUNIT_CASE(stress_ops),
+	KUNIT_CASE(stress_reclaim),
+	KUNIT_CASE(stress_census),
+	{}
 };
 
-int main(int argc, char **argv)
-{
-	const char *label = argc > 1 ? argv[1] : "";
+static struct kunit_suite stress_suite = {
+	.name = "msgpool_stress",
+	.suite_init = stress_suite_init,
+	.init = stress_init,
+	.test_cases = stress_cases,
+};
 
-	total_ops = argc > 2 ? atol(argv[2]) : 1000000;
-	return tap_run(tests, ARRAY_SIZE(tests), label) != 0;
-}
+kunit_test_suite(stress_suite);

@@ -23,6 +23,14 @@ struct demo_msg {
 
 #define DEMO_MIN_LEN	sizeof(struct demo_msg)
 
+/*
+ * The pool's type: a fingerprint of struct demo_msg that its programs
+ * give msgpool_open(), so a program of another message type cannot open
+ * the pool (nor these programs another's).  Any 16 bytes particular to
+ * the type do, e.g. a hash of its definition; here, a name and version.
+ */
+#define DEMO_TYPE_ID	"msgpool-demo-v1"
+
 /* Message lengths spread over DEMO_MIN_LEN..@max by a multiplicative hash. */
 static inline uint32_t demo_len(uint64_t seq, uint32_t max)
 {

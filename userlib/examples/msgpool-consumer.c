@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 		{ "report-fd", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct msgpool_config type = { .type_id = DEMO_TYPE_ID };
 	uint32_t tfd = UINT32_MAX, afd = UINT32_MAX, rfd = UINT32_MAX;
 	struct totals t = { 0, 0, 0 };
 	uint64_t tokens[BATCH], start = 0;
@@ -125,7 +126,7 @@ int main(int argc, char **argv)
 	if (!name || tfd > INT32_MAX || afd > INT32_MAX)
 		bad_args();
 
-	err = msgpool_open(name, NULL, 0, 0, &pool);
+	err = msgpool_open(name, &type, 0, 0, &pool);
 	if (err) {
 		fprintf(stderr, "consumer: %s: %s\n", name,
 			msgpool_strerror(err));

@@ -27,6 +27,7 @@ struct report {
 static const struct msgpool_config demo_config = {
 	.nr_classes = 3,
 	.classes = { { 256, 256 }, { 4096, 128 }, { 65536, 32 } },
+	.type_id = DEMO_TYPE_ID,
 };
 
 static pid_t run(const char *dir, const char *prog, char *const args[],
@@ -161,7 +162,7 @@ int main(int argc, char **argv)
 	char self[PATH_MAX], name[MSGPOOL_NAME_MAX];
 	int64_t before, after;
 	struct msgpool *pool;
-	struct msgpool_stats st;
+	struct msgpool_info st;
 	ssize_t len;
 	int c, err;
 

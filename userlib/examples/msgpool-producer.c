@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 		{ "ack-fd", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct msgpool_config type = { .type_id = DEMO_TYPE_ID };
 	uint32_t count = 0, max = 0, tfd = UINT32_MAX, afd = UINT32_MAX;
 	struct producer p = { .nr_pending = 0 };
 	const char *name = NULL;
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 		bad_args();
 	p.token_fd = tfd;
 
-	err = msgpool_open(name, NULL, 0, 0, &p.pool);
+	err = msgpool_open(name, &type, 0, 0, &p.pool);
 	if (err) {
 		fprintf(stderr, "producer: %s: %s\n", name,
 			msgpool_strerror(err));

@@ -46,7 +46,8 @@ FIXTURE_TEARDOWN(api)
 
 TEST_F(api, figures)
 {
-	struct msgpool_stats st;
+	static const uint8_t untyped[MSGPOOL_TYPE_ID_LEN];
+	struct msgpool_info st;
 
 	ASSERT_EQ(ALL_SLOTS, msgpool_capacity(self->pool));
 	ASSERT_EQ(ALL_SLOTS, msgpool_available(self->pool));
@@ -67,15 +68,18 @@ TEST_F(api, figures)
 		  BIG_SIZE * BIG_SLOTS, st.map_size);
 	ASSERT_EQ(0, st.map_size % (uint64_t)sysconf(_SC_PAGESIZE));
 	ASSERT_NE(0, st.peer_id);
-	ASSERT_EQ(0, st.stores);
-	ASSERT_EQ(0, st.reserved);
+	ASSERT_EQ(0, st.nr_stores);
+	ASSERT_EQ(0, st.nr_readers);
+	ASSERT_EQ(0, st.pool_flags);
+	ASSERT_EQ(0, st.seq);
+	ASSERT_EQ(0, memcmp(untyped, st.type_id, sizeof(untyped)));
 }
 
 TEST_F(api, store_read_round_trip)
 {
 	char buf[200], again[200];
 	struct msgpool_guard g;
-	struct msgpool_stats st;
+	struct msgpool_info st;
 	uint64_t t0, t1, tok;
 
 	fill(buf, sizeof(buf), 1);
@@ -103,17 +107,17 @@ TEST_F(api, store_read_round_trip)
 	ASSERT_EQ(NULL, g.data);
 
 	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
-	ASSERT_EQ(1, st.stores);
-	ASSERT_EQ(1, st.borrows);
+	ASSERT_EQ(1, st.nr_stores);
+	ASSERT_EQ(1, st.nr_borrows);
 	ASSERT_EQ(0, msgpool_free(self->pool, tok));
 	ASSERT_EQ(ALL_SLOTS, msgpool_available(self->pool));
 	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
-	ASSERT_EQ(1, st.frees);
+	ASSERT_EQ(1, st.nr_frees);
 }
 
 TEST_F(api, seq_increases)
 {
-	struct msgpool_header h1, h2;
+	struct msgpool_op h1, h2;
 	uint64_t a, b;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, "a", 1, 0, 0, &a));
@@ -128,7 +132,7 @@ TEST_F(api, seq_increases)
 TEST_F(api, class_choice_and_fallback)
 {
 	static char big[BIG_SIZE];
-	struct msgpool_header h;
+	struct msgpool_op h;
 	uint64_t t;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, big, SMALL_SIZE, 0, 0, &t));
@@ -155,7 +159,7 @@ TEST_F(api, class_choice_and_fallback)
 
 TEST_F(api, exhaustion)
 {
-	struct msgpool_stats st;
+	struct msgpool_info st;
 	struct msgpool_guard g;
 	uint64_t tok[ALL_SLOTS], t;
 
@@ -166,7 +170,7 @@ TEST_F(api, exhaustion)
 	ASSERT_EQ(0, t);
 	ASSERT_EQ(MSGPOOL_E_NO_FREE_SLOTS,
 		  msgpool_store(self->pool, "x", 1, 0, MSGPOOL_NONBLOCK, &t));
-	/* Waiting is refused when it may not sleep: EAGAIN. */
+	/* MSGPOOL_NONBLOCK wins over MSGPOOL_WAIT. */
 	ASSERT_EQ(MSGPOOL_E_NO_FREE_SLOTS,
 		  msgpool_store(self->pool, "x", 1, 0,
 				MSGPOOL_WAIT | MSGPOOL_NONBLOCK, &t));
@@ -174,14 +178,14 @@ TEST_F(api, exhaustion)
 		  msgpool_loan(self->pool, 1, 0, &g));
 	ASSERT_EQ(NULL, g.data);
 	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
-	ASSERT_LE(3, st.nobufs);
+	ASSERT_LE(3, st.nr_nobufs);
 	ASSERT_EQ(0, msgpool_free(self->pool, tok[3]));
 	ASSERT_EQ(0, msgpool_store(self->pool, "y", 1, 0, 0, &t));
 }
 
 TEST_F(api, loan_commit_in_place)
 {
-	struct msgpool_header h;
+	struct msgpool_op h;
 	struct msgpool_guard g, r;
 	char want[100];
 	uint64_t tok;
@@ -248,7 +252,7 @@ TEST_F(api, loan_discard)
 TEST_F(api, read_mut_in_place)
 {
 	struct msgpool_guard g;
-	struct msgpool_header h;
+	struct msgpool_op h;
 	uint64_t tok;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, "abc", 3, 5, 0, &tok));
@@ -327,21 +331,24 @@ TEST_F(api, kernel_refuses_what_is_not_held)
 	struct msgpool_guard g;
 	uint64_t tok;
 
-	/* Raw ops bypass the guards: the kernel's own EPERM answers. */
+	/*
+	 * Raw ops bypass the guards: the kernel's own EPERM answers, which
+	 * is MSGPOOL_E_PERMISSION whatever the op.
+	 */
 	ASSERT_EQ(0, msgpool_store(self->pool, "m", 1, 0, 0, &tok));
 	memset(&op, 0, sizeof(op));
 	op.op = MSGPOOL_OP_RELEASE;
 	op.token = tok;
 	ASSERT_EQ(0, msgpool_batch(self->pool, &op, 1, 0, NULL));
 	ASSERT_EQ(-EPERM, op.result);
-	ASSERT_EQ(MSGPOOL_E_NOT_HELD, msgpool_op_error(&op));
+	ASSERT_EQ(MSGPOOL_E_PERMISSION, msgpool_op_error(&op));
 	op.op = MSGPOOL_OP_COMMIT;
 	op.result = 0;
 	ASSERT_EQ(0, msgpool_batch(self->pool, &op, 1, 0, NULL));
-	ASSERT_EQ(MSGPOOL_E_NOT_HELD, msgpool_op_error(&op));
+	ASSERT_EQ(MSGPOOL_E_PERMISSION, msgpool_op_error(&op));
 	op.op = MSGPOOL_OP_DISCARD;
 	ASSERT_EQ(0, msgpool_batch(self->pool, &op, 1, 0, NULL));
-	ASSERT_EQ(MSGPOOL_E_NOT_HELD, msgpool_op_error(&op));
+	ASSERT_EQ(MSGPOOL_E_PERMISSION, msgpool_op_error(&op));
 
 	/* Lengths the library checks first, checked by the kernel too. */
 	ASSERT_EQ(0, msgpool_loan(self->pool, 1, 0, &g));
@@ -363,29 +370,46 @@ TEST_F(api, kernel_refuses_what_is_not_held)
 	ASSERT_EQ(0, msgpool_release(self->pool, &g));
 }
 
+/* A token the kernel refuses: malformed, or of no live message. */
+static int refused(int err)
+{
+	return err == MSGPOOL_E_BAD_TOKEN || err == MSGPOOL_E_NOT_ALLOCATED;
+}
+
 TEST_F(api, bad_and_stale_tokens)
 {
-	struct msgpool_header h;
 	struct msgpool_guard g;
-	uint64_t tok, bad;
+	struct msgpool_op h;
+	uint64_t tok, bogus[7];
+	size_t i;
 
 	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_read(self->pool, 0, 0, &g));
 	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_free(self->pool, 0));
+	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_header(self->pool, 0, &h));
 	ASSERT_EQ(0, msgpool_store(self->pool, "m", 1, 0, 0, &tok));
-	/* Class 7 of a 3-class pool. */
-	bad = tok | (7ULL << 24);
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_read(self->pool, bad, 0, &g));
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_header(self->pool, bad, &h));
-	/* Index past the class. */
-	bad = (tok & ~0xffffffULL) | 0xfffff0;
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_free(self->pool, bad));
-	/* Generation 0 is never issued. */
-	bad = tok & 0xffffffffULL;
-	ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_read_mut(self->pool, bad, 0, &g));
+	/*
+	 * What a token's bits mean is the kernel's: numbers near the one
+	 * live token are refused, whatever they would decode to, and never
+	 * reach its message.
+	 */
+	bogus[0] = ~0ULL;
+	bogus[1] = ~tok;
+	bogus[2] = tok ^ (1ULL << 63);
+	bogus[3] = tok + 1;
+	bogus[4] = tok - 1;
+	bogus[5] = tok << 1;
+	bogus[6] = tok >> 1;
+	for (i = 0; i < ARRAY_SIZE(bogus); i++) {
+		ASSERT_TRUE(refused(msgpool_read(self->pool, bogus[i], 0, &g)));
+		ASSERT_TRUE(refused(msgpool_read_mut(self->pool, bogus[i], 0,
+						     &g)));
+		ASSERT_TRUE(refused(msgpool_header(self->pool, bogus[i], &h)));
+		ASSERT_TRUE(refused(msgpool_free(self->pool, bogus[i])));
+	}
+	ASSERT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
+	ASSERT_EQ(0, msgpool_header(self->pool, tok, &h));
 
-	/* Another generation of the right slot: stale. */
-	bad = tok + (1ULL << 32);
-	ASSERT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_read(self->pool, bad, 0, &g));
+	/* A freed message's token is stale. */
 	ASSERT_EQ(0, msgpool_free(self->pool, tok));
 	ASSERT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_free(self->pool, tok));
 	ASSERT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_read(self->pool, tok, 0, &g));
@@ -404,15 +428,17 @@ TEST_F(api, token_of_another_pool)
 	OPEN_SMALL(name, "other", &other);
 	ASSERT_EQ(0, msgpool_store(self->pool, "m", 1, 0, 0, &mine));
 	ASSERT_EQ(0, msgpool_store(other, "o", 1, 0, 0, &theirs));
-	/* Pools whose ids differ in the token's 5 tag bits tell them apart. */
-	if (((mine >> 27) & 31) != ((theirs >> 27) & 31)) {
-		ASSERT_EQ(MSGPOOL_E_BAD_TOKEN,
-			  msgpool_read(self->pool, theirs, 0, &g));
-		ASSERT_EQ(MSGPOOL_E_BAD_TOKEN, msgpool_free(self->pool, theirs));
+	/* This pool's one message is mine: any other token is refused. */
+	if (theirs != mine) {
+		ASSERT_TRUE(refused(msgpool_read(self->pool, theirs, 0, &g)));
+		ASSERT_TRUE(refused(msgpool_free(self->pool, theirs)));
 	}
 	ASSERT_EQ(0, msgpool_read(other, theirs, 0, &g));
 	ASSERT_EQ('o', *(char *)g.data);
 	ASSERT_EQ(0, msgpool_release(other, &g));
+	ASSERT_EQ(0, msgpool_read(self->pool, mine, 0, &g));
+	ASSERT_EQ('m', *(char *)g.data);
+	ASSERT_EQ(0, msgpool_release(self->pool, &g));
 	ASSERT_EQ(0, msgpool_close(&other));
 }
 
@@ -473,17 +499,17 @@ TEST(strerror_covers_every_code)
 {
 	int a, b, unknown = 0, same = 0;
 
-	for (a = MSGPOOL_E_NOT_SUBSCRIBED; a <= MSGPOOL_OK; a++) {
+	for (a = MSGPOOL_E_TYPE_MISMATCH; a <= MSGPOOL_OK; a++) {
 		unknown += !strcmp("unknown msgpool error",
 				   msgpool_strerror(a));
-		for (b = MSGPOOL_E_NOT_SUBSCRIBED; b < a; b++)
+		for (b = MSGPOOL_E_TYPE_MISMATCH; b < a; b++)
 			same += !strcmp(msgpool_strerror(a),
 					msgpool_strerror(b));
 	}
 	ASSERT_EQ(0, unknown);
 	ASSERT_EQ(0, same);
 	ASSERT_STREQ("unknown msgpool error",
-		     msgpool_strerror(MSGPOOL_E_NOT_SUBSCRIBED - 1));
+		     msgpool_strerror(MSGPOOL_E_TYPE_MISMATCH - 1));
 	ASSERT_STREQ("unknown msgpool error", msgpool_strerror(1));
 	ASSERT_EQ(MSGPOOL_E_INVALID, msgpool_op_error(NULL));
 }

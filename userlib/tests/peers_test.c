@@ -78,13 +78,15 @@ TEST_F(peers, open_argument_errors)
 	ASSERT_EQ(MSGPOOL_E_INVALID, msgpool_open(NULL, NULL, 0, 0, &p));
 	ASSERT_EQ(MSGPOOL_E_INVALID, msgpool_open(self->name, NULL, 0, 0,
 						  NULL));
-	/* EXCL needs CREATE; CREATE needs a config and only it takes one. */
+	/* EXCL needs CREATE; CREATE needs a config. */
 	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(self->name, NULL, MSGPOOL_OPEN_EXCL, 0, &p));
 	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(self->name, NULL, create, 0600, &p));
-	ASSERT_EQ(MSGPOOL_E_INVALID,
-		  msgpool_open(self->name, &cfg, 0, 0, &p));
+	/* Without CREATE only the config's type counts: none here. */
+	ASSERT_EQ(0, msgpool_open(self->name, &cfg, 0, 0, &p));
+	ASSERT_EQ(ALL_SLOTS, msgpool_capacity(p));
+	ASSERT_EQ(0, msgpool_close(&p));
 	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(self->name, NULL, 0, 0600, &p));
 	ASSERT_EQ(MSGPOOL_E_INVALID,
@@ -134,24 +136,24 @@ TEST(config_errors)
 	pool_name(name, "cfg");
 	cfg = small_config();
 	cfg.nr_classes = 0;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg.nr_classes = MSGPOOL_MAX_CLASSES + 1;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = small_config();
 	cfg.classes[1].slot_size = cfg.classes[0].slot_size;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = small_config();
 	cfg.classes[1].nr_slots = 0;
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = one_class(0, 1);
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	cfg = one_class(1, (1U << 24) + 1);
-	ASSERT_EQ(MSGPOOL_E_INVALID_CONFIG,
+	ASSERT_EQ(MSGPOOL_E_INVALID,
 		  msgpool_open(name, &cfg, flags, 0600, &p));
 	ASSERT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_open(name, NULL, 0, 0, &p));
 }
@@ -176,6 +178,21 @@ TEST(config_limits)
 		  msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE, 0600, &p));
 }
 
+/* Drops capability @cap from the effective set of this process. */
+static int drop_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/* CAP_SYS_RESOURCE would exempt root from the pool limits. */
 TEST(too_many_pools)
 {
 	unsigned long long max_pools = module_param("max_pools");
@@ -186,6 +203,7 @@ TEST(too_many_pools)
 	int err = 0;
 
 	ASSERT_NE(0, max_pools);
+	ASSERT_EQ(0, drop_cap(CAP_SYS_RESOURCE));
 	pools = calloc(max_pools + 1, sizeof(*pools));
 	ASSERT_NE(NULL, pools);
 	for (i = 0; i <= max_pools; i++) {
@@ -199,7 +217,7 @@ TEST(too_many_pools)
 			break;
 		n++;
 	}
-	/* Pools of other processes may exist: the limit may come sooner. */
+	/* The user's quota, or other pools, may bring the limit sooner. */
 	ASSERT_EQ(MSGPOOL_E_LIMIT, err);
 	ASSERT_GE(max_pools, n);
 	for (i = 0; i < n; i++)
@@ -210,21 +228,6 @@ TEST(too_many_pools)
 				  &pools[0]));
 	ASSERT_EQ(0, msgpool_close(&pools[0]));
 	free(pools);
-}
-
-/* Drops CAP_IPC_OWNER, which lets root past any pool mode. */
-static int drop_ipc_owner(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(CAP_IPC_OWNER)].effective &=
-		~CAP_TO_MASK(CAP_IPC_OWNER);
-	return syscall(SYS_capset, &hdr, data);
 }
 
 struct perm_case {
@@ -238,7 +241,8 @@ static int try_attach(void *arg)
 	struct msgpool *p;
 	int err;
 
-	if (drop_ipc_owner())
+	/* CAP_IPC_OWNER lets root past any pool mode. */
+	if (drop_cap(CAP_IPC_OWNER))
 		return 100;
 	err = msgpool_open(pc->name, NULL, pc->flags, 0, &p);
 	if (!err)
@@ -278,9 +282,55 @@ TEST(pool_mode_is_enforced)
 	ASSERT_EQ(0, msgpool_close(&b));
 }
 
+TEST(type_fingerprint)
+{
+	struct msgpool_config cfg = one_class(64, 2), other, plain;
+	char name[MSGPOOL_NAME_MAX], untyped[MSGPOOL_NAME_MAX];
+	struct msgpool *typed, *p, *d, *u;
+	struct msgpool_info st;
+	int i;
+
+	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++)
+		cfg.type_id[i] = 0xa0 + i;
+	other = cfg;
+	other.type_id[MSGPOOL_TYPE_ID_LEN - 1] ^= 1;
+	plain = one_class(64, 2);
+	pool_name(name, "typed");
+	pool_name(untyped, "untyped");
+	ASSERT_EQ(0, msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE |
+				  MSGPOOL_OPEN_EXCL, 0600, &typed));
+	ASSERT_EQ(0, msgpool_stats(typed, &st));
+	ASSERT_EQ(0, memcmp(cfg.type_id, st.type_id, sizeof(st.type_id)));
+
+	/* Its own type and no type join it; another type does not. */
+	ASSERT_EQ(0, msgpool_open(name, &cfg, 0, 0, &p));
+	ASSERT_EQ(0, msgpool_close(&p));
+	ASSERT_EQ(MSGPOOL_E_TYPE_MISMATCH, msgpool_open(name, &other, 0, 0, &p));
+	ASSERT_EQ(NULL, p);
+	ASSERT_EQ(MSGPOOL_E_TYPE_MISMATCH,
+		  msgpool_open(name, &other, MSGPOOL_OPEN_CREATE, 0600, &p));
+	ASSERT_EQ(0, msgpool_open(name, NULL, MSGPOOL_OPEN_RDONLY, 0, &p));
+	ASSERT_EQ(0, msgpool_stats(p, &st));
+	ASSERT_EQ(0, memcmp(cfg.type_id, st.type_id, sizeof(st.type_id)));
+	/* A dup names the pool's type, even of an untyped open. */
+	ASSERT_EQ(0, msgpool_dup(p, &d));
+	ASSERT_EQ(0, msgpool_close(&d));
+	ASSERT_EQ(0, msgpool_close(&p));
+
+	/* An untyped pool is no pool of any type. */
+	ASSERT_EQ(0, msgpool_open(untyped, &plain, MSGPOOL_OPEN_CREATE, 0600,
+				  &u));
+	ASSERT_EQ(MSGPOOL_E_TYPE_MISMATCH,
+		  msgpool_open(untyped, &cfg, 0, 0, &p));
+	ASSERT_EQ(0, msgpool_open(untyped, &plain, 0, 0, &p));
+	ASSERT_EQ(0, msgpool_close(&p));
+	ASSERT_EQ(0, msgpool_close(&u));
+	ASSERT_EQ(0, msgpool_close(&typed));
+}
+
 TEST_F(peers, dup_is_an_independent_peer)
 {
-	struct msgpool_stats s1, s2;
+	struct msgpool_info s1, s2;
 	struct msgpool_guard g, w;
 	struct msgpool *d;
 	uint64_t tok;
@@ -309,6 +359,34 @@ TEST_F(peers, dup_is_an_independent_peer)
 	ASSERT_EQ(NULL, d);
 }
 
+TEST_F(peers, dup_never_joins_a_new_pool_of_the_name)
+{
+	struct msgpool *fresh, *d;
+
+	ASSERT_EQ(0, msgpool_unlink(self->name));
+	OPEN_SMALL(self->name, "peers", &fresh);
+	ASSERT_TRUE(msgpool_created(fresh));
+	/* The name is the new pool's; the handle's pool is the old one. */
+	ASSERT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_dup(self->pool, &d));
+	ASSERT_EQ(0, msgpool_dup(fresh, &d));
+	ASSERT_FALSE(msgpool_created(d));
+	ASSERT_EQ(0, msgpool_close(&d));
+	ASSERT_EQ(0, msgpool_close(&fresh));
+}
+
+TEST_F(peers, created_says_who_created)
+{
+	struct msgpool_config cfg = one_class(64, 4);
+	struct msgpool *again;
+
+	ASSERT_TRUE(msgpool_created(self->pool));
+	ASSERT_EQ(0, msgpool_open(self->name, &cfg, MSGPOOL_OPEN_CREATE, 0600,
+				  &again));
+	ASSERT_FALSE(msgpool_created(again));
+	ASSERT_EQ(0, msgpool_close(&again));
+	ASSERT_FALSE(msgpool_created(NULL));
+}
+
 TEST_F(peers, dup_of_rdonly_is_rdonly)
 {
 	struct msgpool *ro, *d;
@@ -326,10 +404,9 @@ TEST_F(peers, use_after_close)
 {
 	struct msgpool_buf buf = { "x", 1, 0 };
 	struct msgpool *a = NULL, *b;
-	struct msgpool_header h;
 	struct msgpool_guard g;
-	struct msgpool_stats st;
-	struct msgpool_op op;
+	struct msgpool_info st;
+	struct msgpool_op op, h;
 	uint64_t tok, t;
 	int res;
 
@@ -577,9 +654,9 @@ static int victim_run(void *arg)
 
 TEST_F(peers, killed_writer_poisons)
 {
-	struct msgpool_stats before, after;
+	struct msgpool_info before, after;
 	struct victim v = { .name = self->name, .write = 1 };
-	struct msgpool_header h;
+	struct msgpool_op h;
 	struct msgpool_guard g;
 	struct child ch;
 
@@ -594,7 +671,7 @@ TEST_F(peers, killed_writer_poisons)
 		  msgpool_read_mut(self->pool, v.tok, MSGPOOL_NONBLOCK, &g));
 	ASSERT_EQ(MSGPOOL_E_POISONED, msgpool_header(self->pool, v.tok, &h));
 	ASSERT_EQ(0, msgpool_stats(self->pool, &after));
-	ASSERT_EQ(before.poisoned + 1, after.poisoned);
+	ASSERT_EQ(before.nr_poisoned + 1, after.nr_poisoned);
 	ASSERT_EQ(ALL_SLOTS - 1, after.available);
 
 	ASSERT_EQ(0, msgpool_free(self->pool, v.tok));
@@ -605,7 +682,7 @@ TEST_F(peers, killed_writer_poisons)
 
 TEST_F(peers, killed_owner_is_reclaimed)
 {
-	struct msgpool_stats before, after;
+	struct msgpool_info before, after;
 	struct victim v = {
 		.name = self->name, .own = 3, .loan = 1,
 	};
@@ -624,8 +701,8 @@ TEST_F(peers, killed_owner_is_reclaimed)
 	/* Its read borrow is gone, its messages and loan are free. */
 	ASSERT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
 	ASSERT_EQ(0, msgpool_stats(self->pool, &after));
-	ASSERT_EQ(before.reclaimed + 4, after.reclaimed);
-	ASSERT_EQ(before.poisoned, after.poisoned);
+	ASSERT_EQ(before.nr_reclaimed + 4, after.nr_reclaimed);
+	ASSERT_EQ(before.nr_poisoned, after.nr_poisoned);
 	ASSERT_EQ(0, msgpool_read_mut(self->pool, v.tok, MSGPOOL_NONBLOCK, &g));
 	ASSERT_EQ(0, memcmp("mine", g.data, 4));
 	ASSERT_EQ(0, msgpool_release(self->pool, &g));

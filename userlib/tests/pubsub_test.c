@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libmsgpool publish/subscribe: subscribe, publish, take, mark read,
- * waiting in poll(), the overwrite policy and its gap count, the notify
- * generation.  Children synchronise over pipes; nothing sleeps for a
- * fixed time.
+ * waiting in poll(), the pool's one sequence, the overwrite policy and
+ * its loss count, the notify generation.  Children synchronise over
+ * pipes; nothing sleeps for a fixed time.
  */
 #include <poll.h>
 #include <stdint.h>
@@ -47,9 +47,9 @@ TEST_F(ps, subscribe_errors)
 	EXPECT_EQ(MSGPOOL_E_CLOSED, msgpool_subscribe(none));
 	EXPECT_EQ(MSGPOOL_E_CLOSED, msgpool_unsubscribe(none));
 	EXPECT_EQ(MSGPOOL_E_CLOSED, msgpool_fd(none));
-	EXPECT_EQ(MSGPOOL_E_NOT_SUBSCRIBED, msgpool_take(self->pool,
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_take(self->pool,
 						  MSGPOOL_NONBLOCK, &g));
-	EXPECT_EQ(MSGPOOL_E_NOT_SUBSCRIBED, msgpool_unsubscribe(self->pool));
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_unsubscribe(self->pool));
 	EXPECT_EQ(0, msgpool_subscribe(self->pool));
 	EXPECT_EQ(MSGPOOL_E_EXISTS, msgpool_subscribe(self->pool));
 	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_take(self->pool, MSGPOOL_WAIT,
@@ -92,8 +92,13 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_EQ(77, g.hdr.tag);
 	EXPECT_EQ(1, g.hdr.seq);
 	EXPECT_EQ((uint32_t)getpid(), g.hdr.producer);
+	EXPECT_EQ(0, g.hdr.lost);
 	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_release(self->pool, &g));
 	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_mark_read(self->pool, &l));
+	/* A published message is its readers': taken, not read or freed. */
+	EXPECT_EQ(MSGPOOL_E_PERMISSION, msgpool_read(self->pool, g.token, 0,
+						     &l));
+	EXPECT_EQ(MSGPOOL_E_BORROW_ACTIVE, msgpool_free(self->pool, g.token));
 	EXPECT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
 	ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
 	EXPECT_EQ(NULL, g.data);
@@ -105,7 +110,7 @@ TEST_F(ps, publish_take_mark_read)
 	ASSERT_EQ(0, msgpool_take(self->pool, 0, &g2));
 	ASSERT_EQ(0, msgpool_unsubscribe(self->pool));
 	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
-	EXPECT_EQ(MSGPOOL_E_NOT_SUBSCRIBED, msgpool_mark_read(self->pool,
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_mark_read(self->pool,
 							      &g2));
 	ASSERT_EQ(0, msgpool_subscribe(self->pool));
 	EXPECT_EQ(MSGPOOL_E_NOT_ALLOCATED, msgpool_mark_read(self->pool,
@@ -186,6 +191,7 @@ TEST(overwrite_counts_missed)
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool *pool, *rd;
 	struct msgpool_guard g;
+	struct msgpool_info st;
 	int i;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -200,6 +206,8 @@ TEST(overwrite_counts_missed)
 				  MSGPOOL_OPEN_EXCL | MSGPOOL_OPEN_OVERWRITE,
 				  0600, &pool));
 	ASSERT_EQ(0, msgpool_open(name, NULL, MSGPOOL_OPEN_RDONLY, 0, &rd));
+	ASSERT_EQ(0, msgpool_stats(rd, &st));
+	EXPECT_EQ(MSGPOOL_ATTACH_OVERWRITE, st.pool_flags);
 	ASSERT_EQ(0, msgpool_subscribe(rd));
 	ASSERT_EQ(0, send_text(pool, "1", 1));
 	ASSERT_EQ(0, msgpool_take(rd, 0, &g));
@@ -209,11 +217,13 @@ TEST(overwrite_counts_missed)
 	/* 2..6 were overwritten. */
 	ASSERT_EQ(0, msgpool_take(rd, 0, &g));
 	EXPECT_EQ(7, g.hdr.seq);
+	EXPECT_EQ(5, g.hdr.lost);
 	EXPECT_EQ(5, msgpool_missed(rd));
 	ASSERT_EQ(0, msgpool_mark_read(rd, &g));
 	for (i = 8; i <= 10; i++) {
 		ASSERT_EQ(0, msgpool_take(rd, MSGPOOL_NONBLOCK, &g));
 		EXPECT_EQ(i, g.hdr.seq);
+		EXPECT_EQ(0, g.hdr.lost);
 		ASSERT_EQ(0, msgpool_mark_read(rd, &g));
 	}
 	EXPECT_EQ(5, msgpool_missed(rd));
@@ -224,6 +234,36 @@ TEST(overwrite_counts_missed)
 	EXPECT_EQ(0, msgpool_missed(rd));
 	msgpool_close(&rd);
 	msgpool_close(&pool);
+}
+
+TEST_F(ps, one_sequence_for_stores_and_publishes)
+{
+	struct msgpool_info st;
+	struct msgpool_guard g;
+	struct msgpool_op h;
+	uint64_t tok;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, send_text(self->pool, "a", 1));
+	ASSERT_EQ(0, msgpool_store(self->pool, "s", 1, 0, 0, &tok));
+	ASSERT_EQ(0, send_text(self->pool, "b", 2));
+	ASSERT_EQ(0, msgpool_header(self->pool, tok, &h));
+	EXPECT_EQ(2, h.seq);
+	ASSERT_EQ(0, msgpool_stats(self->pool, &st));
+	EXPECT_EQ(3, st.seq);
+	EXPECT_EQ(1, st.nr_readers);
+	EXPECT_EQ(0, st.pool_flags);
+
+	/* The store's number is a gap in the reader's, not a loss. */
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
+	EXPECT_EQ(1, g.hdr.seq);
+	ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
+	EXPECT_EQ(3, g.hdr.seq);
+	EXPECT_EQ(0, g.hdr.lost);
+	ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
+	EXPECT_EQ(0, msgpool_missed(self->pool));
+	ASSERT_EQ(0, msgpool_free(self->pool, tok));
 }
 
 TEST_F(ps, backpressure_wait)

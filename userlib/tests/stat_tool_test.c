@@ -198,11 +198,15 @@ static char *json_peer_obj(const char *obj, unsigned int peer_id, char *buf,
 	return buf;
 }
 
-/* The table row of pool @name: its figures in @v (13 numbers). */
-static bool table_row(const char *out, const char *name, long long *v)
+/*
+ * The table row of pool @name: its figures in @v (12 numbers), its TYPE
+ * in @type (at least 64 bytes).
+ */
+static bool table_row(const char *out, const char *name, long long *v,
+		      char *type)
 {
 	static const char fmt[] =
-		"%lld %*s %lld %lld %o %lld %lld %lld %lld %lld %lld %lld %lld %255s";
+		"%lld %*s %lld %lld %o %lld %lld %lld %lld %lld %lld %lld %lld %63s %255s";
 	char pat[64], cls[256];
 	const char *line;
 	unsigned int mode;
@@ -214,7 +218,7 @@ static bool table_row(const char *out, const char *name, long long *v)
 	while (line > out && line[-1] != '\n')
 		line--;
 	if (sscanf(line, fmt, &v[0], &v[1], &v[2], &mode, &v[4], &v[5], &v[6],
-		   &v[7], &v[8], &v[9], &v[10], &v[11], cls) != 13)
+		   &v[7], &v[8], &v[9], &v[10], &v[11], type, cls) != 14)
 		return false;
 	v[3] = mode;
 	return true;
@@ -222,7 +226,7 @@ static bool table_row(const char *out, const char *name, long long *v)
 
 static int64_t peer_id_of(struct msgpool *pool)
 {
-	struct msgpool_stats st;
+	struct msgpool_info st;
 
 	return msgpool_stats(pool, &st) ? -1 : st.peer_id;
 }
@@ -291,6 +295,7 @@ TEST_F(tool, json_figures)
 	EXPECT_EQ(2, json_num(pool, "borrowed"));
 	EXPECT_EQ(1, json_num(pool, "poisoned"));
 	EXPECT_EQ(0, json_num(pool, "published"));
+	EXPECT_NE(NULL, strstr(pool, "\"type_id\":null"));
 	EXPECT_NE(NULL, strstr(pool, classes));
 	/* Peers only with -p. */
 	EXPECT_EQ(NULL, strstr(pool, "\"peers\""));
@@ -334,12 +339,13 @@ TEST_F(tool, json_peers)
 TEST_F(tool, table_figures)
 {
 	static struct run run;
-	long long v[13];
+	long long v[12];
+	char type[64];
 
 	RUN(&run, "-p");
 	ASSERT_EQ(0, run.rc);
 	EXPECT_EQ(0, strncmp(run.out, "ID ", 3));
-	ASSERT_TRUE(table_row(run.out, self->name, v));
+	ASSERT_TRUE(table_row(run.out, self->name, v, type));
 	EXPECT_EQ(getuid(), v[1]);
 	EXPECT_EQ(getgid(), v[2]);
 	EXPECT_EQ(0600, v[3]);
@@ -351,6 +357,7 @@ TEST_F(tool, table_figures)
 	EXPECT_EQ(2, v[9]);
 	EXPECT_EQ(1, v[10]);
 	EXPECT_EQ(0, v[11]);
+	EXPECT_STREQ("-", type);
 	EXPECT_NE(NULL, strstr(run.out, " 256x8,4096x4,65536x2\n"));
 	EXPECT_NE(NULL, strstr(run.out, "PEER"));
 	/* The read-only peer's row. */
@@ -374,7 +381,8 @@ TEST_F(tool, names_and_errors)
 	EXPECT_EQ(2, run.rc);
 	RUN(&run, "-r", "no-such-pool");
 	EXPECT_EQ(1, run.rc);
-	EXPECT_NE(NULL, strstr(run.err, "no-such-pool: no pool of that name"));
+	EXPECT_NE(NULL, strstr(run.err,
+			       "no-such-pool: no such pool or subscription"));
 	RUN(&run, "-r", "bad/name");
 	EXPECT_EQ(1, run.rc);
 	EXPECT_NE(NULL, strstr(run.err, "bad/name: invalid argument"));
@@ -398,6 +406,39 @@ TEST_F(tool, remove)
 	EXPECT_EQ(0, msgpool_store(self->a, "x", 1, 0, 0, &t));
 	RUN(&run, "-r", self->name);
 	EXPECT_EQ(1, run.rc);
+}
+
+TEST(type_column)
+{
+	static const char hex[] = "00112233445566778899aabbccddeeff";
+	static struct run run;
+	struct msgpool_config cfg;
+	char name[MSGPOOL_NAME_MAX], type[64], pool[8192], want[64];
+	struct msgpool *p;
+	long long v[12];
+	int i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_classes = 1;
+	cfg.classes[0].slot_size = 64;
+	cfg.classes[0].nr_slots = 2;
+	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++)
+		cfg.type_id[i] = 0x11 * i;
+	pool_name(name, "typed");
+	ASSERT_EQ(0, msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE, 0600, &p));
+	RUN(&run, name);
+	ASSERT_EQ(0, run.rc);
+	ASSERT_NE(NULL, strstr(run.out, " TYPE "));
+	ASSERT_TRUE(table_row(run.out, name, v, type));
+	EXPECT_STREQ(hex, type);
+	EXPECT_NE(NULL, strstr(run.out, " 64x2\n"));
+	RUN(&run, "-j", name);
+	ASSERT_EQ(0, run.rc);
+	ASSERT_TRUE(json_valid(run.out));
+	ASSERT_NE(NULL, json_pool_obj(run.out, name, pool, sizeof(pool)));
+	snprintf(want, sizeof(want), "\"type_id\":\"%s\"", hex);
+	EXPECT_NE(NULL, strstr(pool, want));
+	msgpool_close(&p);
 }
 
 static int nobody_removes(void *arg)
@@ -450,7 +491,7 @@ TEST(help)
 	static struct run run;
 	const char *const words[] = {
 		"Usage: msgpool-stat", "-p", "-j", "-r NAME", "-h", "FREE",
-		"POISONED", "PUBLISHED", "OWNED", "Exit status",
+		"POISONED", "PUBLISHED", "TYPE", "OWNED", "Exit status",
 	};
 	size_t i;
 

@@ -38,7 +38,8 @@ static const char usage_text[] =
 "slots by state: FREE, LOANED (being filled), READY (a message nobody\n"
 "borrows), BORROWED (a message being read or written), POISONED (a\n"
 "writer died in it), PUBLISHED (messages published to subscribers);\n"
-"CLASSES lists the size classes as SLOT_SIZExNR_SLOTS.\n"
+"TYPE is the fingerprint of the pool's message type in hex, - if it is\n"
+"untyped; CLASSES lists the size classes as SLOT_SIZExNR_SLOTS.\n"
 "Peer columns: PEER (id in the pool), PID (in the caller's pid\n"
 "namespace, 0 if not visible there), MODE (rw, or ro for a read-only\n"
 "peer), LOANS, READS (read borrows), WRITES (write borrows), OWNED.\n"
@@ -94,27 +95,42 @@ static void classes_text(const struct msgpool_pool_stat *st, char *buf,
 				st->classes[c].nr_slots);
 }
 
+/* The type fingerprint in hex, or "" if the pool is untyped. */
+static void type_text(const struct msgpool_pool_stat *st, char *buf)
+{
+	int i, typed = 0;
+
+	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++) {
+		sprintf(buf + 2 * i, "%02x", st->type_id[i]);
+		typed |= st->type_id[i];
+	}
+	if (!typed)
+		buf[0] = '\0';
+}
+
 static void table_header(void)
 {
-	printf("%-6s %-31s %6s %6s %4s %5s %7s %7s %6s %7s %8s %8s %9s %s\n",
-	       "ID", "NAME", "OWNER", "GROUP", "MODE", "PEERS", "SLOTS",
-	       "FREE", "LOANED", "READY", "BORROWED", "POISONED",
-	       "PUBLISHED", "CLASSES");
+	printf("%-6s %-31s %6s %6s %4s %5s %7s %7s %6s %7s %8s %8s %9s "
+	       "%-32s %s\n", "ID", "NAME", "OWNER", "GROUP", "MODE", "PEERS",
+	       "SLOTS", "FREE", "LOANED", "READY", "BORROWED", "POISONED",
+	       "PUBLISHED", "TYPE", "CLASSES");
 }
 
 static void table_pool(const struct msgpool_pool_stat *st)
 {
 	char classes[MSGPOOL_MAX_CLASSES * 24];
+	char type[2 * MSGPOOL_TYPE_ID_LEN + 1];
 
 	classes_text(st, classes, sizeof(classes));
+	type_text(st, type);
 	printf("%-6u %-31s %6u %6u %04o %5u %7" PRIu64 " %7" PRIu64
 	       " %6" PRIu64 " %7" PRIu64 " %8" PRIu64 " %8" PRIu64
-	       " %9" PRIu64 " %s\n",
+	       " %9" PRIu64 " %-32s %s\n",
 	       st->id, st->name, st->uid, st->gid, st->mode, st->nr_peers,
 	       (uint64_t)st->capacity, (uint64_t)st->free,
 	       (uint64_t)st->loaned, (uint64_t)st->ready,
 	       (uint64_t)st->borrowed, (uint64_t)st->poisoned,
-	       (uint64_t)st->published, classes);
+	       (uint64_t)st->published, type[0] ? type : "-", classes);
 }
 
 static void table_peers(const struct msgpool_peer_stat *p, size_t n)
@@ -159,6 +175,7 @@ static void json_peers(const struct msgpool_peer_stat *p, size_t n)
 /* Names are [A-Za-z0-9._-]: nothing to escape. */
 static void json_pool(const struct msgpool_pool_stat *st)
 {
+	char type[2 * MSGPOOL_TYPE_ID_LEN + 1];
 	uint32_t c;
 
 	printf("{\"name\":\"%s\"", st->name);
@@ -175,6 +192,11 @@ static void json_pool(const struct msgpool_pool_stat *st)
 	json_u64("borrowed", st->borrowed);
 	json_u64("poisoned", st->poisoned);
 	json_u64("published", st->published);
+	type_text(st, type);
+	if (type[0])
+		printf(",\"type_id\":\"%s\"", type);
+	else
+		printf(",\"type_id\":null");
 	printf(",\"classes\":[");
 	for (c = 0; c < st->nr_classes; c++)
 		printf("%s{\"slot_size\":%u,\"nr_slots\":%u}", c ? "," : "",
