@@ -671,6 +671,56 @@ TEST(attach_by_id)
 	close(old);
 }
 
+static __u32 peer_id_of(int fd)
+{
+	struct msgpool_info info;
+
+	return mp_info(fd, &info) ? 0 : info.peer_id;
+}
+
+/*
+ * Slots name their owner by peer id: a new peer that got a live peer's id
+ * would have that peer's messages freed at its own close.  Peers come and
+ * go around a long-lived one; no newcomer gets its id, and the live ones
+ * never share one.
+ */
+#define ID_ROUNDS	2000
+#define ID_LIVE		8
+
+TEST(peer_ids_not_reused_while_alive)
+{
+	char name[MSGPOOL_NAME_MAX];
+	int elder = mp_open(O_RDWR), live[ID_LIVE], i, j, k, clashes = 0;
+	__u32 ids[ID_LIVE], elder_id;
+	__u64 t;
+
+	ASSERT_GE(elder, 0);
+	mp_name(name, "ids");
+	ASSERT_EQ(mp_create(elder, name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	ASSERT_EQ(mp_store(elder, "x", 1, 0, &t), 0);
+	elder_id = peer_id_of(elder);
+	ASSERT_NE(elder_id, 0);
+	for (i = 0; i < ID_LIVE; i++)
+		live[i] = -1;
+	for (i = 0; i < ID_ROUNDS; i++) {
+		k = i % ID_LIVE;
+		if (live[k] >= 0)
+			close(live[k]);
+		live[k] = mp_peer(name, O_RDWR);
+		ASSERT_GE(live[k], 0);
+		ids[k] = peer_id_of(live[k]);
+		clashes += ids[k] == elder_id;
+		for (j = 0; j < ID_LIVE && j <= i; j++)
+			clashes += j != k && ids[j] == ids[k];
+	}
+	EXPECT_EQ(clashes, 0);
+	for (i = 0; i < ID_LIVE; i++)
+		close(live[i]);
+	/* Nobody's close took the elder's message with it. */
+	EXPECT_EQ(mp_header(elder, t, NULL), 0);
+	close(elder);
+}
+
 /*
  * Pools whose ids are 32 apart (what a 5-bit pool tag could not tell
  * apart), each with one message in the same slot of the same shape, after
