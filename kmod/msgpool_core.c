@@ -1438,7 +1438,7 @@ int mp_write_seal(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	return err;
 }
 
-bool mp_peer_may_write(struct mp_pool *pool, struct mp_peer *peer, u32 slot)
+bool mp_peer_may_write(struct mp_peer *peer, u32 slot)
 {
 	struct mp_hold *hold;
 	bool may;

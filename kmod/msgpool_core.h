@@ -613,7 +613,6 @@ int mp_write_seal(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 
 /**
  * mp_peer_may_write() - may @peer write to @slot through its mapping?
- * @pool: the pool
  * @peer: the peer
  * @slot: a global slot index
  *
@@ -621,7 +620,7 @@ int mp_write_seal(struct mp_pool *pool, struct mp_peer *peer, u64 token,
  *
  * Return: true while it holds a loan or write borrow of @slot, unsealed.
  */
-bool mp_peer_may_write(struct mp_pool *pool, struct mp_peer *peer, u32 slot);
+bool mp_peer_may_write(struct mp_peer *peer, u32 slot);
 
 /**
  * mp_take_ready() - lockless hint for poll(): would a take find a message?

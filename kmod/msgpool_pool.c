@@ -618,7 +618,7 @@ static vm_fault_t msgpool_prot_mkwrite(struct vm_fault *vmf)
 	u32 slot;
 
 	if (msgpool_slot_at(pool, (u64)vmf->pgoff << PAGE_SHIFT, &slot) ||
-	    !mp_peer_may_write(&pool->core, &peer->core, slot))
+	    !mp_peer_may_write(&peer->core, slot))
 		return VM_FAULT_SIGBUS;
 	return 0;
 }
