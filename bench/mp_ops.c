@@ -3,7 +3,10 @@
  * Cost of each msgpool ioctl on its own, from one process: the null ioctl
  * (MSGPOOL_IOC_NOP) as the floor, then store, loan + commit, read borrow,
  * release, free, and batches of 1, 8 and 64 ops, in ns per op.
- * Raw ioctls, so the figures are the kernel's and nothing else.
+ * Raw ioctls, so the figures are the kernel's and nothing else.  Last,
+ * loan + a write through the mapping + commit of 4 KiB slots, in a plain
+ * pool and in a protected one (MSGPOOL_ATTACH_PROTECTED), where the write
+ * faults the page in for its holder and the commit unmaps it.
  *
  * "mp_ops mem" instead reports what one pool of the configuration that
  * bench/roudi.toml gives iceoryx costs: its mapping, and how much free
@@ -268,6 +271,69 @@ static int pool_memory(void)
 	return 0;
 }
 
+/* ns per loan + one-byte write through the mapping + commit + free. */
+static double page_round(int pfd, volatile char *map, long n)
+{
+	struct msgpool_op op;
+	uint64_t s = now_ns();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		op = (struct msgpool_op){ .len = 4096 };
+		if (ioctl(pfd, MSGPOOL_IOC_LOAN, &op))
+			die("loan", errno);
+		map[op.offset] = 1;
+		op = (struct msgpool_op){ .token = op.token, .len = 1 };
+		if (ioctl(pfd, MSGPOOL_IOC_COMMIT, &op) ||
+		    ioctl(pfd, MSGPOOL_IOC_FREE,
+			  &(struct msgpool_op){ .token = op.token }))
+			die("commit", errno);
+	}
+	return (double)(now_ns() - s) / n;
+}
+
+static int page_pool(const char *name, uint32_t flags, void **map)
+{
+	struct msgpool_attach at = {
+		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL | flags,
+		.mode = 0600,
+		.nr_classes = 1,
+		.classes = { { 4096, 64 } },
+	};
+	int pfd = open("/dev/msgpool", O_RDWR);
+
+	strcpy(at.name, name);
+	if (pfd < 0 || ioctl(pfd, MSGPOOL_IOC_ATTACH, &at))
+		die(name, errno);
+	*map = mmap(NULL, at.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    pfd, 0);
+	if (*map == MAP_FAILED)
+		die("mmap", errno);
+	return pfd;
+}
+
+/* The same rounds, interleaved, in a plain and in a protected pool. */
+static void protected_rows(int nrep, long n)
+{
+	double plain[MAX_REPEATS], prot[MAX_REPEATS];
+	void *map_plain, *map_prot;
+	int fd_plain = page_pool("bench-page", 0, &map_plain);
+	int fd_prot = page_pool("bench-page-prot", MSGPOOL_ATTACH_PROTECTED,
+				&map_prot);
+	int r;
+
+	for (r = 0; r < nrep; r++) {
+		plain[r] = page_round(fd_plain, map_plain, n);
+		prot[r] = page_round(fd_prot, map_prot, n);
+	}
+	report("ops", "loan+write+commit+free", "plain", 4096, plain, nrep,
+	       "ns/op");
+	report("ops", "loan+write+commit+free", "protected", 4096, prot,
+	       nrep, "ns/op");
+	close(fd_plain);
+	close(fd_prot);
+}
+
 /* The null ioctl, read borrow + release, or batches of 64 NOPs. */
 static int loop(const char *path, long n)
 {
@@ -332,6 +398,7 @@ int main(int argc, char **argv)
 		v[r] = t[r][3] + t[r][4];
 	report("ops", "read borrow+release", "-", MSG, v, nrep, "ns/op");
 	probes(nrep, n / 4);
+	protected_rows(nrep, n / 16);
 	close(fd);
 	return 0;
 }

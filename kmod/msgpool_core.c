@@ -676,6 +676,7 @@ static int mp_slot_alloc(struct mp_pool *pool, u32 len)
 static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
 		       struct mp_ref *ref)
 {
+	struct mp_hold *hold;
 	struct mp_slot *slot;
 	int index, err;
 
@@ -694,7 +695,9 @@ static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
 	WRITE_ONCE(slot->state, MP_SLOT_LOANED);
 	mp_ref_fill(pool, index, slot->gen, ref);
 	mp_slot_unlock(pool, slot, MP_SLOT_FREE);
-	mp_hold_get(peer, index)->write = MP_HOLD_LOAN;
+	hold = mp_hold_get(peer, index);
+	hold->write = MP_HOLD_LOAN;
+	hold->sealed = 0;
 	atomic64_inc(&pool->cnt.loans);
 unlock:
 	mutex_unlock(&peer->lock);
@@ -923,10 +926,12 @@ static int mp_borrow_try(struct mp_pool *pool, struct mp_peer *peer,
 	if (err)
 		goto unlock;
 	hold = mp_hold_get(peer, index);
-	if (flags & MSGPOOL_F_WRITE)
+	if (flags & MSGPOOL_F_WRITE) {
 		hold->write = MP_HOLD_WRITE;
-	else
+		hold->sealed = 0;
+	} else {
 		hold->reads++;
+	}
 	atomic64_inc(&pool->cnt.borrows);
 unlock:
 	mutex_unlock(&peer->lock);
@@ -1407,6 +1412,42 @@ unlock:
 	if (!err)
 		mp_wake(pool);
 	return err;
+}
+
+/* Write access through the mapping, for pools that map it per holder. */
+int mp_write_seal(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+		  bool seal, struct mp_ref *ref)
+{
+	struct mp_hold *hold;
+	u32 index;
+	u64 gen;
+	int err;
+
+	err = mp_token_open(pool, token, &index, &gen);
+	if (err)
+		return err;
+	mutex_lock(&peer->lock);
+	hold = mp_hold_find(peer, index);
+	if (hold && hold->write) {
+		hold->sealed = seal;
+		mp_ref_fill(pool, index, gen, ref);
+	} else {
+		err = -EPERM;
+	}
+	mutex_unlock(&peer->lock);
+	return err;
+}
+
+bool mp_peer_may_write(struct mp_peer *peer, u32 slot)
+{
+	struct mp_hold *hold;
+	bool may;
+
+	mutex_lock(&peer->lock);
+	hold = mp_hold_find(peer, slot);
+	may = hold && hold->write && !hold->sealed;
+	mutex_unlock(&peer->lock);
+	return may;
 }
 
 bool mp_take_ready(struct mp_pool *pool, struct mp_peer *peer)

@@ -197,7 +197,7 @@ struct mp_pool {
  * @slot: global slot index + 1; 0 marks an empty cell
  * @reads: read borrows
  * @write: MP_HOLD_LOAN, MP_HOLD_WRITE for a write borrow, or 0
- * @pad: zero
+ * @sealed: 1 while the hold is ending: no more writes through the mapping
  *
  * Kept per peer, under &mp_peer.lock, so that a release can refuse a
  * borrow the peer never took and a close can undo all it held.
@@ -209,7 +209,7 @@ struct mp_hold {
 	u32 slot;
 	u16 reads;
 	u8 write;
-	u8 pad;
+	u8 sealed;
 };
 
 /**
@@ -592,6 +592,35 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
  * Return: 0 or -errno, see above.
  */
 int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token);
+
+/**
+ * mp_write_seal() - seal or unseal a peer's write hold of a slot
+ * @pool: the pool
+ * @peer: the holder
+ * @token: the message's token
+ * @seal: true before the hold ends, false after (or when it did not)
+ * @ref: out: the slot, for the caller to unmap it
+ *
+ * For pools whose slots are mapped writable only into their holder: once
+ * sealed, mp_peer_may_write() says no, so the caller can unmap the slot
+ * before the hold ends without the holder mapping it again.
+ *
+ * Return: 0, -EINVAL for a malformed token, -EPERM if @peer holds no
+ * loan or write borrow of it.
+ */
+int mp_write_seal(struct mp_pool *pool, struct mp_peer *peer, u64 token,
+		  bool seal, struct mp_ref *ref);
+
+/**
+ * mp_peer_may_write() - may @peer write to @slot through its mapping?
+ * @peer: the peer
+ * @slot: a global slot index
+ *
+ * Takes @peer's lock.
+ *
+ * Return: true while it holds a loan or write borrow of @slot, unsealed.
+ */
+bool mp_peer_may_write(struct mp_peer *peer, u32 slot);
 
 /**
  * mp_take_ready() - lockless hint for poll(): would a take find a message?

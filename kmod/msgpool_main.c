@@ -157,6 +157,31 @@ static void msgpool_op_get_hdr(const struct msgpool_op *op,
 	hdr->timestamp_ns = ktime_get_ns();
 }
 
+/*
+ * In a protected pool a write hold ends only once its slot is out of every
+ * page table: sealed first, so that no fault maps it writable again, then
+ * unmapped.  True if the caller must unseal it after the op (the hold may
+ * be gone by then, or not if the op failed).
+ */
+static bool msgpool_write_seal(struct msgpool_peer *peer, u64 token)
+{
+	struct msgpool_pool *pool = peer->pool;
+	struct mp_ref ref;
+
+	if (!pool->protected ||
+	    mp_write_seal(&pool->core, &peer->core, token, true, &ref))
+		return false;
+	msgpool_pool_unmap_slot(pool, ref.offset, PAGE_ALIGN(ref.capacity));
+	return true;
+}
+
+static void msgpool_write_unseal(struct msgpool_peer *peer, u64 token)
+{
+	struct mp_ref ref;
+
+	mp_write_seal(&peer->pool->core, &peer->core, token, false, &ref);
+}
+
 /* A loan, a copy from userspace into the slot, and a commit. */
 static int msgpool_op_store(struct msgpool_peer *peer, struct msgpool_op *op,
 			    u32 flags)
@@ -164,11 +189,14 @@ static int msgpool_op_store(struct msgpool_peer *peer, struct msgpool_op *op,
 	struct mp_pool *pool = &peer->pool->core;
 	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
+	bool sealed;
 	int err;
 
 	err = mp_loan(pool, &peer->core, op->len, flags, &ref);
 	if (err)
 		return err;
+	/* The kernel writes it: no thread of the caller's may meanwhile. */
+	sealed = msgpool_write_seal(peer, ref.token);
 	if (copy_from_user((u8 *)peer->pool->vaddr + ref.offset,
 			   u64_to_user_ptr(op->data), op->len)) {
 		mp_discard(pool, &peer->core, ref.token);
@@ -176,6 +204,8 @@ static int msgpool_op_store(struct msgpool_peer *peer, struct msgpool_op *op,
 	}
 	msgpool_op_get_hdr(op, &hdr);
 	err = mp_commit(pool, &peer->core, ref.token, &hdr);
+	if (err && sealed)
+		msgpool_write_unseal(peer, ref.token);
 	if (err)
 		return err;
 	msgpool_op_put_ref(op, &ref);
@@ -269,20 +299,11 @@ static int msgpool_op_header(struct msgpool_peer *peer, struct msgpool_op *op)
 	return 0;
 }
 
-/* Runs one checked op of an attached peer; out fields only on success. */
-static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
+/* The core call of one checked op. */
+static int msgpool_op_dispatch(struct msgpool_peer *peer,
+			       struct msgpool_op *op, u32 code, u32 flags)
 {
-	struct msgpool_peer *peer = file->private_data;
 	struct mp_pool *pool = &peer->pool->core;
-	u32 flags = op->flags;
-	int err;
-
-	err = msgpool_op_check(op, code);
-	if (err)
-		return err;
-	/* An O_NONBLOCK file never sleeps, for a slot or for a borrow. */
-	if (file->f_flags & O_NONBLOCK)
-		flags |= MSGPOOL_F_NONBLOCK;
 
 	switch (code) {
 	case MSGPOOL_OP_STORE:
@@ -310,6 +331,36 @@ static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
 		return mp_mark_read(pool, &peer->core, op->token);
 	}
 	return 0;	/* MSGPOOL_OP_NOP */
+}
+
+/* The ops that may end a loan or a write borrow of @op->token. */
+static bool msgpool_op_ends_write(u32 code)
+{
+	return code == MSGPOOL_OP_COMMIT || code == MSGPOOL_OP_DISCARD ||
+	       code == MSGPOOL_OP_PUBLISH || code == MSGPOOL_OP_RELEASE;
+}
+
+/* Runs one checked op of an attached peer; out fields only on success. */
+static int msgpool_op_run(struct file *file, struct msgpool_op *op, u32 code)
+{
+	struct msgpool_peer *peer = file->private_data;
+	u32 flags = op->flags;
+	bool sealed;
+	int err;
+
+	err = msgpool_op_check(op, code);
+	if (err)
+		return err;
+	/* An O_NONBLOCK file never sleeps, for a slot or for a borrow. */
+	if (file->f_flags & O_NONBLOCK)
+		flags |= MSGPOOL_F_NONBLOCK;
+
+	sealed = msgpool_op_ends_write(code) &&
+		 msgpool_write_seal(peer, op->token);
+	err = msgpool_op_dispatch(peer, op, code, flags);
+	if (sealed)
+		msgpool_write_unseal(peer, op->token);
+	return err;
 }
 
 /*
@@ -454,7 +505,8 @@ static void msgpool_info_fill(struct msgpool_pool *pool,
 	info->nr_reclaimed = atomic64_read(&core->cnt.reclaimed);
 	info->nr_poisoned = atomic64_read(&core->cnt.poisoned);
 	info->nr_readers = hweight64(READ_ONCE(core->readers));
-	info->pool_flags = core->overwrite ? MSGPOOL_ATTACH_OVERWRITE : 0;
+	info->pool_flags = (core->overwrite ? MSGPOOL_ATTACH_OVERWRITE : 0) |
+			   (pool->protected ? MSGPOOL_ATTACH_PROTECTED : 0);
 	info->seq = atomic64_read(&core->seq);
 	info->notify_gen = atomic64_read(&core->notify_gen);
 	memcpy(info->type_id, pool->type_id, sizeof(info->type_id));
@@ -552,6 +604,7 @@ static long msgpool_ioc_attach(struct file *file,
 		goto out;
 	}
 	mp_peer_init(&peer->core, id, writable);
+	peer->mapping = file->f_mapping;
 	msgpool_pool_enter(pool, peer);
 	/* Publish the peer initialised, see msgpool_peer_pool(). */
 	smp_store_release(&peer->pool, pool);

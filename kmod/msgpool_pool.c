@@ -9,6 +9,7 @@
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/ipc_namespace.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -202,6 +203,17 @@ static void msgpool_pool_unreserve(kuid_t uid, u64 cost)
 	msgpool_nr_pools--;
 }
 
+/* A protected pool maps slots one by one: each must be whole pages. */
+static bool msgpool_slots_paged(const struct msgpool_class *cls, u32 nr)
+{
+	u32 i;
+
+	for (i = 0; i < nr && i < MSGPOOL_MAX_CLASSES; i++)
+		if (!PAGE_ALIGNED(cls[i].slot_size))
+			return false;
+	return true;
+}
+
 static int msgpool_attach_check(const struct msgpool_attach *at, u64 *cost)
 {
 	u32 nr = at->nr_classes;
@@ -213,7 +225,8 @@ static int msgpool_attach_check(const struct msgpool_attach *at, u64 *cost)
 		return -EINVAL;
 	if (!(at->flags & MSGPOOL_ATTACH_CREATE)) {
 		if ((at->flags & (MSGPOOL_ATTACH_EXCL |
-				  MSGPOOL_ATTACH_OVERWRITE)) ||
+				  MSGPOOL_ATTACH_OVERWRITE |
+				  MSGPOOL_ATTACH_PROTECTED)) ||
 		    at->mode || nr || at->reader_limit ||
 		    memchr_inv(at->classes, 0, sizeof(at->classes)))
 			return -EINVAL;
@@ -222,6 +235,9 @@ static int msgpool_attach_check(const struct msgpool_attach *at, u64 *cost)
 	if (at->id || at->mode > 0777 || nr > MSGPOOL_MAX_CLASSES ||
 	    memchr_inv(&at->classes[nr], 0,
 		       sizeof(at->classes) - nr * sizeof(at->classes[0])))
+		return -EINVAL;
+	if ((at->flags & MSGPOOL_ATTACH_PROTECTED) &&
+	    !msgpool_slots_paged(at->classes, nr))
 		return -EINVAL;
 	err = mp_config_check(at->classes, nr, max_pool_bytes,
 			      max_pool_slots, &map_size);
@@ -356,6 +372,7 @@ static struct msgpool_pool *msgpool_pool_create(const struct msgpool_attach *at,
 	pool->mode = at->mode;
 	pool->core.overwrite = at->flags & MSGPOOL_ATTACH_OVERWRITE;
 	pool->core.reader_limit = at->reader_limit;
+	pool->protected = at->flags & MSGPOOL_ATTACH_PROTECTED;
 	memcpy(pool->type_id, at->type_id, sizeof(pool->type_id));
 	err = msgpool_pool_alloc_pages(pool);
 	if (err) {
@@ -559,6 +576,73 @@ static const struct vm_operations_struct msgpool_vm_ops = {
 	.fault = msgpool_vm_fault,
 };
 
+/*
+ * A protected pool's pages go into page tables read-only, one at a time,
+ * as they are touched; a write to one comes back through
+ * msgpool_prot_mkwrite(), which lets only the slot's holder on.
+ */
+static vm_fault_t msgpool_prot_fault(struct vm_fault *vmf)
+{
+	struct msgpool_pool *pool = vmf->vma->vm_private_data;
+
+	if (vmf->pgoff >= pool->nr_pages)
+		return VM_FAULT_SIGBUS;
+	/* vm_page_prot lacks write: the mapping asks for write notices. */
+	return vmf_insert_pfn_prot(vmf->vma, vmf->address,
+				   page_to_pfn(pool->pages[vmf->pgoff]),
+				   vmf->vma->vm_page_prot);
+}
+
+/* The global index of the slot at mmap offset @offset. */
+static int msgpool_slot_at(struct msgpool_pool *pool, u64 offset, u32 *slot)
+{
+	const struct mp_class *cls;
+	u32 c;
+
+	for (c = 0; c < pool->core.nr_classes; c++) {
+		cls = &pool->core.classes[c];
+		if (offset >= cls->offset &&
+		    offset < cls->offset + (u64)cls->nr_slots * cls->stride) {
+			*slot = cls->first +
+				div_u64(offset - cls->offset, cls->stride);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static vm_fault_t msgpool_prot_mkwrite(struct vm_fault *vmf)
+{
+	struct msgpool_peer *peer = vmf->vma->vm_file->private_data;
+	struct msgpool_pool *pool = vmf->vma->vm_private_data;
+	u32 slot;
+
+	if (msgpool_slot_at(pool, (u64)vmf->pgoff << PAGE_SHIFT, &slot) ||
+	    !mp_peer_may_write(&peer->core, slot))
+		return VM_FAULT_SIGBUS;
+	return 0;
+}
+
+static const struct vm_operations_struct msgpool_prot_vm_ops = {
+	.fault = msgpool_prot_fault,
+	.pfn_mkwrite = msgpool_prot_mkwrite,
+};
+
+void msgpool_pool_unmap_slot(struct msgpool_pool *pool, u64 offset, u64 len)
+{
+	struct address_space *done = NULL;
+	struct msgpool_peer *peer;
+
+	mutex_lock(&pool->members_lock);
+	list_for_each_entry(peer, &pool->members, node) {
+		/* Other pools' pages at these offsets just fault back in. */
+		if (peer->mapping != done)
+			unmap_mapping_range(peer->mapping, offset, len, 1);
+		done = peer->mapping;
+	}
+	mutex_unlock(&pool->members_lock);
+}
+
 int msgpool_pool_mmap(struct msgpool_pool *pool, struct vm_area_struct *vma,
 		      bool writable)
 {
@@ -574,6 +658,10 @@ int msgpool_pool_mmap(struct msgpool_pool *pool, struct vm_area_struct *vma,
 	}
 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &msgpool_vm_ops;
+	if (pool->protected) {
+		vm_flags_set(vma, VM_PFNMAP);
+		vma->vm_ops = &msgpool_prot_vm_ops;
+	}
 	vma->vm_private_data = pool;
 	return 0;
 }

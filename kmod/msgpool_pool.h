@@ -31,6 +31,8 @@ struct pid;
  * @mode: permission bits, 0777 at most; constant
  * @type_id: type fingerprint, zeros if untyped; constant
  * @cost: bytes charged to the creator's quota; constant
+ * @protected: MSGPOOL_ATTACH_PROTECTED: slots writable through the
+ *	mapping only to their holder; constant
  * @nr_pages: entries of @pages allocated; constant once listed
  * @pages: the mapping, core.map_size bytes
  * @vaddr: vmap() of @pages
@@ -52,6 +54,7 @@ struct msgpool_pool {
 	umode_t mode;
 	u8 type_id[MSGPOOL_TYPE_ID_LEN];
 	u64 cost;
+	bool protected;
 	unsigned long nr_pages;
 	struct page **pages;
 	void *vaddr;
@@ -71,6 +74,8 @@ struct msgpool_pool {
  * @attach_lock: one attach at a time
  * @node: in &msgpool_pool.members, under its members_lock
  * @pid: the thread group that attached, referenced
+ * @mapping: the file's address space, whose mappings a protected pool
+ *	unmaps a slot from; set by attach
  */
 struct msgpool_peer {
 	struct mp_peer core;
@@ -78,6 +83,7 @@ struct msgpool_peer {
 	struct mutex attach_lock;
 	struct list_head node;
 	struct pid *pid;
+	struct address_space *mapping;
 };
 
 /*
@@ -104,5 +110,7 @@ int msgpool_pool_unlink(const char *name, u32 id);
 bool msgpool_name_valid(const char *name);
 int msgpool_pool_mmap(struct msgpool_pool *pool, struct vm_area_struct *vma,
 		      bool writable);
+/* Removes a slot's pages from every mapping of the pool's peers. */
+void msgpool_pool_unmap_slot(struct msgpool_pool *pool, u64 offset, u64 len);
 
 #endif /* _MSGPOOL_POOL_H */

@@ -1732,6 +1732,53 @@ static void mpt_borrow_others_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->c.hold_used, 0U);
 }
 
+/* Writes through the mapping of a protected pool: the holder's, unsealed. */
+static void mpt_may_write_loan(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mp_msg_hdr hdr = mpt_hdr(1, 0);
+	struct mp_ref ref, sealed;
+
+	KUNIT_ASSERT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), 0);
+	KUNIT_EXPECT_TRUE(test, mp_peer_may_write(&f->a, ref.slot));
+	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->b, ref.slot));
+	KUNIT_EXPECT_EQ(test, mp_write_seal(&f->pool, &f->a, ref.token, true,
+					    &sealed), 0);
+	KUNIT_EXPECT_EQ(test, sealed.offset, ref.offset);
+	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, ref.slot));
+	/* An op that fails leaves the loan: unsealed, it is writable again. */
+	KUNIT_EXPECT_EQ(test, mp_write_seal(&f->pool, &f->a, ref.token, false,
+					    &sealed), 0);
+	KUNIT_EXPECT_TRUE(test, mp_peer_may_write(&f->a, ref.slot));
+	KUNIT_EXPECT_EQ(test, mp_commit(&f->pool, &f->a, ref.token, &hdr), 0);
+	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, ref.slot));
+	KUNIT_EXPECT_EQ(test, mp_write_seal(&f->pool, &f->a, ref.token, true,
+					    &sealed), -EPERM);
+}
+
+static void mpt_may_write_borrow(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	u64 t = mpt_store(f, &f->a, 8, 0);
+	u32 slot = mpt_index(f, t);
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_NE(test, t, 0ULL);
+	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, slot));
+	KUNIT_ASSERT_EQ(test, mp_borrow(&f->pool, &f->b, t, 0, &ref, &hdr), 0);
+	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->b, slot));
+	KUNIT_EXPECT_EQ(test, mp_write_seal(&f->pool, &f->b, t, true, &ref),
+			-EPERM);
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_ASSERT_EQ(test, mp_borrow(&f->pool, &f->b, t, MSGPOOL_F_WRITE,
+					&ref, &hdr), 0);
+	KUNIT_EXPECT_TRUE(test, mp_peer_may_write(&f->b, slot));
+	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, slot));
+	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
+	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->b, slot));
+}
+
 static struct kunit_case mpt_borrow_cases[] = {
 	KUNIT_CASE(mpt_borrow_counts),
 	KUNIT_CASE(mpt_borrow_gets_header),
@@ -1746,6 +1793,8 @@ static struct kunit_case mpt_borrow_cases[] = {
 	KUNIT_CASE(mpt_borrow_own_write),
 	KUNIT_CASE(mpt_borrow_write_over_own_reads),
 	KUNIT_CASE(mpt_borrow_others_busy),
+	KUNIT_CASE(mpt_may_write_loan),
+	KUNIT_CASE(mpt_may_write_borrow),
 	{}
 };
 

@@ -15,6 +15,7 @@
 
 #include <grp.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #define NOBODY		65534
@@ -1096,6 +1097,165 @@ TEST(pidns_outside_producer_hidden)
 	EXPECT_EQ(producer, 0);
 	EXPECT_EQ(mp_reap(&c), 0);
 	close(fd);
+}
+
+/*
+ * A protected pool: a slot is writable through the mapping only to the
+ * peer that holds it, only while it holds it.
+ */
+static const struct msgpool_class paged[] = { { 4096, 4 } };
+
+static int prot_create(int fd, const char *name, __u32 extra)
+{
+	struct msgpool_attach a;
+
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       MSGPOOL_ATTACH_PROTECTED | extra, 0600, paged, 1);
+	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
+}
+
+/* 1 if a write to @p, from a child of this process, dies of SIGBUS. */
+static int write_faults(volatile char *p)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		*p = 'x';
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+}
+
+TEST(protected_pool_shape)
+{
+	static const struct msgpool_class small[] = { { 64, 4 } };
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_attach a;
+	struct msgpool_info info;
+	int fd = mp_open(O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	mp_name(name, "prot");
+	/* Slots of whole pages only, and only at create. */
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE |
+		       MSGPOOL_ATTACH_PROTECTED, 0600, small, 1);
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), -EINVAL);
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_PROTECTED, 0, NULL, 0);
+	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), -EINVAL);
+	ASSERT_EQ(prot_create(fd, name, 0), 0);
+	ASSERT_EQ(mp_info(fd, &info), 0);
+	EXPECT_EQ(info.pool_flags, MSGPOOL_ATTACH_PROTECTED);
+	EXPECT_EQ(info.classes[0].stride, 4096);
+	close(fd);
+}
+
+FIXTURE(prot) {
+	int a, b;
+	char *map_a, *map_b;
+	size_t size;
+};
+
+FIXTURE_SETUP(prot)
+{
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_info info;
+
+	self->a = mp_open(O_RDWR);
+	ASSERT_GE(self->a, 0);
+	mp_name(name, "prot");
+	ASSERT_EQ(prot_create(self->a, name, 0), 0);
+	self->b = mp_peer(name, O_RDWR);
+	ASSERT_GE(self->b, 0);
+	ASSERT_EQ(mp_info(self->a, &info), 0);
+	self->size = info.map_size;
+	self->map_a = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, self->a, 0);
+	self->map_b = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, self->b, 0);
+	ASSERT_NE(self->map_a, MAP_FAILED);
+	ASSERT_NE(self->map_b, MAP_FAILED);
+}
+
+FIXTURE_TEARDOWN(prot)
+{
+	munmap(self->map_a, self->size);
+	munmap(self->map_b, self->size);
+	close(self->a);
+	close(self->b);
+}
+
+TEST_F(prot, loan_writable_to_its_holder_only)
+{
+	struct msgpool_op l;
+
+	ASSERT_EQ(mp_loan(self->a, 100, 0, &l), 0);
+	self->map_a[l.offset] = 'a';		/* the holder writes */
+	EXPECT_EQ(self->map_b[l.offset], 'a');	/* the others read */
+	EXPECT_EQ(write_faults(self->map_b + l.offset), 1);
+	EXPECT_EQ(write_faults(self->map_a + l.offset), 0);
+	ASSERT_EQ(mp_commit(self->a, l.token, 1, 0), 0);
+	/* A stale pointer of the writer's: no longer. */
+	EXPECT_EQ(write_faults(self->map_a + l.offset), 1);
+	EXPECT_EQ(write_faults(self->map_b + l.offset), 1);
+	EXPECT_EQ(self->map_a[l.offset], 'x');	/* the holder's, none after */
+}
+
+TEST_F(prot, write_borrow_moves_the_right)
+{
+	struct msgpool_op l;
+	__u64 t;
+
+	ASSERT_EQ(mp_loan(self->a, 1, 0, &l), 0);
+	self->map_a[l.offset] = 'a';
+	ASSERT_EQ(mp_commit(self->a, l.token, 1, 0), 0);
+	t = l.token;
+	ASSERT_EQ(mp_borrow(self->b, t, MSGPOOL_F_WRITE, NULL), 0);
+	EXPECT_EQ(write_faults(self->map_b + l.offset), 0);
+	EXPECT_EQ(write_faults(self->map_a + l.offset), 1);
+	self->map_b[l.offset] = 'b';
+	ASSERT_EQ(mp_release(self->b, t), 0);
+	EXPECT_EQ(write_faults(self->map_b + l.offset), 1);
+	EXPECT_EQ(self->map_a[l.offset], 'b');
+	/* A read borrow gives no right to write. */
+	ASSERT_EQ(mp_borrow(self->b, t, 0, NULL), 0);
+	EXPECT_EQ(write_faults(self->map_b + l.offset), 1);
+	ASSERT_EQ(mp_release(self->b, t), 0);
+}
+
+TEST_F(prot, every_end_of_a_hold_unmaps)
+{
+	struct msgpool_batch_args b = { 0 };
+	struct msgpool_op l, op;
+	__u64 t;
+
+	/* Discard. */
+	ASSERT_EQ(mp_loan(self->a, 1, 0, &l), 0);
+	self->map_a[l.offset] = 'a';
+	ASSERT_EQ(mp_discard(self->a, l.token), 0);
+	EXPECT_EQ(write_faults(self->map_a + l.offset), 1);
+	/* A commit in a batch. */
+	ASSERT_EQ(mp_loan(self->a, 1, 0, &l), 0);
+	self->map_a[l.offset] = 'a';
+	memset(&op, 0, sizeof(op));
+	op.op = MSGPOOL_OP_COMMIT;
+	op.token = l.token;
+	op.len = 1;
+	b.ops = (uintptr_t)&op;
+	b.count = 1;
+	b.op_size = sizeof(op);
+	ASSERT_EQ(mp_ioctl(self->a, MSGPOOL_IOC_BATCH, &b), 0);
+	ASSERT_EQ(op.result, 0);
+	EXPECT_EQ(write_faults(self->map_a + l.offset), 1);
+	/* A store: the kernel wrote it, nobody may after. */
+	ASSERT_EQ(mp_store(self->a, "s", 1, 0, &t), 0);
+	ASSERT_EQ(mp_header(self->a, t, &op), 0);
+	EXPECT_EQ(self->map_b[op.offset], 's');
+	EXPECT_EQ(write_faults(self->map_a + op.offset), 1);
 }
 
 TEST_HARNESS_MAIN

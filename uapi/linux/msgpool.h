@@ -63,8 +63,10 @@ struct msgpool_class {
 #define MSGPOOL_ATTACH_CREATE	(1U << 0)	/* create the pool if missing */
 #define MSGPOOL_ATTACH_EXCL	(1U << 1)	/* with CREATE: fail if it exists */
 #define MSGPOOL_ATTACH_OVERWRITE (1U << 2)	/* with CREATE: overwrite-oldest */
+#define MSGPOOL_ATTACH_PROTECTED (1U << 3)	/* with CREATE: per-holder writes */
 #define MSGPOOL_ATTACH_FLAGS	(MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL | \
-				 MSGPOOL_ATTACH_OVERWRITE)
+				 MSGPOOL_ATTACH_OVERWRITE | \
+				 MSGPOOL_ATTACH_PROTECTED)
 
 /**
  * struct msgpool_attach - argument of MSGPOOL_IOC_ATTACH
@@ -73,7 +75,10 @@ struct msgpool_class {
  *	the name is free; with EXCL too it fails if it is not.  OVERWRITE,
  *	read when this call creates the pool: a loan that finds no free slot
  *	takes back the oldest published message no reader has taken, rather
- *	than waiting or failing.
+ *	than waiting or failing.  PROTECTED, likewise: every slot_size must
+ *	be a multiple of the page size, and a slot is writable through the
+ *	mapping only to the peer that holds it by a loan or a write borrow,
+ *	only while it holds it; any other write faults (SIGBUS).
  * @mode: permission bits (0777 at most), checked against each attaching
  *	caller like SysV shm; CREATE only
  * @nr_classes: 1..MSGPOOL_MAX_CLASSES; CREATE only
@@ -150,7 +155,8 @@ struct msgpool_class_info {
  * @nr_reclaimed: slots reclaimed from closed peers
  * @nr_poisoned: slots poisoned by a peer that died with a write borrow
  * @nr_readers: peers subscribed now
- * @pool_flags: MSGPOOL_ATTACH_OVERWRITE if the pool was created with it
+ * @pool_flags: MSGPOOL_ATTACH_OVERWRITE and MSGPOOL_ATTACH_PROTECTED, as
+ *	the pool was created
  * @seq: sequence number of the pool's last message, 0 before the first
  * @notify_gen: moves on every publish, mark read and unsubscribe
  * @type_id: the pool's type fingerprint, zeros if untyped
