@@ -510,8 +510,8 @@ static void mp_pub_unlink(struct mp_pool *pool, u32 index)
 /* A published slot goes back free; the caller wakes the pool. */
 static void mp_pub_free(struct mp_pool *pool, u32 index)
 {
-	int was;
 	struct mp_slot *slot = &pool->slots[index];
+	int was;
 
 	lockdep_assert_held(&pool->pub_lock);
 	mp_pub_unlink(pool, index);
@@ -773,12 +773,11 @@ static void mp_slot_stamp(struct mp_pool *pool, struct mp_slot *slot,
 static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 		       struct mp_msg_hdr *hdr)
 {
-	int was;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	u32 index;
 	u64 gen;
-	int err;
+	int err, was;
 
 	if (!peer->writable)
 		return -EBADF;
@@ -970,9 +969,9 @@ int mp_borrow(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 			    struct mp_hold *hold, u64 gen, u32 flags, u32 len)
 {
-	int was;
 	bool freed = false;
 	int err = 0;
+	int was;
 
 	was = mp_slot_lock(slot);
 	if (mp_slot_stale(slot, gen))
@@ -998,9 +997,9 @@ static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 /* Frees @slot if it is an orphan whose last borrow just went. */
 static void mp_orphan_put(struct mp_pool *pool, u32 index, u64 gen)
 {
-	int was;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
+	int was;
 
 	was = mp_slot_lock(slot);
 	if (!mp_slot_stale(slot, gen))
@@ -1075,11 +1074,10 @@ int mp_release(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 
 int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 {
-	int was;
 	struct mp_slot *slot;
 	u32 index;
 	u64 gen;
-	int err;
+	int err, was;
 
 	if (!peer->writable)
 		return -EBADF;
@@ -1135,10 +1133,10 @@ int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 			 const struct mp_hold *hold)
 {
-	int was;
 	u32 index = hold->slot - 1;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
+	int was;
 
 	was = mp_slot_lock(slot);
 	atomic_sub(hold->reads, &slot->readers);
@@ -1166,9 +1164,9 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 static void mp_owned_undo(struct mp_pool *pool, struct mp_peer *peer,
 			  u32 index)
 {
-	int was;
 	struct mp_slot *slot = &pool->slots[index];
 	bool freed = false;
+	int was;
 
 	was = mp_slot_lock(slot);
 	if (slot->owner == peer && slot->state != MP_SLOT_FREE) {
@@ -1290,13 +1288,12 @@ static bool mp_publish_locked(struct mp_pool *pool, struct mp_slot *slot,
 int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	       struct mp_msg_hdr *hdr)
 {
-	int was;
 	struct mp_hold *hold;
 	struct mp_slot *slot;
 	bool freed;
 	u32 index;
 	u64 gen;
-	int err;
+	int err, was;
 
 	if (!peer->writable)
 		return -EBADF;
