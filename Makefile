@@ -70,6 +70,7 @@ install-module: modules
 
 install-userspace: userspace
 	$(MAKE) -C userlib $(USERLIB_DIRS) DESTDIR=$(DESTDIR) install
+	install -m 0644 bindings/cpp/msgpool.hpp $(DESTDIR)$(INCLUDEDIR)/
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(addprefix userlib/examples/,$(EXAMPLES)) \
 		$(addprefix userlib/tools/,$(TOOLS)) $(DESTDIR)$(BINDIR)/
@@ -91,6 +92,7 @@ uninstall:
 			libmsgpool.so.1 libmsgpool.so.$(shell cat VERSION)) \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/msgpool.pc \
 		$(DESTDIR)$(INCLUDEDIR)/msgpool.h \
+		$(DESTDIR)$(INCLUDEDIR)/msgpool.hpp \
 		$(DESTDIR)$(INCLUDEDIR)/linux/msgpool.h \
 		$(addprefix $(DESTDIR)$(BINDIR)/,$(EXAMPLES) $(TOOLS)) \
 		$(DESTDIR)$(MANDIR)/man3/msgpool.3 \

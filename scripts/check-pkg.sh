@@ -17,6 +17,7 @@ pkg_expected_tree() {
 	cat <<EOF
 f 644 lib/modules/$KVER/updates/msgpool.ko
 f 644 usr/include/msgpool.h
+f 644 usr/include/msgpool.hpp
 f 644 usr/include/linux/msgpool.h
 f 644 usr/lib/libmsgpool.a
 f 755 usr/lib/libmsgpool.so.$v
@@ -155,6 +156,10 @@ s_install() {
 	one "it needs no libmsgpool.so and runs" \
 		pkg_runs_static "$dest/prog-static"
 	rm -f "$dest/prog-shared" "$dest/prog-static"
+	one "installed msgpool.hpp compiles alone as C++17" \
+		g++ -std=c++17 -Wall -Wextra -Werror -pedantic \
+		-I"$dest/usr/include" -fsyntax-only -x c++ \
+		-include msgpool.hpp /dev/null
 
 	make -s uninstall DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR" >>"$log" 2>&1
 	rc=$?
