@@ -9,6 +9,11 @@
  * where median is the median over the repeats and spread half the range
  * between the fastest and the slowest repeat, in percent of the median;
  * min and max are the extreme repeats (noise only ever adds time).
+ *
+ * Rows timed per message also give every sample, in lines of
+ *   @@samples group|name|mode|size|repeat|ns,ns,...
+ * (integer nanoseconds, SAMPLE_LINE to a line, at most MAX_SAMPLES per
+ * row: beyond that every k-th sample, evenly over the run).
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -21,6 +26,8 @@
 #include <time.h>
 
 #define MAX_REPEATS	32
+#define MAX_SAMPLES	100000	/* samples one row prints, all repeats */
+#define SAMPLE_LINE	64	/* samples to a line */
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static inline uint64_t now_ns(void)
@@ -82,6 +89,41 @@ static inline void report(const char *group, const char *name,
 	spread = med > 0 ? (v[n - 1] - v[0]) / 2 / med * 100 : 0;
 	printf("@@row %s|%s|%s|%zu|%.1f|%.1f|%s|%.1f|%.1f\n", group, name,
 	       mode, size, med, spread, unit, v[0], v[n - 1]);
+	fflush(stdout);
+}
+
+/*
+ * Prints the samples of one row: @v holds @nrep repeats of @n samples
+ * each, repeat after repeat, in units of @scale ns.
+ */
+static inline void report_samples(const char *group, const char *name,
+				  const char *mode, size_t size,
+				  const double *v, int nrep, long n,
+				  double scale)
+{
+	long total = (long)nrep * n, step, i;
+	int r, col;
+
+	step = (total + MAX_SAMPLES - 1) / MAX_SAMPLES;
+	if (step < 1)
+		step = 1;
+	for (r = 0; r < nrep; r++) {
+		col = 0;
+		for (i = (long)r * n; i < (long)(r + 1) * n; i++) {
+			if (i % step)
+				continue;
+			if (!col)
+				printf("@@samples %s|%s|%s|%zu|%d|", group, name,
+				       mode, size, r);
+			printf("%s%.0f", col ? "," : "", v[i] * scale);
+			if (++col == SAMPLE_LINE) {
+				putchar('\n');
+				col = 0;
+			}
+		}
+		if (col)
+			putchar('\n');
+	}
 	fflush(stdout);
 }
 

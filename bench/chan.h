@@ -24,6 +24,8 @@ struct chan_shm {
 	_Alignas(64) uint64_t tail[2];		/* reader side */
 	_Alignas(64) uint64_t tok[2][RING];
 	double oneway[32];			/* child's per-repeat medians */
+	uint64_t stop;		/* throughput: messages in this repeat, set
+				 * before its last one is sent; 0 until then */
 };
 
 struct chan {

@@ -614,54 +614,83 @@ static uint64_t recv_one(struct chan *c, int dir, uint64_t seq)
 	return t;
 }
 
-/* Child of a latency run: echo every message, time each one way. */
-static void lat_child(struct chan *c, int nrep, long iters, double *ow)
+/*
+ * Child of a latency run: echo every message, time each one way into
+ * @ow (shared, @nrep x @iters); @tmp is scratch for the medians.
+ */
+static void lat_child(struct chan *c, int nrep, long iters, double *ow,
+		      double *tmp)
 {
 	uint64_t seq = 0, t;
+	double *o;
 	long i;
 	int r;
 
 	for (r = 0; r < nrep; r++) {
+		o = ow + (long)r * iters;
 		for (i = 0; i < WARMUP + iters; i++, seq++) {
 			t = recv_one(c, 0, seq);
 			if (i >= WARMUP)
-				ow[i - WARMUP] = (now_ns() - t) / 1e3;
+				o[i - WARMUP] = (now_ns() - t) / 1e3;
 			send_one(c, 1, seq);
 		}
-		c->shm->oneway[r] = median_of(ow, iters);
+		memcpy(tmp, o, iters * sizeof(*tmp));
+		c->shm->oneway[r] = median_of(tmp, iters);
 	}
 }
 
-static void lat_parent(struct chan *c, int nrep, long iters, double *rtt)
+static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
+		       double *tmp)
 {
 	double med[MAX_REPEATS];
 	uint64_t seq = 0, s;
+	double *o;
 	long i;
 	int r;
 
 	for (r = 0; r < nrep; r++) {
+		o = rtt + (long)r * iters;
 		for (i = 0; i < WARMUP + iters; i++, seq++) {
 			s = now_ns();
 			send_one(c, 0, seq);
 			recv_one(c, 1, seq);
 			if (i >= WARMUP)
-				rtt[i - WARMUP] = (now_ns() - s) / 1e3;
+				o[i - WARMUP] = (now_ns() - s) / 1e3;
 		}
-		med[r] = median_of(rtt, iters);
+		memcpy(tmp, o, iters * sizeof(*tmp));
+		med[r] = median_of(tmp, iters);
 	}
 	report("lat-rtt", c->t->name, c->t->mode, c->len, med, nrep, "us");
+	report_samples("lat-rtt", c->t->name, c->t->mode, c->len, rtt, nrep,
+		       iters, 1e3);
 }
 
-/* Streaming: the child consumes @n messages, then says so on @done. */
-static void tput_child(struct chan *c, int nrep, long n, int done)
+/*
+ * Streaming: after TPUT_WARMUP messages, each repeat sends up to @n
+ * messages and stops early once it has run TPUT_NS, with TPUT_FLOOR
+ * messages at least.  The parent publishes the count in shm->stop before
+ * it sends the last one; the child says on @done that it has them all.
+ */
+#define TPUT_WARMUP	64
+#define TPUT_NS		1000000000ULL
+#define TPUT_FLOOR	64
+
+static void tput_child(struct chan *c, int nrep, int done)
 {
-	uint64_t seq = 0;
-	long i;
+	uint64_t seq = 0, i;
 	int r;
 
+	for (i = 0; i < TPUT_WARMUP; i++, seq++)
+		recv_one(c, 0, seq);
+	write_all(done, "", 1);
 	for (r = 0; r < nrep; r++) {
-		for (i = 0; i < n; i++, seq++)
+		for (i = 1;; i++, seq++) {
 			recv_one(c, 0, seq);
+			if (i == __atomic_load_n(&c->shm->stop,
+						 __ATOMIC_ACQUIRE))
+				break;
+		}
+		seq++;
 		write_all(done, "", 1);
 	}
 }
@@ -669,17 +698,30 @@ static void tput_child(struct chan *c, int nrep, long n, int done)
 static void tput_parent(struct chan *c, int nrep, long n, int done)
 {
 	double mibs[MAX_REPEATS];
-	uint64_t seq = 0, s;
+	uint64_t seq = 0, s, i;
 	char b;
-	long i;
 	int r;
 
+	for (i = 0; i < TPUT_WARMUP; i++, seq++)
+		send_one(c, 0, seq);
+	read_all(done, &b, 1, 0);
 	for (r = 0; r < nrep; r++) {
+		__atomic_store_n(&c->shm->stop, 0, __ATOMIC_RELEASE);
 		s = now_ns();
-		for (i = 0; i < n; i++, seq++)
+		for (i = 1;; i++, seq++) {
+			if (i == (uint64_t)n ||
+			    (i >= TPUT_FLOOR && !(i % 16) &&
+			     now_ns() - s >= TPUT_NS)) {
+				__atomic_store_n(&c->shm->stop, i,
+						 __ATOMIC_RELEASE);
+				send_one(c, 0, seq);
+				break;
+			}
 			send_one(c, 0, seq);
+		}
+		seq++;
 		read_all(done, &b, 1, 0);
-		mibs[r] = (double)n * c->len / (1 << 20) /
+		mibs[r] = (double)i * c->len / (1 << 20) /
 			  ((now_ns() - s) / 1e9);
 	}
 	report("tput", c->t->name, c->t->mode, c->len, mibs, nrep, "MiB/s");
@@ -690,16 +732,19 @@ static long lat_iters(size_t len)
 	return bench_iters(len > 4096 ? 100 : 400);
 }
 
-/* Messages of one throughput repeat: 12 MiB, at most 4000 messages. */
+/*
+ * Messages of one throughput repeat: 12 MiB's worth, at most 4000 and at
+ * least 1000 (tput_parent stops a repeat at TPUT_NS before that).
+ */
 static long tput_msgs(size_t len)
 {
 	long n = (12L << 20) / len;
 
 	if (n > 4000)
 		n = 4000;
-	if (n < 64)
-		n = 64;
-	return bench_iters(n);
+	if (n < 1000)
+		n = 1000;
+	return n;
 }
 
 /*
@@ -724,12 +769,16 @@ static void run(const struct transport *t, size_t len, int stream)
 	struct chan c = { .t = t, .len = len, .stream = stream };
 	int nrep = bench_repeats(), done[2], status;
 	long n = stream ? tput_msgs(len) : lat_iters(len);
-	double *v = calloc(n, sizeof(*v));
+	size_t all = stream ? 1 : (size_t)nrep * n * sizeof(double);
+	double *v = calloc(n, sizeof(*v)), *samples = NULL;
 	pid_t pid;
 
 	if (!v || pipe(done))
 		die("setup", errno);
 	c.shm = shared_alloc(sizeof(*c.shm));
+	/* Latency: every sample, the child's one-way ones shared. */
+	if (!stream)
+		samples = shared_alloc(all);
 	t->setup(&c);
 	pid = fork();
 	if (pid < 0)
@@ -740,9 +789,9 @@ static void run(const struct transport *t, size_t len, int stream)
 	t->attach(&c);
 	if (c.side) {
 		if (stream) {
-			tput_child(&c, nrep, n, done[1]);
+			tput_child(&c, nrep, done[1]);
 		} else {
-			lat_child(&c, nrep, n, v);
+			lat_child(&c, nrep, n, samples, v);
 			/* Its last reply dies with its peer: wait until read. */
 			read_all(done[0], v, 1, 0);
 		}
@@ -752,7 +801,12 @@ static void run(const struct transport *t, size_t len, int stream)
 	if (stream) {
 		tput_parent(&c, nrep, n, done[0]);
 	} else {
-		lat_parent(&c, nrep, n, v);
+		double *rtt = malloc(all);
+
+		if (!rtt)
+			die("malloc", ENOMEM);
+		lat_parent(&c, nrep, n, rtt, v);
+		free(rtt);
 		write_all(done[1], "", 1);
 	}
 	if (waitpid(pid, &status, 0) < 0 || status)
@@ -760,6 +814,9 @@ static void run(const struct transport *t, size_t len, int stream)
 	if (!stream) {
 		memcpy(v, c.shm->oneway, nrep * sizeof(*v));
 		report("lat-oneway", t->name, t->mode, len, v, nrep, "us");
+		report_samples("lat-oneway", t->name, t->mode, len, samples,
+			       nrep, n, 1e3);
+		munmap(samples, all);
 	}
 	alarm(0);
 	t->teardown(&c);

@@ -16,6 +16,8 @@
  * reports nothing, for a profiler to watch (bench/profile.sh).
  */
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -359,6 +361,86 @@ static int loop(const char *path, long n)
 	return 0;
 }
 
+/*
+ * Calibration: a loop of fixed length, about 1 ms, timed CALIB_N times on
+ * every CPU at once, one process pinned to each.  On an idle machine every
+ * sample is the same; a vCPU preempted by its host, or an interrupt storm,
+ * shows as a long tail.  Rows: calib|spin 1 ms, WHEN|cpuN|0.
+ */
+#define CALIB_N		500
+#define CALIB_CPUS	8
+
+static void spin(long k)
+{
+	volatile long x = 0;
+	long i;
+
+	for (i = 0; i < k; i++)
+		x += i;
+}
+
+static int calib(const char *when)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), k = 100000, n, i;
+	double *v, best = 1e18, t, med[1];
+	char name[64], mode[16];
+	cpu_set_t set;
+	uint64_t s;
+	int cpu, status;
+
+	if (ncpu > CALIB_CPUS)
+		ncpu = CALIB_CPUS;
+	n = bench_quick() ? CALIB_N / 2 : CALIB_N;
+	/* k iterations of about 1 ms: the fastest of 10 tries scaled. */
+	for (i = 0; i < 10; i++) {
+		s = now_ns();
+		spin(k);
+		t = now_ns() - s;
+		if (t < best)
+			best = t;
+	}
+	k = (long)(k * 1e6 / best);
+	v = mmap(NULL, ncpu * n * sizeof(*v), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (v == MAP_FAILED)
+		die("mmap", errno);
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork", errno);
+		if (pid)
+			continue;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		spin(k);
+		for (i = 0; i < n; i++) {
+			s = now_ns();
+			spin(k);
+			v[cpu * n + i] = (now_ns() - s) / 1e3;
+		}
+		exit(0);
+	}
+	while (wait(&status) > 0)
+		;
+	snprintf(name, sizeof(name), "spin 1 ms, %s", when);
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		double *tmp = malloc(n * sizeof(*tmp));
+
+		if (!tmp)
+			die("malloc", ENOMEM);
+		memcpy(tmp, v + cpu * n, n * sizeof(*tmp));
+		qsort(tmp, n, sizeof(*tmp), cmp_double);
+		med[0] = tmp[n / 2];
+		free(tmp);
+		snprintf(mode, sizeof(mode), "cpu%d", cpu);
+		report("calib", name, mode, 0, med, 1, "us");
+		report_samples("calib", name, mode, 0, v + cpu * n, 1, n, 1e3);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const names[STEPS] = {
@@ -374,6 +456,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "mem"))
 		return pool_memory();
+	if (argc > 1 && !strcmp(argv[1], "calib"))
+		return calib(argc > 2 ? argv[2] : "-");
 	if (argc > 3 && !strcmp(argv[1], "loop"))
 		return loop(argv[2], atol(argv[3]));
 	pool_open();

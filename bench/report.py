@@ -4,10 +4,19 @@
 
 Usage: bench/report.py RAW OUTDIR
 
-RAW holds "@@info KEY VALUE" and "@@row group|name|mode|size|median|spread|
-unit[|min|max]" lines among other output.  Writes OUTDIR/results.md, and
-OUTDIR/results.png when gnuplot is there.
+RAW (plain or gzipped) holds "@@info KEY VALUE", "@@row group|name|mode|
+size|median|spread|unit[|min|max]" and "@@samples group|name|mode|size|
+repeat|ns,ns,..." lines among other output.  Writes OUTDIR/results.md,
+OUTDIR/samples.csv.gz (every sample) and OUTDIR/results.png when gnuplot
+is there.
+
+Rules (bench/README.md): a row whose slowest repeat is more than
+UNSTABLE times its fastest is unstable and gives no verdict; a busy host
+(see busy()) gives no verdicts at all.
 """
+import csv
+import gzip
+import math
 import os
 import shutil
 import subprocess
@@ -19,6 +28,12 @@ TPUT_SIZES = [64, 4096, 65536, 1 << 20]
 MP_BUSY = "msgpool token/shm"
 MP_BLOCK = "msgpool token/pipe"
 
+MAX_SAMPLES = 100000    # per row, as bench.h prints them
+UNSTABLE = 2.0          # slowest / fastest repeat above this: unstable
+HOST_BUSY = 0.25        # share of all host CPUs others used
+STEAL = 0.05            # share of CPU time stolen, host or guest
+CALIB_TAIL = 1.25       # calibration loop: p99 / median above this
+
 
 def size_name(n):
     if n >= 1 << 20:
@@ -29,26 +44,83 @@ def size_name(n):
 
 
 def parse(path):
-    info, rows = {}, {}
-    with open(path, errors="replace") as f:
+    """info: {key: value}; rows: {key: (median, spread, unit)};
+    extremes: {key: (fastest, slowest repeat)}; samples: {key: {repeat:
+    [ns]}}, a key being (group, name, mode, size)."""
+    info, rows, extremes, samples = {}, {}, {}, {}
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
             if line.startswith("@@info "):
                 _, key, *val = line.split(" ")
                 info[key] = " ".join(val)
             elif line.startswith("@@row "):
-                g, name, mode, size, med, spread, unit = \
-                    line[6:].split("|")[:7]
-                rows[(g, name, mode, int(size))] = \
-                    (float(med), float(spread), unit)
-    return info, rows
+                f_ = line[6:].split("|")
+                g, name, mode, size, med, spread, unit = f_[:7]
+                key = (g, name, mode, int(size))
+                rows[key] = (float(med), float(spread), unit)
+                if len(f_) >= 9:
+                    extremes[key] = (float(f_[7]), float(f_[8]))
+            elif line.startswith("@@samples "):
+                f_ = line[10:].split("|")
+                if len(f_) != 6:
+                    continue
+                key = (f_[0], f_[1], f_[2], int(f_[3]))
+                try:
+                    vals = [int(v) for v in f_[5].split(",") if v]
+                except ValueError:
+                    continue    # a line the console mangled
+                per = samples.setdefault(key, {})
+                per.setdefault(int(f_[4]), []).extend(vals)
+    for key, per in samples.items():
+        n = sum(len(v) for v in per.values())
+        if n > MAX_SAMPLES:
+            step = math.ceil(n / MAX_SAMPLES)
+            for r in per:
+                per[r] = per[r][::step]
+    return info, rows, extremes, samples
+
+
+def unstable(extremes, key):
+    """The slowest repeat more than UNSTABLE times the fastest (per-repeat
+    medians for latency, per-repeat figures elsewhere)."""
+    e = extremes.get(key)
+    if not e:
+        return False
+    lo, hi = min(e), max(e)
+    if lo <= 0:
+        return hi > 0
+    return hi / lo > UNSTABLE
+
+
+UNSTABLE_ROWS = {}
 
 
 def cell(rows, key, fmt="%.1f"):
     r = rows.get(key)
     if not r:
         return "-"
-    return (fmt % r[0]) + " ±%.0f%%" % r[1]
+    return (fmt % r[0]) + " ±%.0f%%" % r[1] + \
+        (" unstable" if UNSTABLE_ROWS.get(key) else "")
+
+
+def pct(sorted_v, q):
+    """Nearest rank: the smallest sample with at least q of all at or
+    below it."""
+    if not sorted_v:
+        return None
+    return sorted_v[max(0, math.ceil(q * len(sorted_v)) - 1)]
+
+
+def dist(samples, key):
+    """p50, p99, p99.9, max in ns and the sample count, or None."""
+    per = samples.get(key)
+    if not per:
+        return None
+    v = sorted(x for r in per.values() for x in r)
+    return (pct(v, 0.5), pct(v, 0.99),
+            pct(v, 0.999) if len(v) >= 1000 else None, v[-1], len(v))
 
 
 def val(rows, key):
@@ -87,7 +159,9 @@ def machine(info):
             "quick" if info.get("quick", "0") not in ("0", "") else "full",
             repeats),
         "- each figure: median over the repeats, ± half the range "
-        "between the fastest and slowest repeat", ""]
+        "between the fastest and slowest repeat; \"unstable\": the "
+        "slowest repeat over %g times the fastest, no verdict from it"
+        % UNSTABLE, ""]
 
 
 def ops_section(rows):
@@ -97,7 +171,9 @@ def ops_section(rows):
         if g != "ops":
             continue
         ratio = "%.2f" % (med / floor) if floor else "-"
-        body.append([name, "%.0f ±%.0f%%" % (med, spread), ratio])
+        body.append([name, "%.0f ±%.0f%%" % (med, spread) +
+                     (" unstable" if UNSTABLE_ROWS.get((g, name, mode, size))
+                      else ""), ratio])
     return ["## Per-operation cost (one process, in the VM)", "",
             "ns per op; ratio to the null ioctl (MSGPOOL_IOC_NOP). "
             "Batches: per op inside one MSGPOOL_IOC_BATCH.", ""] + \
@@ -128,6 +204,168 @@ def lat_section(rows):
     return out
 
 
+def us(ns):
+    return "-" if ns is None else "%.1f" % (ns / 1e3)
+
+
+def dist_section(rows, extremes, samples):
+    """One line per latency row: every message of every repeat."""
+    body = []
+    for g, what in (("lat-oneway", "one-way"), ("lat-rtt", "round trip")):
+        for mode in ("busy", "blocking"):
+            for name, m in names(rows, g):
+                if m != mode:
+                    continue
+                for s in LAT_SIZES:
+                    key = (g, name, m, s)
+                    if key not in rows:
+                        continue
+                    d = dist(samples, key)
+                    e = extremes.get(key)
+                    body.append([
+                        "%s (%s)" % (name, m), what, size_name(s),
+                        "%.1f" % rows[key][0]] +
+                        ([us(d[0]), us(d[1]), us(d[2]), us(d[3]),
+                          str(d[4])] if d else ["-"] * 5) +
+                        ["%.1f / %.1f" % e if e else "-",
+                         "unstable" if UNSTABLE_ROWS.get(key) else "ok"])
+    if not body:
+        return []
+    return ["## Latency distribution, two processes (us)", "",
+            "Every message of every repeat together (p99.9 from 1000 "
+            "samples up); the median of the per-repeat medians and the "
+            "fastest / slowest repeat's median beside them.  Unstable: the "
+            "slowest repeat over %g times the fastest." % UNSTABLE, ""] + \
+        table(["transport", "figure", "size", "median", "p50", "p99",
+               "p99.9", "max", "samples", "fastest / slowest",
+               "stable"], body)
+
+
+def calib_rows(rows, samples):
+    """(row name, cpu, p50 ns, p99 ns, tail) of the calibration loop."""
+    out = []
+    for (g, name, mode, size) in rows:
+        if g != "calib":
+            continue
+        d = dist(samples, (g, name, mode, size))
+        if d and d[0]:
+            out.append((name, mode, d[0], d[1], d[1] / d[0]))
+    return out
+
+
+def calib_section(rows, samples):
+    body = [[name, cpu, us(p50), us(p99), "%.2f" % tail]
+            for name, cpu, p50, p99, tail in calib_rows(rows, samples)]
+    if not body:
+        return []
+    return ["## Calibration (in the VM)", "",
+            "A loop of fixed length, about 1 ms when calibrated, timed "
+            "on every vCPU at once before and after the benchmarks.  Its "
+            "p99 over its median above %g: vCPUs were preempted, no "
+            "verdicts." % CALIB_TAIL, ""] + \
+        table(["loop", "CPU", "p50 (us)", "p99 (us)", "p99 / p50"], body)
+
+
+def stat_delta(info, a, b):
+    """(total, non-idle, steal) ticks between two aggregate cpu lines of
+    /proc/stat: user nice system idle iowait irq softirq steal ..."""
+    try:
+        x = [int(v) for v in info[a].split()[:8]]
+        y = [int(v) for v in info[b].split()[:8]]
+    except (KeyError, ValueError):
+        return None
+    d = [q - p for p, q in zip(x, y)]
+    total = sum(d)
+    if total <= 0:
+        return None
+    return total, total - d[3] - d[4], d[7]
+
+
+def busy(info, rows, samples):
+    """Why the host was too busy for verdicts: a list, empty if it was
+    not (bench/README.md, "A busy host")."""
+    why = []
+
+    def load(key):
+        try:
+            return float(info[key].split()[0])
+        except (KeyError, ValueError, IndexError):
+            return None
+
+    ncpu = int(info.get("host_cpus", "0") or 0)
+    l = load("host_load_before")
+    if l is not None and ncpu and l > ncpu:
+        why.append("host load %.2f before the VM, over its %d CPUs"
+                   % (l, ncpu))
+    d = stat_delta(info, "host_stat_idle0", "host_stat_idle1")
+    if d:
+        total, used, steal = d
+        if used / total > HOST_BUSY:
+            why.append("host %.0f%% busy in the 2 s before the VM"
+                       % (100 * used / total))
+        if steal / total > STEAL:
+            why.append("host %.0f%% stolen before the VM"
+                       % (100 * steal / total))
+    d = stat_delta(info, "host_stat_before", "host_stat_after")
+    if d:
+        total, used, steal = d
+        try:
+            mine = (float(info["host_children_after"]) -
+                    float(info["host_children_before"]))
+        except (KeyError, ValueError):
+            mine = None
+        if mine is not None:
+            others = (used - mine) / total
+            if others > HOST_BUSY:
+                why.append("others used %.0f%% of the host's CPUs during "
+                           "the VM" % (100 * others))
+        if steal / total > STEAL:
+            why.append("host %.0f%% stolen during the VM"
+                       % (100 * steal / total))
+    gcpu = int(info.get("guest_cpus", "0") or 0)
+    l = load("guest_load_before")
+    if l is not None and gcpu and l > gcpu:
+        why.append("guest load %.2f before the benchmarks" % l)
+    d = stat_delta(info, "guest_stat_before", "guest_stat_after")
+    if d and d[2] / d[0] > STEAL:
+        why.append("guest %.0f%% stolen" % (100 * d[2] / d[0]))
+    for name, cpu, p50, p99, tail in calib_rows(rows, samples):
+        if tail > CALIB_TAIL:
+            why.append("calibration %s on %s: p99 %.2fx its median"
+                       % (name, cpu, tail))
+    return why
+
+
+def busy_section(info):
+    def line(what, key):
+        return "- %s: %s" % (what, info[key]) if key in info else None
+
+    out = [line("host load average before the VM", "host_load_before"),
+           line("host load average after the VM", "host_load_after"),
+           line("guest load average before", "guest_load_before"),
+           line("guest load average after", "guest_load_after")]
+    for what, a, b in (("host", "host_stat_before", "host_stat_after"),
+                       ("guest", "guest_stat_before", "guest_stat_after")):
+        d = stat_delta(info, a, b)
+        if d:
+            out.append("- %s over the run: %.0f%% busy, %.1f%% stolen"
+                       % (what, 100 * d[1] / d[0], 100 * d[2] / d[0]))
+    return [x for x in out if x] + [""]
+
+
+def write_samples(samples, outdir):
+    if not samples:
+        return
+    with gzip.open(os.path.join(outdir, "samples.csv.gz"), "wt",
+                   newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["group", "name", "mode", "size", "repeat", "ns"])
+        for (g, name, mode, size), per in samples.items():
+            for r in sorted(per):
+                for v in per[r]:
+                    w.writerow([g, name, mode, size, r, v])
+
+
 def tput_section(rows):
     body = []
     for name, mode in names(rows, "tput"):
@@ -141,9 +379,11 @@ def tput_section(rows):
 
 
 def simple_section(rows, group, title, text):
-    body = [[name, mode, "%.1f %s" % (med, unit) if not spread else
-             "%.1f ±%.0f%% %s" % (med, spread, unit)]
-            for (g, name, mode, _), (med, spread, unit) in rows.items()
+    body = [[name, mode, ("%.1f %s" % (med, unit) if not spread else
+                          "%.1f ±%.0f%% %s" % (med, spread, unit)) +
+             (" unstable" if UNSTABLE_ROWS.get((g, name, mode, size))
+              else "")]
+            for (g, name, mode, size), (med, spread, unit) in rows.items()
             if g == group]
     if not body:
         return []
@@ -155,55 +395,72 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def verdict(r, limit, below=True):
+def verdict(r, limit, below=True, keys=(), busy_host=False):
     if r is None:
         return "-", "not measured"
+    bad = [k for k in keys if UNSTABLE_ROWS.get(k)]
+    if bad:
+        return "%.2f" % r, "none: %s unstable" % ", ".join(
+            "%s %s" % (k[1], size_name(k[3]) if k[3] else "")
+            for k in bad).strip()
+    if busy_host:
+        return "%.2f" % r, "none: host busy"
     ok = r <= limit if below else r >= limit
     return "%.2f" % r, "holds" if ok else "MISSED"
 
 
-def targets(rows):
+def targets(rows, reasons):
+    busy_host = bool(reasons)
+    nk = ("ops", "null ioctl", "-", 0)
     floor = val(rows, ("ops", "null ioctl", "-", 0))
     rb = val(rows, ("ops", "read borrow", "-", 64))
     rr = val(rows, ("ops", "read borrow+release", "-", 64))
     b64 = val(rows, ("ops", "batch borrow/release x64", "-", 64))
     body = []
-    for what, r, lim, below in (
-            ("read borrow / null ioctl", ratio(rb, floor), 1.5, True),
+    for what, r, lim, below, k in (
+            ("read borrow / null ioctl", ratio(rb, floor), 1.5, True,
+             ("ops", "read borrow", "-", 64)),
             ("read borrow + release / null ioctl", ratio(rr, floor), 2.5,
-             True),
+             True, ("ops", "read borrow+release", "-", 64)),
             ("batch x64, per op / null ioctl", ratio(b64, floor), 0.15,
-             True)):
-        v, ok = verdict(r, lim, below)
+             True, ("ops", "batch borrow/release x64", "-", 64))):
+        v, ok = verdict(r, lim, below, (nk, k), busy_host)
         body.append([what, v, ("<= %g" if below else ">= %g") % lim, ok])
     for s in (65536, 1 << 20):
         pipe = val(rows, ("tput", "pipe", "blocking", s))
         for name, mode in ((MP_BLOCK, "blocking"), (MP_BUSY, "busy")):
             v, ok = verdict(ratio(val(rows, ("tput", name, mode, s)),
-                                  pipe), 2, False)
+                                  pipe), 2, False,
+                            (("tput", "pipe", "blocking", s),
+                             ("tput", name, mode, s)), busy_host)
             body.append(["%s throughput / pipe, %s" % (name, size_name(s)),
                          v, ">= 2", ok])
     for s in LAT_SIZES:
         efd = val(rows, ("lat-oneway", "eventfd+shm", "blocking", s))
         v, ok = verdict(ratio(val(rows, ("lat-oneway", MP_BLOCK,
-                                         "blocking", s)), efd), 1)
+                                         "blocking", s)), efd), 1, True,
+                        (("lat-oneway", "eventfd+shm", "blocking", s),
+                         ("lat-oneway", MP_BLOCK, "blocking", s)),
+                        busy_host)
         body.append(["%s one-way / eventfd+shm, %s" % (MP_BLOCK,
                                                        size_name(s)),
                      v, "<= 1", ok])
-    out = ["## Targets", ""] + table(["target", "ratio", "wanted",
-                                      "verdict"], body)
+    out = ["## Targets", ""]
+    if busy_host:
+        out += ["**host busy: no verdicts** (%s)" % "; ".join(reasons), ""]
+    out += table(["target", "ratio", "wanted", "verdict"], body)
     body = []
     for mode, mp in (("busy", MP_BUSY), ("blocking", MP_BLOCK)):
-        for s in LAT_SIZES:
-            r = ratio(val(rows, ("lat-oneway", mp, mode, s)),
-                      val(rows, ("lat-oneway", "iceoryx", mode, s)))
-            body.append(["one-way latency %s, %s" % (mode, size_name(s)),
-                         "%.2f" % r if r else "-"])
-        for s in TPUT_SIZES:
-            r = ratio(val(rows, ("tput", mp, mode, s)),
-                      val(rows, ("tput", "iceoryx", mode, s)))
-            body.append(["throughput %s, %s" % (mode, size_name(s)),
-                         "%.2f" % r if r else "-"])
+        for g, what, sizes in (("lat-oneway", "one-way latency",
+                                LAT_SIZES),
+                               ("tput", "throughput", TPUT_SIZES)):
+            for s in sizes:
+                a, b = (g, mp, mode, s), (g, "iceoryx", mode, s)
+                r = ratio(val(rows, a), val(rows, b))
+                shaky = UNSTABLE_ROWS.get(a) or UNSTABLE_ROWS.get(b)
+                body.append(["%s %s, %s" % (what, mode, size_name(s)),
+                             ("%.2f" % r if r else "-") +
+                             (" (unstable)" if r and shaky else "")])
     out += ["### msgpool / iceoryx", "",
             "Latency ratio above 1: msgpool slower; throughput ratio "
             "below 1: msgpool slower.", ""] + \
@@ -267,12 +524,18 @@ unset multiplot
 def main():
     raw, outdir = sys.argv[1], sys.argv[2]
     os.makedirs(outdir, exist_ok=True)
-    info, rows = parse(raw)
+    info, rows, extremes, samples = parse(raw)
+    for key in rows:
+        UNSTABLE_ROWS[key] = unstable(extremes, key)
+    reasons = busy(info, rows, samples)
     md = ["# msgpool benchmarks, %s" % time.strftime("%Y-%m-%d %H:%M"), ""]
     md += machine(info)
-    md += targets(rows)
+    md += busy_section(info)
+    md += targets(rows, reasons)
+    md += calib_section(rows, samples)
     md += ops_section(rows)
     md += lat_section(rows)
+    md += dist_section(rows, extremes, samples)
     md += tput_section(rows)
     md += simple_section(
         rows, "probe", "Copy probes (in the VM)",
@@ -287,6 +550,7 @@ def main():
         rows, "freelist", "Free list, userspace shim (native)",
         "Million pop + push pairs per second, all threads together; "
         "each thread holds 8 slots between pops and pushes.")
+    write_samples(samples, outdir)
     if plot(rows, outdir):
         md += ["![latency and throughput](results.png)", ""]
     with open(os.path.join(outdir, "results.md"), "w") as f:

@@ -79,6 +79,25 @@ if want iox && [ -x "$build/iox_bench" ]; then
 		--file "$stage/ld.so:/lib64/ld-linux-x86-64.so.2")
 fi
 
+# The host's share in the verdicts (bench/report.py): load average and the
+# aggregate cpu line of /proc/stat before and after the VM, a 2 s sample of
+# it before the VM starts, and the CPU time this script's children (qemu)
+# used, so that what others ran during the VM can be told apart.
+host_busy() {
+	echo "@@info host_load_$1 $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "@@info host_stat_$1 $(sed -n 's/^cpu  *//p' /proc/stat)"
+	echo "@@info host_children_$1 $(cut -d')' -f2 /proc/$$/stat |
+		awk '{ print $14 + $15 }')"
+	echo "@@info host_uptime_$1 $(cut -d' ' -f1 /proc/uptime)"
+}
+{
+	echo "@@info host_clk_tck $(getconf CLK_TCK)"
+	echo "@@info host_stat_idle0 $(sed -n 's/^cpu  *//p' /proc/stat)"
+	sleep 2
+	echo "@@info host_stat_idle1 $(sed -n 's/^cpu  *//p' /proc/stat)"
+	host_busy before
+} >>"$raw"
+
 vm_only=""
 for b in ops lat tput mem iox; do
 	want $b && vm_only+="$b "
@@ -89,6 +108,9 @@ echo "bench: in the VM ($accel): $vm_only" >&2
 	"BENCH_ONLY='$vm_only' BENCH_QUICK=${BENCH_QUICK:-0}" \
 	"BENCH_REPEATS=${BENCH_REPEATS:-0} sh /bin/vm-bench.sh" |
 	tee -a "$raw"
+host_busy after >>"$raw"
 
 python3 "$bench/report.py" "$raw" "$out"
+# Every latency sample is in it too: keep it small.
+gzip -f "$raw"
 echo "bench: $out/results.md" >&2

@@ -17,6 +17,16 @@ echo "@@info guest_kernel $(uname -r)"
 echo "@@info guest_cpus $(grep -c ^processor /proc/cpuinfo)"
 echo "@@info guest_clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 
+# How busy the machine is: load average and the aggregate cpu line of
+# /proc/stat (steal is its 8th figure), before and after; bench/report.py
+# judges them.  The calibration loop before and after shows preemption.
+busy_info() {
+	echo "@@info guest_load_$1 $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "@@info guest_stat_$1 $(sed -n 's/^cpu  *//p' /proc/stat)"
+}
+busy_info before
+/bin/mp_ops calib before
+
 # POSIX queues of 64 KiB messages, above the default 8 KiB.
 echo 1048576 >/proc/sys/fs/mqueue/msgsize_max
 
@@ -25,7 +35,13 @@ want mem && /bin/mp_ops mem
 want lat && /bin/ipc_bench lat
 want tput && /bin/ipc_bench tput
 
-want iox && [ -x /bench/iox_bench ] || exit 0
+finish() {
+	busy_info after
+	/bin/mp_ops calib after
+	exit 0
+}
+
+want iox && [ -x /bench/iox_bench ] || finish
 export LD_LIBRARY_PATH=/bench/lib
 before=$(sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo)
 /bench/iox-roudi -l warning -c /bench/roudi.toml >/tmp/roudi.log 2>&1 &
@@ -49,3 +65,4 @@ echo "@@row mem|iceoryx|MemFree drop at start|0|$((before - after)).0|0.0|KiB"
 kill $roudi
 wait $roudi
 tail -n 5 /tmp/roudi.log | sed 's/^/roudi: /'
+finish
