@@ -190,10 +190,15 @@ static void msgpool_user_uncharge(kuid_t uid, u64 cost)
 /* A place among the pools, with its cost charged to the caller. */
 static int msgpool_pool_reserve(u64 cost)
 {
+	int err;
+
 	lockdep_assert_held(&msgpool_lock);
 	if (msgpool_nr_pools >= max_pools && !capable(CAP_SYS_RESOURCE))
 		return -ENOSPC;
-	return msgpool_user_charge(current_euid(), cost);
+	err = msgpool_user_charge(current_euid(), cost);
+	if (!err)
+		msgpool_nr_pools++;
+	return err;
 }
 
 static void msgpool_pool_unreserve(kuid_t uid, u64 cost)
@@ -208,7 +213,7 @@ static bool msgpool_slots_paged(const struct msgpool_class *cls, u32 nr)
 {
 	u32 i;
 
-	for (i = 0; i < nr && i < MSGPOOL_MAX_CLASSES; i++)
+	for (i = 0; i < nr; i++)
 		if (!PAGE_ALIGNED(cls[i].slot_size))
 			return false;
 	return true;
@@ -426,8 +431,6 @@ struct msgpool_pool *msgpool_pool_attach(const struct msgpool_attach *at,
 		err = -ENOENT;
 	else
 		err = msgpool_pool_reserve(cost);	/* pages come unlocked */
-	if (!pool && !err)
-		msgpool_nr_pools++;
 	mutex_unlock(&msgpool_lock);
 	if (err)
 		return ERR_PTR(err);
