@@ -105,6 +105,7 @@ uninstall:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userlib clean
+	rm -rf bindings/rust/target
 	rm -rf build
 
 # Sparse on every module source; any sparse or compiler warning fails.

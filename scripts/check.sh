@@ -3,13 +3,13 @@
 # the core's userspace tests, then for each kernel of scripts/kernels
 # (Debian 12's, the 6.12 LTS, the newest Debian ships) the module built
 # sparse-clean, built by dkms, installed and loaded with modprobe, and the
-# selftests and the library's tests in qemu; then the same on the debug
-# kernel (KASAN, lockdep, kmemleak) with its KUnit suites. A suite's name
-# carries its kernel's version. scripts/tap.awk reads every suite's
-# results into build/results/<suite>.tap (TAP 13); the suite's output
-# goes to build/results/<suite>.log. Ends with a table and the line
-# "msgpool: N passed, N failed"; exits non-zero if any test failed or a
-# suite produced no results.
+# selftests, the library's and the Rust binding's tests in qemu; then the
+# same on the debug kernel (KASAN, lockdep, kmemleak) with its KUnit
+# suites. A suite's name carries its kernel's version. scripts/tap.awk
+# reads every suite's results into build/results/<suite>.tap (TAP 13);
+# the suite's output goes to build/results/<suite>.log. Ends with a table
+# and the line "msgpool: N passed, N failed"; exits non-zero if any test
+# failed or a suite produced no results.
 #
 # Usage: scripts/check.sh [--list] [PATTERN...]
 #   PATTERN  run only the suites whose names match one of these globs, e.g.
@@ -194,6 +194,15 @@ s_build() {
 		build_clean "$K_KDIR" "$K_COPY" "${flags[@]}"
 }
 
+# The Rust binding on the host: everything builds warning-free, its docs
+# too, and its unit tests pass; its tests of the module run in the VMs.
+s_rust() {
+	one "bindings/rust builds with -D warnings, unit tests pass" \
+		make -C bindings/rust all
+	one "bindings/rust test programs build static for the VM" \
+		make -C bindings/rust tests
+}
+
 s_debug_kernel() {
 	one "debug kernel $(basename "$DEBUG_KDIR")" "$scripts/debug-kernel.sh"
 }
@@ -327,12 +336,22 @@ s_userlib() {
 	vm_progs userlib tests print-tests "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
 }
 
+s_rust_vm() {
+	vm_progs bindings/rust tests print-tests "$K_VMLINUZ" \
+		"$K_COPY/kmod/msgpool.ko"
+}
+
 s_selftests_debug() {
 	vm_progs selftests all print-progs debug "$debug_copy/kmod/msgpool.ko"
 }
 
 s_userlib_debug() {
 	vm_progs userlib tests print-tests debug "$debug_copy/kmod/msgpool.ko"
+}
+
+s_rust_debug() {
+	vm_progs bindings/rust tests print-tests debug \
+		"$debug_copy/kmod/msgpool.ko"
 }
 
 # KUnit runs the suites when the module loads; their KTAP is in the
@@ -351,6 +370,7 @@ suite uapi s_uapi
 suite man s_man
 suite kunit-shim s_kunit_shim
 suite bench-build s_bench_build
+suite rust s_rust
 newest=$(msgpool_kernels | awk 'END { print $1 }')
 host=$(msgpool_host_kernel)
 while read -r k _; do
@@ -362,6 +382,7 @@ while read -r k _; do
 	[ "$k" != "$host" ] || suite "udev-vm-$K_LABEL" s_udev_vm
 	suite "selftests-$K_LABEL" s_selftests
 	suite "userlib-$K_LABEL" s_userlib
+	suite "rust-$K_LABEL" s_rust_vm
 done < <(msgpool_kernels)
 # make install, for the kernel this system builds for.
 kernel_env "$host"
@@ -372,6 +393,7 @@ suite "debug-kernel-${debug:-6.12}" s_debug_kernel
 suite "build-${debug:-6.12}-debug" s_build_debug
 suite "selftests-${debug:-6.12}-debug" s_selftests_debug
 suite "userlib-${debug:-6.12}-debug" s_userlib_debug
+suite "rust-${debug:-6.12}-debug" s_rust_debug
 suite "install-vm-${debug:-6.12}-debug" s_install_vm_debug
 suite "kunit-${debug:-6.12}-debug" s_kunit_debug
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The one TAP reader of scripts/check.sh: kselftest's TAP 13, KTAP
-# (KUnit, kunit/shim) and check.sh's own "ok - WHAT" lines. Prints one
+# (KUnit, kunit/shim), check.sh's own "ok - WHAT" lines and Rust's
+# libtest ("test NAME ... ok|FAILED|ignored", unindented). Prints one
 # result per test without subtests, "ok - PROGRAM: TEST" or "not ok -
 # PROGRAM: SUITE.CASE.PARAM" (parents joined with dots, as kunit.py does).
 # Numbers are optional, subtests indented; a "KTAP version 1" or "TAP
@@ -84,6 +85,13 @@ function line(l,    ind, body, ok) {
 		ok = body !~ /^not /
 		sub(/^(not )?ok( [0-9]+)?( - | -$| |$)/, "", body)
 		result(ind, ok, body)
+	} else if (!ind && body ~ /^test [^ ]+ \.\.\. (ok|FAILED|ignored)$/) {
+		ok = body !~ /FAILED$/
+		sub(/^test /, "", body)
+		sub(/ \.\.\. ok$/, "", body)
+		sub(/ \.\.\. FAILED$/, "", body)
+		sub(/ \.\.\. ignored$/, " # SKIP ignored", body)
+		result(0, ok, body)
 	} else if (body ~ /^# Subtest: /) {
 		subname[ind] = substr(body, 12)
 		cnt[ind] += 0
