@@ -376,3 +376,101 @@ s_man() {
 	done < <(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
 		userlib/msgpool.h | sort -u)
 }
+
+# The Debian packages: dpkg-buildpackage on a copy of the tree (what git
+# tracks, and new files it does not ignore), then lintian on the result.
+deb_dir=$repo/build/deb
+
+deb_files() {
+	local arch
+
+	arch=$(dpkg --print-architecture)
+	echo "$deb_dir/msgpool-dkms_$1_all.deb"
+	for p in libmsgpool1 libmsgpool-dev msgpool-tools; do
+		echo "$deb_dir/${p}_$1_$arch.deb"
+	done
+}
+
+s_deb() {
+	local v f arch
+
+	v=$(cat VERSION)
+	arch=$(dpkg --print-architecture)
+	rm -rf "$deb_dir"
+	mkdir -p "$deb_dir/src"
+	git ls-files -z -co --exclude-standard |
+		tar -C "$repo" --null -T - -cf - | tar -C "$deb_dir/src" -xf -
+	one "dpkg-buildpackage -b" sh -c "cd '$deb_dir/src' &&
+		dpkg-buildpackage -us -uc -b"
+	while read -r f; do
+		one "built $(basename "$f"), version $v" \
+			test "$(dpkg-deb -f "$f" Version 2>&1)" = "$v"
+	done < <(deb_files "$v")
+	one "msgpool-dkms's dkms.conf names msgpool $v" grep -qx \
+		"PACKAGE_VERSION=\"$v\"" <(dpkg-deb --fsys-tarfile \
+		"$deb_dir/msgpool-dkms_${v}_all.deb" |
+		tar -xOf - "./usr/src/msgpool-$v/dkms.conf")
+	# Info and pedantic tags go to the log; errors and warnings fail.
+	one "lintian: no error, no warning" lintian --pedantic -I -E \
+		--fail-on error,warning "$deb_dir/msgpool_${v}_$arch.changes"
+}
+
+# The packages installed into a throwaway overlay over this kernel's root
+# (scripts/deb-root.sh), then the module DKMS built there loaded in a VM,
+# running the examples built from libmsgpool-dev. A kernel of the same
+# Debian release built on this system ("later") gets its headers
+# installed after msgpool, as a kernel upgrade would.
+s_deb_root() {
+	local v t later='' f k vmlinuz libs=()
+
+	v=$(cat VERSION)
+	[ "$K_ROOT" != / ] || return 0
+	need "$K_ROOT/.msgpool-root" || return
+	while read -r f; do
+		need "$f" || return
+	done < <(deb_files "$v")
+	# shellcheck disable=SC1091 # the roots' and this system's
+	[ "$(. "$K_ROOT/etc/os-release" && echo "$VERSION_CODENAME")" != \
+		"$(. /etc/os-release && echo "$VERSION_CODENAME")" ] ||
+		later=$host_kver
+	mkdir -p "$repo/build"
+	t=$(mktemp -d "$repo/build/deb-root.XXXXXX") || return
+	mkdir -p "$t/upper" "$t/work" "$t/merged" "$t/io"
+	# shellcheck disable=SC2046 # paths without spaces, one a line
+	cp $(deb_files "$v") "$scripts/deb-root.sh" "$t/io/"
+	# The later kernel comes from this system's apt sources.
+	if [ -n "$later" ]; then
+		mkdir -p "$t/io/apt"
+		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+			/etc/apt/sources.list.d/*.sources; do
+			[ ! -f "$f" ] || cp "$f" "$t/io/apt/host-$(basename "$f")"
+		done
+		[ ! -f "$t/io/apt/host-sources.list" ] ||
+			mv "$t/io/apt/host-sources.list" "$t/io/apt/host.list"
+	fi
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private /bin/bash -c '
+		mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" \
+			"$2/merged" && exec "$3/in-root.sh" "$2/merged" --bind "$2/io" \
+			-- bash "$2/io/deb-root.sh" "${@:4}"' deb-root "$K_ROOT" "$t" \
+		"$scripts" "$v" "$K_KVER" ${later:+"$later"} 2>>"$log"
+	while read -r f; do
+		libs+=(--file "$f:${f#"$t/io/out/lib"}")
+	done < <(find "$t/io/out/lib" -type f 2>/dev/null)
+	{ echo "$pkg_vm_t"; cat; } >"$t/io/out/vm-deb.sh" <<'EOS'
+t "msgpool-demo built from libmsgpool-dev passes messages on $1" \
+	/opt/msgpool/bin/msgpool-demo -n 200
+t "msgpool-stat from msgpool-tools runs on $1" /opt/msgpool/bin/msgpool-stat
+EOS
+	for k in "$K_KVER" $later; do
+		vmlinuz=$K_VMLINUZ
+		[ "$k" = "$K_KVER" ] || vmlinuz=$host_vmlinuz
+		need "$t/io/out/ko/$k.ko" || continue
+		vm "$vmlinuz" --module "$t/io/out/ko/$k.ko" "${libs[@]}" \
+			--file "$t/io/out/bin:/opt/msgpool/bin" \
+			--file "$t/io/out/vm-deb.sh:/opt/msgpool/vm-deb.sh" \
+			-- "sh /opt/msgpool/vm-deb.sh $k"
+		vm_results $? "$vmlinuz"
+	done
+	rm -rf "$t"
+}

@@ -371,14 +371,19 @@ suite man s_man
 suite kunit-shim s_kunit_shim
 suite bench-build s_bench_build
 suite rust s_rust
+suite deb s_deb
 newest=$(msgpool_kernels | awk 'END { print $1 }')
 host=$(msgpool_host_kernel)
+# The kernel built on this system, for the package suites of the others.
+host_kver=$(kernel_env "$host" && echo "$K_KVER")
+host_vmlinuz=$(kernel_env "$host" && echo "$K_VMLINUZ")
 while read -r k _; do
 	kernel_env "$k"
 	suite "checkpatch-$K_LABEL" s_checkpatch
 	suite "build-$K_LABEL" s_build
 	suite "dkms-$K_LABEL" s_dkms
 	suite "install-vm-$K_LABEL" s_install_vm
+	[ "$K_ROOT" = / ] || suite "deb-$K_LABEL" s_deb_root
 	[ "$k" != "$host" ] || suite "udev-vm-$K_LABEL" s_udev_vm
 	suite "selftests-$K_LABEL" s_selftests
 	suite "userlib-$K_LABEL" s_userlib
