@@ -5,7 +5,8 @@
 # sparse-clean, built by dkms, installed and loaded with modprobe, and the
 # selftests, the library's and the Rust binding's tests in qemu; then the
 # same on the debug kernel (KASAN, lockdep, kmemleak) with its KUnit
-# suites. A suite's name carries its kernel's version. scripts/tap.awk
+# suites. The Debian packages are built, linted, installed in each
+# kernel's root, their module run in its VM, and purged. A suite's name carries its kernel's version. scripts/tap.awk
 # reads every suite's results into build/results/<suite>.tap (TAP 13);
 # the suite's output goes to build/results/<suite>.log. Ends with a table
 # and the line "msgpool: N passed, N failed"; exits non-zero if any test
