@@ -23,7 +23,8 @@ trap 'echo "deps: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 packages=(qemu-system-x86 busybox-static cpio liburcu-dev sparse gcc g++
 	libc6-dev make bc flex bison libelf-dev libssl-dev xz-utils kmod
 	python3 perl dkms mandoc man-db groff-base pkgconf debootstrap
-	util-linux binutils rustc-web cargo-web debhelper dh-dkms lintian)
+	util-linux binutils rustc-web cargo-web build-essential debhelper dh-dkms
+	lintian)
 
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
