@@ -5,8 +5,9 @@
 Usage: bench/report.py RAW OUTDIR
 
 RAW (plain or gzipped) holds "@@info KEY VALUE", "@@row group|name|mode|
-size|median|spread|unit[|min|max]" and "@@samples group|name|mode|size|
-repeat|ns,ns,..." lines among other output.  Writes OUTDIR/results.md,
+size|median|spread|unit[|min|max]", "@@samples group|name|mode|size|
+repeat|ns,ns,..." and "@@sys group|name|mode|size|tx|rx|copies" lines
+among other output.  Writes OUTDIR/results.md,
 OUTDIR/samples.csv.gz (every sample) and OUTDIR/results.png when gnuplot
 is there.
 
@@ -43,10 +44,14 @@ def size_name(n):
     return "%d B" % n
 
 
+SYSCALLS = {}   # (group, name, mode, size): (tx, rx, copies)
+
+
 def parse(path):
     """info: {key: value}; rows: {key: (median, spread, unit)};
     extremes: {key: (fastest, slowest repeat)}; samples: {key: {repeat:
-    [ns]}}, a key being (group, name, mode, size)."""
+    [ns]}}, a key being (group, name, mode, size).  @@sys lines go to
+    SYSCALLS."""
     info, rows, extremes, samples = {}, {}, {}, {}
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", errors="replace") as f:
@@ -62,6 +67,15 @@ def parse(path):
                 rows[key] = (float(med), float(spread), unit)
                 if len(f_) >= 9:
                     extremes[key] = (float(f_[7]), float(f_[8]))
+            elif line.startswith("@@sys "):
+                f_ = line[6:].split("|")
+                if len(f_) != 7:
+                    continue
+                try:
+                    SYSCALLS[(f_[0], f_[1], f_[2], int(f_[3]))] = (
+                        float(f_[4]), float(f_[5]), int(f_[6]))
+                except ValueError:
+                    continue
             elif line.startswith("@@samples "):
                 f_ = line[10:].split("|")
                 if len(f_) != 6:
@@ -378,6 +392,46 @@ def tput_section(rows):
         table(["transport"] + [size_name(s) for s in TPUT_SIZES], body)
 
 
+def sys_section():
+    """Syscalls a message, tx / rx, per row and size; the payload the
+    kernel copies, from the transport's definition."""
+    if not SYSCALLS:
+        return []
+    out = ["## System calls and kernel copies per message", "",
+           "Counted by the kernel (perf, raw_syscalls:sys_enter) over "
+           "each repeat's timed loop, median over the repeats, less the "
+           "counter's own reads and the clock's calls: tx / rx, the "
+           "sender's and the receiver's calls a message.  Latency rows: "
+           "tx is counted on the warm-up's sends, rx is the receiver's "
+           "loop (its receives and its replies) less its replies' tx.  "
+           "A busy receiver's empty polls count.  Payload copied: bytes "
+           "the kernel copies a message, from the transport's code (a "
+           "write into the kernel, a read out of it); msgpool's ioctls "
+           "copy their 80-byte ops, never the payload.", ""]
+    for group, title, sizes in (("lat", "Latency rows", LAT_SIZES),
+                                ("tput", "Throughput rows", TPUT_SIZES)):
+        seen = []
+        for (g, name, mode, _) in SYSCALLS:
+            if g == group and (name, mode) not in seen:
+                seen.append((name, mode))
+        body = []
+        for name, mode in seen:
+            copies = [v[2] for k, v in SYSCALLS.items()
+                      if k[:3] == (group, name, mode)]
+            cells = []
+            for sz in sizes:
+                v = SYSCALLS.get((group, name, mode, sz))
+                cells.append("%.2f / %.2f" % v[:2] if v else "-")
+            body.append(["%s (%s)" % (name, mode)] + cells +
+                        ["%d × size" % copies[0] if copies[0] else "0"])
+        if body:
+            out += ["### " + title, ""]
+            out += table(["transport"] +
+                         ["tx / rx %s" % size_name(sz) for sz in sizes] +
+                         ["payload copied"], body)
+    return out
+
+
 def simple_section(rows, group, title, text):
     body = [[name, mode, ("%.1f %s" % (med, unit) if not spread else
                           "%.1f ±%.0f%% %s" % (med, spread, unit)) +
@@ -537,6 +591,7 @@ def main():
     md += lat_section(rows)
     md += dist_section(rows, extremes, samples)
     md += tput_section(rows)
+    md += sys_section()
     md += simple_section(
         rows, "probe", "Copy probes (in the VM)",
         "What a copy between kernel and user costs on this machine, to "
