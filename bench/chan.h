@@ -51,6 +51,7 @@ struct transport {
 	const char *name;
 	const char *mode;	/* "busy" or "blocking" */
 	int can_stream;		/* has a throughput row */
+	int stream_only;	/* has no latency rows */
 	int copies;		/* payload copies the kernel makes a message */
 	void (*setup)(struct chan *c);		/* before fork */
 	void (*attach)(struct chan *c);		/* after fork, each side */
@@ -58,6 +59,8 @@ struct transport {
 	void (*send)(struct chan *c, int dir);
 	const void *(*recv)(struct chan *c, int dir);
 	void (*done)(struct chan *c, int dir);	/* reader is through */
+	/* Optional: send what send() kept back; after a stream's last. */
+	void (*flush)(struct chan *c, int dir);
 	void (*teardown)(struct chan *c);	/* each side */
 };
 
@@ -70,6 +73,8 @@ void read_all(int fd, void *buf, size_t len, int busy);
 void both_ready(struct chan *c);
 
 extern const struct transport pubsub_busy, pubsub_blocking;
+extern const struct transport pubsub1_busy, pubsub1_blocking;
+extern const struct transport pubsub_batch_busy, pubsub_batch_blocking;
 #ifdef HAVE_IOX
 extern const struct transport iox_busy, iox_blocking;
 #endif

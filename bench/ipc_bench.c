@@ -587,6 +587,8 @@ static const struct transport mp_spin = {
 static const struct transport *const transports[] = {
 	&mp_spin, &mp_pipe,
 	&pubsub_busy, &pubsub_blocking,
+	&pubsub1_busy, &pubsub1_blocking,
+	&pubsub_batch_busy, &pubsub_batch_blocking,
 #ifdef HAVE_IOX
 	&iox_busy, &iox_blocking,
 #endif
@@ -770,6 +772,12 @@ static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 #define TPUT_NS		1000000000ULL
 #define TPUT_FLOOR	64
 
+static void flush(struct chan *c, int dir)
+{
+	if (c->t->flush)
+		c->t->flush(c, dir);
+}
+
 /* The syscalls of each repeat's loop, a message, go to shm->sys. */
 static void tput_child(struct chan *c, int nrep, int done)
 {
@@ -804,6 +812,7 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 
 	for (i = 0; i < TPUT_WARMUP; i++, seq++)
 		send_one(c, 0, seq);
+	flush(c, 0);
 	read_all(done, &b, 1, 0);
 	for (r = 0; r < nrep; r++) {
 		__atomic_store_n(&c->shm->stop, 0, __ATOMIC_RELEASE);
@@ -820,7 +829,8 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 			}
 			send_one(c, 0, seq);
 		}
-			c->sys[r] = sc_since(sp) / i;
+		flush(c, 0);
+		c->sys[r] = sc_since(sp) / i;
 		seq++;
 		read_all(done, &b, 1, 0);
 		mibs[r] = (double)i * c->len / (1 << 20) /
@@ -970,7 +980,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < ARRAY_SIZE(transports); i++) {
 		if ((*filter && strcmp(transports[i]->name, filter)) ||
-		    (stream && !transports[i]->can_stream))
+		    (stream && !transports[i]->can_stream) ||
+		    (!stream && transports[i]->stream_only))
 			continue;
 		for (s = 0; s < nsizes; s++)
 			run_isolated(transports[i], stream ? tput_sizes[s] :
