@@ -16,9 +16,10 @@
  * row: beyond that every k-th sample, evenly over the run).
  *
  * Rows of two processes also give their system calls per message, as
- * the kernel counted them (see sc_open()), and the payload bytes the
- * kernel copies per message, as a multiple of the size:
- *   @@sys group|name|mode|size|tx|rx|copies
+ * the kernel counted them (see sc_open()), the payload bytes the kernel
+ * copies per message, as a multiple of the size, and how many of the
+ * receiver's calls were polls that came back empty:
+ *   @@sys group|name|mode|size|tx|rx|copies|rx_empty
  */
 #ifndef BENCH_H
 #define BENCH_H

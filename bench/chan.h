@@ -26,6 +26,7 @@ struct chan_shm {
 	double oneway[32];			/* child's per-repeat medians */
 	double sys[32];		/* child's syscalls per message, per repeat */
 	double sys_tx;		/* child's, of its sends alone (latency) */
+	double sys_empty[32];	/* child's empty polls a message */
 	uint64_t stop;		/* throughput: messages in this repeat, set
 				 * before its last one is sent; 0 until then */
 };
@@ -63,6 +64,12 @@ struct transport {
 	void (*flush)(struct chan *c, int dir);
 	void (*teardown)(struct chan *c);	/* each side */
 };
+
+/*
+ * System calls that found nothing to do: a busy side's polls that came
+ * back empty (EAGAIN).  Each process counts its own.
+ */
+extern uint64_t empty_polls;
 
 /* Helpers the transports share (bench/ipc_bench.c). */
 void *shared_alloc(size_t size);

@@ -110,8 +110,10 @@ static const void *ps_recv_busy(struct chan *c, int dir)
 	int err;
 
 	while ((err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK,
-				   &l->rx)) == MSGPOOL_E_EMPTY)
+				   &l->rx)) == MSGPOOL_E_EMPTY) {
+		empty_polls++;
 		__builtin_ia32_pause();
+	}
 	ps_check(err, "msgpool_take");
 	return l->rx.data;
 }
@@ -197,8 +199,10 @@ static const void *ps1_recv_busy(struct chan *c, int dir)
 					     MSGPOOL_NONBLOCK, &l->rx);
 	while (err == MSGPOOL_E_EMPTY) {
 		err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK, &l->rx);
-		if (err == MSGPOOL_E_EMPTY)
+		if (err == MSGPOOL_E_EMPTY) {
+			empty_polls++;
 			__builtin_ia32_pause();
+		}
 	}
 	ps_check(err, "msgpool_mark_read_take");
 	return l->rx.data;

@@ -6,8 +6,8 @@ Usage: bench/report.py RAW OUTDIR
 
 RAW (plain or gzipped) holds "@@info KEY VALUE", "@@row group|name|mode|
 size|median|spread|unit[|min|max]", "@@samples group|name|mode|size|
-repeat|ns,ns,..." and "@@sys group|name|mode|size|tx|rx|copies" lines
-among other output.  Writes OUTDIR/results.md,
+repeat|ns,ns,..." and "@@sys group|name|mode|size|tx|rx|copies|rx_empty"
+lines among other output.  Writes OUTDIR/results.md,
 OUTDIR/samples.csv.gz (every sample) and OUTDIR/results.png when gnuplot
 is there.
 
@@ -44,7 +44,7 @@ def size_name(n):
     return "%d B" % n
 
 
-SYSCALLS = {}   # (group, name, mode, size): (tx, rx, copies)
+SYSCALLS = {}   # (group, name, mode, size): (tx, rx, copies, rx_empty)
 
 
 def parse(path):
@@ -69,11 +69,12 @@ def parse(path):
                     extremes[key] = (float(f_[7]), float(f_[8]))
             elif line.startswith("@@sys "):
                 f_ = line[6:].split("|")
-                if len(f_) != 7:
+                if len(f_) != 8:
                     continue
                 try:
                     SYSCALLS[(f_[0], f_[1], f_[2], int(f_[3]))] = (
-                        float(f_[4]), float(f_[5]), int(f_[6]))
+                        float(f_[4]), float(f_[5]), int(f_[6]),
+                        float(f_[7]))
                 except ValueError:
                     continue
             elif line.startswith("@@samples "):
@@ -392,11 +393,26 @@ def tput_section(rows):
         table(["transport"] + [size_name(s) for s in TPUT_SIZES], body)
 
 
-def sys_section():
+def sys_fig(v):
+    """Two decimals; three below 0.1 (a batch's share of one call)."""
+    return ("%.3f" if 0 < abs(v) < 0.1 else "%.2f") % v
+
+
+def sys_cell(v):
+    """tx / rx, and rx less its empty polls when it made any."""
+    tx, rx, _, empty = v
+    cell = "%s / %s" % (sys_fig(tx), sys_fig(rx))
+    if empty > 0:
+        cell += " (%s)" % sys_fig(rx - empty)
+    return cell
+
+
+def sys_section(info):
     """Syscalls a message, tx / rx, per row and size; the payload the
     kernel copies, from the transport's definition."""
     if not SYSCALLS:
         return []
+    clock = info.get("guest_clock_syscalls")
     out = ["## System calls and kernel copies per message", "",
            "Counted by the kernel (perf, raw_syscalls:sys_enter) over "
            "each repeat's timed loop, median over the repeats, less the "
@@ -404,10 +420,14 @@ def sys_section():
            "sender's and the receiver's calls a message.  Latency rows: "
            "tx is counted on the warm-up's sends, rx is the receiver's "
            "loop (its receives and its replies) less its replies' tx.  "
-           "A busy receiver's empty polls count.  Payload copied: bytes "
+           "A busy receiver's empty polls count; in parentheses, rx less "
+           "them, as the receiver counted them (EAGAIN returns).  "
+           "Payload copied: bytes "
            "the kernel copies a message, from the transport's code (a "
            "write into the kernel, a read out of it); msgpool's ioctls "
-           "copy their 80-byte ops, never the payload.", ""]
+           "copy their 80-byte ops, never the payload." +
+           (("  Each clock read in the VM made %s system calls, taken "
+             "out." % clock) if clock else ""), ""]
     for group, title, sizes in (("lat", "Latency rows", LAT_SIZES),
                                 ("tput", "Throughput rows", TPUT_SIZES)):
         seen = []
@@ -421,7 +441,7 @@ def sys_section():
             cells = []
             for sz in sizes:
                 v = SYSCALLS.get((group, name, mode, sz))
-                cells.append("%.2f / %.2f" % v[:2] if v else "-")
+                cells.append(sys_cell(v) if v else "-")
             body.append(["%s (%s)" % (name, mode)] + cells +
                         ["%d × size" % copies[0] if copies[0] else "0"])
         if body:
@@ -591,7 +611,7 @@ def main():
     md += lat_section(rows)
     md += dist_section(rows, extremes, samples)
     md += tput_section(rows)
-    md += sys_section()
+    md += sys_section(info)
     md += simple_section(
         rows, "probe", "Copy probes (in the VM)",
         "What a copy between kernel and user costs on this machine, to "
