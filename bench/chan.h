@@ -24,8 +24,8 @@ struct chan_shm {
 	_Alignas(64) uint64_t tail[2];		/* reader side */
 	_Alignas(64) uint64_t tok[2][RING];
 	double oneway[32];			/* child's per-repeat medians */
-	double sys[32];		/* child's syscalls per message, per repeat */
-	double sys_tx;		/* child's, of its sends alone (latency) */
+	double sys[32];		/* child's syscalls a message, per repeat */
+	double sys_tx;		/* child's, its sends alone (latency) */
 	double sys_empty[32];	/* child's empty polls a message */
 	uint64_t stop;		/* throughput: messages in this repeat, set
 				 * before its last one is sent; 0 until then */
@@ -44,7 +44,7 @@ struct chan {
 	void *txb, *rxb;	/* private buffers of copying transports */
 	void *priv;		/* the transport's, per process */
 	uint64_t token[2];	/* msgpool: last token sent/received */
-	double sys[32];		/* syscalls a message, per repeat: tput tx */
+	double sys[32];		/* syscalls a message, a repeat: tput tx */
 	double sys_tx;		/* syscalls of a send alone: latency tx */
 };
 
@@ -53,7 +53,7 @@ struct transport {
 	const char *mode;	/* "busy" or "blocking" */
 	int can_stream;		/* has a throughput row */
 	int stream_only;	/* has no latency rows */
-	int copies;		/* payload copies the kernel makes a message */
+	int copies;		/* payload copies the kernel makes */
 	void (*setup)(struct chan *c);		/* before fork */
 	void (*attach)(struct chan *c);		/* after fork, each side */
 	void *(*tx_buf)(struct chan *c, int dir);

@@ -435,7 +435,7 @@ TEST_F(ps, mark_read_take_empty)
 
 struct gen_args {
 	const char *name;
-	uint64_t gen;	/* the notify generation before the reader's mark */
+	uint64_t gen;	/* notify generation before the reader's mark */
 };
 
 /* Publishes once the reader's mark has moved the notify generation. */
