@@ -14,26 +14,44 @@
  *   @@samples group|name|mode|size|repeat|ns,ns,...
  * (integer nanoseconds, SAMPLE_LINE to a line, at most MAX_SAMPLES per
  * row: beyond that every k-th sample, evenly over the run).
+ *
+ * Rows of two processes also give their system calls per message, as
+ * the kernel counted them (see sc_open()), the payload bytes the kernel
+ * copies per message, as a multiple of the size, and how many of the
+ * receiver's calls were polls that came back empty:
+ *   @@sys group|name|mode|size|tx|rx|copies|rx_empty
  */
 #ifndef BENCH_H
 #define BENCH_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_REPEATS	32
 #define MAX_SAMPLES	100000	/* samples one row prints, all repeats */
 #define SAMPLE_LINE	64	/* samples to a line */
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Calls of now_ns(): where the clocksource has no vDSO (hpet under TCG)
+ * each is a system call, which the syscall counts take out again.
+ */
+static uint64_t now_ns_calls;
+
 static inline uint64_t now_ns(void)
 {
 	struct timespec ts;
 
+	now_ns_calls++;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
@@ -42,6 +60,60 @@ static inline void die(const char *what, int err)
 {
 	fprintf(stderr, "bench: %s: %s\n", what, strerror(err));
 	exit(1);
+}
+
+/*
+ * System calls of the calling thread, counted by the kernel: a perf
+ * counter of the raw_syscalls:sys_enter tracepoint (needs
+ * CONFIG_FTRACE_SYSCALLS, tracefs or debugfs, and the privilege perf
+ * asks for).  sc_open() returns its fd, or -1 when any of that is
+ * missing: then nothing is counted.
+ */
+static inline int sc_tracepoint_id(void)
+{
+	static const char *const paths[] = {
+		"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
+		"/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
+	};
+	unsigned int i;
+	int id = -1;
+	FILE *f;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && id < 0; i++) {
+		f = fopen(paths[i], "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%d", &id) != 1)
+			id = -1;
+		fclose(f);
+	}
+	return id;
+}
+
+static inline int sc_open(void)
+{
+	struct perf_event_attr attr;
+	int id = sc_tracepoint_id();
+
+	if (id < 0)
+		return -1;
+	memset(&attr, 0, sizeof(attr));
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.size = sizeof(attr);
+	attr.config = id;
+	/* This thread (pid 0) on any CPU (-1), kernel and user alike. */
+	return syscall(SYS_perf_event_open, &attr, 0, -1, -1,
+		       PERF_FLAG_FD_CLOEXEC);
+}
+
+/* The count so far; the read() that asks is in it already. */
+static inline uint64_t sc_read(int fd)
+{
+	uint64_t v = 0;
+
+	if (fd >= 0 && read(fd, &v, sizeof(v)) != sizeof(v))
+		die("read perf counter", errno);
+	return v;
 }
 
 /* BENCH_QUICK=1 in the environment: short runs, for development. */

@@ -24,6 +24,9 @@ struct chan_shm {
 	_Alignas(64) uint64_t tail[2];		/* reader side */
 	_Alignas(64) uint64_t tok[2][RING];
 	double oneway[32];			/* child's per-repeat medians */
+	double sys[32];		/* child's syscalls a message, per repeat */
+	double sys_tx;		/* child's, its sends alone (latency) */
+	double sys_empty[32];	/* child's empty polls a message */
 	uint64_t stop;		/* throughput: messages in this repeat, set
 				 * before its last one is sent; 0 until then */
 };
@@ -41,20 +44,32 @@ struct chan {
 	void *txb, *rxb;	/* private buffers of copying transports */
 	void *priv;		/* the transport's, per process */
 	uint64_t token[2];	/* msgpool: last token sent/received */
+	double sys[32];		/* syscalls a message, a repeat: tput tx */
+	double sys_tx;		/* syscalls of a send alone: latency tx */
 };
 
 struct transport {
 	const char *name;
 	const char *mode;	/* "busy" or "blocking" */
 	int can_stream;		/* has a throughput row */
+	int stream_only;	/* has no latency rows */
+	int copies;		/* payload copies the kernel makes */
 	void (*setup)(struct chan *c);		/* before fork */
 	void (*attach)(struct chan *c);		/* after fork, each side */
 	void *(*tx_buf)(struct chan *c, int dir);
 	void (*send)(struct chan *c, int dir);
 	const void *(*recv)(struct chan *c, int dir);
 	void (*done)(struct chan *c, int dir);	/* reader is through */
+	/* Optional: send what send() kept back; after a stream's last. */
+	void (*flush)(struct chan *c, int dir);
 	void (*teardown)(struct chan *c);	/* each side */
 };
+
+/*
+ * System calls that found nothing to do: a busy side's polls that came
+ * back empty (EAGAIN).  Each process counts its own.
+ */
+extern uint64_t empty_polls;
 
 /* Helpers the transports share (bench/ipc_bench.c). */
 void *shared_alloc(size_t size);
@@ -65,6 +80,8 @@ void read_all(int fd, void *buf, size_t len, int busy);
 void both_ready(struct chan *c);
 
 extern const struct transport pubsub_busy, pubsub_blocking;
+extern const struct transport pubsub1_busy, pubsub1_blocking;
+extern const struct transport pubsub_batch_busy, pubsub_batch_blocking;
 #ifdef HAVE_IOX
 extern const struct transport iox_busy, iox_blocking;
 #endif

@@ -36,6 +36,8 @@ static inline void cpu_relax(void)
 	__builtin_ia32_pause();
 }
 
+uint64_t empty_polls;
+
 void *shared_alloc(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -54,6 +56,7 @@ void write_all(int fd, const void *buf, size_t len)
 	while (len) {
 		n = write(fd, p, len);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			empty_polls += errno == EAGAIN;
 			cpu_relax();
 			continue;
 		}
@@ -73,6 +76,7 @@ void read_all(int fd, void *buf, size_t len, int busy)
 	while (len) {
 		n = read(fd, p, len);
 		if (n < 0 && ((busy && errno == EAGAIN) || errno == EINTR)) {
+			empty_polls += errno == EAGAIN;
 			cpu_relax();
 			continue;
 		}
@@ -228,16 +232,20 @@ static void mq_setup(struct chan *c)
 
 static void mq_send_msg(struct chan *c, int dir)
 {
-	while (mq_send(c->fd[dir][0], c->txb, c->len, 0))
+	while (mq_send(c->fd[dir][0], c->txb, c->len, 0)) {
 		if (errno != EAGAIN && errno != EINTR)
 			die("mq_send", errno);
+		empty_polls += errno == EAGAIN;
+	}
 }
 
 static const void *mq_recv(struct chan *c, int dir)
 {
-	while (mq_receive(c->fd[dir][0], c->rxb, c->len, NULL) < 0)
+	while (mq_receive(c->fd[dir][0], c->rxb, c->len, NULL) < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			die("mq_receive", errno);
+		empty_polls += errno == EAGAIN;
+	}
 	return c->rxb;
 }
 
@@ -503,8 +511,10 @@ static void mp_teardown(struct chan *c)
 
 /* ---- the table ------------------------------------------------------ */
 
+/* A write copies the payload into the kernel, a read out of it. */
 #define COPYING(n, m, s, se, re)					\
-	{ .name = n, .mode = m, .can_stream = s, .setup = se##_setup,	\
+	{ .name = n, .mode = m, .can_stream = s, .copies = 2,		\
+	  .setup = se##_setup,						\
 	  .attach = private_attach, .tx_buf = private_tx,		\
 	  .send = se##_send, .recv = re, .done = nothing,		\
 	  .teardown = fds_teardown }
@@ -524,14 +534,15 @@ static void mq_tx_setup(struct chan *c)
 }
 
 static const struct transport mq_busy = {
-	.name = "posix mq", .mode = "busy", .setup = mq_tx_setup,
+	.name = "posix mq", .mode = "busy", .copies = 2, .setup = mq_tx_setup,
 	.attach = private_attach, .tx_buf = private_tx,
 	.send = mq_send_msg, .recv = mq_recv, .done = nothing,
 	.teardown = fds_teardown,
 };
 
 static const struct transport mq_blocking = {
-	.name = "posix mq", .mode = "blocking", .setup = mq_tx_setup,
+	.name = "posix mq", .mode = "blocking", .copies = 2,
+	.setup = mq_tx_setup,
 	.attach = private_attach, .tx_buf = private_tx,
 	.send = mq_send_msg, .recv = mq_recv, .done = nothing,
 	.teardown = fds_teardown,
@@ -584,6 +595,8 @@ static const struct transport mp_spin = {
 static const struct transport *const transports[] = {
 	&mp_spin, &mp_pipe,
 	&pubsub_busy, &pubsub_blocking,
+	&pubsub1_busy, &pubsub1_blocking,
+	&pubsub_batch_busy, &pubsub_batch_blocking,
 #ifdef HAVE_IOX
 	&iox_busy, &iox_blocking,
 #endif
@@ -591,6 +604,73 @@ static const struct transport *const transports[] = {
 	&pipe_blocking, &unix_blocking, &efd_shm, &futex_shm, &mq_blocking,
 	&memfd_copy,
 };
+
+/* ---- system calls, counted ------------------------------------------ */
+
+/* This process's counter, and what reading it and now_ns() add to it. */
+static struct {
+	int fd;
+	uint64_t read;		/* syscalls one sc_read() adds */
+	double clock;		/* syscalls one now_ns() makes */
+} sc = { .fd = -1 };
+
+struct sc_span {
+	uint64_t count, clocks, empty;
+};
+
+static struct sc_span sc_start(void)
+{
+	struct sc_span s = { sc_read(sc.fd), now_ns_calls, empty_polls };
+
+	return s;
+}
+
+/* The empty polls since @s. */
+static double sc_empty(struct sc_span s)
+{
+	return (double)(empty_polls - s.empty);
+}
+
+/* Syscalls since @s: less the read that ends the span and now_ns()'s. */
+static double sc_since(struct sc_span s)
+{
+	uint64_t end = sc_read(sc.fd);
+
+	return (double)(end - s.count - sc.read) -
+	       (double)(now_ns_calls - s.clocks) * sc.clock;
+}
+
+static void sc_setup(void)
+{
+	struct sc_span s;
+	uint64_t a;
+	int i;
+
+	sc.fd = sc_open();
+	if (sc.fd < 0)
+		return;
+	/* Two reads back to back: the second is what a read adds. */
+	a = sc_read(sc.fd);
+	sc.read = sc_read(sc.fd) - a;
+	s = sc_start();
+	for (i = 0; i < 64; i++)
+		now_ns();
+	sc.clock = (double)(sc_read(sc.fd) - s.count - sc.read) / 64;
+}
+
+/*
+ * One row's figures, a message: tx of the sender, rx of the receiver and
+ * how many of those were empty polls.
+ */
+static void report_sys(const char *group, const struct chan *c, double tx,
+		       double rx, double rx_empty)
+{
+	if (sc.fd < 0)
+		return;
+	printf("@@sys %s|%s|%s|%zu|%.3f|%.3f|%d|%.3f\n", group, c->t->name,
+	       c->t->mode, c->len, tx, rx, c->t->copies, rx_empty);
+	fflush(stdout);
+}
 
 /* ---- the measurements ----------------------------------------------- */
 
@@ -606,6 +686,22 @@ static void send_one(struct chan *c, int dir, uint64_t seq)
 	c->t->send(c, dir);
 }
 
+/*
+ * send_one(), its transport's calls counted apart from the harness's:
+ * returns their syscalls.  Untimed messages only: the reads take time.
+ */
+static double send_counted(struct chan *c, int dir, uint64_t seq)
+{
+	struct sc_span s = sc_start();
+	void *buf = c->t->tx_buf(c, dir);
+	double n = sc_since(s);
+
+	payload_fill(buf, c->len, seq, now_ns());
+	s = sc_start();
+	c->t->send(c, dir);
+	return n + sc_since(s);
+}
+
 static uint64_t recv_one(struct chan *c, int dir, uint64_t seq)
 {
 	uint64_t t = payload_check(c->t->recv(c, dir), c->len, seq);
@@ -616,33 +712,48 @@ static uint64_t recv_one(struct chan *c, int dir, uint64_t seq)
 
 /*
  * Child of a latency run: echo every message, time each one way into
- * @ow (shared, @nrep x @iters); @tmp is scratch for the medians.
+ * @ow (shared, @nrep x @iters); @tmp is scratch for the medians.  The
+ * syscalls of each repeat's timed loop, a message, go to shm->sys, those
+ * of the warm-up's sends alone to shm->sys_tx.
  */
 static void lat_child(struct chan *c, int nrep, long iters, double *ow,
 		      double *tmp)
 {
 	uint64_t seq = 0, t;
+	struct sc_span s;
+	double tx = 0;
 	double *o;
 	long i;
 	int r;
 
 	for (r = 0; r < nrep; r++) {
 		o = ow + (long)r * iters;
-		for (i = 0; i < WARMUP + iters; i++, seq++) {
+		for (i = 0; i < WARMUP; i++, seq++) {
+			recv_one(c, 0, seq);
+			tx += send_counted(c, 1, seq);
+		}
+		s = sc_start();
+		for (i = 0; i < iters; i++, seq++) {
 			t = recv_one(c, 0, seq);
-			if (i >= WARMUP)
-				o[i - WARMUP] = (now_ns() - t) / 1e3;
+			o[i] = (now_ns() - t) / 1e3;
 			send_one(c, 1, seq);
 		}
+		c->shm->sys_empty[r] = sc_empty(s) / iters;
+		c->shm->sys[r] = sc_since(s) / iters;
 		memcpy(tmp, o, iters * sizeof(*tmp));
 		c->shm->oneway[r] = median_of(tmp, iters);
 	}
+	c->shm->sys_tx = tx / (nrep * WARMUP);
 }
 
+/*
+ * The parent's side.  Syscalls: its sends, counted in the warm-up, are
+ * the row's tx; the child's timed loops less its sends, the row's rx.
+ */
 static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 		       double *tmp)
 {
-	double med[MAX_REPEATS];
+	double med[MAX_REPEATS], tx = 0;
 	uint64_t seq = 0, s;
 	double *o;
 	long i;
@@ -650,12 +761,15 @@ static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 
 	for (r = 0; r < nrep; r++) {
 		o = rtt + (long)r * iters;
-		for (i = 0; i < WARMUP + iters; i++, seq++) {
+		for (i = 0; i < WARMUP; i++, seq++) {
+			tx += send_counted(c, 0, seq);
+			recv_one(c, 1, seq);
+		}
+		for (i = 0; i < iters; i++, seq++) {
 			s = now_ns();
 			send_one(c, 0, seq);
 			recv_one(c, 1, seq);
-			if (i >= WARMUP)
-				o[i - WARMUP] = (now_ns() - s) / 1e3;
+			o[i] = (now_ns() - s) / 1e3;
 		}
 		memcpy(tmp, o, iters * sizeof(*tmp));
 		med[r] = median_of(tmp, iters);
@@ -663,6 +777,7 @@ static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 	report("lat-rtt", c->t->name, c->t->mode, c->len, med, nrep, "us");
 	report_samples("lat-rtt", c->t->name, c->t->mode, c->len, rtt, nrep,
 		       iters, 1e3);
+	c->sys_tx = tx / (nrep * WARMUP);
 }
 
 /*
@@ -675,8 +790,16 @@ static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 #define TPUT_NS		1000000000ULL
 #define TPUT_FLOOR	64
 
+static void flush(struct chan *c, int dir)
+{
+	if (c->t->flush)
+		c->t->flush(c, dir);
+}
+
+/* The syscalls of each repeat's loop, a message, go to shm->sys. */
 static void tput_child(struct chan *c, int nrep, int done)
 {
+	struct sc_span sp;
 	uint64_t seq = 0, i;
 	int r;
 
@@ -684,12 +807,15 @@ static void tput_child(struct chan *c, int nrep, int done)
 		recv_one(c, 0, seq);
 	write_all(done, "", 1);
 	for (r = 0; r < nrep; r++) {
+		sp = sc_start();
 		for (i = 1;; i++, seq++) {
 			recv_one(c, 0, seq);
 			if (i == __atomic_load_n(&c->shm->stop,
 						 __ATOMIC_ACQUIRE))
 				break;
 		}
+		c->shm->sys_empty[r] = sc_empty(sp) / i;
+		c->shm->sys[r] = sc_since(sp) / i;
 		seq++;
 		write_all(done, "", 1);
 	}
@@ -699,14 +825,17 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 {
 	double mibs[MAX_REPEATS];
 	uint64_t seq = 0, s, i;
+	struct sc_span sp;
 	char b;
 	int r;
 
 	for (i = 0; i < TPUT_WARMUP; i++, seq++)
 		send_one(c, 0, seq);
+	flush(c, 0);
 	read_all(done, &b, 1, 0);
 	for (r = 0; r < nrep; r++) {
 		__atomic_store_n(&c->shm->stop, 0, __ATOMIC_RELEASE);
+		sp = sc_start();
 		s = now_ns();
 		for (i = 1;; i++, seq++) {
 			if (i == (uint64_t)n ||
@@ -719,6 +848,8 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 			}
 			send_one(c, 0, seq);
 		}
+		flush(c, 0);
+		c->sys[r] = sc_since(sp) / i;
 		seq++;
 		read_all(done, &b, 1, 0);
 		mibs[r] = (double)i * c->len / (1 << 20) /
@@ -787,6 +918,7 @@ static void run(const struct transport *t, size_t len, int stream)
 	pin(c.side);
 	alarm(RUN_TIMEOUT);
 	t->attach(&c);
+	sc_setup();
 	if (c.side) {
 		if (stream) {
 			tput_child(&c, nrep, done[1]);
@@ -811,6 +943,14 @@ static void run(const struct transport *t, size_t len, int stream)
 	}
 	if (waitpid(pid, &status, 0) < 0 || status)
 		die("child", ECHILD);
+	if (stream)
+		report_sys("tput", &c, median_of(c.sys, nrep),
+			   median_of(c.shm->sys, nrep),
+			   median_of(c.shm->sys_empty, nrep));
+	else
+		report_sys("lat", &c, c.sys_tx,
+			   median_of(c.shm->sys, nrep) - c.shm->sys_tx,
+			   median_of(c.shm->sys_empty, nrep));
 	if (!stream) {
 		memcpy(v, c.shm->oneway, nrep * sizeof(*v));
 		report("lat-oneway", t->name, t->mode, len, v, nrep, "us");
@@ -859,9 +999,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: ipc_bench lat|tput [FILTER]\n");
 		return 2;
 	}
+	/* What the counts take out for each clock read, for the record. */
+	sc_setup();
+	if (sc.fd >= 0) {
+		printf("@@info guest_clock_syscalls %.2f\n", sc.clock);
+		close(sc.fd);
+		sc.fd = -1;
+	}
 	for (i = 0; i < ARRAY_SIZE(transports); i++) {
 		if ((*filter && strcmp(transports[i]->name, filter)) ||
-		    (stream && !transports[i]->can_stream))
+		    (stream && !transports[i]->can_stream) ||
+		    (!stream && transports[i]->stream_only))
 			continue;
 		for (s = 0; s < nsizes; s++)
 			run_isolated(transports[i], stream ? tput_sizes[s] :

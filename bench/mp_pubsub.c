@@ -5,6 +5,12 @@
  * The payload is written into the loan and read in place.  Busy: the
  * receiver polls msgpool_take(MSGPOOL_NONBLOCK); blocking: it sleeps in
  * msgpool_take(), which waits in poll().
+ *
+ * Three ways to drive it: a call for each step (loan, publish, take,
+ * mark read: four ioctls a message); "1-syscall", whose sender publishes
+ * and loans the next slot in one call and whose reader marks read and
+ * takes the next in one; "batch" (throughput only), whose sender
+ * publishes BATCH messages and loans BATCH slots in one MSGPOOL_IOC_BATCH.
  */
 #include <unistd.h>
 
@@ -12,10 +18,17 @@
 #include "bench.h"
 #include "chan.h"
 
+/* Messages a batch publish sends, slots it loans ahead. */
+#define BATCH		32
+
 struct ps_local {
 	struct msgpool *creator[2];	/* the parent's, keep the pools */
 	struct msgpool *pool[2];	/* this process's peers, per direction */
 	struct msgpool_guard tx, rx;
+	/* Batch: loans as raw ops, filled up to @filled, into @base. */
+	struct msgpool_op loans[BATCH];
+	unsigned int filled;
+	char *base;
 };
 
 static char ps_name[2][32];
@@ -30,11 +43,11 @@ static void ps_check(int err, const char *what)
 	}
 }
 
-static void ps_setup(struct chan *c)
+static void setup_slots(struct chan *c, uint32_t nr_slots)
 {
 	struct msgpool_config cfg = {
 		.nr_classes = 1,
-		.classes = { { c->len, 2 * DEPTH + 4 } },
+		.classes = { { c->len, nr_slots } },
 	};
 	struct ps_local *l = calloc(1, sizeof(*l));
 	int d;
@@ -49,6 +62,11 @@ static void ps_setup(struct chan *c)
 				      &l->creator[d]), "msgpool_open");
 	}
 	c->priv = l;
+}
+
+static void ps_setup(struct chan *c)
+{
+	setup_slots(c, 2 * DEPTH + 4);
 }
 
 /* Side s publishes into pool s and subscribes to pool !s. */
@@ -92,8 +110,10 @@ static const void *ps_recv_busy(struct chan *c, int dir)
 	int err;
 
 	while ((err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK,
-				   &l->rx)) == MSGPOOL_E_EMPTY)
+				   &l->rx)) == MSGPOOL_E_EMPTY) {
+		empty_polls++;
 		__builtin_ia32_pause();
+	}
 	ps_check(err, "msgpool_take");
 	return l->rx.data;
 }
@@ -134,3 +154,192 @@ static void ps_teardown(struct chan *c)
 
 const struct transport pubsub_busy = PUBSUB("busy", ps_recv_busy);
 const struct transport pubsub_blocking = PUBSUB("blocking", ps_recv_blocking);
+
+/* ---- one system call a message on each side --------------------------- */
+
+/* The sender loans its first slot here: each send loans the next. */
+static void ps1_attach(struct chan *c)
+{
+	struct ps_local *l = c->priv;
+
+	ps_attach(c);
+	ps_check(msgpool_loan(l->pool[c->side], c->len, MSGPOOL_WAIT, &l->tx),
+		 "msgpool_loan");
+}
+
+static void *ps1_tx(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+
+	(void)dir;
+	return l->tx.data;
+}
+
+static void ps1_send(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+
+	ps_check(msgpool_publish_loan(l->pool[dir], &l->tx, c->len, 0, c->len,
+				      MSGPOOL_WAIT, &l->tx),
+		 "msgpool_publish_loan");
+}
+
+/*
+ * The reader keeps each message taken until it asks for the next, and
+ * marks it read in the same call.  Busy: with nothing to take, the take
+ * alone is polled.
+ */
+static const void *ps1_recv_busy(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+	int err = MSGPOOL_E_EMPTY;
+
+	if (l->rx.data)
+		err = msgpool_mark_read_take(l->pool[dir], &l->rx,
+					     MSGPOOL_NONBLOCK, &l->rx);
+	while (err == MSGPOOL_E_EMPTY) {
+		err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK, &l->rx);
+		if (err == MSGPOOL_E_EMPTY) {
+			empty_polls++;
+			__builtin_ia32_pause();
+		}
+	}
+	ps_check(err, "msgpool_mark_read_take");
+	return l->rx.data;
+}
+
+static const void *ps1_recv_blocking(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+
+	if (l->rx.data)
+		ps_check(msgpool_mark_read_take(l->pool[dir], &l->rx, 0,
+						&l->rx),
+			 "msgpool_mark_read_take");
+	else
+		ps_check(msgpool_take(l->pool[dir], 0, &l->rx),
+			 "msgpool_take");
+	return l->rx.data;
+}
+
+/* Marked read by the next receive. */
+static void ps1_done(struct chan *c, int dir)
+{
+	(void)c;
+	(void)dir;
+}
+
+#define PUBSUB1(m, r)							\
+	{ .name = "msgpool pub/sub 1-syscall", .mode = m,		\
+	  .can_stream = 1, .setup = ps_setup, .attach = ps1_attach,	\
+	  .tx_buf = ps1_tx, .send = ps1_send, .recv = r,		\
+	  .done = ps1_done, .teardown = ps_teardown }
+
+const struct transport pubsub1_busy = PUBSUB1("busy", ps1_recv_busy);
+const struct transport pubsub1_blocking =
+	PUBSUB1("blocking", ps1_recv_blocking);
+
+/* ---- batch publish: BATCH messages a system call ----------------------- */
+
+/* Room for BATCH loans, BATCH published and the reader's take. */
+static void batch_setup(struct chan *c)
+{
+	setup_slots(c, 2 * BATCH + 4);
+}
+
+/*
+ * Runs @n raw ops, which must all succeed.  The loans bypass the
+ * library's guards: the payload is at the mapping's base plus the op's
+ * offset.
+ */
+static void batch_run(struct ps_local *l, struct msgpool_op *ops, size_t n)
+{
+	size_t done, i;
+
+	ps_check(msgpool_batch(l->pool[0], ops, n, MSGPOOL_BATCH_STOP, &done),
+		 "msgpool_batch");
+	for (i = 0; i < done; i++)
+		ps_check(msgpool_op_error(&ops[i]), "batch op");
+	if (done < n)
+		ps_check(MSGPOOL_E_INTERRUPTED, "msgpool_batch");
+}
+
+static void loan_op(struct msgpool_op *op, size_t len)
+{
+	memset(op, 0, sizeof(*op));
+	op->op = MSGPOOL_OP_LOAN;
+	op->flags = MSGPOOL_WAIT;
+	op->len = len;
+}
+
+/* The sender (side 0) finds the mapping and loans its first BATCH. */
+static void batch_attach(struct chan *c)
+{
+	struct ps_local *l = c->priv;
+	struct msgpool_guard g;
+	int i;
+
+	ps_attach(c);
+	if (c->side)
+		return;
+	/* A guard's data is the mapping's base plus its offset. */
+	ps_check(msgpool_loan(l->pool[0], c->len, MSGPOOL_WAIT, &g),
+		 "msgpool_loan");
+	l->base = (char *)g.data - g.hdr.offset;
+	ps_check(msgpool_discard(l->pool[0], &g), "msgpool_discard");
+	for (i = 0; i < BATCH; i++)
+		loan_op(&l->loans[i], c->len);
+	batch_run(l, l->loans, BATCH);
+}
+
+static void *batch_tx(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+
+	(void)dir;
+	return l->base + l->loans[l->filled].offset;
+}
+
+/* Publishes the filled loans and loans as many again, in one call. */
+static void batch_flush(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+	struct msgpool_op ops[2 * BATCH];
+	unsigned int i, n = l->filled;
+
+	(void)dir;
+	if (!n)
+		return;
+	for (i = 0; i < n; i++) {
+		memset(&ops[i], 0, sizeof(ops[i]));
+		ops[i].op = MSGPOOL_OP_PUBLISH;
+		ops[i].token = l->loans[i].token;
+		ops[i].len = c->len;
+		loan_op(&ops[n + i], c->len);
+	}
+	batch_run(l, ops, 2 * n);
+	/* The loans not yet filled move to the front. */
+	memmove(l->loans, l->loans + n, (BATCH - n) * sizeof(l->loans[0]));
+	memcpy(l->loans + BATCH - n, ops + n, n * sizeof(ops[0]));
+	l->filled = 0;
+}
+
+static void batch_send(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+
+	if (++l->filled == BATCH)
+		batch_flush(c, dir);
+}
+
+#define PUBSUB_BATCH(m, r)						\
+	{ .name = "msgpool pub/sub batch", .mode = m,			\
+	  .can_stream = 1, .stream_only = 1, .setup = batch_setup,	\
+	  .attach = batch_attach, .tx_buf = batch_tx,			\
+	  .send = batch_send, .flush = batch_flush, .recv = r,		\
+	  .done = ps1_done, .teardown = ps_teardown }
+
+const struct transport pubsub_batch_busy =
+	PUBSUB_BATCH("busy", ps1_recv_busy);
+const struct transport pubsub_batch_blocking =
+	PUBSUB_BATCH("blocking", ps1_recv_blocking);

@@ -5,8 +5,9 @@
 Usage: bench/report.py RAW OUTDIR
 
 RAW (plain or gzipped) holds "@@info KEY VALUE", "@@row group|name|mode|
-size|median|spread|unit[|min|max]" and "@@samples group|name|mode|size|
-repeat|ns,ns,..." lines among other output.  Writes OUTDIR/results.md,
+size|median|spread|unit[|min|max]", "@@samples group|name|mode|size|
+repeat|ns,ns,..." and "@@sys group|name|mode|size|tx|rx|copies|rx_empty"
+lines among other output.  Writes OUTDIR/results.md,
 OUTDIR/samples.csv.gz (every sample) and OUTDIR/results.png when gnuplot
 is there.
 
@@ -43,10 +44,14 @@ def size_name(n):
     return "%d B" % n
 
 
+SYSCALLS = {}   # (group, name, mode, size): (tx, rx, copies, rx_empty)
+
+
 def parse(path):
     """info: {key: value}; rows: {key: (median, spread, unit)};
     extremes: {key: (fastest, slowest repeat)}; samples: {key: {repeat:
-    [ns]}}, a key being (group, name, mode, size)."""
+    [ns]}}, a key being (group, name, mode, size).  @@sys lines go to
+    SYSCALLS."""
     info, rows, extremes, samples = {}, {}, {}, {}
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", errors="replace") as f:
@@ -62,6 +67,16 @@ def parse(path):
                 rows[key] = (float(med), float(spread), unit)
                 if len(f_) >= 9:
                     extremes[key] = (float(f_[7]), float(f_[8]))
+            elif line.startswith("@@sys "):
+                f_ = line[6:].split("|")
+                if len(f_) != 8:
+                    continue
+                try:
+                    SYSCALLS[(f_[0], f_[1], f_[2], int(f_[3]))] = (
+                        float(f_[4]), float(f_[5]), int(f_[6]),
+                        float(f_[7]))
+                except ValueError:
+                    continue
             elif line.startswith("@@samples "):
                 f_ = line[10:].split("|")
                 if len(f_) != 6:
@@ -378,6 +393,65 @@ def tput_section(rows):
         table(["transport"] + [size_name(s) for s in TPUT_SIZES], body)
 
 
+def sys_fig(v):
+    """Two decimals; three below 0.1 (a batch's share of one call)."""
+    return ("%.3f" if 0 < abs(v) < 0.1 else "%.2f") % v
+
+
+def sys_cell(v):
+    """tx / rx, and rx less its empty polls when it made any."""
+    tx, rx, _, empty = v
+    cell = "%s / %s" % (sys_fig(tx), sys_fig(rx))
+    if empty > 0:
+        cell += " (%s)" % sys_fig(rx - empty)
+    return cell
+
+
+def sys_section(info):
+    """Syscalls a message, tx / rx, per row and size; the payload the
+    kernel copies, from the transport's definition."""
+    if not SYSCALLS:
+        return []
+    clock = info.get("guest_clock_syscalls")
+    out = ["## System calls and kernel copies per message", "",
+           "Counted by the kernel (perf, raw_syscalls:sys_enter) over "
+           "each repeat's timed loop, median over the repeats, less the "
+           "counter's own reads and the clock's calls: tx / rx, the "
+           "sender's and the receiver's calls a message.  Latency rows: "
+           "tx is counted on the warm-up's sends, rx is the receiver's "
+           "loop (its receives and its replies) less its replies' tx.  "
+           "A busy receiver's empty polls count; in parentheses, rx less "
+           "them, as the receiver counted them (EAGAIN returns).  "
+           "Payload copied: bytes "
+           "the kernel copies a message, from the transport's code (a "
+           "write into the kernel, a read out of it); msgpool's ioctls "
+           "copy their 80-byte ops, never the payload." +
+           (("  Each clock read in the VM made %s system calls, taken "
+             "out." % clock) if clock else ""), ""]
+    for group, title, sizes in (("lat", "Latency rows", LAT_SIZES),
+                                ("tput", "Throughput rows", TPUT_SIZES)):
+        seen = []
+        for (g, name, mode, _) in SYSCALLS:
+            if g == group and (name, mode) not in seen:
+                seen.append((name, mode))
+        body = []
+        for name, mode in seen:
+            copies = [v[2] for k, v in SYSCALLS.items()
+                      if k[:3] == (group, name, mode)]
+            cells = []
+            for sz in sizes:
+                v = SYSCALLS.get((group, name, mode, sz))
+                cells.append(sys_cell(v) if v else "-")
+            body.append(["%s (%s)" % (name, mode)] + cells +
+                        ["%d × size" % copies[0] if copies[0] else "0"])
+        if body:
+            out += ["### " + title, ""]
+            out += table(["transport"] +
+                         ["tx / rx %s" % size_name(sz) for sz in sizes] +
+                         ["payload copied"], body)
+    return out
+
+
 def simple_section(rows, group, title, text):
     body = [[name, mode, ("%.1f %s" % (med, unit) if not spread else
                           "%.1f ±%.0f%% %s" % (med, spread, unit)) +
@@ -537,6 +611,7 @@ def main():
     md += lat_section(rows)
     md += dist_section(rows, extremes, samples)
     md += tput_section(rows)
+    md += sys_section(info)
     md += simple_section(
         rows, "probe", "Copy probes (in the VM)",
         "What a copy between kernel and user costs on this machine, to "

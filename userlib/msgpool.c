@@ -870,6 +870,111 @@ int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g)
 	return err;
 }
 
+/*
+ * The two-op batches of msgpool_publish_loan() and msgpool_mark_read_take():
+ * @ops[0] ends @g, @ops[1] fills the next guard.  BATCH_STOP: when the
+ * first fails, the second does not run and @g is left as it was.  Returns
+ * the error of the first op, or 0 with *@second the second's: then @g has
+ * ended.
+ */
+static int pair_run(struct msgpool *pool, struct msgpool_op *ops,
+		    struct msgpool_guard *g, int *second)
+{
+	uint32_t done = 0;
+	int err;
+
+	err = batch_ioctl(pool, ops, 2, MSGPOOL_BATCH_STOP, &done);
+	if (!err)
+		err = done ? msgpool_op_error(&ops[0]) : MSGPOOL_E_INTERRUPTED;
+	if (err)
+		return err;
+	guard_end(g);
+	/* Only a fatal signal stops a batch between the two. */
+	*second = done < 2 ? MSGPOOL_E_INTERRUPTED :
+		  msgpool_op_error(&ops[1]);
+	return MSGPOOL_OK;
+}
+
+/*
+ * The checks of the two calls.  @next is cleared as msgpool_loan() and
+ * msgpool_take() clear theirs, unless it is @g, kept for the caller.
+ */
+static int pair_check(struct msgpool *pool, struct msgpool_guard *g,
+		      struct msgpool_guard *next, bool bad_flags,
+		      enum guard_kind kind)
+{
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	if (!g || !next || bad_flags)
+		return MSGPOOL_E_INVALID;
+	if (next != g)
+		guard_clear(next);
+	return guard_check(pool, g, 1U << kind);
+}
+
+int msgpool_publish_loan(struct msgpool *pool, struct msgpool_guard *g,
+			 size_t len, uint64_t tag, size_t next_len,
+			 unsigned int flags, struct msgpool_guard *next)
+{
+	struct msgpool_op ops[2];
+	int err, second;
+
+	err = pair_check(pool, g, next, flags & ~ALLOC_FLAGS, GUARD_LOAN);
+	if (err)
+		return err;
+	if (len > g->hdr.capacity || next_len > UINT32_MAX)
+		return MSGPOOL_E_TOO_BIG;
+	/* As loan_end(): the loan's out fields, which PUBLISH ignores. */
+	ops[0] = g->hdr;
+	ops[0].op = MSGPOOL_OP_PUBLISH;
+	ops[0].flags = 0;
+	ops[0].len = len;
+	ops[0].tag = tag;
+	ops[1] = nop;
+	ops[1].op = MSGPOOL_OP_LOAN;
+	ops[1].flags = alloc_flags(flags);
+	ops[1].len = next_len;
+	err = pair_run(pool, ops, g, &second);
+	if (err)
+		return err;
+	g->hdr = ops[0];
+	if (second)
+		return second;
+	guard_clear(next);
+	guard_start(pool, next, &ops[1], GUARD_LOAN);
+	return MSGPOOL_OK;
+}
+
+int msgpool_mark_read_take(struct msgpool *pool, struct msgpool_guard *g,
+			   unsigned int flags, struct msgpool_guard *next)
+{
+	struct msgpool_op ops[2];
+	int err, second;
+
+	err = pair_check(pool, g, next, flags & ~MSGPOOL_NONBLOCK, GUARD_TAKE);
+	if (err)
+		return err;
+	ops[0] = nop;
+	ops[0].op = MSGPOOL_OP_MARK_READ;
+	ops[0].token = g->token;
+	ops[1] = nop;
+	ops[1].op = MSGPOOL_OP_TAKE;
+	err = pair_run(pool, ops, g, &second);
+	if (err)
+		return err;
+	/* Nothing to take yet: wait, then take as msgpool_take() does. */
+	if (second == MSGPOOL_E_EMPTY && !(flags & MSGPOOL_NONBLOCK)) {
+		err = msgpool_wait(pool, POLLIN, -1);
+		return err < 0 ? err : msgpool_take(pool, 0, next);
+	}
+	if (second)
+		return second;
+	guard_clear(next);
+	guard_start(pool, next, &ops[1], GUARD_TAKE);
+	__atomic_fetch_add(&pool->missed, ops[1].lost, __ATOMIC_RELAXED);
+	return MSGPOOL_OK;
+}
+
 int msgpool_wait(struct msgpool *pool, short events, int timeout_ms)
 {
 	struct pollfd p;

@@ -297,7 +297,9 @@ int msgpool_close(struct msgpool **pool);
  * A borrow or loan in progress, filled by msgpool_read(),
  * msgpool_read_mut(), msgpool_loan() and msgpool_take(), ended by
  * msgpool_release(), msgpool_release_len(), msgpool_commit(),
- * msgpool_discard(), msgpool_publish() or msgpool_mark_read().
+ * msgpool_discard(), msgpool_publish() or msgpool_mark_read();
+ * msgpool_publish_loan() and msgpool_mark_read_take() end one and fill
+ * the next.
  * @data points into the mapping and is valid until the guard ends.  Only
  * a guard from msgpool_read_mut() or msgpool_loan() may write through it
  * (a read-only handle's mapping faults on write).  Ending a guard clears
@@ -563,6 +565,43 @@ int msgpool_take(struct msgpool *pool, unsigned int flags,
  * MSGPOOL_E_NOT_FOUND (not subscribed).
  */
 int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
+
+/*
+ * msgpool_publish_loan - msgpool_publish() @g, then msgpool_loan() the next
+ * slot into @next, in one system call (a streaming publisher's loop)
+ * @g, @len, @tag: as msgpool_publish()
+ * @next_len, @flags: as msgpool_loan()'s @len and @flags; MSGPOOL_WAIT
+ *         sleeps in that one call
+ * @next:  receives the new loan; may be @g itself
+ * Returns 0 when both happened.  When the publish fails, nothing happened:
+ * its error is returned, @g is the loan it was, and @next (another guard)
+ * is cleared.  When the publish succeeded but the loan failed, the loan's
+ * error is returned, @g has ended as by msgpool_publish() (its header is
+ * the published message's) and @next holds nothing.  Tell the two apart
+ * by @g->data: NULL once published.
+ * Errors: as msgpool_publish(), then as msgpool_loan().  Thread-safe.
+ */
+int msgpool_publish_loan(struct msgpool *pool, struct msgpool_guard *g,
+			 size_t len, uint64_t tag, size_t next_len,
+			 unsigned int flags, struct msgpool_guard *next);
+
+/*
+ * msgpool_mark_read_take - msgpool_mark_read() @g, then msgpool_take()
+ * the next message into @next, in one system call when a message is
+ * waiting (a reader's loop)
+ * @flags: 0 (when nothing is left, wait in poll() and take then: two more
+ *         system calls) or MSGPOOL_NONBLOCK
+ * @next:  receives the take; may be @g itself
+ * Returns 0 when both happened.  When the mark fails, nothing happened:
+ * its error is returned, @g is the take it was, and @next (another guard)
+ * is cleared.  When the mark succeeded but the take failed, the take's
+ * error is returned (MSGPOOL_E_EMPTY with MSGPOOL_NONBLOCK), @g has ended
+ * and @next holds nothing.  Tell the two apart by @g->data: NULL once
+ * marked read.
+ * Errors: as msgpool_mark_read(), then as msgpool_take().
+ */
+int msgpool_mark_read_take(struct msgpool *pool, struct msgpool_guard *g,
+			   unsigned int flags, struct msgpool_guard *next);
 
 /*
  * msgpool_wait - poll() the handle for @events: POLLIN (a message to

@@ -2,10 +2,12 @@
 /*
  * libmsgpool publish/subscribe: subscribe, publish, take, mark read,
  * waiting in poll(), the pool's one sequence, the overwrite policy and
- * its loss count, the notify generation.  Children synchronise over
+ * its loss count, the notify generation, and the calls that do two of
+ * these in one system call.  Children synchronise over
  * pipes; nothing sleeps for a fixed time.
  */
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "harness.h"
@@ -282,6 +284,194 @@ TEST_F(ps, backpressure_wait)
 	EXPECT_EQ(1, msgpool_wait(self->pool, POLLOUT, 0));
 	ASSERT_EQ(0, msgpool_loan(self->pool, 1, 0, &g));
 	EXPECT_EQ(0, msgpool_discard(self->pool, &g));
+}
+
+/* One system call a message: publish and loan, mark read and take. */
+TEST_F(ps, combined_calls_in_order)
+{
+	struct msgpool_guard g, r, x;
+	char text[16];
+	int i;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, msgpool_loan(self->pool, 16, 0, &g));
+	for (i = 1; i <= 5; i++) {
+		snprintf(g.data, 16, "m%d", i);
+		ASSERT_EQ(0, msgpool_publish_loan(self->pool, &g, 3, i, 16, 0,
+						  &g));
+		ASSERT_NE(NULL, g.data);
+	}
+	EXPECT_EQ(ALL_SLOTS - 6, msgpool_available(self->pool));
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &r));
+	for (i = 1; i <= 5; i++) {
+		snprintf(text, sizeof(text), "m%d", i);
+		EXPECT_STREQ(text, r.data);
+		EXPECT_EQ(i, r.hdr.tag);
+		EXPECT_EQ(i, r.hdr.seq);
+		EXPECT_EQ(3, r.hdr.len);
+		if (i < 5)
+			ASSERT_EQ(0, msgpool_mark_read_take(self->pool, &r,
+							    MSGPOOL_NONBLOCK,
+							    &r));
+	}
+	/* Each call ends its own kind of guard only, and clears @next. */
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_mark_read_take(self->pool, &g, 0,
+							     &x));
+	EXPECT_NE(NULL, g.data);
+	EXPECT_EQ(NULL, x.data);
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_publish_loan(self->pool, &r, 1,
+							   0, 1, 0, &x));
+	EXPECT_NE(NULL, r.data);
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_publish_loan(self->pool, &g, 1,
+							  0, 1, MSGPOOL_ADOPT,
+							  &g));
+	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_mark_read_take(self->pool, &r,
+							    MSGPOOL_WAIT, &r));
+	EXPECT_EQ(MSGPOOL_E_CLOSED, msgpool_mark_read_take(NULL, &r, 0, &r));
+	EXPECT_EQ(0, msgpool_mark_read(self->pool, &r));
+	EXPECT_EQ(0, msgpool_discard(self->pool, &g));
+	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
+}
+
+/* Published, then no slot for the next loan: told apart by g.data. */
+TEST_F(ps, publish_loan_partial)
+{
+	struct msgpool_guard g, next, r;
+	int i;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, msgpool_loan(self->pool, 1, 0, &g));
+	strcpy(g.data, "last");
+	/* A publish that fails: nothing happened, the loan goes on. */
+	EXPECT_EQ(MSGPOOL_E_TOO_BIG, msgpool_publish_loan(self->pool, &g,
+							  SMALL_SIZE + 1, 0,
+							  1, 0, &next));
+	EXPECT_NE(NULL, g.data);
+	EXPECT_EQ(NULL, next.data);
+	for (i = 1; i < ALL_SLOTS; i++)
+		ASSERT_EQ(0, send_text(self->pool, "full", i));
+	EXPECT_EQ(0, msgpool_available(self->pool));
+
+	EXPECT_EQ(MSGPOOL_E_NO_FREE_SLOTS,
+		  msgpool_publish_loan(self->pool, &g, 5, 99, 1,
+				       MSGPOOL_NONBLOCK, &next));
+	EXPECT_EQ(NULL, g.data);
+	EXPECT_EQ(ALL_SLOTS, g.hdr.seq);
+	EXPECT_EQ(99, g.hdr.tag);
+	EXPECT_EQ(NULL, next.data);
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_publish(self->pool, &g, 5, 0));
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_discard(self->pool, &next));
+
+	/* The published message is delivered, last. */
+	for (i = 1; i < ALL_SLOTS; i++) {
+		ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &r));
+		EXPECT_EQ(i, r.hdr.tag);
+		ASSERT_EQ(0, msgpool_mark_read(self->pool, &r));
+	}
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &r));
+	EXPECT_EQ(g.token, r.token);
+	EXPECT_STREQ("last", r.data);
+	EXPECT_EQ(99, r.hdr.tag);
+	EXPECT_EQ(0, msgpool_mark_read(self->pool, &r));
+	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
+}
+
+/* The same with one guard: it ends, keeping the published header. */
+TEST_F(ps, publish_loan_partial_same_guard)
+{
+	struct msgpool_guard g, r;
+	int i;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, msgpool_loan(self->pool, 1, 0, &g));
+	for (i = 1; i < ALL_SLOTS; i++)
+		ASSERT_EQ(0, send_text(self->pool, "full", i));
+	EXPECT_EQ(MSGPOOL_E_NO_FREE_SLOTS,
+		  msgpool_publish_loan(self->pool, &g, 1, 7, 1,
+				       MSGPOOL_NONBLOCK, &g));
+	EXPECT_EQ(NULL, g.data);
+	EXPECT_EQ(ALL_SLOTS, g.hdr.seq);
+	EXPECT_EQ(7, g.hdr.tag);
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_discard(self->pool, &g));
+	for (i = 0; i < ALL_SLOTS; i++) {
+		ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &r));
+		ASSERT_EQ(0, msgpool_mark_read(self->pool, &r));
+	}
+	EXPECT_EQ(7, r.hdr.tag);
+	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
+}
+
+/* Marked read, then nothing to take. */
+TEST_F(ps, mark_read_take_empty)
+{
+	struct msgpool_guard g, next;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, send_text(self->pool, "only", 1));
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
+	EXPECT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
+	EXPECT_EQ(MSGPOOL_E_EMPTY, msgpool_mark_read_take(self->pool, &g,
+							  MSGPOOL_NONBLOCK,
+							  &next));
+	EXPECT_EQ(NULL, g.data);
+	EXPECT_EQ(NULL, next.data);
+	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_mark_read(self->pool, &g));
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_mark_read(self->pool, &next));
+	EXPECT_EQ(MSGPOOL_E_NOT_HELD, msgpool_mark_read_take(self->pool, &g,
+							     MSGPOOL_NONBLOCK,
+							     &next));
+
+	/* Unsubscribed since the take: the mark fails, the take stays. */
+	ASSERT_EQ(0, send_text(self->pool, "two", 2));
+	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
+	ASSERT_EQ(0, msgpool_unsubscribe(self->pool));
+	EXPECT_EQ(MSGPOOL_E_NOT_FOUND, msgpool_mark_read_take(self->pool, &g,
+							      MSGPOOL_NONBLOCK,
+							      &next));
+	EXPECT_NE(NULL, g.data);
+	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
+}
+
+struct gen_args {
+	const char *name;
+	uint64_t gen;	/* notify generation before the reader's mark */
+};
+
+/* Publishes once the reader's mark has moved the notify generation. */
+static int publish_after_mark(void *arg)
+{
+	const struct gen_args *ga = arg;
+	struct msgpool *pool;
+
+	if (msgpool_open(ga->name, NULL, 0, 0, &pool))
+		return 1;
+	child_ready();
+	while (msgpool_notify_gen(pool) == ga->gen)
+		sched_yield();
+	return send_text(pool, "late", 9) ? 2 : 0;
+}
+
+/* Without MSGPOOL_NONBLOCK it marks, waits in poll(), then takes. */
+TEST_F(ps, mark_read_take_waits)
+{
+	struct gen_args ga = { self->name, 0 };
+	struct msgpool_guard g;
+	struct child ch;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, send_text(self->pool, "first", 8));
+	ASSERT_EQ(0, msgpool_take(self->pool, 0, &g));
+	ga.gen = msgpool_notify_gen(self->pool);
+	ch = spawn(publish_after_mark, &ga);
+	ASSERT_LT(0, ch.pid);
+	ASSERT_EQ(1, wait_ready(&ch));
+	ASSERT_EQ(0, msgpool_mark_read_take(self->pool, &g, 0, &g));
+	EXPECT_STREQ("late", g.data);
+	EXPECT_EQ(9, g.hdr.tag);
+	EXPECT_EQ(0, reap(&ch));
+	EXPECT_EQ(0, msgpool_mark_read(self->pool, &g));
+	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
 }
 
 TEST_HARNESS_MAIN
