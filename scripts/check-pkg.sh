@@ -8,6 +8,12 @@
 # scripts/env.sh.
 # shellcheck disable=SC2153,SC2154 # check.sh sets log, repo, KVER, KDIR
 
+# The functions userlib/msgpool.h declares, one a line.
+lib_functions() {
+	sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
+		"$repo/userlib/msgpool.h" | sort -u
+}
+
 # The tree `make install DESTDIR=... PREFIX=/usr` must produce: one line
 # per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
 # prints it.
@@ -34,19 +40,9 @@ f 644 usr/share/man/man4/msgpool.4
 f 644 usr/share/man/man8/msgpool-stat.8
 f 644 usr/lib/udev/rules.d/60-msgpool.rules
 EOF
-	# A page per library function, so that man finds it by name.
-	for f in msgpool_open msgpool_created msgpool_dup msgpool_close \
-		msgpool_store msgpool_loan msgpool_commit msgpool_discard msgpool_read \
-		msgpool_read_mut msgpool_release msgpool_release_len \
-		msgpool_free msgpool_header msgpool_store_many \
-		msgpool_free_many msgpool_read_many msgpool_release_many \
-		msgpool_batch msgpool_available msgpool_capacity \
-		msgpool_memory_class msgpool_stats msgpool_subscribe \
-		msgpool_unsubscribe msgpool_publish msgpool_take \
-		msgpool_mark_read msgpool_publish_loan msgpool_mark_read_take \
-		msgpool_wait msgpool_fd msgpool_missed \
-		msgpool_notify_gen msgpool_list_pools msgpool_list_peers \
-		msgpool_unlink msgpool_strerror msgpool_op_error; do
+	# A page per function the header declares, so that man finds it by
+	# name.
+	for f in $(lib_functions); do
 		echo "f 644 usr/share/man/man3/$f.3"
 	done
 }
@@ -374,8 +370,7 @@ s_man() {
 	while read -r fn; do
 		one "msgpool.3 names $fn() in NAME" grep -qw "$fn" \
 			<(sed -n '/^\.SH NAME/,/^\\-/p' man/msgpool.3)
-	done < <(sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
-		userlib/msgpool.h | sort -u)
+	done < <(lib_functions)
 }
 
 # The Debian packages: dpkg-buildpackage on a copy of the tree (what git
