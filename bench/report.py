@@ -542,17 +542,30 @@ def targets(rows, reasons):
     return out
 
 
-def plot(rows, outdir):
+def plot_latency(rows, samples, outdir):
+    """One data file per latency size: a line per transport with its
+    one-way p50, p99, p99.9 and max over every message, in us (p99.9 as
+    the max below 1000 samples, where it is not given)."""
+    files = []
+    for s in LAT_SIZES:
+        path = os.path.join(outdir, "latency-%d.dat" % s)
+        with open(path, "w") as f:
+            f.write("transport p50 p99 p99.9 max\n")
+            for name, mode in names(rows, "lat-oneway"):
+                d = dist(samples, ("lat-oneway", name, mode, s))
+                if not d:
+                    continue
+                p999 = d[2] if d[2] is not None else d[3]
+                f.write('"%s (%s)" %s\n' % (name, mode, " ".join(
+                    "%g" % (v / 1000.0) for v in (d[0], d[1], p999, d[3]))))
+        files.append((s, path))
+    return files
+
+
+def plot(rows, samples, outdir):
     if not shutil.which("gnuplot"):
         return False
-    lat = os.path.join(outdir, "latency.dat")
-    with open(lat, "w") as f:
-        f.write("transport " + " ".join(size_name(s).replace(" ", "")
-                                        for s in LAT_SIZES) + "\n")
-        for name, mode in names(rows, "lat-oneway"):
-            f.write('"%s (%s)" ' % (name, mode) + " ".join(
-                "%g" % (val(rows, ("lat-oneway", name, mode, s)) or 0)
-                for s in LAT_SIZES) + "\n")
+    lats = plot_latency(rows, samples, outdir)
     tputs = names(rows, "tput")
     tp = os.path.join(outdir, "throughput.dat")
     with open(tp, "w") as f:
@@ -563,27 +576,32 @@ def plot(rows, outdir):
                 if v:
                     f.write("%d %g\n" % (s, v))
             f.write("\n\n")
+    # A panel per size: each transport's percentiles side by side, so a
+    # tail of timer ticks shows beside a fast median.
+    panels = "".join("""
+set title 'One-way latency, %s: p50, p99, p99.9, max (us, log scale)'
+plot for [c=2:5] '%s' using c:xtic(1) title columnhead
+""" % (size_name(s), path) for s, path in lats)
     script = """
-set terminal pngcairo size 1600,700 font ",10"
+set terminal pngcairo size 1600,1300 font ",9"
 set output '%s'
-set multiplot layout 1,2
-set title 'One-way latency (us, log scale)'
+set multiplot layout 2,2
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set logscale y
 set xtics rotate by -40 scale 0
-set key top left
-plot for [c=2:4] '%s' using c:xtic(1) title columnhead
+set key top center horizontal opaque
+%s
 unset logscale
 set title 'Throughput (MiB/s) by message size (bytes)'
 set style data linespoints
 set logscale xy
 set xtics norotate
-set key bottom right
+set key bottom right vertical noopaque
 plot %s
 unset multiplot
-""" % (os.path.join(outdir, "results.png"), lat, ", ".join(
+""" % (os.path.join(outdir, "results.png"), panels, ", ".join(
         "'%s' index %d using 1:2 title '%s (%s)'" % (tp, i, n, m)
         for i, (n, m) in enumerate(tputs)) or "0 notitle")
     try:
@@ -626,7 +644,7 @@ def main():
         "Million pop + push pairs per second, all threads together; "
         "each thread holds 8 slots between pops and pushes.")
     write_samples(samples, outdir)
-    if plot(rows, outdir):
+    if plot(rows, samples, outdir):
         md += ["![latency and throughput](results.png)", ""]
     with open(os.path.join(outdir, "results.md"), "w") as f:
         f.write("\n".join(md))
