@@ -187,10 +187,11 @@ void mp_pool_destroy(struct mp_pool *pool)
  * of a stale head reads links that may have changed, but each is a slot
  * index or MP_NIL, and its compare-and-swap fails.
  *
- * @available counts the stack's slots: a push raises it before its
- * compare-and-swap and a pop lowers it after its own, so it never reads
- * below the stack's length.  The pops below that move slots into a cache
- * lower it once the cache holds them (see mp_mag_refill()).
+ * @available counts the slots a pop may take: a push links its slots
+ * before raising it and a pop lowers it before unlinking, so a pop that
+ * reserved n slots always finds n on the stack, and a waiter that sees
+ * it above zero finds a slot.  The slots in the peers' caches are not in
+ * it (see mp_class_available()).
  */
 static u64 mp_head(u64 old, u32 index)
 {
@@ -203,23 +204,33 @@ static struct mp_slot *mp_class_slot(struct mp_pool *pool,
 	return &pool->slots[cls->first + index];
 }
 
-/* Pops up to @max slots into @out, first popped first; leaves @available. */
+/* Pops up to @max slots into @out, first popped first; returns how many. */
 static u32 mp_freelist_pop_chain(struct mp_pool *pool, struct mp_class *cls,
 				 u32 *out, u32 max)
 {
-	u64 head = READ_ONCE(cls->free_head);
-	u32 index, n;
+	int avail = atomic_read(&cls->available);
+	u32 index, n, want;
+	u64 head;
 
 	do {
+		if (avail <= 0)
+			return 0;
+		want = min_t(u32, avail, max);
+	} while (!atomic_try_cmpxchg(&cls->available, &avail, avail - want));
+	head = READ_ONCE(cls->free_head);
+	for (;;) {
 		index = (u32)head;
-		for (n = 0; n < max && index != MP_NIL; n++) {
+		for (n = 0; n < want && index != MP_NIL; n++) {
 			out[n] = index;
 			index = READ_ONCE(mp_class_slot(pool, cls, index)->next);
 		}
-		if (!n)
-			return 0;
-	} while (!try_cmpxchg64(&cls->free_head, &head, mp_head(head, index)));
-	return n;
+		/* Reserved, so only a stale head runs out first. */
+		if (n < want)
+			head = READ_ONCE(cls->free_head);
+		else if (try_cmpxchg64(&cls->free_head, &head,
+				       mp_head(head, index)))
+			return want;
+	}
 }
 
 /* Pushes @n slots that the caller owns, @in[0] on top. */
@@ -232,11 +243,11 @@ static void mp_freelist_push_chain(struct mp_pool *pool, struct mp_class *cls,
 
 	for (i = 0; i + 1 < n; i++)
 		WRITE_ONCE(mp_class_slot(pool, cls, in[i])->next, in[i + 1]);
-	atomic_add(n, &cls->available);
 	head = READ_ONCE(cls->free_head);
 	do {
 		WRITE_ONCE(last->next, (u32)head);
 	} while (!try_cmpxchg64(&cls->free_head, &head, mp_head(head, in[0])));
+	atomic_add(n, &cls->available);
 }
 
 u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls)
@@ -245,7 +256,6 @@ u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls)
 
 	if (!mp_freelist_pop_chain(pool, cls, &index, 1))
 		return MP_NIL;
-	atomic_dec(&cls->available);
 	return index;
 }
 
@@ -275,10 +285,10 @@ void mp_freelist_push(struct mp_pool *pool, struct mp_class *cls, u32 index)
  * its compare-and-swap, and the scans are serialised, so no free slot
  * of the class was anywhere the scan did not look.
  *
- * Moves between stacks and caches keep the sums of @available and the
- * caches at or above the truth, but a sum read meanwhile may miss a
- * batch for a moment: each move wakes the pool's waiters after it, so
- * that none sleeps on such a sum while slots are free.
+ * A sum of @available and the caches read across a move between a
+ * stack and a cache may miss its batch for a moment: each move wakes the
+ * pool's waiters after it, so that none sleeps on such a sum while slots
+ * are free.
  */
 
 /* Puts @peer on the pool's list before its caches hold a slot. */
@@ -327,9 +337,6 @@ static u32 mp_mag_refill(struct mp_pool *pool, struct mp_peer *peer,
 			mag->slots[n - 1 - i] = t;
 		}
 		WRITE_ONCE(mag->nr, n);
-		/* Counted in the cache before it leaves @available. */
-		smp_mb__before_atomic();
-		atomic_sub(n, &cls->available);
 		*moved = true;
 	}
 	WRITE_ONCE(mag->nr, mag->nr - 1);
@@ -459,7 +466,7 @@ u32 mp_class_available(struct mp_pool *pool, u32 c)
 	list_for_each_entry(peer, &pool->mags, mag_node)
 		n += READ_ONCE(peer->mags[c].nr);
 	spin_unlock(&pool->mag_lock);
-	/* A push counts its slots a moment early: never above the class. */
+	/* A spill counts its slots twice for a moment: never above the class. */
 	return min_t(u32, n, pool->classes[c].nr_slots);
 }
 

@@ -113,9 +113,8 @@ struct mp_slot {
  * @free_head: the Treiber stack's head, tag << 32 | index; changed by
  *	try_cmpxchg64() only, the tag moving on every change (no ABA).  On
  *	a cache line of its own: every CPU writes it.
- * @available: slots on the stack; atomic.  At least the stack's length,
- *	never below; slots in the peers' caches are not in it (see
- *	mp_class_available()).
+ * @available: slots on the stack a pop may take; atomic.  Slots in the
+ *	peers' caches are not in it (see mp_class_available()).
  */
 struct mp_class {
 	u32 slot_size;

@@ -244,6 +244,16 @@ static inline void atomic_dec(atomic_t *v)
 	uatomic_add(&v->counter, -1);
 }
 
+static inline bool atomic_try_cmpxchg(atomic_t *v, int *old, int new)
+{
+	int cur = uatomic_cmpxchg(&v->counter, *old, new);
+
+	if (cur == *old)
+		return true;
+	*old = cur;
+	return false;
+}
+
 /* Decrements unless that goes below zero; returns the old value - 1. */
 static inline int atomic_dec_if_positive(atomic_t *v)
 {
