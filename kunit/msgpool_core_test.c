@@ -710,7 +710,7 @@ static struct kunit_case mpt_mag_cases[] = {
 	KUNIT_CASE(mpt_mag_reclaim_returns_cache),
 	KUNIT_CASE(mpt_mag_other_peer_gets_cached),
 	KUNIT_CASE(mpt_mag_cached_counts_free),
-	KUNIT_CASE(mpt_mag_concurrent),
+	KUNIT_CASE_SLOW(mpt_mag_concurrent),
 	{}
 };
 
