@@ -642,7 +642,9 @@ def main():
     md += simple_section(
         rows, "freelist", "Free list, userspace shim (native)",
         "Million pop + push pairs per second, all threads together; "
-        "each thread holds 8 slots between pops and pushes.")
+        "each thread holds 8 slots between pops and pushes.  The core's "
+        "free list goes through its per-peer caches (a peer per thread); "
+        "its stack alone is the shared Treiber stack they front.")
     write_samples(samples, outdir)
     if plot(rows, samples, outdir):
         md += ["![latency and throughput](results.png)", ""]

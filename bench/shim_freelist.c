@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The core's lock-free free list (mp_freelist_pop/push, built in
- * userspace through the shim) beside liburcu's lock-free stack and a
- * stack under a pthread mutex: pop + push pairs per second, 1 and 2
- * threads, natively.  Each thread pops a few slots and pushes them back,
- * so two threads contend on the head.
+ * The core's free list (built in userspace through the shim) beside
+ * liburcu's lock-free stack and a stack under a pthread mutex: pop + push
+ * pairs per second, 1, 2 and 4 threads, natively.  Each thread pops a few
+ * slots and pushes them back.  The core runs twice: through its per-peer
+ * caches (mp_mag_pop/push, a peer per thread), as loans and frees use
+ * it, and on its shared stack alone (mp_freelist_pop/push), where the
+ * threads contend on the head as the other two stacks' do.
  */
 #include <pthread.h>
 #include <urcu/lfstack.h>
@@ -14,6 +16,7 @@
 
 #define NODES		4096
 #define HELD		8	/* slots a thread holds between pops and pushes */
+#define MAX_THREADS	4
 
 struct lfs_node {
 	struct cds_lfs_node n;
@@ -26,10 +29,29 @@ struct mutex_stack {
 };
 
 static struct mp_pool pool;
+static struct mp_peer peers[MAX_THREADS];
 static struct cds_lfs_stack lfs;
 static struct lfs_node lfs_nodes[NODES];
 static struct mutex_stack mst = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static long pairs;
+
+static void *run_mag(void *arg)
+{
+	struct mp_class *cls = &pool.classes[0];
+	struct mp_peer *peer = arg;
+	uint32_t held[HELD];
+	long i;
+	int k;
+
+	for (i = 0; i < pairs; i += HELD) {
+		for (k = 0; k < HELD; k++)
+			held[k] = mp_mag_pop(&pool, peer, cls);
+		for (k = 0; k < HELD; k++)
+			if (held[k] != MP_NIL)
+				mp_mag_push(&pool, peer, cls, held[k]);
+	}
+	return NULL;
+}
 
 static void *run_core(void *arg)
 {
@@ -107,12 +129,13 @@ static void *run_mutex(void *arg)
 /* Million pop + push pairs per second, all threads together. */
 static double timed(void *(*fn)(void *), int threads)
 {
-	pthread_t tid[2];
+	pthread_t tid[MAX_THREADS];
 	uint64_t s = now_ns();
 	int t;
 
+	/* Thread t is peer t (run_mag() alone looks at it). */
 	for (t = 0; t < threads; t++)
-		if (pthread_create(&tid[t], NULL, fn, NULL))
+		if (pthread_create(&tid[t], NULL, fn, &peers[t]))
 			die("pthread_create", EAGAIN);
 	for (t = 0; t < threads; t++)
 		pthread_join(tid[t], NULL);
@@ -125,7 +148,8 @@ int main(void)
 		const char *name;
 		void *(*fn)(void *arg);
 	} kinds[] = {
-		{ "msgpool core free list", run_core },
+		{ "msgpool core free list", run_mag },
+		{ "msgpool core stack alone", run_core },
 		{ "liburcu cds_lfs", run_lfs },
 		{ "mutex stack", run_mutex },
 	};
@@ -137,14 +161,16 @@ int main(void)
 	pairs = bench_iters(400000);
 	if (mp_pool_init(&pool, &cls, 1))
 		die("mp_pool_init", ENOMEM);
+	for (t = 0; t < MAX_THREADS; t++)
+		mp_peer_init(&peers[t], t + 1, true);
 	cds_lfs_init(&lfs);
 	for (k = 0; k < NODES; k++) {
 		cds_lfs_node_init(&lfs_nodes[k].n);
 		cds_lfs_push(&lfs, &lfs_nodes[k].n);
 		mst.items[mst.top++] = k;
 	}
-	for (k = 0; k < 3; k++) {
-		for (t = 1; t <= 2; t++) {
+	for (k = 0; k < (int)ARRAY_SIZE(kinds); k++) {
+		for (t = 1; t <= MAX_THREADS; t *= 2) {
 			for (r = 0; r < nrep; r++)
 				v[r] = timed(kinds[k].fn, t);
 			snprintf(mode, sizeof(mode), "%d thread%s", t,
@@ -153,6 +179,8 @@ int main(void)
 			       "Mops/s");
 		}
 	}
+	for (t = 0; t < MAX_THREADS; t++)
+		mp_peer_reclaim(&pool, &peers[t]);
 	mp_pool_destroy(&pool);
 	return 0;
 }

@@ -9,6 +9,7 @@
  */
 #include <linux/align.h>
 #include <linux/bitops.h>
+#include <linux/bug.h>
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/limits.h>
@@ -23,6 +24,8 @@
 #include "msgpool_core.h"
 
 #define MP_HOLD_MIN		8	/* cells of a new hold table */
+#define MP_MAG_SHARE		8	/* a peer caches at most 1/8 of a class */
+#define MP_MAG_MIN		4	/* smaller caches are not worth it */
 #define MP_TOKEN_ROUNDS		4	/* Feistel rounds: a PRP from a PRF */
 
 static void mp_wake(struct mp_pool *pool)
@@ -103,7 +106,19 @@ static void mp_class_init(struct mp_pool *pool, u32 c)
 {
 	struct mp_class *cls = &pool->classes[c];
 	struct mp_slot *slot;
-	u32 i;
+	u32 i, cap;
+
+	/*
+	 * A peer's cache may hoard what another peer needs: that one then
+	 * takes it back (mp_mag_steal()), slowly, so caches stay a small
+	 * share of their class and small classes have none.
+	 */
+	cap = cls->nr_slots / MP_MAG_SHARE;
+	if (cap > MP_MAG_SLOTS)
+		cap = MP_MAG_SLOTS;
+	cap &= ~1U;
+	cls->mag_cap = cap >= MP_MAG_MIN ? cap : 0;
+	cls->mag_batch = cls->mag_cap / 2;
 
 	for (i = 0; i < cls->nr_slots; i++) {
 		slot = &pool->slots[cls->first + i];
@@ -128,6 +143,8 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 		return err;
 	memset(pool, 0, sizeof(*pool));
 	mutex_init(&pool->pub_lock);
+	spin_lock_init(&pool->mag_lock);
+	INIT_LIST_HEAD(&pool->mags);
 	pool->pub_head = MP_NIL;
 	pool->pub_tail = MP_NIL;
 	mp_layout(cls, nr, pool->classes, &pool->map_size, &pool->capacity);
@@ -150,6 +167,8 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 
 void mp_pool_destroy(struct mp_pool *pool)
 {
+	/* A peer left listed may cache slots that are now lost. */
+	WARN_ON(!list_empty(&pool->mags));
 	kvfree(pool->slots);
 	pool->slots = NULL;
 	mutex_destroy(&pool->pub_lock);
@@ -160,47 +179,304 @@ void mp_pool_destroy(struct mp_pool *pool)
  * The tag moves on every successful push and pop, so a head that was
  * popped and pushed back since it was read fails the compare-and-swap.
  *
- * @available counts the slots a pop may take: a push links its slot before
- * raising it and a pop lowers it before unlinking, so a pop that got past
- * atomic_dec_if_positive() always finds a slot on the list.
+ * Pops and pushes move a chain of up to a batch of slots with one
+ * compare-and-swap.  A pop walks @next from the head it read; a slot on
+ * the stack keeps its @next until it is popped, so if the head is the
+ * same (tag included) at the compare-and-swap, nothing was pushed or
+ * popped meanwhile and the walk was of the stack as it stands.  A walk
+ * of a stale head reads links that may have changed, but each is a slot
+ * index or MP_NIL, and its compare-and-swap fails.
+ *
+ * @available counts the slots a pop may take: a push links its slots
+ * before raising it and a pop lowers it before unlinking, so a pop that
+ * reserved n slots always finds n on the stack, and a waiter that sees
+ * it above zero finds a slot.  The slots in the peers' caches are not in
+ * it (see mp_class_available()).
  */
 static u64 mp_head(u64 old, u32 index)
 {
 	return ((old >> 32) + 1) << 32 | index;
 }
 
-u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls)
+static struct mp_slot *mp_class_slot(struct mp_pool *pool,
+				     struct mp_class *cls, u32 index)
 {
-	u64 head;
-	u32 index, next;
+	return &pool->slots[cls->first + index];
+}
 
-	if (atomic_dec_if_positive(&cls->available) < 0)
-		return MP_NIL;
+/* Pops up to @max slots into @out, first popped first; returns how many. */
+static u32 mp_freelist_pop_chain(struct mp_pool *pool, struct mp_class *cls,
+				 u32 *out, u32 max)
+{
+	int avail = atomic_read(&cls->available);
+	u32 index, n, want;
+	u64 head;
+
+	do {
+		if (avail <= 0)
+			return 0;
+		want = min_t(u32, avail, max);
+	} while (!atomic_try_cmpxchg(&cls->available, &avail, avail - want));
+	head = READ_ONCE(cls->free_head);
+	for (;;) {
+		index = (u32)head;
+		for (n = 0; n < want && index != MP_NIL; n++) {
+			out[n] = index;
+			index = READ_ONCE(mp_class_slot(pool, cls, index)->next);
+		}
+		/* Reserved, so only a stale head runs out first. */
+		if (n < want)
+			head = READ_ONCE(cls->free_head);
+		else if (try_cmpxchg64(&cls->free_head, &head,
+				       mp_head(head, index)))
+			return want;
+	}
+}
+
+/* Pushes @n slots that the caller owns, @in[0] on top. */
+static void mp_freelist_push_chain(struct mp_pool *pool, struct mp_class *cls,
+				   const u32 *in, u32 n)
+{
+	struct mp_slot *last = mp_class_slot(pool, cls, in[n - 1]);
+	u64 head;
+	u32 i;
+
+	for (i = 0; i + 1 < n; i++)
+		WRITE_ONCE(mp_class_slot(pool, cls, in[i])->next, in[i + 1]);
 	head = READ_ONCE(cls->free_head);
 	do {
-		index = (u32)head;
-		next = READ_ONCE(pool->slots[cls->first + index].next);
-	} while (!try_cmpxchg64(&cls->free_head, &head, mp_head(head, next)));
+		WRITE_ONCE(last->next, (u32)head);
+	} while (!try_cmpxchg64(&cls->free_head, &head, mp_head(head, in[0])));
+	atomic_add(n, &cls->available);
+}
+
+u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls)
+{
+	u32 index;
+
+	if (!mp_freelist_pop_chain(pool, cls, &index, 1))
+		return MP_NIL;
 	return index;
 }
 
 void mp_freelist_push(struct mp_pool *pool, struct mp_class *cls, u32 index)
 {
-	u64 head = READ_ONCE(cls->free_head);
-
-	do {
-		WRITE_ONCE(pool->slots[cls->first + index].next, (u32)head);
-	} while (!try_cmpxchg64(&cls->free_head, &head, mp_head(head, index)));
-	atomic_inc(&cls->available);
+	mp_freelist_push_chain(pool, cls, &index, 1);
 }
 
-int mp_class_pick(const struct mp_pool *pool, u32 len)
+/*
+ * Per-peer caches ("magazines", as in Bonwick's allocator and SLUB's
+ * per-CPU free lists) in front of the stacks: a peer allocates from and
+ * frees into its own cache, under its own spinlock, and touches the
+ * shared head once per &mp_class.mag_batch slots.  Per peer rather than
+ * per CPU: a loan already runs under its peer's mutex, so the cache's
+ * lock is all but never contended, whatever CPU the task is on; a cache
+ * dies with its peer, in mp_peer_reclaim(), with no CPU hotplug to mind;
+ * and caches cost memory per open file, not per CPU and pool.
+ *
+ * A cached slot is free: it counts in @available as users see it
+ * (mp_class_available()) and any loan can have it.  A peer that finds
+ * its cache and the stack empty calls mp_mag_steal(), which under the
+ * pool's mag_lock moves half of each other cache in turn to the stack
+ * until it can pop from it.  It fails only when, after a scan of every
+ * cache found nothing, the head is the very one (tag included) it read
+ * empty before the scan: no slot went on or off the stack meanwhile,
+ * every move between a stack and a cache holds the cache's lock across
+ * its compare-and-swap, and the scans are serialised, so no free slot
+ * of the class was anywhere the scan did not look.
+ *
+ * A sum of @available and the caches read across a move between a
+ * stack and a cache may miss its batch for a moment: each move wakes the
+ * pool's waiters after it, so that none sleeps on such a sum while slots
+ * are free.
+ */
+
+/* Puts @peer on the pool's list before its caches hold a slot. */
+static void mp_mag_enlist(struct mp_pool *pool, struct mp_peer *peer)
+{
+	if (READ_ONCE(peer->mag_listed))
+		return;
+	spin_lock(&pool->mag_lock);
+	if (!peer->mag_listed) {
+		list_add_tail(&peer->mag_node, &pool->mags);
+		WRITE_ONCE(peer->mag_listed, true);
+	}
+	spin_unlock(&pool->mag_lock);
+}
+
+/* Under its peer's mag_lock: @n of @mag's coldest slots to the stack. */
+static void mp_mag_spill(struct mp_pool *pool, struct mp_class *cls,
+			 struct mp_mag *mag, u32 n)
+{
+	if (!n)
+		return;
+	mp_freelist_push_chain(pool, cls, mag->slots, n);
+	memmove(mag->slots, mag->slots + n, (mag->nr - n) * sizeof(u32));
+	WRITE_ONCE(mag->nr, mag->nr - n);
+}
+
+/*
+ * Under @peer's mag_lock: a slot from its cache of @cls, which an empty
+ * cache first refills from the stack.  MP_NIL if both are empty.
+ */
+static u32 mp_mag_refill(struct mp_pool *pool, struct mp_peer *peer,
+			 struct mp_class *cls, bool *moved)
+{
+	struct mp_mag *mag = &peer->mags[cls - pool->classes];
+	u32 n, i, t;
+
+	if (!mag->nr) {
+		n = mp_freelist_pop_chain(pool, cls, mag->slots,
+					  cls->mag_batch);
+		if (!n)
+			return MP_NIL;
+		/* The first popped goes first: the stack's order holds. */
+		for (i = 0; i < n / 2; i++) {
+			t = mag->slots[i];
+			mag->slots[i] = mag->slots[n - 1 - i];
+			mag->slots[n - 1 - i] = t;
+		}
+		WRITE_ONCE(mag->nr, n);
+		*moved = true;
+	}
+	WRITE_ONCE(mag->nr, mag->nr - 1);
+	return mag->slots[mag->nr];
+}
+
+/* Under the pool's mag_lock: half of the first cache with slots to the stack. */
+static bool mp_mag_flush_one(struct mp_pool *pool, struct mp_class *cls)
+{
+	u32 c = cls - pool->classes;
+	struct mp_peer *peer;
+	struct mp_mag *mag;
+	bool moved;
+
+	lockdep_assert_held(&pool->mag_lock);
+	list_for_each_entry(peer, &pool->mags, mag_node) {
+		mag = &peer->mags[c];
+		/* Locked even to look: a refill may be moving slots in. */
+		spin_lock(&peer->mag_lock);
+		moved = mag->nr;
+		mp_mag_spill(pool, cls, mag, (mag->nr + 1) / 2);
+		spin_unlock(&peer->mag_lock);
+		if (moved)
+			return true;
+	}
+	return false;
+}
+
+/* @peer's cache and the stack are empty: look in the other caches. */
+static u32 mp_mag_steal(struct mp_pool *pool, struct mp_peer *peer,
+			struct mp_class *cls, bool *moved)
+{
+	u32 index = MP_NIL;
+	u64 head;
+
+	spin_lock(&pool->mag_lock);
+	for (;;) {
+		head = READ_ONCE(cls->free_head);
+		if ((u32)head != MP_NIL) {
+			spin_lock(&peer->mag_lock);
+			index = mp_mag_refill(pool, peer, cls, moved);
+			spin_unlock(&peer->mag_lock);
+			if (index != MP_NIL)
+				break;
+			continue;
+		}
+		if (mp_mag_flush_one(pool, cls)) {
+			*moved = true;
+			continue;
+		}
+		/* Nothing went on or off the stack while the caches were seen. */
+		smp_rmb();
+		if (READ_ONCE(cls->free_head) == head)
+			break;
+	}
+	spin_unlock(&pool->mag_lock);
+	return index;
+}
+
+u32 mp_mag_pop(struct mp_pool *pool, struct mp_peer *peer,
+	       struct mp_class *cls)
+{
+	bool moved = false;
+	u32 index;
+
+	if (!cls->mag_cap)
+		return mp_freelist_pop(pool, cls);
+	mp_mag_enlist(pool, peer);
+	spin_lock(&peer->mag_lock);
+	index = mp_mag_refill(pool, peer, cls, &moved);
+	spin_unlock(&peer->mag_lock);
+	if (index == MP_NIL)
+		index = mp_mag_steal(pool, peer, cls, &moved);
+	if (moved)
+		mp_wake(pool);
+	return index;
+}
+
+void mp_mag_push(struct mp_pool *pool, struct mp_peer *peer,
+		 struct mp_class *cls, u32 index)
+{
+	struct mp_mag *mag;
+	bool moved;
+
+	if (!peer || !cls->mag_cap) {
+		mp_freelist_push(pool, cls, index);
+		return;
+	}
+	mag = &peer->mags[cls - pool->classes];
+	mp_mag_enlist(pool, peer);
+	spin_lock(&peer->mag_lock);
+	moved = mag->nr == cls->mag_cap;
+	if (moved)
+		mp_mag_spill(pool, cls, mag, cls->mag_batch);
+	mag->slots[mag->nr] = index;
+	WRITE_ONCE(mag->nr, mag->nr + 1);
+	spin_unlock(&peer->mag_lock);
+	if (moved)
+		mp_wake(pool);
+}
+
+/* A closing peer's caches go back whole to the stacks. */
+static void mp_mag_release(struct mp_pool *pool, struct mp_peer *peer)
+{
+	u32 c;
+
+	if (!READ_ONCE(peer->mag_listed))
+		return;
+	spin_lock(&pool->mag_lock);
+	list_del_init(&peer->mag_node);
+	WRITE_ONCE(peer->mag_listed, false);
+	spin_lock(&peer->mag_lock);
+	for (c = 0; c < pool->nr_classes; c++)
+		mp_mag_spill(pool, &pool->classes[c], &peer->mags[c],
+			     peer->mags[c].nr);
+	spin_unlock(&peer->mag_lock);
+	spin_unlock(&pool->mag_lock);
+}
+
+u32 mp_class_available(struct mp_pool *pool, u32 c)
+{
+	struct mp_peer *peer;
+	int n;
+
+	spin_lock(&pool->mag_lock);
+	n = atomic_read(&pool->classes[c].available);
+	list_for_each_entry(peer, &pool->mags, mag_node)
+		n += READ_ONCE(peer->mags[c].nr);
+	spin_unlock(&pool->mag_lock);
+	/* A spill counts its slots twice for a moment: never above the class. */
+	return min_t(u32, n, pool->classes[c].nr_slots);
+}
+
+int mp_class_pick(struct mp_pool *pool, u32 len)
 {
 	u32 c;
 
 	for (c = 0; c < pool->nr_classes; c++)
 		if (pool->classes[c].slot_size >= len &&
-		    atomic_read(&pool->classes[c].available) > 0)
+		    mp_class_available(pool, c) > 0)
 			return c;
 	return -ENOBUFS;
 }
@@ -378,6 +654,8 @@ void mp_peer_init(struct mp_peer *peer, u32 id, bool writable)
 	peer->writable = writable;
 	peer->reader = -1;
 	mutex_init(&peer->lock);
+	spin_lock_init(&peer->mag_lock);
+	INIT_LIST_HEAD(&peer->mag_node);
 }
 
 /* Slot helpers; the caller holds @slot->sem, exclusive where it writes. */
@@ -457,12 +735,16 @@ static void mp_slot_free_locked(struct mp_pool *pool, struct mp_slot *slot)
 	atomic64_inc(&pool->cnt.frees);
 }
 
-/* After mp_slot_free_locked() and up_write(): back on the free list. */
-static void mp_slot_push(struct mp_pool *pool, u32 slot)
+/*
+ * After mp_slot_free_locked() and up_write(): back on the free list, in
+ * @peer's cache if given (a writer that freed it: it may loan it next).
+ */
+static void mp_slot_push(struct mp_pool *pool, struct mp_peer *peer,
+			 u32 slot)
 {
 	struct mp_class *cls = &pool->classes[pool->slots[slot].class_idx];
 
-	mp_freelist_push(pool, cls, slot - cls->first);
+	mp_mag_push(pool, peer, cls, slot - cls->first);
 }
 
 /* Frees an orphaned slot once its last borrow is gone. */
@@ -520,7 +802,7 @@ static void mp_pub_free(struct mp_pool *pool, u32 index)
 	was = mp_slot_lock(slot);
 	mp_slot_free_locked(pool, slot);
 	mp_slot_unlock(pool, slot, was);
-	mp_slot_push(pool, index);
+	mp_slot_push(pool, NULL, index);
 	atomic64_inc(&pool->notify_gen);
 }
 
@@ -648,29 +930,31 @@ static bool mp_slot_next_gen(struct mp_pool *pool, struct mp_slot *slot,
 }
 
 /*
- * A free slot of a class that fits @len, its sem held for writing and its
- * generation moved on; -ENOBUFS when none.
+ * A free slot of the smallest class that fits @len and has one, its sem
+ * held for writing and its generation moved on; -ENOBUFS when none.
  */
-static int mp_slot_alloc(struct mp_pool *pool, u32 len)
+static int mp_slot_alloc(struct mp_pool *pool, struct mp_peer *peer, u32 len)
 {
+	struct mp_class *cls;
 	struct mp_slot *slot;
-	u32 index;
-	int c;
+	u32 c, index;
 
-	/* A class can empty between the pick and the pop: pick again. */
-	while ((c = mp_class_pick(pool, len)) >= 0) {
-		index = mp_freelist_pop(pool, &pool->classes[c]);
-		if (index == MP_NIL)
+	for (c = 0; c < pool->nr_classes; c++) {
+		cls = &pool->classes[c];
+		if (cls->slot_size < len)
 			continue;
-		index += pool->classes[c].first;
-		slot = &pool->slots[index];
-		/* Popped, so FREE: mp_loan_try() unlocks it as such. */
-		down_write(&slot->sem);
-		if (mp_slot_next_gen(pool, slot, index))
-			return index;
-		up_write(&slot->sem);
+		/* A retired slot is dropped: look again in the same class. */
+		while ((index = mp_mag_pop(pool, peer, cls)) != MP_NIL) {
+			index += cls->first;
+			slot = &pool->slots[index];
+			/* Popped, so FREE: mp_loan_try() unlocks it as such. */
+			down_write(&slot->sem);
+			if (mp_slot_next_gen(pool, slot, index))
+				return index;
+			up_write(&slot->sem);
+		}
 	}
-	return c;
+	return -ENOBUFS;
 }
 
 static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
@@ -684,7 +968,7 @@ static int mp_loan_try(struct mp_pool *pool, struct mp_peer *peer, u32 len,
 	err = mp_hold_reserve(peer);
 	if (err)
 		goto unlock;
-	index = mp_slot_alloc(pool, len);
+	index = mp_slot_alloc(pool, peer, len);
 	if (index < 0) {
 		err = index;
 		goto unlock;
@@ -803,7 +1087,7 @@ static int mp_loan_end(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	}
 	mp_slot_unlock(pool, slot, was);
 	if (!hdr)
-		mp_slot_push(pool, index);
+		mp_slot_push(pool, peer, index);
 	hold->write = 0;
 	mp_hold_put(peer, hold);
 	mp_wake(pool);
@@ -990,7 +1274,7 @@ static int mp_release_write(struct mp_pool *pool, struct mp_slot *slot,
 	}
 	mp_slot_unlock(pool, slot, was);
 	if (freed)
-		mp_slot_push(pool, hold->slot - 1);
+		mp_slot_push(pool, NULL, hold->slot - 1);
 	return err;
 }
 
@@ -1006,7 +1290,7 @@ static void mp_orphan_put(struct mp_pool *pool, u32 index, u64 gen)
 		freed = mp_slot_orphan_free(pool, slot);
 	mp_slot_unlock(pool, slot, was);
 	if (freed)
-		mp_slot_push(pool, index);
+		mp_slot_push(pool, NULL, index);
 }
 
 /*
@@ -1097,7 +1381,7 @@ int mp_free(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 	mp_slot_unlock(pool, slot, was);
 	if (err)
 		return err;
-	mp_slot_push(pool, index);
+	mp_slot_push(pool, peer, index);
 	mp_wake(pool);
 	return 0;
 }
@@ -1157,7 +1441,7 @@ static void mp_hold_undo(struct mp_pool *pool, struct mp_peer *peer,
 		freed = mp_slot_orphan_free(pool, slot);
 	mp_slot_unlock(pool, slot, was);
 	if (freed)
-		mp_slot_push(pool, index);
+		mp_slot_push(pool, NULL, index);
 }
 
 /* Step 4: free what @peer owns, or leave it to its last borrower. */
@@ -1176,7 +1460,7 @@ static void mp_owned_undo(struct mp_pool *pool, struct mp_peer *peer,
 	}
 	mp_slot_unlock(pool, slot, was);
 	if (freed)
-		mp_slot_push(pool, index);
+		mp_slot_push(pool, NULL, index);
 }
 
 void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer)
@@ -1203,6 +1487,7 @@ void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer)
 		if (!(i % 4096))
 			cond_resched();
 	}
+	mp_mag_release(pool, peer);
 	mutex_destroy(&peer->lock);
 	mp_wake(pool);
 }
@@ -1310,7 +1595,7 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	freed = !err && mp_publish_locked(pool, slot, hdr);
 	mp_slot_unlock(pool, slot, was);
 	if (freed) {
-		mp_slot_push(pool, index);
+		mp_slot_push(pool, peer, index);
 	} else if (!err) {
 		mp_pub_append(pool, index);
 		mp_reader_limit(pool, pool->slots[index].pending);
@@ -1469,13 +1754,13 @@ bool mp_loan_ready(struct mp_pool *pool)
 	return ready;
 }
 
-u64 mp_pool_available(const struct mp_pool *pool)
+u64 mp_pool_available(struct mp_pool *pool)
 {
 	u64 sum = 0;
 	u32 c;
 
 	for (c = 0; c < pool->nr_classes; c++)
-		sum += atomic_read(&pool->classes[c].available);
+		sum += mp_class_available(pool, c);
 	return sum;
 }
 

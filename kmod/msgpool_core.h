@@ -9,10 +9,13 @@
 #define _MSGPOOL_CORE_H
 
 #include <linux/atomic.h>
+#include <linux/cache.h>
+#include <linux/list.h>
 #include <linux/msgpool.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/siphash.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 
@@ -20,6 +23,7 @@
 
 #define MP_NIL			0xffffffffU	/* end of a free list */
 #define MP_SLOT_ALIGN		64		/* stride unit: a cache line */
+#define MP_MAG_SLOTS		32		/* most slots a peer's cache holds */
 
 enum mp_slot_state {
 	MP_SLOT_FREE,		/* on its class's free list */
@@ -102,9 +106,15 @@ struct mp_slot {
  * @nr_slots: constant
  * @first: index of its slot 0 in &mp_pool.slots; constant
  * @offset: mmap offset of its slot 0, page aligned; constant
+ * @mag_cap: the most slots a peer's cache of this class holds, 0 for no
+ *	cache (a small class); constant
+ * @mag_batch: slots a refill takes from the stack, or a full cache gives
+ *	back to it, in one compare-and-swap; constant
  * @free_head: the Treiber stack's head, tag << 32 | index; changed by
- *	try_cmpxchg64() only, the tag moving on every change (no ABA)
- * @available: slots on the free list; atomic
+ *	try_cmpxchg64() only, the tag moving on every change (no ABA).  On
+ *	a cache line of its own: every CPU writes it.
+ * @available: slots on the stack a pop may take; atomic.  Slots in the
+ *	peers' caches are not in it (see mp_class_available()).
  */
 struct mp_class {
 	u32 slot_size;
@@ -112,7 +122,9 @@ struct mp_class {
 	u32 nr_slots;
 	u32 first;
 	u64 offset;
-	u64 free_head;
+	u32 mag_cap;
+	u32 mag_batch;
+	u64 free_head ____cacheline_aligned_in_smp;
 	atomic_t available;
 };
 
@@ -167,6 +179,11 @@ struct mp_counters {
  * @lost: per reader, untaken messages an overwrite or its limit dropped
  *	since its last take; pub_lock
  * @held: per reader, messages it has taken and not marked read; pub_lock
+ * @mag_lock: guards @mags and serialises the scans of other peers'
+ *	caches.  Taken before any &mp_peer.mag_lock, never inside a slot's
+ *	sem or a peer's mag_lock; nothing sleeps under it.
+ * @mags: the peers whose caches may hold slots (&mp_peer.mag_node);
+ *	@mag_lock
  */
 struct mp_pool {
 	u32 nr_classes;
@@ -190,6 +207,8 @@ struct mp_pool {
 	u32 unread[MSGPOOL_MAX_READERS];
 	u32 lost[MSGPOOL_MAX_READERS];
 	u32 held[MSGPOOL_MAX_READERS];
+	spinlock_t mag_lock;
+	struct list_head mags;
 };
 
 /**
@@ -213,6 +232,22 @@ struct mp_hold {
 };
 
 /**
+ * struct mp_mag - a peer's cache of free slots of one class
+ * @nr: slots in it; &mp_peer.mag_lock (read with READ_ONCE() for the
+ *	counts of free slots)
+ * @slots: their indexes within the class, the next to go at @nr - 1;
+ *	&mp_peer.mag_lock
+ *
+ * Its slots are FREE, counted free and available, and no one else's:
+ * only the owner takes from it, but for mp_mag_pop() of a peer that
+ * found no other free slot, which moves some of it to the stack.
+ */
+struct mp_mag {
+	u32 nr;
+	u32 slots[MP_MAG_SLOTS];
+};
+
+/**
  * struct mp_peer - a peer as the core sees it
  * @id: >= 1, unique among the pool's live peers; constant
  * @writable: may store, loan, write-borrow and free; constant
@@ -224,6 +259,12 @@ struct mp_hold {
  * @reader: its reader index, -1 when it is none; &mp_pool.pub_lock
  *	(read with READ_ONCE() by poll)
  * @owned: slots it owns; atomic, moved under the slots' sems
+ * @mag_lock: guards @mags.  Nests inside &mp_pool.mag_lock, never
+ *	another peer's; nothing sleeps under it.
+ * @mag_node: its place on &mp_pool.mags; &mp_pool.mag_lock
+ * @mag_listed: on &mp_pool.mags; written under &mp_pool.mag_lock, read
+ *	with READ_ONCE() before it is taken
+ * @mags: its caches of free slots, by class; see &struct mp_mag
  *
  * The file side embeds it in struct msgpool_peer (msgpool_pool.h).
  */
@@ -236,6 +277,10 @@ struct mp_peer {
 	u32 hold_used;
 	int reader;
 	atomic_t owned;
+	spinlock_t mag_lock;
+	struct list_head mag_node;
+	bool mag_listed;
+	struct mp_mag mags[MSGPOOL_MAX_CLASSES];
 };
 
 /**
@@ -280,7 +325,8 @@ int mp_pool_init(struct mp_pool *pool, const struct msgpool_class *cls,
 
 /**
  * mp_pool_destroy() - free what mp_pool_init() allocated
- * @pool: a pool none of whose peers is left
+ * @pool: a pool none of whose peers is left: each has been reclaimed, so
+ *	every free slot is on its class's stack
  */
 void mp_pool_destroy(struct mp_pool *pool);
 
@@ -299,7 +345,8 @@ void mp_peer_init(struct mp_peer *peer, u32 id, bool writable);
  *
  * In the order Documentation/msgpool.rst gives: read borrows end, loans
  * are freed, write borrows of others' slots poison them, owned slots are
- * freed or, while borrowed, orphaned.
+ * freed or, while borrowed, orphaned.  Last, its caches go back whole to
+ * the stacks.  Takes &mp_pool.mag_lock, then @peer's mag_lock.
  */
 void mp_peer_reclaim(struct mp_pool *pool, struct mp_peer *peer);
 
@@ -330,18 +377,19 @@ int mp_token_open(const struct mp_pool *pool, u64 token, u32 *slot,
 		  u64 *gen);
 
 /**
- * mp_freelist_pop() - take a slot from a class's free list
+ * mp_freelist_pop() - take a slot from a class's stack
  * @pool: the pool
  * @cls: one of its classes
  *
- * Lock-free; keeps @cls->available.  Exposed for the core's tests.
+ * Lock-free; keeps @cls->available.  Looks at no cache: exposed for the
+ * core's tests and benchmark.
  *
  * Return: the slot's index within the class, or MP_NIL when it is empty.
  */
 u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls);
 
 /**
- * mp_freelist_push() - put a slot back on its class's free list
+ * mp_freelist_push() - put a slot back on its class's stack
  * @pool: the pool
  * @cls: the slot's class
  * @index: the slot's index within the class
@@ -349,13 +397,58 @@ u32 mp_freelist_pop(struct mp_pool *pool, struct mp_class *cls);
 void mp_freelist_push(struct mp_pool *pool, struct mp_class *cls, u32 index);
 
 /**
+ * mp_mag_pop() - take a free slot of a class for a peer
+ * @pool: the pool
+ * @peer: the peer taking it
+ * @cls: one of the pool's classes
+ *
+ * From @peer's cache, refilled from the stack by &mp_class.mag_batch
+ * slots at a time when empty.  With the stack empty too, other peers'
+ * caches give up half their slots to the stack, one by one, until one
+ * of them is taken; MP_NIL means that no slot of @cls was free anywhere
+ * (see "Locking" in Documentation/msgpool.rst).  Takes @peer's mag_lock,
+ * and &mp_pool.mag_lock when the stack is empty; may not sleep.
+ *
+ * Return: the slot's index within the class, or MP_NIL.
+ */
+u32 mp_mag_pop(struct mp_pool *pool, struct mp_peer *peer,
+	       struct mp_class *cls);
+
+/**
+ * mp_mag_push() - give back a free slot of a class through a peer
+ * @pool: the pool
+ * @peer: the peer freeing it, or NULL to put it on the stack
+ * @cls: the slot's class
+ * @index: the slot's index within the class
+ *
+ * Into @peer's cache; a full cache first gives its &mp_class.mag_batch
+ * coldest slots back to the stack.  Takes @peer's mag_lock, and once in
+ * a peer's life &mp_pool.mag_lock; may not sleep.
+ */
+void mp_mag_push(struct mp_pool *pool, struct mp_peer *peer,
+		 struct mp_class *cls, u32 index);
+
+/**
+ * mp_class_available() - free slots of a class: on its stack and cached
+ * @pool: the pool
+ * @c: the class index
+ *
+ * Takes &mp_pool.mag_lock.
+ *
+ * Return: a moment's sum, exact only when nothing runs.
+ */
+u32 mp_class_available(struct mp_pool *pool, u32 c);
+
+/**
  * mp_class_pick() - the smallest class that fits and has a free slot
  * @pool: the pool
  * @len: payload bytes wanted
  *
+ * A slot in any peer's cache counts.  Takes &mp_pool.mag_lock.
+ *
  * Return: the class index, or -ENOBUFS when none.
  */
-int mp_class_pick(const struct mp_pool *pool, u32 len);
+int mp_class_pick(struct mp_pool *pool, u32 len);
 
 /*
  * The operations below take the pool, the acting peer and the op's
@@ -462,12 +555,14 @@ int mp_header(struct mp_pool *pool, u64 token, struct mp_ref *ref,
 	      struct mp_msg_hdr *hdr);
 
 /**
- * mp_pool_available() - free slots, all classes
+ * mp_pool_available() - free slots, all classes, the cached ones included
  * @pool: the pool
+ *
+ * Takes &mp_pool.mag_lock.
  *
  * Return: a moment's sum, exact only when nothing runs.
  */
-u64 mp_pool_available(const struct mp_pool *pool);
+u64 mp_pool_available(struct mp_pool *pool);
 
 /**
  * struct mp_census - a pool's slots by state; the fields sum to capacity

@@ -470,17 +470,20 @@ static long msgpool_ioc_batch(struct file *file,
 	return put_user(b.done, &ub->done);
 }
 
-static void msgpool_info_class(const struct mp_class *cls,
+/* Cached slots are free too: mp_class_available() counts them. */
+static void msgpool_info_class(struct mp_pool *core, u32 c,
 			       struct msgpool_class_info *ci)
 {
+	const struct mp_class *cls = &core->classes[c];
+
 	ci->slot_size = cls->slot_size;
 	ci->nr_slots = cls->nr_slots;
-	ci->available = atomic_read(&cls->available);
+	ci->available = mp_class_available(core, c);
 	ci->stride = cls->stride;
 	ci->offset = cls->offset;
 }
 
-/* Lockless: each figure is a moment's, the set need not be consistent. */
+/* Each figure is a moment's, the set need not be consistent. */
 static void msgpool_info_fill(struct msgpool_pool *pool,
 			      struct msgpool_info *info)
 {
@@ -494,7 +497,7 @@ static void msgpool_info_fill(struct msgpool_pool *pool,
 	info->capacity = core->capacity;
 	info->map_size = core->map_size;
 	for (c = 0; c < core->nr_classes; c++) {
-		msgpool_info_class(&core->classes[c], &info->classes[c]);
+		msgpool_info_class(core, c, &info->classes[c]);
 		info->available += info->classes[c].available;
 	}
 	info->nr_stores = atomic64_read(&core->cnt.stores);

@@ -406,6 +406,321 @@ static struct kunit_suite mpt_freelist_suite = {
 	.test_cases = mpt_freelist_cases,
 };
 
+/* Per-peer caches. */
+
+/* 64 slots: a peer's cache holds 8, and moves 4 at a time. */
+static const struct msgpool_class mpt_mag_cfg[] = {
+	{ .slot_size = 64, .nr_slots = 64 },
+};
+
+#define MPT_MAG_SLOTS	64
+#define MPT_MAG_CAP	8
+#define MPT_MAG_BATCH	4
+
+static u32 mpt_tag(struct mpt *f)
+{
+	return READ_ONCE(f->pool.classes[0].free_head) >> 32;
+}
+
+static u32 mpt_stack(struct mpt *f)
+{
+	return atomic_read(&f->pool.classes[0].available);
+}
+
+static u32 mpt_cached(struct mp_peer *peer)
+{
+	return READ_ONCE(peer->mags[0].nr);
+}
+
+/* Loans @nr slots of @peer into @tok; false if one failed. */
+static bool mpt_loan_n(struct mpt *f, struct mp_peer *peer, u64 *tok, int nr)
+{
+	struct mp_ref ref;
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		if (mp_loan(&f->pool, peer, 1, 0, &ref))
+			return false;
+		tok[i] = ref.token;
+	}
+	return true;
+}
+
+static void mpt_discard_n(struct mpt *f, struct mp_peer *peer, u64 *tok,
+			  int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		mp_discard(&f->pool, peer, tok[i]);
+}
+
+/* Caches are a small share of their class; small classes have none. */
+static void mpt_mag_sized_by_class(struct kunit *test)
+{
+	static const struct msgpool_class cls[] = {
+		{ .slot_size = 8, .nr_slots = 31 },
+		{ .slot_size = 16, .nr_slots = 32 },
+		{ .slot_size = 32, .nr_slots = 64 },
+		{ .slot_size = 64, .nr_slots = 4096 },
+	};
+	struct mpt *f = mpt_setup(test, cls, ARRAY_SIZE(cls));
+
+	KUNIT_EXPECT_EQ(test, f->pool.classes[0].mag_cap, 0U);
+	KUNIT_EXPECT_EQ(test, f->pool.classes[1].mag_cap, 4U);
+	KUNIT_EXPECT_EQ(test, f->pool.classes[1].mag_batch, 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.classes[2].mag_cap, 8U);
+	KUNIT_EXPECT_EQ(test, f->pool.classes[2].mag_batch, 4U);
+	KUNIT_EXPECT_EQ(test, f->pool.classes[3].mag_cap, MP_MAG_SLOTS);
+	KUNIT_EXPECT_EQ(test, f->pool.classes[3].mag_batch, MP_MAG_SLOTS / 2);
+}
+
+/* An empty cache takes a batch off the stack in one compare-and-swap. */
+static void mpt_mag_refill_takes_batch(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	u32 tag = mpt_tag(f);
+	u64 tok;
+
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, &tok, 1));
+	KUNIT_EXPECT_EQ(test, mpt_index(f, tok), 0U);
+	KUNIT_EXPECT_EQ(test, mpt_tag(f), tag + 1);
+	KUNIT_EXPECT_EQ(test, mpt_stack(f), MPT_MAG_SLOTS - MPT_MAG_BATCH);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), MPT_MAG_BATCH - 1);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), MPT_MAG_SLOTS - 1ULL);
+	KUNIT_EXPECT_EQ(test, mp_class_available(&f->pool, 0),
+			MPT_MAG_SLOTS - 1U);
+}
+
+/* Loans the cache can serve leave the shared head alone, in stack order. */
+static void mpt_mag_serves_without_stack(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	u64 tok[MPT_MAG_BATCH];
+	u32 tag, i;
+
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, 1));
+	tag = mpt_tag(f);
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok + 1,
+					   MPT_MAG_BATCH - 1));
+	KUNIT_EXPECT_EQ(test, mpt_tag(f), tag);
+	for (i = 0; i < MPT_MAG_BATCH; i++)
+		KUNIT_EXPECT_EQ(test, mpt_index(f, tok[i]), i);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), 0U);
+	/* Frees go to the cache too, and the next loan takes them back. */
+	mpt_discard_n(f, &f->a, tok, MPT_MAG_BATCH);
+	KUNIT_EXPECT_EQ(test, mpt_tag(f), tag);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), MPT_MAG_BATCH);
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, 1));
+	KUNIT_EXPECT_EQ(test, mpt_index(f, tok[0]), MPT_MAG_BATCH - 1);
+	KUNIT_EXPECT_EQ(test, mpt_tag(f), tag);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), MPT_MAG_SLOTS - 1ULL);
+}
+
+/* A full cache gives its coldest batch back in one compare-and-swap. */
+static void mpt_mag_drain_gives_batch(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	u64 tok[3 * MPT_MAG_BATCH];
+	u32 tag;
+
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, ARRAY_SIZE(tok)));
+	KUNIT_EXPECT_EQ(test, mpt_stack(f),
+			MPT_MAG_SLOTS - (u32)ARRAY_SIZE(tok));
+	tag = mpt_tag(f);
+	mpt_discard_n(f, &f->a, tok, MPT_MAG_CAP);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), MPT_MAG_CAP);
+	KUNIT_EXPECT_EQ(test, mpt_tag(f), tag);
+	mpt_discard_n(f, &f->a, tok + MPT_MAG_CAP, 1);
+	KUNIT_EXPECT_EQ(test, mpt_tag(f), tag + 1);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), MPT_MAG_CAP - MPT_MAG_BATCH + 1);
+	KUNIT_EXPECT_EQ(test, mpt_stack(f), MPT_MAG_SLOTS -
+			(u32)ARRAY_SIZE(tok) + MPT_MAG_BATCH);
+	/* The batch that went back is the first freed; the last stay. */
+	KUNIT_EXPECT_EQ(test, (u32)f->pool.classes[0].free_head,
+			mpt_index(f, tok[0]));
+	KUNIT_EXPECT_EQ(test, f->a.mags[0].slots[0], mpt_index(f, tok[4]));
+	KUNIT_EXPECT_EQ(test, mpt_available(f),
+			MPT_MAG_SLOTS - ARRAY_SIZE(tok) + MPT_MAG_CAP + 1ULL);
+}
+
+/* A closing peer's cache goes back whole: available is where it began. */
+static void mpt_mag_reclaim_returns_cache(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	u64 tok[3 * MPT_MAG_BATCH];
+	struct mp_census c;
+
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, ARRAY_SIZE(tok)));
+	mpt_discard_n(f, &f->a, tok, MPT_MAG_CAP);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), MPT_MAG_CAP);
+	KUNIT_EXPECT_TRUE(test, f->a.mag_listed);
+	mpt_crash(f, &f->a);
+	KUNIT_EXPECT_FALSE(test, f->a.mag_listed);
+	KUNIT_EXPECT_TRUE(test, list_empty(&f->pool.mags));
+	KUNIT_EXPECT_EQ(test, mpt_stack(f), MPT_MAG_SLOTS);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), (u64)MPT_MAG_SLOTS);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, (u64)MPT_MAG_SLOTS);
+	KUNIT_EXPECT_EQ(test, mpt_count(&f->pool.cnt.reclaimed),
+			(s64)ARRAY_SIZE(tok) - MPT_MAG_CAP);
+}
+
+/* A slot in another peer's cache can be loaned: all N slots go out. */
+static void mpt_mag_other_peer_gets_cached(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	u64 tok[MPT_MAG_SLOTS];
+	struct mp_ref ref;
+
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, MPT_MAG_CAP));
+	mpt_discard_n(f, &f->a, tok, MPT_MAG_CAP);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), MPT_MAG_CAP);
+	KUNIT_EXPECT_TRUE(test, mpt_loan_n(f, &f->b, tok, MPT_MAG_SLOTS));
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), 0U);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 0ULL);
+	KUNIT_EXPECT_EQ(test, mpt_count(&f->pool.cnt.nobufs), 0);
+	KUNIT_EXPECT_EQ(test, mp_loan(&f->pool, &f->b, 1, 0, &ref), -ENOBUFS);
+	KUNIT_EXPECT_EQ(test, mp_loan(&f->pool, &f->a, 1, 0, &ref), -ENOBUFS);
+	KUNIT_EXPECT_EQ(test, mpt_count(&f->pool.cnt.nobufs), 2);
+}
+
+/* With the stack empty, a cached slot still counts as free for all. */
+static void mpt_mag_cached_counts_free(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	u64 tok[MPT_MAG_SLOTS];
+
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, MPT_MAG_SLOTS));
+	KUNIT_EXPECT_EQ(test, mp_class_pick(&f->pool, 1), -ENOBUFS);
+	KUNIT_EXPECT_FALSE(test, mp_loan_ready(&f->pool));
+	mpt_discard_n(f, &f->a, tok, 1);
+	KUNIT_EXPECT_EQ(test, mpt_stack(f), 0U);
+	KUNIT_EXPECT_EQ(test, mpt_cached(&f->a), 1U);
+	KUNIT_EXPECT_EQ(test, mp_class_pick(&f->pool, 1), 0);
+	KUNIT_EXPECT_TRUE(test, mp_loan_ready(&f->pool));
+	KUNIT_EXPECT_EQ(test, mp_class_available(&f->pool, 0), 1U);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 1ULL);
+}
+
+/*
+ * Loans a worker holds at most, all workers together every slot: half of
+ * them few, their caches full; the others many.
+ */
+#define MPT_MAG_FEW	MPT_MAG_BATCH
+#define MPT_MAG_MANY	(2 * MPT_MAG_SLOTS / MPT_THREADS - MPT_MAG_FEW)
+
+struct mpt_mag_worker {
+	struct mp_pool *pool;
+	atomic_t *ready;
+	struct mp_peer peer;
+	u32 held;
+	u32 nobufs;
+	u32 errors;
+	struct completion done;
+};
+
+/*
+ * Loans @held slots and discards them, over and over.  A worker asks for
+ * a slot only while it holds fewer than @held, so the others hold fewer
+ * than all the rest: some slot is free, and no loan may fail.  But the
+ * workers with few loans fill their caches first, and keep them full:
+ * those with many must take from them.
+ */
+static int mpt_mag_worker_fn(void *data)
+{
+	struct mpt_mag_worker *w = data;
+	u64 tok[MPT_MAG_MANY];
+	struct mp_ref ref;
+	u32 i, k;
+	int err;
+
+	for (k = 0; w->held == MPT_MAG_FEW && k < MPT_MAG_CAP; k++) {
+		w->errors += !!mp_loan(w->pool, &w->peer, 1, 0, &ref);
+		tok[k] = ref.token;
+	}
+	while (k)
+		w->errors += !!mp_discard(w->pool, &w->peer, tok[--k]);
+	/* All at once, or the first may be done before the last starts. */
+	atomic_inc(w->ready);
+	while (atomic_read(w->ready) < MPT_THREADS)
+		cond_resched();
+	for (i = 0; i < MPT_ITERS / 4; i++) {
+		for (k = 0; k < w->held; k++) {
+			err = mp_loan(w->pool, &w->peer, 1, 0, &ref);
+			if (err) {
+				w->nobufs += err == -ENOBUFS;
+				w->errors += err != -ENOBUFS;
+				break;
+			}
+			tok[k] = ref.token;
+		}
+		while (k)
+			w->errors += !!mp_discard(w->pool, &w->peer, tok[--k]);
+		cond_resched();
+	}
+	kthread_complete_and_exit(&w->done, 0);
+}
+
+static void mpt_mag_concurrent(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	atomic_t ready = ATOMIC_INIT(0);
+	struct mpt_mag_worker *w;
+	struct task_struct *task;
+	struct mp_census c;
+	int i, started;
+
+	w = kunit_kcalloc(test, MPT_THREADS, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, w);
+	for (started = 0; started < MPT_THREADS; started++) {
+		w[started].pool = &f->pool;
+		w[started].ready = &ready;
+		w[started].held = started % 2 ? MPT_MAG_MANY : MPT_MAG_FEW;
+		mp_peer_init(&w[started].peer, MPT_ID_MORE + started, true);
+		init_completion(&w[started].done);
+		task = kthread_run(mpt_mag_worker_fn, &w[started],
+				   "mpt_mag/%d", started);
+		if (IS_ERR(task)) {
+			/* Those started must not wait for it. */
+			atomic_add(MPT_THREADS, &ready);
+			break;
+		}
+	}
+	for (i = 0; i < started; i++)
+		wait_for_completion(&w[i].done);
+	for (i = 0; i < started; i++) {
+		KUNIT_EXPECT_EQ(test, w[i].nobufs, 0U);
+		KUNIT_EXPECT_EQ(test, w[i].errors, 0U);
+		mp_peer_reclaim(&f->pool, &w[i].peer);
+	}
+	KUNIT_ASSERT_EQ(test, started, MPT_THREADS);
+	KUNIT_EXPECT_EQ(test, mpt_count(&f->pool.cnt.nobufs), 0);
+	KUNIT_EXPECT_EQ(test, mpt_stack(f), MPT_MAG_SLOTS);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), (u64)MPT_MAG_SLOTS);
+	mp_pool_census(&f->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.free, (u64)MPT_MAG_SLOTS);
+}
+
+static struct kunit_case mpt_mag_cases[] = {
+	KUNIT_CASE(mpt_mag_sized_by_class),
+	KUNIT_CASE(mpt_mag_refill_takes_batch),
+	KUNIT_CASE(mpt_mag_serves_without_stack),
+	KUNIT_CASE(mpt_mag_drain_gives_batch),
+	KUNIT_CASE(mpt_mag_reclaim_returns_cache),
+	KUNIT_CASE(mpt_mag_other_peer_gets_cached),
+	KUNIT_CASE(mpt_mag_cached_counts_free),
+	KUNIT_CASE_SLOW(mpt_mag_concurrent),
+	{}
+};
+
+static struct kunit_suite mpt_mag_suite = {
+	.name = "msgpool_cache",
+	.init = mpt_init,
+	.exit = mpt_exit,
+	.test_cases = mpt_mag_cases,
+};
+
 /* Tokens. */
 
 /* make and open agree for every slot, from the first gen to the last. */
@@ -2117,6 +2432,23 @@ static void mpt_wait_for_slot(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, mpt_slot(f, w.ref.token)->owner, &f->b);
 }
 
+/* A slot freed into its freer's cache wakes a loan of another peer. */
+static void mpt_wait_for_cached_slot(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
+	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
+				.flags = MSGPOOL_F_WAIT };
+	u64 tok[MPT_MAG_SLOTS];
+
+	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, MPT_MAG_SLOTS));
+	mpt_waiter_start(test, &w);
+	KUNIT_EXPECT_EQ(test, mp_discard(&f->pool, &f->a, tok[5]), 0);
+	mpt_waiter_end(test, &w);
+	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, tok[5]));
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 0ULL);
+}
+
 static void mpt_wait_for_writer(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
@@ -2227,6 +2559,7 @@ static void mpt_wait_overwrite(struct kunit *test)
 
 static struct kunit_case mpt_wait_cases[] = {
 	KUNIT_CASE(mpt_wait_for_slot),
+	KUNIT_CASE(mpt_wait_for_cached_slot),
 	KUNIT_CASE(mpt_wait_for_writer),
 	KUNIT_CASE(mpt_wait_for_readers),
 	KUNIT_CASE(mpt_wait_ends_stale),
@@ -3260,8 +3593,8 @@ static struct kunit_suite mpt_census_suite = {
 	.test_cases = mpt_census_cases,
 };
 
-kunit_test_suites(&mpt_freelist_suite, &mpt_token_suite, &mpt_config_suite,
-		  &mpt_class_suite, &mpt_state_suite, &mpt_message_suite,
+kunit_test_suites(&mpt_freelist_suite, &mpt_mag_suite, &mpt_token_suite,
+		  &mpt_config_suite, &mpt_class_suite, &mpt_state_suite, &mpt_message_suite,
 		  &mpt_borrow_suite, &mpt_reclaim_suite, &mpt_wait_suite,
 		  &mpt_pubsub_suite, &mpt_census_suite);
 

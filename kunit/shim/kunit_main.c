@@ -51,15 +51,21 @@ void *kunit_kmalloc_array(struct kunit *test, size_t n, size_t size,
 	size_t bytes;
 
 	(void)gfp;
+	/*
+	 * Cache-line aligned, as the kernel's kmalloc() aligns objects of
+	 * such sizes: the core's structs have ____cacheline_aligned_in_smp
+	 * members, which the compiler may store to with aligned vector
+	 * instructions.
+	 */
 	if (check_mul_overflow(n, size, &bytes) ||
-	    check_add_overflow(bytes, sizeof(*res), &bytes))
+	    check_add_overflow(bytes, (size_t)SMP_CACHE_BYTES, &bytes))
 		return NULL;
-	res = calloc(1, bytes);
-	if (!res)
+	if (posix_memalign((void **)&res, SMP_CACHE_BYTES, bytes))
 		return NULL;
+	memset(res, 0, bytes);
 	res->next = test->resources;
 	test->resources = res;
-	return res + 1;
+	return (char *)res + SMP_CACHE_BYTES;
 }
 
 static void kunit_free_resources(struct kunit *test)

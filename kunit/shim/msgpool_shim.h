@@ -14,6 +14,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ typedef long long s64;
 #define PAGE_SIZE	4096UL
 #define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define min_t(type, a, b)	((type)(a) < (type)(b) ? (type)(a) : (type)(b))
 
 #define check_add_overflow(a, b, d)	__builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d)	__builtin_mul_overflow(a, b, d)
@@ -58,6 +61,79 @@ typedef long long s64;
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 #define lockdep_assert_held(l)	((void)(l))
+
+/* A cache line of the machines the tests run on. */
+#define SMP_CACHE_BYTES			64
+#define ____cacheline_aligned_in_smp	__attribute__((aligned(SMP_CACHE_BYTES)))
+
+/*
+ * Barriers: fences.  ThreadSanitizer refuses fences; there a fully
+ * ordered read-modify-write of a word of no use stands in (x86 orders
+ * the same way), and the accesses the barriers order are READ_ONCE(),
+ * WRITE_ONCE() or atomics, which it does not report anyway.
+ */
+#ifdef __SANITIZE_THREAD__
+static int shim_barrier_word __attribute__((unused));
+#define shim_mb()	((void)__atomic_fetch_add(&shim_barrier_word, 0, \
+						  __ATOMIC_SEQ_CST))
+#define smp_rmb()		shim_mb()
+#define smp_mb__before_atomic()	shim_mb()
+#else
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define smp_mb__before_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
+
+/* Says so on stderr; the tests' checks decide what it means. */
+#define WARN_ON(cond)							\
+({									\
+	bool __warn = (cond);						\
+	if (__warn)							\
+		fprintf(stderr, "WARNING: %s:%d: %s\n", __FILE__,	\
+			__LINE__, #cond);				\
+	__warn;								\
+})
+
+#define container_of(ptr, type, member)					\
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Doubly linked lists, the part of <linux/list.h> the core uses. */
+struct list_head {
+	struct list_head *next, *prev;
+};
+
+static inline void INIT_LIST_HEAD(struct list_head *list)
+{
+	list->next = list;
+	list->prev = list;
+}
+
+static inline bool list_empty(const struct list_head *head)
+{
+	return head->next == head;
+}
+
+static inline void list_add_tail(struct list_head *entry,
+				 struct list_head *head)
+{
+	entry->prev = head->prev;
+	entry->next = head;
+	head->prev->next = entry;
+	head->prev = entry;
+}
+
+static inline void list_del_init(struct list_head *entry)
+{
+	entry->prev->next = entry->next;
+	entry->next->prev = entry->prev;
+	INIT_LIST_HEAD(entry);
+}
+
+#define list_entry(ptr, type, member)	container_of(ptr, type, member)
+
+#define list_for_each_entry(pos, head, member)				\
+	for (pos = list_entry((head)->next, __typeof__(*pos), member);	\
+	     &pos->member != (head);					\
+	     pos = list_entry(pos->member.next, __typeof__(*pos), member))
 #define cond_resched()		do { } while (0)
 
 static inline u32 hash_32(u32 val, unsigned int bits)
@@ -123,6 +199,11 @@ static inline void atomic_inc(atomic_t *v)
 	uatomic_inc(&v->counter);
 }
 
+static inline void atomic_add(int i, atomic_t *v)
+{
+	uatomic_add(&v->counter, i);
+}
+
 static inline void atomic_sub(int i, atomic_t *v)
 {
 	uatomic_add(&v->counter, -i);
@@ -161,6 +242,16 @@ static inline bool atomic_add_unless(atomic_t *v, int a, int u)
 static inline void atomic_dec(atomic_t *v)
 {
 	uatomic_add(&v->counter, -1);
+}
+
+static inline bool atomic_try_cmpxchg(atomic_t *v, int *old, int new)
+{
+	int cur = uatomic_cmpxchg(&v->counter, *old, new);
+
+	if (cur == *old)
+		return true;
+	*old = cur;
+	return false;
 }
 
 /* Decrements unless that goes below zero; returns the old value - 1. */
@@ -237,6 +328,29 @@ static inline void down_write(struct rw_semaphore *sem)
 static inline void up_write(struct rw_semaphore *sem)
 {
 	pthread_rwlock_unlock(&sem->lock);
+}
+
+/*
+ * Spinlocks: pthread's, which spin in userspace too.  Nothing sleeps
+ * under one in the core, as in the kernel.
+ */
+typedef struct {
+	pthread_spinlock_t lock;
+} spinlock_t;
+
+static inline void spin_lock_init(spinlock_t *l)
+{
+	pthread_spin_init(&l->lock, PTHREAD_PROCESS_PRIVATE);
+}
+
+static inline void spin_lock(spinlock_t *l)
+{
+	pthread_spin_lock(&l->lock);
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+	pthread_spin_unlock(&l->lock);
 }
 
 struct mutex {
