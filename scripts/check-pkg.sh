@@ -316,8 +316,7 @@ s_dkms() {
 	mkdir -p "$repo/build"
 	t=$(mktemp -d "$repo/build/dkms.XXXXXX") || return
 	mkdir -p "$t/tree" "$t/dkms" "$t/src"
-	tar -C "$repo" --exclude=./build --exclude=./.git -cf - . |
-		tar -C "$t/tree" -xf -
+	tree_copy "$t/tree"
 	D=(in_kernel dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
 	one "dkms add (msgpool/$v)" "${D[@]}" add "$t/tree"
 	one "dkms build msgpool/$v for $K_KVER" "${D[@]}" build "msgpool/$v" \
@@ -333,6 +332,13 @@ s_dkms() {
 	one "dkms remove --all" "${D[@]}" remove --all "msgpool/$v"
 	one "dkms tree empty after remove" test ! -e "$t/dkms/msgpool"
 	rm -rf "$t"
+}
+
+# The sources into DIR, as a user has them: the files git tracks and the
+# new ones it does not ignore, no build output: "tree_copy DIR".
+tree_copy() {
+	git -C "$repo" ls-files -z -co --exclude-standard |
+		tar -C "$repo" --null -T - -cf - | tar -C "$1" -xf -
 }
 
 # Passes if its argument, some tool's complaints, is empty; logs them.
@@ -373,8 +379,8 @@ s_man() {
 	done < <(lib_functions)
 }
 
-# The Debian packages: dpkg-buildpackage on a copy of the tree (what git
-# tracks, and new files it does not ignore), then lintian on the result.
+# The Debian packages: dpkg-buildpackage on a copy of the tree, then
+# lintian on the result.
 deb_dir=$repo/build/deb
 
 deb_files() {
@@ -394,8 +400,7 @@ s_deb() {
 	arch=$(dpkg --print-architecture)
 	rm -rf "$deb_dir"
 	mkdir -p "$deb_dir/src"
-	git ls-files -z -co --exclude-standard |
-		tar -C "$repo" --null -T - -cf - | tar -C "$deb_dir/src" -xf -
+	tree_copy "$deb_dir/src"
 	one "dpkg-buildpackage -b" sh -c "cd '$deb_dir/src' &&
 		dpkg-buildpackage -us -uc -b"
 	while read -r f; do
@@ -437,12 +442,10 @@ s_deb_root() {
 	# The later kernel comes from this system's apt sources.
 	if [ -n "$later" ]; then
 		mkdir -p "$t/io/apt"
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-			/etc/apt/sources.list.d/*.sources; do
-			[ ! -f "$f" ] || cp "$f" "$t/io/apt/host-$(basename "$f")"
+		# host-sources.list for sources.list: apt reads *.list there.
+		msgpool_apt_sources | while read -r f; do
+			cp "$f" "$t/io/apt/host-$(basename "$f")"
 		done
-		[ ! -f "$t/io/apt/host-sources.list" ] ||
-			mv "$t/io/apt/host-sources.list" "$t/io/apt/host.list"
 	fi
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare --mount --propagation private /bin/bash -c '

@@ -376,8 +376,8 @@ suite deb s_deb
 newest=$(msgpool_kernels | awk 'END { print $1 }')
 host=$(msgpool_host_kernel)
 # The kernel built on this system, for the package suites of the others.
-host_kver=$(kernel_env "$host" && echo "$K_KVER")
-host_vmlinuz=$(kernel_env "$host" && echo "$K_VMLINUZ")
+read -r host_kver host_vmlinuz < <(kernel_env "$host" &&
+	echo "$K_KVER $K_VMLINUZ")
 while read -r k _; do
 	kernel_env "$k"
 	suite "checkpatch-$K_LABEL" s_checkpatch

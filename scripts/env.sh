@@ -17,6 +17,16 @@ msgpool_host_kernel() {
 	msgpool_kernels | awk '$2 == "host" { print $1; exit }'
 }
 
+# This system's apt source files, one path a line.
+msgpool_apt_sources() {
+	local f
+
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+		/etc/apt/sources.list.d/*.sources; do
+		[ ! -f "$f" ] || echo "$f"
+	done
+}
+
 # The archive this system's apt takes bookworm from, for debootstrap and
 # the roots' sources (one-line and deb822 sources both).
 msgpool_mirror() {

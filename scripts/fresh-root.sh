@@ -59,9 +59,8 @@ rm -f "$root.log"
 
 # The sources apt reads here, and nothing else of this system's.
 rm -f "$root/etc/apt/sources.list"
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-	/etc/apt/sources.list.d/*.sources; do
-	[ ! -f "$f" ] || cp "$f" "$root$f"
+msgpool_apt_sources | while read -r f; do
+	cp "$f" "$root$f"
 done
 
 git clone -q "$repo" "$root/root/msgpool"
