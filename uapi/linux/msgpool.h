@@ -556,7 +556,7 @@ struct msgpool_ring_rx {
 	__u32 flags;
 	__u32 errors;
 	__u64 reserved[6];
-	struct msgpool_ring_msg msgs[];
+	__extension__ struct msgpool_ring_msg msgs[];
 };
 
 /**
@@ -570,7 +570,7 @@ struct msgpool_ring_comp {
 	__u32 rx_consumer;
 	__u32 producer;
 	__u64 reserved[7];
-	__u64 tokens[];
+	__extension__ __u64 tokens[];
 };
 
 /**
