@@ -550,13 +550,13 @@ struct msgpool_ring_msg {
  * @reserved: zero
  * @msgs: the ring, &msgpool_ring_args.entries of them
  */
-struct msgpool_ring_rx {
+__extension__ struct msgpool_ring_rx {
 	__u32 producer;
 	__u32 comp_consumer;
 	__u32 flags;
 	__u32 errors;
 	__u64 reserved[6];
-	__extension__ struct msgpool_ring_msg msgs[];
+	struct msgpool_ring_msg msgs[];
 };
 
 /**
@@ -566,11 +566,11 @@ struct msgpool_ring_rx {
  * @reserved: ignored
  * @tokens: the ring, &msgpool_ring_args.entries of them
  */
-struct msgpool_ring_comp {
+__extension__ struct msgpool_ring_comp {
 	__u32 rx_consumer;
 	__u32 producer;
 	__u64 reserved[7];
-	__extension__ __u64 tokens[];
+	__u64 tokens[];
 };
 
 /**
