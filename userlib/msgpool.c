@@ -53,6 +53,7 @@ struct msgpool {
 	struct msgpool_ring_comp *comp;
 	size_t rx_size, comp_size;
 	uint32_t ring_mask;		/* entries - 1 */
+	uint32_t sync_cons;		/* rx_consumer at the last RING_SYNC */
 	bool ring_dead;			/* unsubscribed: the kernel left it */
 };
 
@@ -829,6 +830,8 @@ static bool ring_live(const struct msgpool *pool)
 
 static int ring_sync(struct msgpool *pool)
 {
+	/* What the kernel reads of rx_consumer from now on is no less. */
+	pool->sync_cons = pool->comp->rx_consumer;
 	return ioctl(pool->fd, MSGPOOL_IOC_RING_SYNC) ? error_of(errno) :
 	       MSGPOOL_OK;
 }
@@ -870,30 +873,43 @@ static int ring_pop(struct msgpool *pool, struct msgpool_guard *g)
 }
 
 /*
- * msgpool_take() from the receive ring.  An empty ring may still leave
- * messages in the kernel (it was full when they came): poll() fills it,
- * and for MSGPOOL_NONBLOCK one RING_SYNC.  Returns 1 without a live ring.
+ * ring_pop(), and when the ring is empty but the kernel may hold messages
+ * back, once more after a RING_SYNC.  The kernel fills the ring at each
+ * publish while it has room and the reader is under its limit, so it
+ * holds messages back only from a ring that may have been full since the
+ * last RING_SYNC (it has produced as far as what was read then, plus the
+ * entries), or in a pool with a reader limit.  So a busy reader polls an
+ * empty ring without a system call.
+ */
+static int ring_pop_sync(struct msgpool *pool, struct msgpool_guard *g)
+{
+	int err = ring_pop(pool, g);
+
+	if (err != MSGPOOL_E_EMPTY ||
+	    (!pool->info.reader_limit &&
+	     __atomic_load_n(&pool->rx->producer, __ATOMIC_RELAXED) -
+	     pool->sync_cons <= pool->ring_mask))
+		return err;
+	err = ring_sync(pool);
+	return err ? err : ring_pop(pool, g);
+}
+
+/*
+ * msgpool_take() from the receive ring; poll() fills an empty one.
+ * Returns 1 without a live ring.
  */
 static int ring_take(struct msgpool *pool, unsigned int flags,
 		     struct msgpool_guard *g)
 {
-	bool synced = false;
 	int err;
 
 	for (;;) {
 		pthread_mutex_lock(&pool->ring_lock);
-		err = ring_live(pool) ? ring_pop(pool, g) : 1;
+		err = ring_live(pool) ? ring_pop_sync(pool, g) : 1;
 		pthread_mutex_unlock(&pool->ring_lock);
-		if (err != MSGPOOL_E_EMPTY)
+		if (err != MSGPOOL_E_EMPTY || (flags & MSGPOOL_NONBLOCK))
 			return err;
-		if (!(flags & MSGPOOL_NONBLOCK)) {
-			err = msgpool_wait(pool, POLLIN, -1);
-		} else {
-			if (synced)
-				return MSGPOOL_E_EMPTY;
-			synced = true;
-			err = ring_sync(pool);
-		}
+		err = msgpool_wait(pool, POLLIN, -1);
 		if (err < 0)
 			return err;
 	}

@@ -625,8 +625,11 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
  * From then on the kernel hands each message published to this reader
  * into its receive ring, and msgpool_take(), msgpool_mark_read(),
  * msgpool_mark_read_take() and msgpool_wait(POLLIN) go through the rings:
- * - a take makes no system call while the ring holds a message; an empty
- *   ring costs one (MSGPOOL_NONBLOCK) or a poll(), as before;
+ * - a take makes no system call while the ring holds a message, nor
+ *   mostly with MSGPOOL_NONBLOCK on an empty ring, which costs a RING_SYNC
+ *   only where the kernel may hold messages back (the ring filled up
+ *   since the last, or the pool has a reader limit); without, an empty
+ *   ring waits in poll();
  * - a mark read queues the token; the kernel marks it read at the next
  *   publish, take, wait or poll of any peer of the pool, at once when a
  *   writer waits for a slot, and a system call is made only then or when

@@ -2,7 +2,8 @@
 /*
  * libmsgpool reader rings: msgpool_ring(), then take, mark read, mark
  * read and take, and wait through the rings: their results, their order,
- * many messages through small rings, no system call while messages come,
+ * many messages through small rings, no system call while messages come
+ * and one when the kernel may hold some back, a reader limit,
  * wake-ups of a sleeping reader and of a writer waiting for a slot,
  * threads sharing a ring, and the end of the rings at unsubscribe.
  * Children synchronise over pipes and /proc; nothing sleeps for a fixed
@@ -186,7 +187,33 @@ TEST_F(ring, no_system_call_while_messages_come)
 	}
 	EXPECT_EQ(6, g.hdr.tag);
 	ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
-	/* The ring is empty: asking the kernel is a system call. */
+	/* Empty, and never full: the kernel holds nothing back. */
+	EXPECT_EQ(MSGPOOL_E_EMPTY, msgpool_take(self->pool, MSGPOOL_NONBLOCK,
+						&g));
+	/* Waiting is a system call. */
+	EXPECT_EQ(MSGPOOL_E_SYSTEM, msgpool_wait(self->pool, POLLIN, 0));
+	EXPECT_EQ(ENOSYS, errno);
+}
+
+/*
+ * A ring that filled up since the last RING_SYNC: the kernel may hold
+ * messages back, and an empty ring asks for them, a system call.
+ */
+TEST_F(ring, full_ring_asks_the_kernel)
+{
+	struct msgpool_guard g;
+	int i;
+
+	ASSERT_EQ(0, msgpool_subscribe(self->pool));
+	ASSERT_EQ(0, msgpool_ring(self->pool, 4));
+	for (i = 1; i <= 5; i++)
+		ASSERT_EQ(0, send_text(self->pool, "m", i));
+	if (forbid_ioctl_poll())
+		SKIP(return, "no seccomp filter here");
+	for (i = 1; i <= 4; i++) {
+		ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
+		EXPECT_EQ(i, g.hdr.tag);
+	}
 	EXPECT_EQ(MSGPOOL_E_SYSTEM, msgpool_take(self->pool, MSGPOOL_NONBLOCK,
 						 &g));
 	EXPECT_EQ(ENOSYS, errno);
@@ -226,6 +253,43 @@ TEST_F(ring, order_through_small_rings)
 		ASSERT_EQ(ALL_SLOTS, drained_available(self->pool));
 	}
 	EXPECT_EQ(0, msgpool_missed(self->pool));
+}
+
+/*
+ * A reader at its limit of takes: the kernel holds messages back until
+ * one is marked read, and an empty ring asks for them.
+ */
+TEST(reader_limit_through_the_ring)
+{
+	struct msgpool_config cfg = small_config();
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_guard g[2], x;
+	struct msgpool *pool;
+	int i;
+
+	cfg.reader_limit = 2;
+	pool_name(name, "limit");
+	ASSERT_EQ(0, msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE |
+				  MSGPOOL_OPEN_EXCL, 0600, &pool));
+	ASSERT_EQ(0, msgpool_subscribe(pool));
+	ASSERT_EQ(0, msgpool_ring(pool, 8));
+	for (i = 1; i <= 4; i++)
+		ASSERT_EQ(0, send_text(pool, "l", i));
+	ASSERT_EQ(0, msgpool_take(pool, MSGPOOL_NONBLOCK, &g[0]));
+	ASSERT_EQ(0, msgpool_take(pool, MSGPOOL_NONBLOCK, &g[1]));
+	EXPECT_EQ(2, g[1].hdr.tag);
+	EXPECT_EQ(MSGPOOL_E_EMPTY, msgpool_take(pool, MSGPOOL_NONBLOCK, &x));
+	for (i = 3; i <= 4; i++) {
+		ASSERT_EQ(0, msgpool_mark_read(pool, &g[i % 2]));
+		ASSERT_EQ(0, msgpool_take(pool, MSGPOOL_NONBLOCK, &g[i % 2]));
+		EXPECT_EQ(i, g[i % 2].hdr.tag);
+	}
+	ASSERT_EQ(0, msgpool_mark_read(pool, &g[0]));
+	ASSERT_EQ(0, msgpool_mark_read(pool, &g[1]));
+	EXPECT_EQ(MSGPOOL_E_EMPTY, msgpool_take(pool, MSGPOOL_NONBLOCK, &x));
+	EXPECT_EQ(ALL_SLOTS, drained_available(pool));
+	EXPECT_EQ(0, msgpool_missed(pool));
+	EXPECT_EQ(0, msgpool_close(&pool));
 }
 
 TEST_F(ring, mark_read_take)
