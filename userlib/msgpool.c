@@ -50,7 +50,9 @@ struct msgpool {
 	/* The reader's rings (msgpool_ring()), under ring_lock. */
 	pthread_mutex_t ring_lock;
 	const struct msgpool_ring_rx *rx;	/* NULL: none */
+	const struct msgpool_ring_msg *msgs;	/* its ring, after it */
 	struct msgpool_ring_comp *comp;
+	uint64_t *tokens;			/* its ring, after it */
 	size_t rx_size, comp_size;
 	uint32_t ring_mask;		/* entries - 1 */
 	uint32_t sync_cons;		/* rx_consumer at the last RING_SYNC */
@@ -853,7 +855,7 @@ static int ring_pop(struct msgpool *pool, struct msgpool_guard *g)
 	/* Acquire: the kernel wrote the entry before it moved producer. */
 	if (!ring_ready(pool))
 		return MSGPOOL_E_EMPTY;
-	m = &pool->rx->msgs[cons & pool->ring_mask];
+	m = &pool->msgs[cons & pool->ring_mask];
 	memset(&op, 0, sizeof(op));
 	op.op = MSGPOOL_OP_TAKE;
 	op.token = m->token;
@@ -938,7 +940,7 @@ static int ring_mark_read(struct msgpool *pool, struct msgpool_guard *g)
 		if (err)
 			goto out;
 	}
-	comp->tokens[prod & pool->ring_mask] = g->token;
+	pool->tokens[prod & pool->ring_mask] = g->token;
 	__atomic_store_n(&comp->producer, prod + 1, __ATOMIC_RELEASE);
 	guard_end(g);
 	/*
@@ -972,9 +974,12 @@ static int ring_map(struct msgpool *pool, const struct msgpool_ring_args *ra)
 		munmap(rx, ra->rx_size);
 		return error_of(e);
 	}
+	/* Each ring follows its head. */
 	pool->rx = rx;
+	pool->msgs = (const void *)(pool->rx + 1);
 	pool->rx_size = ra->rx_size;
 	pool->comp = comp;
+	pool->tokens = (void *)(pool->comp + 1);
 	pool->comp_size = ra->comp_size;
 	pool->ring_mask = ra->entries - 1;
 	return MSGPOOL_OK;
