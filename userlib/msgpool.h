@@ -92,7 +92,8 @@
  * THREADS
  *
  * One handle may be used by many threads at once: it is not modified after
- * msgpool_open(), and the kernel serialises access to each slot.  A borrow
+ * msgpool_open() but for its rings (msgpool_ring()), which a lock of the
+ * handle guards, and the kernel serialises access to each slot.  A borrow
  * taken by one thread may be released by another.  The exceptions:
  * msgpool_close() must not run concurrently with any other call on the
  * same handle, and a guard must not be used by two threads at once (it is
