@@ -636,8 +636,11 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
  *   writer waits for a slot, and a system call is made only then or when
  *   the completion ring is full.  So msgpool_available() may lag behind
  *   a mark read; and the kernel's verdict on a token does not come
- *   back: it skips one it refuses (a take the handle unsubscribed since);
- * - msgpool_wait(POLLIN) returns 1 at once when the ring holds a message.
+ *   back: it skips one it refuses;
+ * - msgpool_wait(POLLIN) returns 1 at once when the ring holds a message;
+ * - a reader that holds the pool's reader_limit of takes finds its ring
+ *   empty until it marks one read (MSGPOOL_E_EMPTY, or a wait), where a
+ *   take without rings fails with MSGPOOL_E_ALREADY_BORROWED.
  * A handle has rings once in its life: after msgpool_unsubscribe() they
  * are dead, the calls go back to system calls, and msgpool_ring() fails
  * with MSGPOOL_E_EXISTS.
