@@ -845,6 +845,20 @@ static bool ring_ready(const struct msgpool *pool)
 	       pool->comp->rx_consumer;
 }
 
+/*
+ * A writer sleeps for a slot (MSGPOOL_RING_NEED_WAKEUP) and this reader
+ * has completions the kernel has not drained.  Called after the store
+ * of comp->producer and a full fence, or by the only thread that stores
+ * it.
+ */
+static bool ring_wakeup_due(const struct msgpool *pool)
+{
+	return (__atomic_load_n(&pool->rx->flags, __ATOMIC_RELAXED) &
+		MSGPOOL_RING_NEED_WAKEUP) &&
+	       pool->comp->producer !=
+	       __atomic_load_n(&pool->rx->comp_consumer, __ATOMIC_RELAXED);
+}
+
 /* Moves the oldest message of the receive ring into @g, a take. */
 static int ring_pop(struct msgpool *pool, struct msgpool_guard *g)
 {
@@ -888,7 +902,7 @@ static int ring_pop_sync(struct msgpool *pool, struct msgpool_guard *g)
 	int err = ring_pop(pool, g);
 
 	if (err != MSGPOOL_E_EMPTY ||
-	    (!pool->info.reader_limit &&
+	    (!pool->info.reader_limit && !ring_wakeup_due(pool) &&
 	     __atomic_load_n(&pool->rx->producer, __ATOMIC_RELAXED) -
 	     pool->sync_cons <= pool->ring_mask))
 		return err;
@@ -945,12 +959,17 @@ static int ring_mark_read(struct msgpool *pool, struct msgpool_guard *g)
 	guard_end(g);
 	/*
 	 * The producer's store before the flag's load, against a writer that
-	 * sets the flag after the kernel's last drain and sleeps.  A failed
-	 * sync means the subscription is gone, and its takes with it.
+	 * sets the flag after the kernel's last drain and sleeps.  While the
+	 * receive ring has messages and the completion ring room, the sync
+	 * waits for the take that empties it (ring_pop_sync()): one system
+	 * call frees a batch of slots, not one each.  A failed sync means
+	 * the subscription is gone, and its takes with it.
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&pool->rx->flags, __ATOMIC_RELAXED) &
-	    MSGPOOL_RING_NEED_WAKEUP)
+	if (ring_wakeup_due(pool) &&
+	    (!ring_ready(pool) ||
+	     prod + 1 - __atomic_load_n(&pool->rx->comp_consumer,
+					__ATOMIC_RELAXED) > pool->ring_mask / 2))
 		ring_sync(pool);
 out:
 	pthread_mutex_unlock(&pool->ring_lock);
