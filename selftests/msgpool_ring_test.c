@@ -1362,4 +1362,121 @@ TEST_F(ring, unsubscribe_stops_the_ring)
 	close(r.fd);
 }
 
+/*
+ * A reader's index is used again after UNSUBSCRIBE, its ring is not: the
+ * old file's completions do not end the new reader's takes.
+ */
+TEST_F(ring, old_ring_of_a_reused_reader_index)
+{
+	struct msgpool_subscribe_args sa = { 0 }, sb = { 0 };
+	struct msgpool_ring_msg m;
+	struct msgpool_op t;
+	int b = mp_peer(self->name, O_RDWR);
+	__u32 e0;
+	struct rg r;
+
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 4));
+	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, NULL));
+	ASSERT_EQ(1, rg_next(&r, &m));
+	ASSERT_EQ(0, rg_unsubscribe(r.fd));
+	ASSERT_EQ(0, mp_ioctl(b, MSGPOOL_IOC_SUBSCRIBE, &sb));
+	ASSERT_EQ(0, mp_ioctl(r.fd, MSGPOOL_IOC_SUBSCRIBE, &sa));
+	/* b has the index the ring's reader had. */
+	EXPECT_EQ(0, sb.reader);
+	EXPECT_EQ(1, sa.reader);
+
+	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 2, 0, NULL));
+	ASSERT_EQ(0, rg_take(b, &t));
+	ASSERT_EQ(0, rg_take(r.fd, NULL));
+	e0 = rg_errors(&r);
+	ASSERT_EQ(0, rg_complete(&r, t.token));
+	ASSERT_EQ(0, rg_complete(&r, m.token));
+	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 3, 0, NULL));
+	EXPECT_EQ(0, RD(r.rx->comp_consumer));
+	EXPECT_EQ(e0, rg_errors(&r));
+	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
+	/* Had the old ring ended b's take, this would be EPERM. */
+	EXPECT_EQ(0, rg_mark(b, t.token));
+	rg_unmap(&r);
+	close(r.fd);
+	close(b);
+}
+
+/*
+ * Rings mapped keep their file: closed, the reader reads on with no
+ * system call, and goes when the last mapping does.
+ */
+TEST_F(ring, rings_outlive_the_fd)
+{
+	struct msgpool_ring_msg m;
+	struct rg r;
+
+	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 4));
+	close(r.fd);
+	EXPECT_EQ(1, rg_nr_readers(self->fd));
+	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, NULL));
+	ASSERT_EQ(1, rg_next(&r, &m));
+	EXPECT_EQ(1, m.tag);
+	ASSERT_EQ(0, rg_complete(&r, m.token));
+	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 2, 0, NULL));
+	EXPECT_EQ(1, RD(r.rx->comp_consumer));
+	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+	munmap(r.rx, r.a.rx_size);
+	EXPECT_EQ(1, rg_nr_readers(self->fd));
+	munmap(r.comp, r.a.comp_size);
+	EXPECT_EQ(0, rg_nr_readers(self->fd));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+}
+
+/*
+ * An overwrite pool takes back untaken messages only: what is in a ring
+ * is taken, and keeps its slot and payload however far the writer runs.
+ */
+TEST(overwrite_spares_the_ring)
+{
+	struct msgpool_class four = { .slot_size = 64, .nr_slots = 4 };
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_ring_msg m, held[2];
+	struct msgpool_attach a;
+	unsigned char *map;
+	int fd = mp_open(O_RDWR), i;
+	struct rg r;
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, &four, 1);
+	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
+	map = mmap(NULL, a.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 2));
+	for (i = 1; i <= 20; i++)
+		ASSERT_EQ(0, rg_send(fd, map, 8 + i, i, 0, NULL))
+			TH_LOG("publish %d", i);
+	ASSERT_EQ(2, rg_prod(&r));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(1, rg_next(&r, &held[i]));
+		EXPECT_EQ(i + 1, held[i].tag);
+		EXPECT_TRUE(rg_is_fill(map + held[i].offset, held[i].len,
+				       held[i].tag));
+	}
+	/* Two slots were left to the writer: 19 and 20 are in them. */
+	ASSERT_EQ(0, rg_complete(&r, held[0].token));
+	ASSERT_EQ(0, rg_complete(&r, held[1].token));
+	ASSERT_EQ(0, rg_sync(r.fd));
+	ASSERT_EQ(1, rg_next(&r, &m));
+	EXPECT_EQ(19, m.tag);
+	EXPECT_EQ(16, m.lost);
+	EXPECT_TRUE(rg_is_fill(map + m.offset, m.len, m.tag));
+	ASSERT_EQ(1, rg_next(&r, &m));
+	EXPECT_EQ(20, m.tag);
+	EXPECT_EQ(0, rg_errors(&r));
+	rg_unmap(&r);
+	close(r.fd);
+	munmap(map, a.map_size);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
