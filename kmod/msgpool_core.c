@@ -1764,7 +1764,7 @@ static void mp_ring_fill_rx(struct mp_pool *pool, u32 r)
 	while (ring->rx_prod - ring->rx_cons < ring->entries &&
 	       !mp_take_locked(pool, r, &ref, &hdr, &lost)) {
 		ring->fill(ring,
-			   &ring->rx->msgs[ring->rx_prod & (ring->entries - 1)],
+			   &ring->msgs[ring->rx_prod & (ring->entries - 1)],
 			   &ref, &hdr, lost);
 		ring->rx_prod++;
 	}
@@ -1779,7 +1779,7 @@ static bool mp_ring_drain(struct mp_pool *pool, u32 r)
 {
 	struct mp_ring *ring = pool->rings[r];
 	u32 n, budget, i, index, prod;
-	u64 before = atomic64_read(&pool->cnt.frees);
+	s64 before = atomic64_read(&pool->cnt.frees);
 	u64 token, gen;
 
 	/* The reader's tokens after the index that shows them. */
@@ -1795,7 +1795,7 @@ static bool mp_ring_drain(struct mp_pool *pool, u32 r)
 	budget = n > ring->entries ? 0 : min(n, pool->held[r]);
 	ring->errors += n - budget;
 	for (i = 0; i < budget; i++) {
-		token = READ_ONCE(ring->comp->tokens[(ring->comp_cons + i) &
+		token = READ_ONCE(ring->tokens[(ring->comp_cons + i) &
 						    (ring->entries - 1)]);
 		if (mp_token_open(pool, token, &index, &gen) ||
 		    mp_mark_read_locked(pool, r, index, gen))

@@ -168,9 +168,12 @@ typedef void mp_ring_fill_fn(struct mp_ring *ring,
  * rings" in the uapi header); every field is the pool's pub_lock's while
  * the ring is attached
  * @entries: entries of each ring, a power of two; constant
- * @rx: the receive ring, which the kernel writes and the reader only reads
- * @comp: the completion ring, which the reader writes: read each word
- *	once, with READ_ONCE(), and check it
+ * @rx: head of the receive ring, which the kernel writes and the reader
+ *	only reads
+ * @msgs: the receive ring's entries
+ * @comp: head of the completion ring, which the reader writes: read each
+ *	word once, with READ_ONCE(), and check it
+ * @tokens: the completion ring's entries, as @comp
  * @fill: writes an entry of @rx
  * @rx_prod: entries written into @rx
  * @rx_cons: entries of @rx the reader has said it read, checked
@@ -182,7 +185,9 @@ typedef void mp_ring_fill_fn(struct mp_ring *ring,
 struct mp_ring {
 	u32 entries;
 	struct msgpool_ring_rx *rx;
+	struct msgpool_ring_msg *msgs;
 	struct msgpool_ring_comp *comp;
+	u64 *tokens;
 	mp_ring_fill_fn *fill;
 	u32 rx_prod;
 	u32 rx_cons;
@@ -749,7 +754,7 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token);
  * mp_ring_attach() - give @peer's reader its rings
  * @pool: the pool
  * @peer: a subscribed reader
- * @ring: zeroed but for @entries, @rx, @comp and @fill; the caller keeps
+ * @ring: zeroed but for @entries, @fill and the rings; the caller keeps
  *	it, and the memory behind it, until @peer is reclaimed
  *
  * From now on the reader's messages go into @ring->rx as they are

@@ -608,13 +608,14 @@ static void msgpool_ring_fill(struct mp_ring *core,
 
 static size_t msgpool_ring_rx_size(u32 entries)
 {
-	return PAGE_ALIGN(struct_size_t(struct msgpool_ring_rx, msgs, entries));
+	return PAGE_ALIGN(sizeof(struct msgpool_ring_rx) +
+			  entries * sizeof(struct msgpool_ring_msg));
 }
 
 static size_t msgpool_ring_comp_size(u32 entries)
 {
-	return PAGE_ALIGN(struct_size_t(struct msgpool_ring_comp, tokens,
-					entries));
+	return PAGE_ALIGN(sizeof(struct msgpool_ring_comp) +
+			  entries * sizeof(u64));
 }
 
 static void msgpool_ring_free(struct msgpool_ring *ring)
@@ -642,6 +643,9 @@ static struct msgpool_ring *msgpool_ring_alloc(u32 entries)
 		msgpool_ring_free(ring);
 		return NULL;
 	}
+	/* The entries follow the heads, as the uapi header says. */
+	ring->core.msgs = (void *)(ring->core.rx + 1);
+	ring->core.tokens = (void *)(ring->core.comp + 1);
 	return ring;
 }
 

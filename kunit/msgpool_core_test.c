@@ -3183,13 +3183,15 @@ static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
 	t->ring.entries = entries;
 	t->ring.fill = mpt_ring_fill;
-	t->ring.rx = kunit_kzalloc(test, sizeof(*t->ring.rx) +
-				   entries * sizeof(t->ring.rx->msgs[0]),
-				   GFP_KERNEL);
-	t->ring.comp = kunit_kzalloc(test, sizeof(*t->ring.comp) +
-				     entries * sizeof(u64), GFP_KERNEL);
+	t->ring.rx = kunit_kzalloc(test, sizeof(*t->ring.rx), GFP_KERNEL);
+	t->ring.msgs = kunit_kcalloc(test, entries, sizeof(*t->ring.msgs),
+				     GFP_KERNEL);
+	t->ring.comp = kunit_kzalloc(test, sizeof(*t->ring.comp), GFP_KERNEL);
+	t->ring.tokens = kunit_kcalloc(test, entries, sizeof(u64), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.rx);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.msgs);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.comp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.tokens);
 	*err = mp_ring_attach(&f->pool, peer, &t->ring);
 	return *err ? NULL : t;
 }
@@ -3204,7 +3206,7 @@ static s64 mpt_ring_read(struct mpt_ring *t, u64 *token)
 	prod = smp_load_acquire(&t->ring.rx->producer);
 	if (prod == t->next)
 		return -1;
-	msg = &t->ring.rx->msgs[t->next & (t->ring.entries - 1)];
+	msg = &t->ring.msgs[t->next & (t->ring.entries - 1)];
 	if (token)
 		*token = msg->token;
 	t->next++;
@@ -3218,7 +3220,7 @@ static void mpt_ring_complete(struct mpt_ring *t, u64 token)
 {
 	struct msgpool_ring_comp *comp = t->ring.comp;
 
-	comp->tokens[comp->producer & (t->ring.entries - 1)] = token;
+	t->ring.tokens[comp->producer & (t->ring.entries - 1)] = token;
 	/* The token before the index that shows it. */
 	smp_store_release(&comp->producer, comp->producer + 1);
 }

@@ -548,7 +548,9 @@ struct msgpool_ring_msg {
  * @flags: MSGPOOL_RING_*
  * @errors: completion entries and rx_consumer values refused
  * @reserved: zero
- * @msgs: the ring, &msgpool_ring_args.entries of them
+ *
+ * The ring follows it: &msgpool_ring_args.entries of &struct
+ * msgpool_ring_msg, from the rx area's byte sizeof(struct msgpool_ring_rx).
  */
 struct msgpool_ring_rx {
 	__u32 producer;
@@ -556,7 +558,6 @@ struct msgpool_ring_rx {
 	__u32 flags;
 	__u32 errors;
 	__u64 reserved[6];
-	struct msgpool_ring_msg msgs[];
 };
 
 /**
@@ -564,13 +565,14 @@ struct msgpool_ring_rx {
  * @rx_consumer: entries of the receive ring read
  * @producer: tokens written into @tokens
  * @reserved: ignored
- * @tokens: the ring, &msgpool_ring_args.entries of them
+ *
+ * The ring follows it: &msgpool_ring_args.entries tokens (__u64), from
+ * the completion area's byte sizeof(struct msgpool_ring_comp).
  */
 struct msgpool_ring_comp {
 	__u32 rx_consumer;
 	__u32 producer;
 	__u64 reserved[7];
-	__u64 tokens[];
 };
 
 /**
