@@ -29,6 +29,8 @@ struct rg {
 	struct msgpool_ring_args a;
 	struct msgpool_ring_rx *rx;
 	struct msgpool_ring_comp *comp;
+	struct msgpool_ring_msg *msgs;	/* after the rx head */
+	__u64 *tokens;			/* after the comp head */
 };
 
 static int rg_subscribe(int fd)
@@ -89,6 +91,8 @@ static int rg_map(struct rg *r)
 		return err;
 	}
 	r->comp = p;
+	r->msgs = (struct msgpool_ring_msg *)(r->rx + 1);
+	r->tokens = (__u64 *)(r->comp + 1);
 	return 0;
 }
 
@@ -158,7 +162,7 @@ static int rg_next(struct rg *r, struct msgpool_ring_msg *m)
 
 	if (rg_prod(r) == cons)
 		return 0;
-	*m = r->rx->msgs[cons & (r->n - 1)];
+	*m = r->msgs[cons & (r->n - 1)];
 	WR(r->comp->rx_consumer, cons + 1);
 	return 1;
 }
@@ -170,7 +174,7 @@ static int rg_complete(struct rg *r, __u64 token)
 
 	if (p - RD(r->rx->comp_consumer) >= r->n)
 		return -ENOSPC;
-	r->comp->tokens[p & (r->n - 1)] = token;
+	r->tokens[p & (r->n - 1)] = token;
 	WR(r->comp->producer, p + 1);
 	return 0;
 }
@@ -750,7 +754,7 @@ TEST_F(ring, bogus_comp_producer)
 	ASSERT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
 
 	for (i = 0; i < r.n; i++)
-		r.comp->tokens[i] = i & 1 ? m0.token : rg_junk[i];
+		r.tokens[i] = i & 1 ? m0.token : rg_junk[i];
 	e0 = rg_errors(&r);
 	WR(r.comp->producer, 0x7fffffff);
 	ASSERT_EQ(0, rg_sync(r.fd));
@@ -796,7 +800,7 @@ TEST_F(ring, bogus_rx_consumer_no_overrun)
 	for (i = 0; i < 5; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, i, 0, NULL));
 	ASSERT_EQ(2, rg_prod(&r));
-	memcpy(snap, r.rx->msgs, sizeof(snap));
+	memcpy(snap, r.msgs, sizeof(snap));
 	for (i = 0; i < ARRAY_SIZE(bogus); i++) {
 		e0 = rg_errors(&r);
 		WR(r.comp->rx_consumer, bogus[i]);
@@ -805,13 +809,13 @@ TEST_F(ring, bogus_rx_consumer_no_overrun)
 		EXPECT_EQ(2, rg_prod(&r)) TH_LOG("rx_consumer %#x", bogus[i]);
 		EXPECT_LT(e0, rg_errors(&r)) TH_LOG("rx_consumer %#x",
 						    bogus[i]);
-		EXPECT_EQ(0, memcmp(snap, r.rx->msgs, sizeof(snap)));
+		EXPECT_EQ(0, memcmp(snap, r.msgs, sizeof(snap)));
 	}
 	/* Honest again: one read, one more written, in order. */
 	WR(r.comp->rx_consumer, 1);
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(3, rg_prod(&r));
-	EXPECT_EQ(0, memcmp(&snap[1], &r.rx->msgs[1], sizeof(snap[1])));
+	EXPECT_EQ(0, memcmp(&snap[1], &r.msgs[1], sizeof(snap[1])));
 	ASSERT_EQ(1, rg_next(&r, &m));
 	EXPECT_EQ(2, m.seq);
 	ASSERT_EQ(1, rg_next(&r, &m));
@@ -897,8 +901,8 @@ TEST(reader_limit_bounds_the_ring)
 	EXPECT_EQ(2, rg_prod(&r));
 
 	/* Marked read, the two newest come, the rest counted lost. */
-	ASSERT_EQ(0, rg_complete(&r, r.rx->msgs[0].token));
-	ASSERT_EQ(0, rg_complete(&r, r.rx->msgs[1].token));
+	ASSERT_EQ(0, rg_complete(&r, r.msgs[0].token));
+	ASSERT_EQ(0, rg_complete(&r, r.msgs[1].token));
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(4, rg_prod(&r));
 	ASSERT_EQ(1, rg_next(&r, &m));
@@ -1070,6 +1074,7 @@ TEST_F(ring, rdonly_reader)
 	r.rx = mmap(NULL, r.a.rx_size, PROT_READ, MAP_SHARED, fd,
 		    r.a.rx_offset);
 	ASSERT_NE(MAP_FAILED, r.rx);
+	r.msgs = (struct msgpool_ring_msg *)(r.rx + 1);
 	comp = mmap(NULL, r.a.comp_size, PROT_READ, MAP_SHARED, fd,
 		    r.a.comp_offset);
 	ASSERT_NE(MAP_FAILED, comp);
@@ -1077,7 +1082,7 @@ TEST_F(ring, rdonly_reader)
 
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 5, 0, &o));
 	ASSERT_EQ(1, rg_prod(&r));
-	m = r.rx->msgs[0];
+	m = r.msgs[0];
 	EXPECT_EQ(o.token, m.token);
 	EXPECT_EQ(5, m.tag);
 	EXPECT_EQ(-EAGAIN, rg_take(fd, NULL));
