@@ -310,9 +310,12 @@ TEST_F(ring, ring_rules)
 
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-ENOTCONN, rg_ring(fd, 4, NULL));
+	EXPECT_EQ(-ENOTCONN, rg_sync(fd));
 	ASSERT_EQ(0, mp_join(fd, self->name));
 	EXPECT_EQ(-ENOENT, rg_ring(fd, 4, NULL));
+	EXPECT_EQ(-ENOENT, rg_sync(fd));
 	ASSERT_EQ(0, rg_subscribe(fd));
+	EXPECT_EQ(-ENOENT, rg_sync(fd));
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		EXPECT_EQ(-EINVAL, rg_ring(fd, bad[i], NULL))
 			TH_LOG("entries %u", bad[i]);
@@ -1346,6 +1349,7 @@ TEST_F(ring, unsubscribe_stops_the_ring)
 	ASSERT_EQ(0, rg_complete(&r, m.token));
 	ASSERT_EQ(0, rg_unsubscribe(r.fd));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+	EXPECT_EQ(-ENOENT, rg_sync(r.fd));
 	memcpy(&head, r.rx, sizeof(head));
 
 	ASSERT_EQ(1, rg_next(&r, &m));
@@ -1357,6 +1361,7 @@ TEST_F(ring, unsubscribe_stops_the_ring)
 
 	ASSERT_EQ(0, rg_subscribe(r.fd));
 	EXPECT_EQ(-EALREADY, rg_ring(r.fd, 4, NULL));
+	EXPECT_EQ(-ENOENT, rg_sync(r.fd));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 4, 0, NULL));
 	EXPECT_EQ(0, memcmp(&head, r.rx, sizeof(head)));
 	ASSERT_EQ(0, rg_take(r.fd, &t));
