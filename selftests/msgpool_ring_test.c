@@ -10,6 +10,7 @@
  */
 #include "msgpool_util.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 
@@ -1486,6 +1487,132 @@ TEST(overwrite_spares_the_ring)
 	rg_unmap(&r);
 	close(r.fd);
 	munmap(map, a.map_size);
+	close(fd);
+}
+
+/*
+ * A thread scribbles over its reader's completion area while the pool
+ * runs: random tokens, its own and another reader's tokens, producer
+ * jumps, any rx_consumer.  The pool has a reader limit, so the liar holds
+ * four slots at most; the writer never runs out, the honest reader gets
+ * every message in order, and all comes back when the liar goes.
+ */
+struct scribbler {
+	struct rg *r;
+	int stop;
+	__u64 other;		/* a token of the honest reader's, or 0 */
+	unsigned long rounds;
+};
+
+static __u64 xorshift(__u64 *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void *scribble(void *arg)
+{
+	struct scribbler *sc = arg;
+	struct rg *r = sc->r;
+	__u64 x = 0x9e3779b97f4a7c15ULL, v;
+	__u32 i;
+
+	while (!__atomic_load_n(&sc->stop, __ATOMIC_ACQUIRE)) {
+		v = xorshift(&x);
+		i = (v >> 8) & (r->n - 1);
+		switch (v & 7) {
+		case 0:
+			r->tokens[i] = xorshift(&x);
+			break;
+		case 1:	/* one it was given, maybe long ago */
+			r->tokens[i] = RD(r->msgs[(v >> 16) & (r->n - 1)].token);
+			break;
+		case 2:
+			r->tokens[i] = RD(sc->other);
+			break;
+		case 3:
+			WR(r->comp->producer, r->comp->producer + (v >> 32) % 9);
+			break;
+		case 4:
+			WR(r->comp->producer, (__u32)(v >> 32));
+			break;
+		case 5:
+			WR(r->comp->rx_consumer, (__u32)(v >> 32));
+			break;
+		case 6:
+			WR(r->comp->rx_consumer, rg_prod(r) - (v >> 32) % 3);
+			break;
+		default:
+			sched_yield();
+		}
+		sc->rounds++;
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
+{
+	char name[MSGPOOL_NAME_MAX];
+	struct scribbler sc = { 0 };
+	struct msgpool_op t;
+	unsigned char *map;
+	pthread_t th;
+	__u64 map_size;
+	__u32 e0;
+	int fd = mp_open(O_RDWR), b, i;
+	struct rg r;
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, rg_create(fd, name, 8, 2, &map_size));
+	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	b = mp_peer(name, O_RDONLY);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, rg_subscribe(b));
+	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 4));
+	sc.r = &r;
+	ASSERT_EQ(0, pthread_create(&th, NULL, scribble, &sc));
+
+	for (i = 1; i <= 500; i++) {
+		/* The liar's drain comes with every publish and take. */
+		ASSERT_EQ(0, rg_send(fd, map, 8, i, 0, NULL))
+			TH_LOG("publish %d", i);
+		ASSERT_EQ(0, rg_take(b, &t));
+		WR(sc.other, t.token);
+		EXPECT_EQ(i, t.tag);
+		EXPECT_EQ(0, t.lost);
+		EXPECT_TRUE(rg_is_fill(map + t.offset, t.len, t.tag));
+		if (i % 7 == 0)
+			EXPECT_LE(0, rg_events(r.fd, POLLIN | POLLOUT, 0));
+		if (i % 5 == 0)
+			EXPECT_EQ(0, rg_sync(r.fd));
+		ASSERT_EQ(0, rg_mark(b, t.token)) TH_LOG("message %d", i);
+		/* At most the limit in its ring and the limit untaken. */
+		ASSERT_LE(8 - 4, mp_avail(fd)) TH_LOG("message %d", i);
+		if (!_metadata->passed)
+			break;
+	}
+	__atomic_store_n(&sc.stop, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	TH_LOG("%lu scribbles, %u refusals", sc.rounds, rg_errors(&r));
+	/* Sane again, its next lie is counted once. */
+	WR(r.comp->rx_consumer, rg_prod(&r));
+	WR(r.comp->producer, RD(r.rx->comp_consumer));
+	ASSERT_EQ(0, rg_sync(r.fd));
+	e0 = rg_errors(&r);
+	ASSERT_EQ(0, rg_complete(&r, rg_junk[2]));
+	ASSERT_EQ(0, rg_sync(r.fd));
+	EXPECT_EQ(e0 + 1, rg_errors(&r));
+	EXPECT_EQ(-EAGAIN, rg_take(b, NULL));
+	rg_unmap(&r);
+	close(r.fd);
+	EXPECT_EQ(8, mp_avail(fd));
+	EXPECT_EQ(1, rg_nr_readers(fd));
+	close(b);
+	munmap(map, map_size);
 	close(fd);
 }
 
