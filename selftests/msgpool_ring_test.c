@@ -423,10 +423,12 @@ TEST_F(ring, map_rules)
 		EXPECT_NE(0, rg_map_err(fd, a.rx_offset,
 					a.rx_size + a.comp_size,
 					PROT_READ | PROT_WRITE, MAP_SHARED));
-	EXPECT_NE(0, rg_map_err(fd, self->map_size - MP_PAGE,
-				a.rx_offset + MP_PAGE -
-				(self->map_size - MP_PAGE),
-				PROT_READ, MAP_SHARED));
+	/* Nor from the page before an area into it. */
+	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.rx_offset - MP_PAGE, 2 * MP_PAGE,
+				      PROT_READ, MAP_SHARED));
+	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.comp_offset - MP_PAGE,
+				      2 * MP_PAGE, PROT_READ | PROT_WRITE,
+				      MAP_SHARED));
 	if (a.comp_offset + a.comp_size != a.rx_offset)
 		EXPECT_EQ(-EINVAL, rg_map_err(fd, a.comp_offset + a.comp_size,
 					      MP_PAGE, PROT_READ, MAP_SHARED));
@@ -1184,6 +1186,65 @@ TEST_F_TIMEOUT(ring, in_order_through_two_entries, 300)
 	EXPECT_EQ(0, mp_reap(&c));
 	munmap(map, map_size);
 	close(fd);
+}
+
+/*
+ * A ring filled at publish time, by whichever process publishes, still
+ * names producers as the reader's pid namespace sees them: a reader in a
+ * namespace of its own sees its parent's publish as from pid 0 (not
+ * visible), and its own as from pid 1.
+ */
+static int pidns_ring_reader(int rd, int wr, void *arg)
+{
+	struct msgpool_ring_msg m;
+	struct msgpool_info info;
+	unsigned char *map;
+	int status;
+	pid_t pid;
+	struct rg r;
+	__u64 v;
+
+	CHILD_CHECK(!unshare(CLONE_NEWPID));
+	pid = fork();
+	CHILD_CHECK(pid >= 0);
+	if (pid) {
+		CHILD_CHECK(waitpid(pid, &status, 0) == pid);
+		CHILD_CHECK(WIFEXITED(status) && !WEXITSTATUS(status));
+		return 0;
+	}
+	CHILD_CHECK(getpid() == 1);
+	CHILD_CHECK(rg_reader(&r, arg, O_RDWR, 4) == 0);
+	CHILD_CHECK(mp_info(r.fd, &info) == 0);
+	map = mmap(NULL, info.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   r.fd, 0);
+	CHILD_CHECK(map != MAP_FAILED);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	CHILD_CHECK(mp_recv(rd, &v) == 0);	/* the parent published */
+	CHILD_CHECK(rg_next(&r, &m) == 1);
+	CHILD_CHECK(mp_send(wr, m.producer) == 0);
+	CHILD_CHECK(rg_send(r.fd, map, 8, 2, 0, NULL) == 0);
+	CHILD_CHECK(rg_next(&r, &m) == 1);
+	CHILD_CHECK(mp_send(wr, m.producer) == 0);
+	_exit(0);
+}
+
+TEST_F(ring, pidns_reader_sees_no_outside_pid)
+{
+	struct mp_child c = { 0 };
+	__u64 v;
+
+	if (geteuid())
+		SKIP(return, "needs root for a pid namespace");
+	ASSERT_EQ(0, mp_spawn(&c, pidns_ring_reader, self->name));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, NULL));
+	ASSERT_EQ(0, mp_send(c.wr, 0));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(0, v);
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(1, v);
+	EXPECT_EQ(0, mp_reap(&c));
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
 
 /*
