@@ -1023,11 +1023,12 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 			err = -EAGAIN;
 			break;
 		}
-		/* A hint only: the next try decides. */
+		/* A hint only: the next try decides; a new ring is asked. */
 		err = wait_event_interruptible(pool->wq,
 			mp_class_pick(pool, len) >= 0 ||
 			(pool->overwrite &&
-			 atomic64_read(&pool->notify_gen) != gen));
+			 atomic64_read(&pool->notify_gen) != gen) ||
+			(!asked && READ_ONCE(pool->ring_mask)));
 		if (err)
 			break;
 	}
@@ -1890,6 +1891,9 @@ int mp_ring_attach(struct mp_pool *pool, struct mp_peer *peer,
 		mp_ring_fill_rx(pool, r);
 	}
 	mutex_unlock(&pool->pub_lock);
+	/* Loans asleep since before it ask its reader to call in now. */
+	if (!err)
+		mp_wake(pool);
 	return err;
 }
 

@@ -573,10 +573,11 @@ static long msgpool_ioc_unsubscribe(struct file *file)
 }
 
 /*
- * A reader's rings: two areas of vmalloc_user() memory, mapped at fixed
- * offsets of its file far above any pool's pages.  The rx area is mapped
- * read-only, the completion area read-write, so the completion ring needs
- * a file opened O_RDWR.
+ * A reader's rings: two areas of vmalloc() memory charged to the caller's
+ * memory cgroup, mapped page by page at fixed offsets of its file far
+ * above any pool's pages.  The rx area is mapped read-only, the
+ * completion area read-write, so the completion ring needs a file opened
+ * O_RDWR.
  */
 #define MSGPOOL_RING_RX_PGOFF	((1ULL << 40) >> PAGE_SHIFT)
 #define MSGPOOL_RING_COMP_PGOFF	((2ULL << 40) >> PAGE_SHIFT)
@@ -584,6 +585,8 @@ static long msgpool_ioc_unsubscribe(struct file *file)
 struct msgpool_ring {
 	struct mp_ring core;
 	struct pid_namespace *pid_ns;
+	size_t rx_size;
+	size_t comp_size;
 };
 
 /* An rx entry, filled as TAKE fills its op, in the reader's namespace. */
@@ -637,8 +640,12 @@ static struct msgpool_ring *msgpool_ring_alloc(u32 entries)
 	ring->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	ring->core.entries = entries;
 	ring->core.fill = msgpool_ring_fill;
-	ring->core.rx = vmalloc_user(msgpool_ring_rx_size(entries));
-	ring->core.comp = vmalloc_user(msgpool_ring_comp_size(entries));
+	ring->rx_size = msgpool_ring_rx_size(entries);
+	ring->comp_size = msgpool_ring_comp_size(entries);
+	ring->core.rx = __vmalloc(ring->rx_size,
+				  GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	ring->core.comp = __vmalloc(ring->comp_size,
+				    GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!ring->core.rx || !ring->core.comp) {
 		msgpool_ring_free(ring);
 		return NULL;
@@ -723,28 +730,43 @@ static long msgpool_ioc_ring_sync(struct file *file)
 	return mp_ring_sync(&pool->core, &peer->core);
 }
 
+/* Maps the pages of @area, @size bytes, into @vma from its start. */
+static int msgpool_ring_map(struct vm_area_struct *vma, void *area,
+			    size_t size)
+{
+	unsigned long addr;
+	int err;
+
+	if (vma->vm_end - vma->vm_start > size)
+		return -EINVAL;
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		err = vm_insert_page(vma, addr, vmalloc_to_page(area));
+		if (err)
+			return err;
+		area += PAGE_SIZE;
+	}
+	return 0;
+}
+
 static int msgpool_ring_mmap(struct msgpool_peer *peer,
 			     struct vm_area_struct *vma)
 {
 	struct msgpool_ring *ring;
-	void *area;
 
 	/* Set up before it was set, see msgpool_ioc_ring(). */
 	ring = smp_load_acquire(&peer->ring);
 	if (!ring || !(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	if (vma->vm_pgoff == MSGPOOL_RING_RX_PGOFF) {
-		/* The kernel's ring: the reader only reads it. */
-		if (vma->vm_flags & VM_WRITE)
-			return -EACCES;
-		vm_flags_clear(vma, VM_MAYWRITE);
-		area = ring->core.rx;
-	} else if (vma->vm_pgoff == MSGPOOL_RING_COMP_PGOFF) {
-		area = ring->core.comp;
-	} else {
+	if (vma->vm_pgoff == MSGPOOL_RING_COMP_PGOFF)
+		return msgpool_ring_map(vma, ring->core.comp, ring->comp_size);
+	if (vma->vm_pgoff != MSGPOOL_RING_RX_PGOFF)
 		return -EINVAL;
-	}
-	return remap_vmalloc_range(vma, area, 0);
+	/* The kernel's ring: the reader only reads it. */
+	if (vma->vm_flags & VM_WRITE)
+		return -EACCES;
+	vm_flags_clear(vma, VM_MAYWRITE);
+	return msgpool_ring_map(vma, ring->core.rx, ring->rx_size);
 }
 
 static long msgpool_ioc_attach(struct file *file,

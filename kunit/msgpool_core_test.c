@@ -3492,6 +3492,63 @@ static void mpt_ring_reader_limit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), 2);
 }
 
+/* A loan asleep for a slot raises NEED_WAKEUP; the reader's sync ends it. */
+static void mpt_ring_wakes_loan(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
+				.flags = MSGPOOL_F_WAIT };
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 2, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
+	mpt_waiter_start(test, &w);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
+	mpt_ring_complete(t, token);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	mpt_waiter_end(test, &w);
+	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, token));
+	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, 0U);
+}
+
+/* A ring attached while a loan sleeps is asked to call in too. */
+static void mpt_ring_attach_asks(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
+				.flags = MSGPOOL_F_WAIT };
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err, i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
+	mpt_waiter_start(test, &w);
+	t = mpt_ring(test, f, &f->r, 2, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	/* The waiter wakes, asks, and sleeps again: at most 10 s. */
+	for (i = 0; i < 10000 && !READ_ONCE(t->ring.rx->flags); i++)
+		usleep_range(500, 1000);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
+	mpt_ring_complete(t, token);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	mpt_waiter_end(test, &w);
+	KUNIT_EXPECT_EQ(test, w.err, 0);
+}
+
 static struct kunit_case mpt_ring_cases[] = {
 	KUNIT_CASE(mpt_ring_attach_refused),
 	KUNIT_CASE(mpt_ring_publish_fills),
@@ -3503,6 +3560,8 @@ static struct kunit_case mpt_ring_cases[] = {
 	KUNIT_CASE(mpt_ring_unsubscribe),
 	KUNIT_CASE(mpt_ring_reclaim),
 	KUNIT_CASE(mpt_ring_reader_limit),
+	KUNIT_CASE(mpt_ring_wakes_loan),
+	KUNIT_CASE(mpt_ring_attach_asks),
 	{}
 };
 
