@@ -1054,6 +1054,58 @@ TEST(need_wakeup_and_sync)
 }
 
 /*
+ * A writer already asleep for a slot when a reader gets its ring: the
+ * reader must still see NEED_WAKEUP, or a reader that syncs only when
+ * asked would leave the writer asleep with a slot completed.
+ */
+TEST(need_wakeup_for_a_ring_attached_late)
+{
+	const struct timespec tick = { .tv_nsec = 1000000 };
+	char name[MSGPOOL_NAME_MAX];
+	struct msgpool_ring_msg m;
+	struct mp_child c = { 0 };
+	unsigned char *map;
+	__u64 map_size, v, end;
+	int fd = mp_open(O_RDWR), rfd;
+	struct rg r;
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, rg_create(fd, name, 2, 0, &map_size));
+	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	rfd = mp_peer(name, O_RDWR);
+	ASSERT_LE(0, rfd);
+	ASSERT_EQ(0, rg_subscribe(rfd));
+	ASSERT_EQ(0, rg_send(fd, map, 8, 1, 0, NULL));
+	ASSERT_EQ(0, rg_send(fd, map, 8, 2, 0, NULL));
+	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, name));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+
+	ASSERT_EQ(0, rg_setup(&r, rfd, 4));
+	ASSERT_EQ(2, rg_prod(&r));
+	/* The sleeper is told of the ring and asks it: within 10 s. */
+	end = mp_now_ns() + 10000000000ULL;
+	while (!(rg_flags(&r) & MSGPOOL_RING_NEED_WAKEUP) &&
+	       mp_now_ns() < end)
+		nanosleep(&tick, NULL);
+	ASSERT_EQ(MSGPOOL_RING_NEED_WAKEUP,
+		  rg_flags(&r) & MSGPOOL_RING_NEED_WAKEUP);
+	/* The protocol: complete, then sync because it is asked. */
+	ASSERT_EQ(1, rg_next(&r, &m));
+	ASSERT_EQ(0, rg_complete(&r, m.token));
+	ASSERT_EQ(0, rg_sync(r.fd));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(m.offset, v);
+	EXPECT_EQ(0, mp_reap(&c));
+	rg_unmap(&r);
+	close(rfd);
+	munmap(map, map_size);
+	close(fd);
+}
+
+/*
  * A peer opened O_RDONLY gets rings and reads through its rx ring.  Its
  * completion ring it can map only read-only: do_mmap() refuses a shared
  * writable mapping of a file not open for writing, before the driver
