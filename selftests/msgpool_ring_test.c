@@ -1054,6 +1054,41 @@ TEST(need_wakeup_and_sync)
 }
 
 /*
+ * Every reader index with a ring, the 64th included: each ring gets every
+ * message, and the last completion frees the slot.
+ */
+TEST_F(ring, sixty_four_ring_readers)
+{
+	struct rg r[MSGPOOL_MAX_READERS];
+	struct msgpool_ring_msg m;
+	int i, k;
+
+	for (i = 0; i < MSGPOOL_MAX_READERS; i++)
+		ASSERT_EQ(0, rg_reader(&r[i], self->name, O_RDWR, 2))
+			TH_LOG("reader %d", i);
+	EXPECT_EQ(MSGPOOL_MAX_READERS, rg_nr_readers(self->fd));
+	for (k = 1; k <= 3; k++)
+		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, k, 0, NULL));
+	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
+		EXPECT_EQ(2, rg_prod(&r[i])) TH_LOG("reader %d", i);
+		for (k = 1; k <= 2 && rg_next(&r[i], &m); k++) {
+			EXPECT_EQ(k, m.tag) TH_LOG("reader %d", i);
+			ASSERT_EQ(0, rg_complete(&r[i], m.token));
+		}
+	}
+	/* One reader's sync drains every ring, and fills them. */
+	ASSERT_EQ(0, rg_sync(r[MSGPOOL_MAX_READERS - 1].fd));
+	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
+	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
+		EXPECT_EQ(3, rg_prod(&r[i])) TH_LOG("reader %d", i);
+		EXPECT_EQ(0, rg_errors(&r[i]));
+		rg_unmap(&r[i]);
+		close(r[i].fd);
+	}
+	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
+}
+
+/*
  * A writer already asleep for a slot when a reader gets its ring: the
  * reader must still see NEED_WAKEUP, or a reader that syncs only when
  * asked would leave the writer asleep with a slot completed.
