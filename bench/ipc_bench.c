@@ -596,6 +596,7 @@ static const struct transport *const transports[] = {
 	&mp_spin, &mp_pipe,
 	&pubsub_busy, &pubsub_blocking,
 	&pubsub1_busy, &pubsub1_blocking,
+	&pubsub_ring_busy, &pubsub_ring_blocking,
 	&pubsub_batch_busy, &pubsub_batch_blocking,
 #ifdef HAVE_IOX
 	&iox_busy, &iox_blocking,

@@ -479,8 +479,10 @@ struct msgpool_unlink_args {
  *   says how far it has drained.
  * - MSGPOOL_RING_NEED_WAKEUP in &msgpool_ring_rx.flags: a writer sleeps for
  *   a slot.  A reader that sees it after completing messages calls
- *   MSGPOOL_IOC_RING_SYNC.  A reader with nothing to read sleeps in poll(),
- *   which fills its ring first.
+ *   MSGPOOL_IOC_RING_SYNC, at the latest once its rx ring is empty or
+ *   before it sleeps, so that one call may free a batch of slots.  A
+ *   reader with nothing to read sleeps in poll(), which fills its ring
+ *   first and drains the completions.
  *
  * Indexes run freely and wrap at 2^32; entry i of a ring of n entries is
  * at i & (n - 1).  A value of rx_consumer outside what the kernel produced
