@@ -1477,6 +1477,56 @@ TEST_F_TIMEOUT(ring, crash_reclaim, 120)
 	}
 }
 
+/* Gets its rings, says so, and waits to be killed. */
+static int idle_ring_reader(int rd, int wr, void *arg)
+{
+	struct rg r;
+	__u64 v;
+
+	CHILD_CHECK(rg_reader(&r, arg, O_RDWR, 4) == 0);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
+/*
+ * A ring reader holds the whole pool and a writer sleeps for a slot:
+ * the reader dies without a word, and the writer gets its slot.
+ */
+TEST(writer_freed_by_a_dying_ring_reader)
+{
+	char name[MSGPOOL_NAME_MAX];
+	struct mp_child rc = { 0 }, wc = { 0 };
+	struct msgpool_op o[2];
+	unsigned char *map;
+	__u64 map_size, v;
+	int fd = mp_open(O_RDWR);
+
+	ASSERT_LE(0, fd);
+	mp_name(name, _metadata->name);
+	ASSERT_EQ(0, rg_create(fd, name, 2, 0, &map_size));
+	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mp_spawn(&rc, idle_ring_reader, name));
+	ASSERT_EQ(0, mp_recv(rc.rd, &v));
+	ASSERT_EQ(0, rg_send(fd, map, 8, 1, 0, &o[0]));
+	ASSERT_EQ(0, rg_send(fd, map, 8, 2, 0, &o[1]));
+	ASSERT_EQ(0, mp_avail(fd));
+	ASSERT_EQ(0, mp_spawn(&wc, waiting_loaner, name));
+	ASSERT_EQ(0, mp_recv(wc.rd, &v));
+	ASSERT_EQ(0, mp_wait_sleeping(wc.pid));
+	EXPECT_EQ(0, mp_readable(wc.rd));
+
+	ASSERT_EQ(128 + SIGKILL, mp_kill(&rc));
+	ASSERT_EQ(0, mp_recv(wc.rd, &v));
+	EXPECT_TRUE(v == o[0].offset || v == o[1].offset);
+	EXPECT_EQ(0, mp_reap(&wc));
+	EXPECT_EQ(2, mp_avail(fd));
+	EXPECT_EQ(0, rg_nr_readers(fd));
+	munmap(map, map_size);
+	close(fd);
+}
+
 /*
  * After UNSUBSCRIBE the kernel leaves the rings alone: what the reader
  * held comes back, completions are not drained, nothing more is written,
