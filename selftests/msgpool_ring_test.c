@@ -2,11 +2,13 @@
 /*
  * msgpool reader rings, from the side of a hostile reader: the rules of
  * MSGPOOL_IOC_RING and of mapping the rings, forged, stale and repeated
- * tokens in the completion ring, bogus ring indexes, a ring that is never
- * read, the reader limit, poll(), MSGPOOL_RING_NEED_WAKEUP, a reader that
- * reads with no system call, one killed with tokens not yet drained, and
- * UNSUBSCRIBE.  Every wait is ordered by a pipe, poll() or /proc, never by
- * a delay.
+ * tokens in the completion ring, bogus ring indexes, a thread scribbling
+ * over the completion area, a ring that is never read, the reader limit,
+ * overwrite, poll(), MSGPOOL_RING_NEED_WAKEUP, O_RDONLY readers, pid
+ * namespaces, a reader that reads with no system call, readers killed
+ * with completions not yet drained, and UNSUBSCRIBE.  Processes are put
+ * in order by pipes, poll() and /proc; where the kernel acts on its own
+ * time, a test polls for the outcome with a bound, never trusts a delay.
  */
 #include "msgpool_util.h"
 
