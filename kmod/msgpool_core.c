@@ -1791,10 +1791,11 @@ static bool mp_ring_drain(struct mp_pool *pool, u32 r)
 		return false;
 	/*
 	 * Only what it holds can be marked read: checking more would let a
-	 * reader make every publish of the pool check a ring of lies.
+	 * reader make every publish of the pool check a ring of lies.  A
+	 * producer more than a ring ahead is one lie, not 2^32 of them.
 	 */
 	budget = n > ring->entries ? 0 : min(n, pool->held[r]);
-	ring->errors += n - budget;
+	ring->errors += n > ring->entries ? 1 : n - budget;
 	for (i = 0; i < budget; i++) {
 		token = READ_ONCE(ring->tokens[(ring->comp_cons + i) &
 						    (ring->entries - 1)]);

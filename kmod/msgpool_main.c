@@ -576,8 +576,7 @@ static long msgpool_ioc_unsubscribe(struct file *file)
  * A reader's rings: two areas of vmalloc() memory charged to the caller's
  * memory cgroup, mapped page by page at fixed offsets of its file far
  * above any pool's pages.  The rx area is mapped read-only, the
- * completion area read-write, so the completion ring needs a file opened
- * O_RDWR.
+ * completion area read-write, so only a file opened O_RDWR gets rings.
  */
 #define MSGPOOL_RING_RX_PGOFF	((1ULL << 40) >> PAGE_SHIFT)
 #define MSGPOOL_RING_COMP_PGOFF	((2ULL << 40) >> PAGE_SHIFT)
@@ -683,6 +682,9 @@ static long msgpool_ioc_ring(struct file *file,
 
 	if (!pool)
 		return -ENOTCONN;
+	/* Its completion ring could never be mapped writable: no ring. */
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (copy_from_user(&args, uargs, sizeof(args)))
 		return -EFAULT;
 	err = msgpool_ring_args_check(&args);

@@ -459,7 +459,8 @@ struct msgpool_unlink_args {
 /**
  * DOC: msgpool reader rings
  *
- * A subscribed reader may ask for rings in memory it maps, the way AF_XDP
+ * A subscribed reader whose file is open for writing (the completion ring
+ * is mapped writable) may ask for rings in memory it maps, the way AF_XDP
  * sockets get theirs, so that at steady state it takes and marks read
  * messages with no system call:
  *
@@ -475,8 +476,10 @@ struct msgpool_unlink_args {
  *   that ring on the next publish, take, wait or poll of any peer of the
  *   pool, and on MSGPOOL_IOC_RING_SYNC: each token is checked as a
  *   MSGPOOL_OP_MARK_READ argument is, and one that fails is counted in
- *   &msgpool_ring_rx.errors and skipped.  &msgpool_ring_rx.comp_consumer
- *   says how far it has drained.
+ *   &msgpool_ring_rx.errors and skipped.  A drain checks at most as many
+ *   tokens as the reader holds messages and refuses the rest unchecked;
+ *   a producer more than a ring ahead is refused whole, as one error.
+ *   &msgpool_ring_rx.comp_consumer says how far it has drained.
  * - MSGPOOL_RING_NEED_WAKEUP in &msgpool_ring_rx.flags: a writer sleeps for
  *   a slot.  A reader that sees it after completing messages calls
  *   MSGPOOL_IOC_RING_SYNC, at the latest once its rx ring is empty or
