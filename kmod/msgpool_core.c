@@ -1549,7 +1549,7 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 	bit = (u64)1 << peer->reader;
 	/* Its rings are its file's: the pool lets go of them first. */
 	pool->rings[peer->reader] = NULL;
-	pool->ring_mask &= ~bit;
+	WRITE_ONCE(pool->ring_mask, pool->ring_mask & ~bit);
 	for (i = pool->pub_head; i != MP_NIL; i = next) {
 		slot = &pool->slots[i];
 		next = slot->pub_next;
@@ -1887,7 +1887,8 @@ int mp_ring_attach(struct mp_pool *pool, struct mp_peer *peer,
 		err = -EALREADY;
 	} else {
 		pool->rings[r] = ring;
-		pool->ring_mask |= (u64)1 << r;
+		/* Read without the lock by loans about to sleep. */
+		WRITE_ONCE(pool->ring_mask, pool->ring_mask | (u64)1 << r);
 		mp_rings_set_flags(pool);
 		mp_ring_fill_rx(pool, r);
 	}

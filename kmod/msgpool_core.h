@@ -232,7 +232,8 @@ struct mp_ring {
  *	since its last take; pub_lock
  * @held: per reader, messages it has taken and not marked read; pub_lock
  * @rings: per reader, its rings or NULL; pub_lock
- * @ring_mask: readers with rings; pub_lock
+ * @ring_mask: readers with rings; pub_lock (read with READ_ONCE() by
+ *	loans and polls deciding whether to take it)
  * @slot_waiters: loans asleep for a slot, that want the readers' rings
  *	drained (MSGPOOL_RING_NEED_WAKEUP); pub_lock
  * @slot_pollers: a poll for a slot found none, and wants the same until

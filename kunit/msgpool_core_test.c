@@ -3419,7 +3419,8 @@ static void mpt_ring_need_wakeup(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, 0U);
 	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->a, true) ||
 			  !mp_loan_ready(&f->pool));
-	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
+			MSGPOOL_RING_NEED_WAKEUP);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
@@ -3510,14 +3511,15 @@ static void mpt_ring_wakes_loan(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
 	mpt_waiter_start(test, &w);
-	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
+			MSGPOOL_RING_NEED_WAKEUP);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
 	mpt_waiter_end(test, &w);
 	KUNIT_EXPECT_EQ(test, w.err, 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, token));
-	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, 0U);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags), 0U);
 }
 
 /* A ring attached while a loan sleeps is asked to call in too. */
@@ -3541,7 +3543,8 @@ static void mpt_ring_attach_asks(struct kunit *test)
 	/* The waiter wakes, asks, and sleeps again: at most 10 s. */
 	for (i = 0; i < 10000 && !READ_ONCE(t->ring.rx->flags); i++)
 		usleep_range(500, 1000);
-	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
+			MSGPOOL_RING_NEED_WAKEUP);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
