@@ -81,6 +81,7 @@ void both_ready(struct chan *c);
 
 extern const struct transport pubsub_busy, pubsub_blocking;
 extern const struct transport pubsub1_busy, pubsub1_blocking;
+extern const struct transport pubsub_ring_busy, pubsub_ring_blocking;
 extern const struct transport pubsub_batch_busy, pubsub_batch_blocking;
 #ifdef HAVE_IOX
 extern const struct transport iox_busy, iox_blocking;

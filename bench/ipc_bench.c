@@ -596,6 +596,7 @@ static const struct transport *const transports[] = {
 	&mp_spin, &mp_pipe,
 	&pubsub_busy, &pubsub_blocking,
 	&pubsub1_busy, &pubsub1_blocking,
+	&pubsub_ring_busy, &pubsub_ring_blocking,
 	&pubsub_batch_busy, &pubsub_batch_blocking,
 #ifdef HAVE_IOX
 	&iox_busy, &iox_blocking,
@@ -789,6 +790,8 @@ static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 #define TPUT_WARMUP	64
 #define TPUT_NS		1000000000ULL
 #define TPUT_FLOOR	64
+/* Repeats end on a whole batch of the batch transport: no partial one. */
+#define TPUT_ROUND	32
 
 static void flush(struct chan *c, int dir)
 {
@@ -839,7 +842,7 @@ static void tput_parent(struct chan *c, int nrep, long n, int done)
 		s = now_ns();
 		for (i = 1;; i++, seq++) {
 			if (i == (uint64_t)n ||
-			    (i >= TPUT_FLOOR && !(i % 16) &&
+			    (i >= TPUT_FLOOR && !(i % TPUT_ROUND) &&
 			     now_ns() - s >= TPUT_NS)) {
 				__atomic_store_n(&c->shm->stop, i,
 						 __ATOMIC_RELEASE);
@@ -865,7 +868,8 @@ static long lat_iters(size_t len)
 
 /*
  * Messages of one throughput repeat: 12 MiB's worth, at most 4000 and at
- * least 1000 (tput_parent stops a repeat at TPUT_NS before that).
+ * least 1000, in whole TPUT_ROUNDs (tput_parent stops a repeat at TPUT_NS
+ * before that).
  */
 static long tput_msgs(size_t len)
 {
@@ -875,7 +879,7 @@ static long tput_msgs(size_t len)
 		n = 4000;
 	if (n < 1000)
 		n = 1000;
-	return n;
+	return (n + TPUT_ROUND - 1) / TPUT_ROUND * TPUT_ROUND;
 }
 
 /*

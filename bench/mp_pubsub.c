@@ -6,11 +6,14 @@
  * receiver polls msgpool_take(MSGPOOL_NONBLOCK); blocking: it sleeps in
  * msgpool_take(), which waits in poll().
  *
- * Three ways to drive it: a call for each step (loan, publish, take,
+ * Four ways to drive it: a call for each step (loan, publish, take,
  * mark read: four ioctls a message); "1-syscall", whose sender publishes
  * and loans the next slot in one call and whose reader marks read and
- * takes the next in one; "batch" (throughput only), whose sender
- * publishes BATCH messages and loans BATCH slots in one MSGPOOL_IOC_BATCH.
+ * takes the next in one; "ring", the 1-syscall sender and a reader with
+ * rings (msgpool_ring()), whose same calls take and mark read in memory,
+ * with no system call while messages come; "batch" (throughput only),
+ * whose sender publishes BATCH messages and loans BATCH slots in one
+ * MSGPOOL_IOC_BATCH.
  */
 #include <unistd.h>
 
@@ -20,6 +23,11 @@
 
 /* Messages a batch publish sends, slots it loans ahead. */
 #define BATCH		32
+/*
+ * Entries of a reader's rings: more than the pool's slots, so that the
+ * kernel never holds a message back for want of room in the ring.
+ */
+#define RING_ENTRIES	32
 
 struct ps_local {
 	struct msgpool *creator[2];	/* the parent's, keep the pools */
@@ -69,8 +77,11 @@ static void ps_setup(struct chan *c)
 	setup_slots(c, 2 * DEPTH + 4);
 }
 
-/* Side s publishes into pool s and subscribes to pool !s. */
-static void ps_attach(struct chan *c)
+/*
+ * Side s publishes into pool s and subscribes to pool !s, with rings of
+ * @ring entries unless 0, before the other side may publish.
+ */
+static void attach_ring(struct chan *c, unsigned int ring)
 {
 	struct ps_local *l = c->priv;
 	int d, err;
@@ -84,7 +95,15 @@ static void ps_attach(struct chan *c)
 	/* Returns the reader index, or an error. */
 	err = msgpool_subscribe(l->pool[!c->side]);
 	ps_check(err < 0 ? err : 0, "msgpool_subscribe");
+	if (ring)
+		ps_check(msgpool_ring(l->pool[!c->side], ring),
+			 "msgpool_ring");
 	both_ready(c);
+}
+
+static void ps_attach(struct chan *c)
+{
+	attach_ring(c, 0);
 }
 
 static void *ps_tx(struct chan *c, int dir)
@@ -238,6 +257,55 @@ static void ps1_done(struct chan *c, int dir)
 const struct transport pubsub1_busy = PUBSUB1("busy", ps1_recv_busy);
 const struct transport pubsub1_blocking =
 	PUBSUB1("blocking", ps1_recv_blocking);
+
+/* ---- reader rings: the 1-syscall sender, a reader in memory ----------- */
+
+/*
+ * The reader's calls are the 1-syscall reader's, which the rings serve:
+ * a message in the ring costs no system call.  An empty ring costs the
+ * blocking reader a poll().
+ */
+static void psr_attach(struct chan *c)
+{
+	struct ps_local *l = c->priv;
+
+	attach_ring(c, RING_ENTRIES);
+	ps_check(msgpool_loan(l->pool[c->side], c->len, MSGPOOL_WAIT, &l->tx),
+		 "msgpool_loan");
+}
+
+/*
+ * The busy reader polls an empty ring in memory: its empty polls are no
+ * system calls (but a RING_SYNC when the ring filled up), so they are not
+ * counted as such.
+ */
+static const void *psr_recv_busy(struct chan *c, int dir)
+{
+	struct ps_local *l = c->priv;
+	int err;
+
+	if (l->rx.data)
+		err = msgpool_mark_read_take(l->pool[dir], &l->rx,
+					     MSGPOOL_NONBLOCK, &l->rx);
+	else
+		err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK, &l->rx);
+	while (err == MSGPOOL_E_EMPTY) {
+		__builtin_ia32_pause();
+		err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK, &l->rx);
+	}
+	ps_check(err, "msgpool_take");
+	return l->rx.data;
+}
+
+#define PUBSUB_RING(m, r)						\
+	{ .name = "msgpool pub/sub ring", .mode = m,			\
+	  .can_stream = 1, .setup = ps_setup, .attach = psr_attach,	\
+	  .tx_buf = ps1_tx, .send = ps1_send, .recv = r,		\
+	  .done = ps1_done, .teardown = ps_teardown }
+
+const struct transport pubsub_ring_busy = PUBSUB_RING("busy", psr_recv_busy);
+const struct transport pubsub_ring_blocking =
+	PUBSUB_RING("blocking", ps1_recv_blocking);
 
 /* ---- batch publish: BATCH messages a system call ----------------------- */
 

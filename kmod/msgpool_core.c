@@ -988,9 +988,15 @@ unlock:
 	return err;
 }
 
+static bool mp_rings_sync_locked(struct mp_pool *pool);
+static void mp_rings_want_slot(struct mp_pool *pool, bool wait);
+static void mp_rings_slot_done(struct mp_pool *pool);
+
 int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 	    struct mp_ref *ref)
 {
+	bool wait = (flags & MSGPOOL_F_WAIT) && !(flags & MSGPOOL_F_NONBLOCK);
+	bool asked = false;
 	s64 gen;
 	int err;
 
@@ -1005,20 +1011,29 @@ int mp_loan(struct mp_pool *pool, struct mp_peer *peer, u32 len, u32 flags,
 		if (err == -ENOBUFS && pool->overwrite &&
 		    mp_overwrite_oldest(pool, len))
 			continue;
+		/* Readers with rings may have completed messages unseen. */
+		if (err == -ENOBUFS && !asked && READ_ONCE(pool->ring_mask)) {
+			asked = true;
+			mp_rings_want_slot(pool, wait);
+			continue;
+		}
 		if (err != -ENOBUFS || !(flags & MSGPOOL_F_WAIT))
 			break;
 		if (flags & MSGPOOL_F_NONBLOCK) {
 			err = -EAGAIN;
 			break;
 		}
-		/* A hint only: the next try decides. */
+		/* A hint only: the next try decides; a new ring is asked. */
 		err = wait_event_interruptible(pool->wq,
 			mp_class_pick(pool, len) >= 0 ||
 			(pool->overwrite &&
-			 atomic64_read(&pool->notify_gen) != gen));
+			 atomic64_read(&pool->notify_gen) != gen) ||
+			(!asked && READ_ONCE(pool->ring_mask)));
 		if (err)
-			return err;
+			break;
 	}
+	if (asked && wait)
+		mp_rings_slot_done(pool);
 	if (err == -ENOBUFS || err == -EAGAIN)
 		atomic64_inc(&pool->cnt.nobufs);
 	return err;
@@ -1532,6 +1547,9 @@ int mp_unsubscribe(struct mp_pool *pool, struct mp_peer *peer)
 		return -ENOENT;
 	}
 	bit = (u64)1 << peer->reader;
+	/* Its rings are its file's: the pool lets go of them first. */
+	pool->rings[peer->reader] = NULL;
+	WRITE_ONCE(pool->ring_mask, pool->ring_mask & ~bit);
 	for (i = pool->pub_head; i != MP_NIL; i = next) {
 		slot = &pool->slots[i];
 		next = slot->pub_next;
@@ -1600,6 +1618,8 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 		mp_pub_append(pool, index);
 		mp_reader_limit(pool, pool->slots[index].pending);
 	}
+	if (!err)
+		mp_rings_sync_locked(pool);
 	mutex_unlock(&pool->pub_lock);
 	if (!err) {
 		hold->write = 0;
@@ -1610,28 +1630,19 @@ int mp_publish(struct mp_pool *pool, struct mp_peer *peer, u64 token,
 	return err;
 }
 
-int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
-	    struct mp_msg_hdr *hdr, u32 *lost)
+/* Under pub_lock: reader @r takes its oldest untaken message. */
+static int mp_take_locked(struct mp_pool *pool, u32 r, struct mp_ref *ref,
+			  struct mp_msg_hdr *hdr, u32 *lost)
 {
+	u64 bit = (u64)1 << r;
 	struct mp_slot *slot = NULL;
-	int err = -EAGAIN;
-	u32 i = MP_NIL;
-	u64 bit;
+	u32 i;
 
-	mutex_lock(&pool->pub_lock);
-	if (peer->reader < 0) {
-		err = -ENOENT;
-		goto unlock;
-	}
-	if (!pool->unread[peer->reader])
-		goto unlock;
+	if (!pool->unread[r])
+		return -EAGAIN;
 	/* Taken messages cannot be dropped: the limit bounds them too. */
-	if (pool->reader_limit &&
-	    pool->held[peer->reader] >= pool->reader_limit) {
-		err = -EBUSY;
-		goto unlock;
-	}
-	bit = (u64)1 << peer->reader;
+	if (pool->reader_limit && pool->held[r] >= pool->reader_limit)
+		return -EBUSY;
 	/* Takes go in order: the first untaken one is the oldest. */
 	for (i = pool->pub_head; i != MP_NIL; i = slot->pub_next) {
 		slot = &pool->slots[i];
@@ -1639,41 +1650,45 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 			break;
 	}
 	if (i == MP_NIL)
-		goto unlock;
+		return -EAGAIN;
 	slot->taken |= bit;
-	WRITE_ONCE(pool->held[peer->reader], pool->held[peer->reader] + 1);
-	WRITE_ONCE(pool->unread[peer->reader], pool->unread[peer->reader] - 1);
+	WRITE_ONCE(pool->held[r], pool->held[r] + 1);
+	WRITE_ONCE(pool->unread[r], pool->unread[r] - 1);
 	/* A published slot changes only under pub_lock: no sem needed. */
 	*hdr = slot->hdr;
-	*lost = pool->lost[peer->reader];
-	pool->lost[peer->reader] = 0;
+	*lost = pool->lost[r];
+	pool->lost[r] = 0;
 	mp_ref_fill(pool, i, slot->gen, ref);
 	atomic64_inc(&pool->cnt.borrows);
-	err = 0;
-unlock:
+	return 0;
+}
+
+int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
+	    struct mp_msg_hdr *hdr, u32 *lost)
+{
+	bool freed;
+	int err;
+
+	mutex_lock(&pool->pub_lock);
+	freed = mp_rings_sync_locked(pool);
+	if (peer->reader < 0)
+		err = -ENOENT;
+	else
+		err = mp_take_locked(pool, peer->reader, ref, hdr, lost);
 	mutex_unlock(&pool->pub_lock);
+	if (freed)
+		mp_wake(pool);
 	return err;
 }
 
-int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
+/* Under pub_lock: reader @r ends its take of the message @index, @gen. */
+static int mp_mark_read_locked(struct mp_pool *pool, u32 r, u32 index,
+			       u64 gen)
 {
-	struct mp_slot *slot;
-	u32 index;
-	u64 gen;
-	u64 bit;
-	int err;
+	struct mp_slot *slot = &pool->slots[index];
+	u64 bit = (u64)1 << r;
+	int err = 0;
 
-	err = mp_token_open(pool, token, &index, &gen);
-	if (err)
-		return err;
-	slot = &pool->slots[index];
-
-	mutex_lock(&pool->pub_lock);
-	if (peer->reader < 0) {
-		err = -ENOENT;
-		goto unlock;
-	}
-	bit = (u64)1 << peer->reader;
 	down_read(&slot->sem);
 	if (mp_slot_stale(slot, gen))
 		err = -ESTALE;
@@ -1681,19 +1696,258 @@ int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
 		err = -EPERM;
 	up_read(&slot->sem);
 	if (err)
-		goto unlock;
+		return err;
 	slot->taken &= ~bit;
 	slot->pending &= ~bit;
-	WRITE_ONCE(pool->held[peer->reader], pool->held[peer->reader] - 1);
+	WRITE_ONCE(pool->held[r], pool->held[r] - 1);
 	if (!slot->pending)
 		mp_pub_free(pool, index);
 	else
 		atomic64_inc(&pool->notify_gen);
-unlock:
+	return 0;
+}
+
+int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token)
+{
+	u32 index;
+	u64 gen;
+	int err;
+
+	err = mp_token_open(pool, token, &index, &gen);
+	if (err)
+		return err;
+	mutex_lock(&pool->pub_lock);
+	if (peer->reader < 0)
+		err = -ENOENT;
+	else
+		err = mp_mark_read_locked(pool, peer->reader, index, gen);
 	mutex_unlock(&pool->pub_lock);
 	if (!err)
 		mp_wake(pool);
 	return err;
+}
+
+/*
+ * Reader rings (see "msgpool reader rings" in the uapi header).  The
+ * kernel takes messages into a reader's rx ring as they are published,
+ * and drains its completion ring whenever any peer of the pool publishes,
+ * takes, waits for a slot or polls.  The completion ring and rx_consumer
+ * are the reader's memory: each word is read once and checked, and a lie
+ * costs the liar only.  Everything here needs @pool->pub_lock.
+ */
+
+/* How far the reader says it read @ring->rx, if that is possible. */
+static void mp_ring_read_consumer(struct mp_ring *ring)
+{
+	u32 cons = READ_ONCE(ring->comp->rx_consumer);
+
+	if (cons == ring->rx_cons || cons == ring->rx_seen)
+		return;
+	ring->rx_seen = cons;
+	/* Between what it had read and what was written, or refused. */
+	if (cons - ring->rx_cons > ring->rx_prod - ring->rx_cons) {
+		ring->errors++;
+		WRITE_ONCE(ring->rx->errors, ring->errors);
+		return;
+	}
+	ring->rx_cons = cons;
+}
+
+/* Takes reader @r's messages into its rx ring while there is room. */
+static void mp_ring_fill_rx(struct mp_pool *pool, u32 r)
+{
+	struct mp_ring *ring = pool->rings[r];
+	u32 start = ring->rx_prod, lost;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+
+	mp_ring_read_consumer(ring);
+	while (ring->rx_prod - ring->rx_cons < ring->entries &&
+	       !mp_take_locked(pool, r, &ref, &hdr, &lost)) {
+		ring->fill(ring,
+			   &ring->msgs[ring->rx_prod & (ring->entries - 1)],
+			   &ref, &hdr, lost);
+		ring->rx_prod++;
+	}
+	if (ring->rx_prod == start)
+		return;
+	/* The entries before the index that shows them. */
+	smp_store_release(&ring->rx->producer, ring->rx_prod);
+}
+
+/* Marks read what reader @r completed; true if any slot was freed. */
+static bool mp_ring_drain(struct mp_pool *pool, u32 r)
+{
+	struct mp_ring *ring = pool->rings[r];
+	u32 n, budget, i, index, prod;
+	s64 before = atomic64_read(&pool->cnt.frees);
+	u64 token, gen;
+
+	/* The reader's tokens after the index that shows them. */
+	prod = smp_load_acquire(&ring->comp->producer);
+	n = prod - ring->comp_cons;
+
+	if (!n)
+		return false;
+	/*
+	 * Only what it holds can be marked read: checking more would let a
+	 * reader make every publish of the pool check a ring of lies.  A
+	 * producer more than a ring ahead is one lie, not 2^32 of them.
+	 */
+	budget = n > ring->entries ? 0 : min(n, pool->held[r]);
+	ring->errors += n > ring->entries ? 1 : n - budget;
+	for (i = 0; i < budget; i++) {
+		token = READ_ONCE(ring->tokens[(ring->comp_cons + i) &
+						    (ring->entries - 1)]);
+		if (mp_token_open(pool, token, &index, &gen) ||
+		    mp_mark_read_locked(pool, r, index, gen))
+			ring->errors++;
+	}
+	ring->comp_cons = prod;
+	WRITE_ONCE(ring->rx->comp_consumer, prod);
+	WRITE_ONCE(ring->rx->errors, ring->errors);
+	return atomic64_read(&pool->cnt.frees) != before;
+}
+
+/* Tells every ring whether a loan or poll waits for a slot. */
+static void mp_rings_set_flags(struct mp_pool *pool)
+{
+	u32 flags = pool->slot_waiters || pool->slot_pollers ?
+		    MSGPOOL_RING_NEED_WAKEUP : 0;
+	u64 mask;
+
+	for (mask = pool->ring_mask; mask; mask &= mask - 1)
+		WRITE_ONCE(pool->rings[__ffs64(mask)]->rx->flags, flags);
+}
+
+/*
+ * Drains every completion ring, then fills every rx ring, as a mark read
+ * may let a reader under its limit again.  True if a slot was freed: the
+ * caller wakes the pool after unlocking.
+ */
+static bool mp_rings_sync_locked(struct mp_pool *pool)
+{
+	bool freed = false;
+	u64 mask;
+
+	lockdep_assert_held(&pool->pub_lock);
+	for (mask = pool->ring_mask; mask; mask &= mask - 1)
+		freed |= mp_ring_drain(pool, __ffs64(mask));
+	for (mask = pool->ring_mask; mask; mask &= mask - 1)
+		mp_ring_fill_rx(pool, __ffs64(mask));
+	/* The pollers this wakes poll again, and ask again if they must. */
+	if (freed && pool->slot_pollers) {
+		pool->slot_pollers = false;
+		mp_rings_set_flags(pool);
+	}
+	return freed;
+}
+
+/*
+ * A loan about to sleep for a slot (@wait) asks the ring readers to call
+ * in when they complete a message, then drains what they completed
+ * already.  The flag goes up before the rings are read, and a reader
+ * reads it after its completions: one of the two sees the other.
+ */
+static void mp_rings_want_slot(struct mp_pool *pool, bool wait)
+{
+	bool freed;
+
+	mutex_lock(&pool->pub_lock);
+	if (wait) {
+		pool->slot_waiters++;
+		mp_rings_set_flags(pool);
+		/* The flag before the drain reads the producers. */
+		smp_mb();
+	}
+	freed = mp_rings_sync_locked(pool);
+	mutex_unlock(&pool->pub_lock);
+	if (freed)
+		mp_wake(pool);
+}
+
+static void mp_rings_slot_done(struct mp_pool *pool)
+{
+	mutex_lock(&pool->pub_lock);
+	pool->slot_waiters--;
+	mp_rings_set_flags(pool);
+	mutex_unlock(&pool->pub_lock);
+}
+
+int mp_ring_attach(struct mp_pool *pool, struct mp_peer *peer,
+		   struct mp_ring *ring)
+{
+	int r, err = 0;
+
+	mutex_lock(&pool->pub_lock);
+	r = peer->reader;
+	if (r < 0) {
+		err = -ENOENT;
+	} else if (pool->rings[r]) {
+		err = -EALREADY;
+	} else {
+		pool->rings[r] = ring;
+		/* Read without the lock by loans about to sleep. */
+		WRITE_ONCE(pool->ring_mask, pool->ring_mask | (u64)1 << r);
+		mp_rings_set_flags(pool);
+		mp_ring_fill_rx(pool, r);
+	}
+	mutex_unlock(&pool->pub_lock);
+	/* Loans asleep since before it ask its reader to call in now. */
+	if (!err)
+		mp_wake(pool);
+	return err;
+}
+
+/* Under pub_lock: @peer's ring, if it has one attached. */
+static struct mp_ring *mp_peer_ring(struct mp_pool *pool,
+				    struct mp_peer *peer)
+{
+	return peer->reader < 0 ? NULL : pool->rings[peer->reader];
+}
+
+int mp_ring_sync(struct mp_pool *pool, struct mp_peer *peer)
+{
+	bool freed = false;
+	int err = 0;
+
+	mutex_lock(&pool->pub_lock);
+	if (mp_peer_ring(pool, peer))
+		freed = mp_rings_sync_locked(pool);
+	else
+		err = -ENOENT;
+	mutex_unlock(&pool->pub_lock);
+	if (freed)
+		mp_wake(pool);
+	return err;
+}
+
+bool mp_ring_poll(struct mp_pool *pool, struct mp_peer *peer,
+		  bool want_slot)
+{
+	struct mp_ring *ring;
+	bool freed, readable = false;
+
+	if (!READ_ONCE(pool->ring_mask))
+		return false;
+	mutex_lock(&pool->pub_lock);
+	/* As a loan that sleeps: the readers must call in to free a slot. */
+	if (want_slot && mp_class_pick(pool, 0) < 0 && !pool->slot_pollers) {
+		pool->slot_pollers = true;
+		mp_rings_set_flags(pool);
+		/* The flag before the drain reads the producers. */
+		smp_mb();
+	}
+	freed = mp_rings_sync_locked(pool);
+	ring = mp_peer_ring(pool, peer);
+	if (ring) {
+		mp_ring_read_consumer(ring);
+		readable = ring->rx_prod != ring->rx_cons;
+	}
+	mutex_unlock(&pool->pub_lock);
+	if (freed)
+		mp_wake(pool);
+	return readable;
 }
 
 /* Write access through the mapping, for pools that map it per holder. */

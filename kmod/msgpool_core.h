@@ -144,6 +144,58 @@ struct mp_counters {
 	atomic64_t stores, loans, borrows, frees, nobufs, reclaimed, poisoned;
 };
 
+struct mp_ring;
+struct mp_ref;
+
+/**
+ * typedef mp_ring_fill_fn - write one taken message into a ring entry
+ * @ring: the reader's ring
+ * @msg: the entry, in memory the reader maps read-only
+ * @ref: the message's slot
+ * @hdr: its header
+ * @lost: as mp_take()'s
+ *
+ * Supplied by the file layer, which owns the ABI's structs and the
+ * reader's pid namespace.
+ */
+typedef void mp_ring_fill_fn(struct mp_ring *ring,
+			     struct msgpool_ring_msg *msg,
+			     const struct mp_ref *ref,
+			     const struct mp_msg_hdr *hdr, u32 lost);
+
+/**
+ * struct mp_ring - a reader's rings in its mapping (see "msgpool reader
+ * rings" in the uapi header); every field is the pool's pub_lock's while
+ * the ring is attached
+ * @entries: entries of each ring, a power of two; constant
+ * @rx: head of the receive ring, which the kernel writes and the reader
+ *	only reads
+ * @msgs: the receive ring's entries
+ * @comp: head of the completion ring, which the reader writes: read each
+ *	word once, with READ_ONCE(), and check it
+ * @tokens: the completion ring's entries, as @comp
+ * @fill: writes an entry of @rx
+ * @rx_prod: entries written into @rx
+ * @rx_cons: entries of @rx the reader has said it read, checked
+ * @rx_seen: the last rx_consumer value read, so that a refused one is
+ *	counted once
+ * @comp_cons: entries of @comp drained
+ * @errors: refused completion tokens and rx_consumer values
+ */
+struct mp_ring {
+	u32 entries;
+	struct msgpool_ring_rx *rx;
+	struct msgpool_ring_msg *msgs;
+	struct msgpool_ring_comp *comp;
+	u64 *tokens;
+	mp_ring_fill_fn *fill;
+	u32 rx_prod;
+	u32 rx_cons;
+	u32 rx_seen;
+	u32 comp_cons;
+	u32 errors;
+};
+
 /**
  * struct mp_pool - the core's part of a pool
  * @nr_classes: constant
@@ -179,6 +231,13 @@ struct mp_counters {
  * @lost: per reader, untaken messages an overwrite or its limit dropped
  *	since its last take; pub_lock
  * @held: per reader, messages it has taken and not marked read; pub_lock
+ * @rings: per reader, its rings or NULL; pub_lock
+ * @ring_mask: readers with rings; pub_lock (read with READ_ONCE() by
+ *	loans and polls deciding whether to take it)
+ * @slot_waiters: loans asleep for a slot, that want the readers' rings
+ *	drained (MSGPOOL_RING_NEED_WAKEUP); pub_lock
+ * @slot_pollers: a poll for a slot found none, and wants the same until
+ *	a drain frees one; pub_lock
  * @mag_lock: guards @mags and serialises the scans of other peers'
  *	caches.  Taken before any &mp_peer.mag_lock, never inside a slot's
  *	sem or a peer's mag_lock; nothing sleeps under it.
@@ -207,6 +266,10 @@ struct mp_pool {
 	u32 unread[MSGPOOL_MAX_READERS];
 	u32 lost[MSGPOOL_MAX_READERS];
 	u32 held[MSGPOOL_MAX_READERS];
+	struct mp_ring *rings[MSGPOOL_MAX_READERS];
+	u64 ring_mask;
+	u32 slot_waiters;
+	bool slot_pollers;
 	spinlock_t mag_lock;
 	struct list_head mags;
 };
@@ -687,6 +750,42 @@ int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
  * Return: 0 or -errno, see above.
  */
 int mp_mark_read(struct mp_pool *pool, struct mp_peer *peer, u64 token);
+
+/**
+ * mp_ring_attach() - give @peer's reader its rings
+ * @pool: the pool
+ * @peer: a subscribed reader
+ * @ring: zeroed but for @entries, @fill and the rings; the caller keeps
+ *	it, and the memory behind it, until @peer is reclaimed
+ *
+ * From now on the reader's messages go into @ring->rx as they are
+ * published; those it has not taken yet go now.
+ *
+ * Return: 0, or -ENOENT if @peer is not a reader.
+ */
+int mp_ring_attach(struct mp_pool *pool, struct mp_peer *peer,
+		   struct mp_ring *ring);
+
+/**
+ * mp_ring_sync() - drain every reader's completion ring, fill its rx ring
+ * @pool: the pool
+ * @peer: the caller, which must have an attached ring
+ *
+ * Return: 0, or -ENOENT if @peer has no ring (or no longer).
+ */
+int mp_ring_sync(struct mp_pool *pool, struct mp_peer *peer);
+
+/**
+ * mp_ring_poll() - for poll(): sync the rings; has @peer's rx ring
+ *	entries it has not read?
+ * @pool: the pool
+ * @peer: any peer; false if it has no ring
+ * @want_slot: the caller polls for a free slot: if none is free, the ring
+ *	readers are asked to call in (MSGPOOL_RING_NEED_WAKEUP) until a
+ *	drain frees one
+ */
+bool mp_ring_poll(struct mp_pool *pool, struct mp_peer *peer,
+		  bool want_slot);
 
 /**
  * mp_write_seal() - seal or unseal a peer's write hold of a slot

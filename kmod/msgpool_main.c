@@ -22,6 +22,7 @@
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "msgpool_kcompat.h"
 #include "msgpool_pool.h"
@@ -117,19 +118,24 @@ static void msgpool_op_put_ref(struct msgpool_op *op, const struct mp_ref *ref)
  * pid namespace sees it: 0 if it is not visible there.  Only the initial
  * namespace sees a producer that has exited.
  */
-static u32 msgpool_pid_here(u32 nr)
+static u32 msgpool_pid_in(u32 nr, struct pid_namespace *ns)
 {
 	struct pid *pid;
 	u32 vnr = 0;
 
-	if (task_active_pid_ns(current) == &init_pid_ns)
+	if (ns == &init_pid_ns)
 		return nr;
 	rcu_read_lock();
 	pid = find_pid_ns(nr, &init_pid_ns);
 	if (pid)
-		vnr = pid_vnr(pid);
+		vnr = pid_nr_ns(pid, ns);
 	rcu_read_unlock();
 	return vnr;
+}
+
+static u32 msgpool_pid_here(u32 nr)
+{
+	return msgpool_pid_in(nr, task_active_pid_ns(current));
 }
 
 static void msgpool_op_put_hdr(struct msgpool_op *op,
@@ -566,6 +572,205 @@ static long msgpool_ioc_unsubscribe(struct file *file)
 	return mp_unsubscribe(&pool->core, &peer->core);
 }
 
+/*
+ * A reader's rings: two areas of vmalloc() memory charged to the caller's
+ * memory cgroup, mapped page by page at fixed offsets of its file far
+ * above any pool's pages.  The rx area is mapped read-only, the
+ * completion area read-write, so only a file opened O_RDWR gets rings.
+ */
+#define MSGPOOL_RING_RX_PGOFF	((1ULL << 40) >> PAGE_SHIFT)
+#define MSGPOOL_RING_COMP_PGOFF	((2ULL << 40) >> PAGE_SHIFT)
+
+struct msgpool_ring {
+	struct mp_ring core;
+	struct pid_namespace *pid_ns;
+	size_t rx_size;
+	size_t comp_size;
+};
+
+/* An rx entry, filled as TAKE fills its op, in the reader's namespace. */
+static void msgpool_ring_fill(struct mp_ring *core,
+			      struct msgpool_ring_msg *msg,
+			      const struct mp_ref *ref,
+			      const struct mp_msg_hdr *hdr, u32 lost)
+{
+	struct msgpool_ring *ring = container_of(core, struct msgpool_ring,
+						 core);
+
+	WRITE_ONCE(msg->token, ref->token);
+	WRITE_ONCE(msg->offset, ref->offset);
+	WRITE_ONCE(msg->capacity, ref->capacity);
+	WRITE_ONCE(msg->len, hdr->len);
+	WRITE_ONCE(msg->lost, lost);
+	WRITE_ONCE(msg->tag, hdr->tag);
+	WRITE_ONCE(msg->seq, hdr->seq);
+	WRITE_ONCE(msg->timestamp_ns, hdr->timestamp_ns);
+	WRITE_ONCE(msg->producer, msgpool_pid_in(hdr->producer, ring->pid_ns));
+}
+
+static size_t msgpool_ring_rx_size(u32 entries)
+{
+	return PAGE_ALIGN(sizeof(struct msgpool_ring_rx) +
+			  entries * sizeof(struct msgpool_ring_msg));
+}
+
+static size_t msgpool_ring_comp_size(u32 entries)
+{
+	return PAGE_ALIGN(sizeof(struct msgpool_ring_comp) +
+			  entries * sizeof(u64));
+}
+
+static void msgpool_ring_free(struct msgpool_ring *ring)
+{
+	if (!ring)
+		return;
+	vfree(ring->core.rx);
+	vfree(ring->core.comp);
+	put_pid_ns(ring->pid_ns);
+	kfree(ring);
+}
+
+static struct msgpool_ring *msgpool_ring_alloc(u32 entries)
+{
+	struct msgpool_ring *ring = kzalloc_obj(*ring, GFP_KERNEL_ACCOUNT);
+
+	if (!ring)
+		return NULL;
+	ring->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	ring->core.entries = entries;
+	ring->core.fill = msgpool_ring_fill;
+	ring->rx_size = msgpool_ring_rx_size(entries);
+	ring->comp_size = msgpool_ring_comp_size(entries);
+	ring->core.rx = __vmalloc(ring->rx_size,
+				  GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	ring->core.comp = __vmalloc(ring->comp_size,
+				    GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!ring->core.rx || !ring->core.comp) {
+		msgpool_ring_free(ring);
+		return NULL;
+	}
+	/* The entries follow the heads, as the uapi header says. */
+	ring->core.msgs = (void *)(ring->core.rx + 1);
+	ring->core.tokens = (void *)(ring->core.comp + 1);
+	return ring;
+}
+
+static int msgpool_ring_args_check(const struct msgpool_ring_args *args)
+{
+	u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(args->reserved); i++)
+		if (args->reserved[i])
+			return -EINVAL;
+	if (args->flags)
+		return -EINVAL;
+	if (args->entries < MSGPOOL_RING_MIN ||
+	    args->entries > MSGPOOL_RING_MAX ||
+	    !is_power_of_2(args->entries))
+		return -EINVAL;
+	return 0;
+}
+
+static long msgpool_ioc_ring(struct file *file,
+			     struct msgpool_ring_args __user *uargs)
+{
+	struct msgpool_peer *peer = file->private_data;
+	struct msgpool_pool *pool = msgpool_peer_pool(peer);
+	struct msgpool_ring_args args;
+	struct msgpool_ring *ring;
+	int err;
+
+	if (!pool)
+		return -ENOTCONN;
+	/* Its completion ring could never be mapped writable: no ring. */
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (copy_from_user(&args, uargs, sizeof(args)))
+		return -EFAULT;
+	err = msgpool_ring_args_check(&args);
+	if (err)
+		return err;
+	args.rx_offset = MSGPOOL_RING_RX_PGOFF << PAGE_SHIFT;
+	args.rx_size = msgpool_ring_rx_size(args.entries);
+	args.comp_offset = MSGPOOL_RING_COMP_PGOFF << PAGE_SHIFT;
+	args.comp_size = msgpool_ring_comp_size(args.entries);
+	/* Before the rings exist, so that a fault leaves none behind. */
+	if (copy_to_user(uargs, &args, sizeof(args)))
+		return -EFAULT;
+
+	err = mutex_lock_killable(&peer->attach_lock);
+	if (err)
+		return err;
+	if (peer->ring) {
+		err = -EALREADY;
+		goto out;
+	}
+	ring = msgpool_ring_alloc(args.entries);
+	if (!ring) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = mp_ring_attach(&pool->core, &peer->core, &ring->core);
+	if (err) {
+		msgpool_ring_free(ring);
+		goto out;
+	}
+	/* mmap() finds it initialised, see msgpool_ring_mmap(). */
+	smp_store_release(&peer->ring, ring);
+out:
+	mutex_unlock(&peer->attach_lock);
+	return err;
+}
+
+static long msgpool_ioc_ring_sync(struct file *file)
+{
+	struct msgpool_peer *peer = file->private_data;
+	struct msgpool_pool *pool = msgpool_peer_pool(peer);
+
+	if (!pool)
+		return -ENOTCONN;
+	return mp_ring_sync(&pool->core, &peer->core);
+}
+
+/* Maps the pages of @area, @size bytes, into @vma from its start. */
+static int msgpool_ring_map(struct vm_area_struct *vma, void *area,
+			    size_t size)
+{
+	unsigned long addr;
+	int err;
+
+	if (vma->vm_end - vma->vm_start > size)
+		return -EINVAL;
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		err = vm_insert_page(vma, addr, vmalloc_to_page(area));
+		if (err)
+			return err;
+		area += PAGE_SIZE;
+	}
+	return 0;
+}
+
+static int msgpool_ring_mmap(struct msgpool_peer *peer,
+			     struct vm_area_struct *vma)
+{
+	struct msgpool_ring *ring;
+
+	/* Set up before it was set, see msgpool_ioc_ring(). */
+	ring = smp_load_acquire(&peer->ring);
+	if (!ring || !(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_pgoff == MSGPOOL_RING_COMP_PGOFF)
+		return msgpool_ring_map(vma, ring->core.comp, ring->comp_size);
+	if (vma->vm_pgoff != MSGPOOL_RING_RX_PGOFF)
+		return -EINVAL;
+	/* The kernel's ring: the reader only reads it. */
+	if (vma->vm_flags & VM_WRITE)
+		return -EACCES;
+	vm_flags_clear(vma, VM_MAYWRITE);
+	return msgpool_ring_map(vma, ring->core.rx, ring->rx_size);
+}
+
 static long msgpool_ioc_attach(struct file *file,
 			       struct msgpool_attach __user *uat)
 {
@@ -643,6 +848,10 @@ static long msgpool_fop_ioctl(struct file *file, unsigned int cmd,
 		return msgpool_ioc_subscribe(file, uarg);
 	case MSGPOOL_IOC_UNSUBSCRIBE:
 		return msgpool_ioc_unsubscribe(file);
+	case MSGPOOL_IOC_RING:
+		return msgpool_ioc_ring(file, uarg);
+	case MSGPOOL_IOC_RING_SYNC:
+		return msgpool_ioc_ring_sync(file);
 	case MSGPOOL_IOC_POOLS:
 	case MSGPOOL_IOC_PEERS:
 	case MSGPOOL_IOC_UNLINK:
@@ -660,18 +869,23 @@ static int msgpool_fop_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!pool)
 		return -ENOTCONN;
+	if (vma->vm_pgoff >= MSGPOOL_RING_RX_PGOFF)
+		return msgpool_ring_mmap(file->private_data, vma);
 	return msgpool_pool_mmap(pool, vma, file->f_mode & FMODE_WRITE);
 }
 
 /*
- * POLLIN: this peer's reader has a message to take; POLLOUT: a loan would
- * find a slot.  poll_wait() comes first, so a publish or free after the
- * tests below still wakes the caller.  Not attached: POLLERR.
+ * POLLIN: this peer's reader has a message to take, or unread in its rx
+ * ring (poll drains the rings and fills them first); POLLOUT: a loan
+ * would find a slot.  poll_wait() comes first, so a publish or free after
+ * the tests below still wakes the caller.  Not attached: POLLERR.
  */
 static __poll_t msgpool_fop_poll(struct file *file, poll_table *wait)
 {
 	struct msgpool_peer *peer = file->private_data;
 	struct msgpool_pool *pool = msgpool_peer_pool(peer);
+	bool want_slot = (file->f_mode & FMODE_WRITE) &&
+			 (poll_requested_events(wait) & EPOLLOUT);
 	__poll_t mask = 0;
 
 	if (!pool)
@@ -679,7 +893,9 @@ static __poll_t msgpool_fop_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &pool->core.wq, wait);
 	/* Queued before the tests, as wq_has_sleeper() in mp_wake() expects. */
 	smp_mb();
-	if (mp_take_ready(&pool->core, &peer->core))
+	/* The rings first: a drain may free slots, a fill take messages. */
+	if (mp_ring_poll(&pool->core, &peer->core, want_slot) ||
+	    mp_take_ready(&pool->core, &peer->core))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if ((file->f_mode & FMODE_WRITE) && mp_loan_ready(&pool->core))
 		mask |= EPOLLOUT | EPOLLWRNORM;
@@ -709,6 +925,8 @@ static int msgpool_fop_release(struct inode *inode, struct file *file)
 		ida_free(&peer->pool->peer_ids, peer->core.id);
 		msgpool_pool_put(peer->pool);
 	}
+	/* Detached by the reclaim's unsubscribe, and no longer mapped. */
+	msgpool_ring_free(peer->ring);
 	mutex_destroy(&peer->attach_lock);
 	kfree(peer);
 	return 0;

@@ -81,6 +81,7 @@ struct msgpool_peer {
 	struct mp_peer core;
 	struct msgpool_pool *pool;
 	struct mutex attach_lock;
+	struct msgpool_ring *ring;
 	struct list_head node;
 	struct pid *pid;
 	struct address_space *mapping;

@@ -3153,6 +3153,428 @@ static struct kunit_suite mpt_pubsub_suite = {
 	.test_cases = mpt_pubsub_cases,
 };
 
+/* Reader rings: the kernel's rx ring and the reader's completion ring. */
+
+struct mpt_ring {
+	struct mp_ring ring;
+	u32 next;	/* the next rx entry the test reads */
+	u32 filled;	/* entries the core had filled */
+};
+
+static void mpt_ring_fill(struct mp_ring *ring, struct msgpool_ring_msg *msg,
+			  const struct mp_ref *ref,
+			  const struct mp_msg_hdr *hdr, u32 lost)
+{
+	container_of(ring, struct mpt_ring, ring)->filled++;
+	msg->token = ref->token;
+	msg->offset = ref->offset;
+	msg->len = hdr->len;
+	msg->tag = hdr->tag;
+	msg->seq = hdr->seq;
+	msg->lost = lost;
+}
+
+/* Rings of @entries for @peer, attached; NULL if the attach failed. */
+static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
+				 struct mp_peer *peer, u32 entries, int *err)
+{
+	struct mpt_ring *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t->ring.entries = entries;
+	t->ring.fill = mpt_ring_fill;
+	t->ring.rx = kunit_kzalloc(test, sizeof(*t->ring.rx), GFP_KERNEL);
+	t->ring.msgs = kunit_kcalloc(test, entries, sizeof(*t->ring.msgs),
+				     GFP_KERNEL);
+	t->ring.comp = kunit_kzalloc(test, sizeof(*t->ring.comp), GFP_KERNEL);
+	t->ring.tokens = kunit_kcalloc(test, entries, sizeof(u64), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.rx);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.msgs);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.comp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.tokens);
+	*err = mp_ring_attach(&f->pool, peer, &t->ring);
+	return *err ? NULL : t;
+}
+
+/* The reader reads its next rx entry: its tag, or -1 if there is none. */
+static s64 mpt_ring_read(struct mpt_ring *t, u64 *token)
+{
+	struct msgpool_ring_msg *msg;
+	u32 prod;
+
+	/* The entry after the index that shows it, as a reader reads. */
+	prod = smp_load_acquire(&t->ring.rx->producer);
+	if (prod == t->next)
+		return -1;
+	msg = &t->ring.msgs[t->next & (t->ring.entries - 1)];
+	if (token)
+		*token = msg->token;
+	t->next++;
+	/* Read before the kernel may write over it. */
+	smp_store_release(&t->ring.comp->rx_consumer, t->next);
+	return msg->tag;
+}
+
+/* The reader writes @token into its completion ring. */
+static void mpt_ring_complete(struct mpt_ring *t, u64 token)
+{
+	struct msgpool_ring_comp *comp = t->ring.comp;
+
+	t->ring.tokens[comp->producer & (t->ring.entries - 1)] = token;
+	/* The token before the index that shows it. */
+	smp_store_release(&comp->producer, comp->producer + 1);
+}
+
+static void mpt_ring_attach_refused(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	int err;
+
+	KUNIT_EXPECT_PTR_EQ(test, mpt_ring(test, f, &f->r, 4, &err), NULL);
+	KUNIT_EXPECT_EQ(test, err, -ENOENT);
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, mpt_ring(test, f, &f->r, 4, &err));
+	KUNIT_EXPECT_PTR_EQ(test, mpt_ring(test, f, &f->r, 4, &err), NULL);
+	KUNIT_EXPECT_EQ(test, err, -EALREADY);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->c), -ENOENT);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+}
+
+/* A publish takes the message into the ring; so does the attach. */
+static void mpt_ring_publish_fills(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	u64 token = 0, u;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	u = mpt_publish(f, &f->a, 8, 1);
+	KUNIT_ASSERT_NE(test, u, 0ULL);
+	t = mpt_ring(test, f, &f->r, 4, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 2), 0ULL);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
+	KUNIT_EXPECT_EQ(test, t->filled, 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 0U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
+	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, &token), 1);
+	KUNIT_EXPECT_EQ(test, token, u);
+	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), 2);
+	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), -1);
+	/* Taken, so a take finds nothing. */
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), -EAGAIN);
+	KUNIT_EXPECT_FALSE(test, mp_take_ready(&f->pool, &f->r));
+}
+
+/* Completions free the slots at the next publish, sync or poll. */
+static void mpt_ring_completion_frees(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	u64 token[3];
+	int err, i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 4, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	for (i = 0; i < 3; i++) {
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+		KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token[i]), i);
+	}
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 7ULL);
+	mpt_ring_complete(t, token[1]);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 7ULL);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 8ULL);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->comp_consumer, 1U);
+	mpt_ring_complete(t, token[0]);
+	KUNIT_EXPECT_FALSE(test, mp_ring_poll(&f->pool, &f->a, false));
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 9ULL);
+	mpt_ring_complete(t, token[2]);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 3), 0ULL);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 9ULL);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->errors, 0U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 1U);
+}
+
+/* The kernel never writes over an entry the reader has not read. */
+static void mpt_ring_no_overrun(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	int err, i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 2, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	for (i = 0; i < 5; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 3U);
+	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->r, false));
+	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), 0);
+	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->r, false));
+	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 3U);
+	for (i = 1; i <= 4; i++) {
+		KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), i);
+		KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	}
+	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), -1);
+	KUNIT_EXPECT_FALSE(test, mp_ring_poll(&f->pool, &f->r, false));
+}
+
+/* What a reader writes is checked; a lie is counted and costs only it. */
+static void mpt_ring_lies(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	u64 mine = 0, theirs = 0;
+	int err;
+
+	/* Reader 0 alone gets the first message, reader 1 the second too. */
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 0);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, &theirs), 1);
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 1);
+	t = mpt_ring(test, f, &f->r, 4, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 2), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &mine), 2);
+	/* Made up: checked and refused; zero: past what it holds, skipped. */
+	mpt_ring_complete(t, 0x1234567890abcdefULL);
+	mpt_ring_complete(t, 0);
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->errors, 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[1], 1U);
+	/* Another reader's message: refused, and still that reader's. */
+	mpt_ring_complete(t, theirs);
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->errors, 3U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 1U);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, theirs)->pending, 1ULL);
+	/* The same one twice: the second is refused. */
+	mpt_ring_complete(t, mine);
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	mpt_ring_complete(t, mine);
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->errors, 4U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[1], 0U);
+	KUNIT_EXPECT_EQ(test, mpt_slot(f, mine)->pending, 1ULL);
+	/* A producer a ring ahead: nothing looked at, one lie. */
+	t->ring.comp->producer += 100;
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->errors, 5U);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->comp_consumer,
+			t->ring.comp->producer);
+	/* Read past what was written: ignored, counted once. */
+	t->ring.comp->rx_consumer = t->next + 3;
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->errors, 6U);
+	/* Reader 0's takes were never in question. */
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->c, theirs), 0);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->c, NULL), 2);
+	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->c, mine), 0);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 10ULL);
+}
+
+/* More completions than messages held: only as many are looked at. */
+static void mpt_ring_budget(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 4, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 1);
+	mpt_ring_complete(t, 1);
+	mpt_ring_complete(t, token);
+	mpt_ring_complete(t, 2);
+	KUNIT_ASSERT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	/* One held: the first is checked and refused, two skipped. */
+	KUNIT_EXPECT_EQ(test, t->ring.rx->errors, 3U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 1U);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->comp_consumer, 3U);
+}
+
+/* A poll for a slot raises NEED_WAKEUP until a drain frees one. */
+static void mpt_ring_need_wakeup(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err, i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 16, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	for (i = 0; i < 10; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_available(f), 0ULL);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, 0U);
+	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->a, true) ||
+			  !mp_loan_ready(&f->pool));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
+			MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
+	mpt_ring_complete(t, token);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, 0U);
+	KUNIT_EXPECT_TRUE(test, mp_loan_ready(&f->pool));
+}
+
+/* Unsubscribed, the ring is left alone and its messages go back. */
+static void mpt_ring_unsubscribe(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 4, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
+	KUNIT_ASSERT_EQ(test, mp_unsubscribe(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, f->pool.ring_mask, 0ULL);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 10ULL);
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 2), 0ULL);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 1U);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), -ENOENT);
+	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 2);
+}
+
+/* A reader that dies with messages in both rings gives them all back. */
+static void mpt_ring_reclaim(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err, i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 4, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	for (i = 0; i < 6; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
+	mpt_ring_complete(t, token);
+	mpt_crash(f, &f->r);
+	KUNIT_EXPECT_EQ(test, mpt_available(f), 10ULL);
+	KUNIT_EXPECT_EQ(test, f->pool.ring_mask, 0ULL);
+}
+
+/* The reader's limit bounds what the ring holds unmarked. */
+static void mpt_ring_reader_limit(struct kunit *test)
+{
+	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err, i;
+
+	f->pool.reader_limit = 2;
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 8, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
+	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
+	mpt_ring_complete(t, token);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 3U);
+	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), 1);
+	KUNIT_EXPECT_EQ(test, mpt_ring_read(t, NULL), 2);
+}
+
+/* A loan asleep for a slot raises NEED_WAKEUP; the reader's sync ends it. */
+static void mpt_ring_wakes_loan(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
+				.flags = MSGPOOL_F_WAIT };
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	t = mpt_ring(test, f, &f->r, 2, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
+	mpt_waiter_start(test, &w);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
+			MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
+	mpt_ring_complete(t, token);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	mpt_waiter_end(test, &w);
+	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, token));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags), 0U);
+}
+
+/* A ring attached while a loan sleeps is asked to call in too. */
+static void mpt_ring_attach_asks(struct kunit *test)
+{
+	static const struct msgpool_class one[] = {
+		{ .slot_size = 64, .nr_slots = 1 },
+	};
+	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
+				.flags = MSGPOOL_F_WAIT };
+	struct mpt_ring *t;
+	u64 token = 0;
+	int err, i;
+
+	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
+	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
+	mpt_waiter_start(test, &w);
+	t = mpt_ring(test, f, &f->r, 2, &err);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	/* The waiter wakes, asks, and sleeps again: at most 10 s. */
+	for (i = 0; i < 10000 && !READ_ONCE(t->ring.rx->flags); i++)
+		usleep_range(500, 1000);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
+			MSGPOOL_RING_NEED_WAKEUP);
+	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
+	mpt_ring_complete(t, token);
+	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
+	mpt_waiter_end(test, &w);
+	KUNIT_EXPECT_EQ(test, w.err, 0);
+}
+
+static struct kunit_case mpt_ring_cases[] = {
+	KUNIT_CASE(mpt_ring_attach_refused),
+	KUNIT_CASE(mpt_ring_publish_fills),
+	KUNIT_CASE(mpt_ring_completion_frees),
+	KUNIT_CASE(mpt_ring_no_overrun),
+	KUNIT_CASE(mpt_ring_lies),
+	KUNIT_CASE(mpt_ring_budget),
+	KUNIT_CASE(mpt_ring_need_wakeup),
+	KUNIT_CASE(mpt_ring_unsubscribe),
+	KUNIT_CASE(mpt_ring_reclaim),
+	KUNIT_CASE(mpt_ring_reader_limit),
+	KUNIT_CASE(mpt_ring_wakes_loan),
+	KUNIT_CASE(mpt_ring_attach_asks),
+	{}
+};
+
+static struct kunit_suite mpt_ring_suite = {
+	.name = "msgpool_ring",
+	.init = mpt_init,
+	.exit = mpt_exit,
+	.test_cases = mpt_ring_cases,
+};
+
 /* The census, against the slots. */
 
 /* Counts @pool's slots by state, each under its sem, as the census does. */
@@ -3596,7 +4018,7 @@ static struct kunit_suite mpt_census_suite = {
 kunit_test_suites(&mpt_freelist_suite, &mpt_mag_suite, &mpt_token_suite,
 		  &mpt_config_suite, &mpt_class_suite, &mpt_state_suite, &mpt_message_suite,
 		  &mpt_borrow_suite, &mpt_reclaim_suite, &mpt_wait_suite,
-		  &mpt_pubsub_suite, &mpt_census_suite);
+		  &mpt_pubsub_suite, &mpt_ring_suite, &mpt_census_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the msgpool core");
 MODULE_LICENSE("GPL");

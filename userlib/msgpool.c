@@ -3,12 +3,14 @@
  * libmsgpool: the MemoryManager API over the /dev/msgpool ioctls.
  *
  * The handle is immutable after msgpool_open() but for the reader's missed
- * count, kept with atomics, so every call but close is thread-safe
- * without a lock: the kernel serialises each slot.
+ * count, kept with atomics, and its rings, so every call but close is
+ * thread-safe: the kernel serialises each slot, and a lock of the handle
+ * its rings, which are single-producer, single-consumer.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,16 @@ struct msgpool {
 	char name[MSGPOOL_NAME_MAX];
 	bool created;			/* this handle's open created it */
 	uint64_t missed;		/* the reader's: its takes' lost */
+	/* The reader's rings (msgpool_ring()), under ring_lock. */
+	pthread_mutex_t ring_lock;
+	const struct msgpool_ring_rx *rx;	/* NULL: none */
+	const struct msgpool_ring_msg *msgs;	/* its ring, after it */
+	struct msgpool_ring_comp *comp;
+	uint64_t *tokens;			/* its ring, after it */
+	size_t rx_size, comp_size;
+	uint32_t ring_mask;		/* entries - 1 */
+	uint32_t sync_cons;		/* rx_consumer at the last RING_SYNC */
+	bool ring_dead;			/* unsubscribed: the kernel left it */
 };
 
 static const char *const error_text[] = {
@@ -277,6 +289,7 @@ static int open_pool(const char *name, const struct msgpool_config *cfg,
 		free(pool);
 		return err;
 	}
+	pthread_mutex_init(&pool->ring_lock, NULL);
 	err = attach(pool, cfg, flags, mode, id);
 	if (!err)
 		err = map(pool);
@@ -284,6 +297,7 @@ static int open_pool(const char *name, const struct msgpool_config *cfg,
 		/* Keep the errno of MSGPOOL_E_SYSTEM, not close()'s. */
 		saved_errno = errno;
 		close(pool->fd);
+		pthread_mutex_destroy(&pool->ring_lock);
 		free(pool);
 		errno = saved_errno;
 		return err;
@@ -330,8 +344,13 @@ int msgpool_close(struct msgpool **poolp)
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	*poolp = NULL;
+	if (pool->rx) {
+		munmap((void *)pool->rx, pool->rx_size);
+		munmap(pool->comp, pool->comp_size);
+	}
 	munmap(pool->base, pool->info.map_size);
 	close(pool->fd);
+	pthread_mutex_destroy(&pool->ring_lock);
 	free(pool);
 	return MSGPOOL_OK;
 }
@@ -796,6 +815,226 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 	return first;
 }
 
+/* ---- Reader rings ------------------------------------------------------ */
+
+/*
+ * The rings of <linux/msgpool.h> ("msgpool reader rings"): the kernel
+ * produces taken messages into rx, the library consumes them and produces
+ * the tokens it marks read into comp.  Everything here runs under
+ * ring_lock, so that one thread at a time is each ring's single producer
+ * or consumer.
+ */
+
+static bool ring_live(const struct msgpool *pool)
+{
+	return pool->rx && !pool->ring_dead;
+}
+
+static int ring_sync(struct msgpool *pool)
+{
+	/* What the kernel reads of rx_consumer from now on is no less. */
+	pool->sync_cons = pool->comp->rx_consumer;
+	return ioctl(pool->fd, MSGPOOL_IOC_RING_SYNC) ? error_of(errno) :
+	       MSGPOOL_OK;
+}
+
+/* A message in the receive ring?  Only this side moves rx_consumer. */
+static bool ring_ready(const struct msgpool *pool)
+{
+	return __atomic_load_n(&pool->rx->producer, __ATOMIC_ACQUIRE) !=
+	       pool->comp->rx_consumer;
+}
+
+/*
+ * A writer sleeps for a slot (MSGPOOL_RING_NEED_WAKEUP) and this reader
+ * has completions the kernel has not drained.  Called after the store
+ * of comp->producer and a full fence, or by the only thread that stores
+ * it.
+ */
+static bool ring_wakeup_due(const struct msgpool *pool)
+{
+	return (__atomic_load_n(&pool->rx->flags, __ATOMIC_RELAXED) &
+		MSGPOOL_RING_NEED_WAKEUP) &&
+	       pool->comp->producer !=
+	       __atomic_load_n(&pool->rx->comp_consumer, __ATOMIC_RELAXED);
+}
+
+/* Moves the oldest message of the receive ring into @g, a take. */
+static int ring_pop(struct msgpool *pool, struct msgpool_guard *g)
+{
+	uint32_t cons = pool->comp->rx_consumer;
+	const struct msgpool_ring_msg *m;
+	struct msgpool_op op;
+
+	/* Acquire: the kernel wrote the entry before it moved producer. */
+	if (!ring_ready(pool))
+		return MSGPOOL_E_EMPTY;
+	m = &pool->msgs[cons & pool->ring_mask];
+	memset(&op, 0, sizeof(op));
+	op.op = MSGPOOL_OP_TAKE;
+	op.token = m->token;
+	op.offset = m->offset;
+	op.len = m->len;
+	op.lost = m->lost;
+	op.tag = m->tag;
+	op.seq = m->seq;
+	op.timestamp_ns = m->timestamp_ns;
+	op.producer = m->producer;
+	op.capacity = m->capacity;
+	/* Release: the entry is read before the kernel may write it again. */
+	__atomic_store_n(&pool->comp->rx_consumer, cons + 1, __ATOMIC_RELEASE);
+	guard_start(pool, g, &op, GUARD_TAKE);
+	__atomic_fetch_add(&pool->missed, op.lost, __ATOMIC_RELAXED);
+	return MSGPOOL_OK;
+}
+
+/*
+ * ring_pop(), and when the ring is empty but the kernel may hold messages
+ * back, once more after a RING_SYNC.  The kernel fills the ring at each
+ * publish while it has room and the reader is under its limit, so it
+ * holds messages back only from a ring that may have been full since the
+ * last RING_SYNC (it has produced as far as what was read then, plus the
+ * entries), or in a pool with a reader limit.  So a busy reader polls an
+ * empty ring without a system call.
+ */
+static int ring_pop_sync(struct msgpool *pool, struct msgpool_guard *g)
+{
+	int err = ring_pop(pool, g);
+
+	if (err != MSGPOOL_E_EMPTY ||
+	    (!pool->info.reader_limit && !ring_wakeup_due(pool) &&
+	     __atomic_load_n(&pool->rx->producer, __ATOMIC_RELAXED) -
+	     pool->sync_cons <= pool->ring_mask))
+		return err;
+	err = ring_sync(pool);
+	return err ? err : ring_pop(pool, g);
+}
+
+/*
+ * msgpool_take() from the receive ring; poll() fills an empty one.
+ * Returns 1 without a live ring.
+ */
+static int ring_take(struct msgpool *pool, unsigned int flags,
+		     struct msgpool_guard *g)
+{
+	int err;
+
+	for (;;) {
+		pthread_mutex_lock(&pool->ring_lock);
+		err = ring_live(pool) ? ring_pop_sync(pool, g) : 1;
+		pthread_mutex_unlock(&pool->ring_lock);
+		if (err != MSGPOOL_E_EMPTY || (flags & MSGPOOL_NONBLOCK))
+			return err;
+		err = msgpool_wait(pool, POLLIN, -1);
+		if (err < 0)
+			return err;
+	}
+}
+
+/*
+ * Queues @g's token on the completion ring; the kernel marks it read when
+ * it drains the ring.  Returns 1 without a live ring.
+ */
+static int ring_mark_read(struct msgpool *pool, struct msgpool_guard *g)
+{
+	struct msgpool_ring_comp *comp = pool->comp;
+	uint32_t prod;
+	int err = MSGPOOL_OK;
+
+	pthread_mutex_lock(&pool->ring_lock);
+	if (!ring_live(pool)) {
+		err = 1;
+		goto out;
+	}
+	prod = comp->producer;
+	/* Full: RING_SYNC drains it.  Acquire: the kernel read the tokens. */
+	while (prod - __atomic_load_n(&pool->rx->comp_consumer,
+				      __ATOMIC_ACQUIRE) > pool->ring_mask) {
+		err = ring_sync(pool);
+		if (err)
+			goto out;
+	}
+	pool->tokens[prod & pool->ring_mask] = g->token;
+	__atomic_store_n(&comp->producer, prod + 1, __ATOMIC_RELEASE);
+	guard_end(g);
+	/*
+	 * The producer's store before the flag's load, against a writer that
+	 * sets the flag after the kernel's last drain and sleeps.  While the
+	 * receive ring has messages and the completion ring room, the sync
+	 * waits for the take that empties it (ring_pop_sync()): one system
+	 * call frees a batch of slots, not one each.  A failed sync means
+	 * the subscription is gone, and its takes with it.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (ring_wakeup_due(pool) &&
+	    (!ring_ready(pool) ||
+	     prod + 1 - __atomic_load_n(&pool->rx->comp_consumer,
+					__ATOMIC_RELAXED) > pool->ring_mask / 2))
+		ring_sync(pool);
+out:
+	pthread_mutex_unlock(&pool->ring_lock);
+	return err;
+}
+
+/* Maps the areas the kernel made: rx read-only, comp read-write. */
+static int ring_map(struct msgpool *pool, const struct msgpool_ring_args *ra)
+{
+	void *rx, *comp;
+
+	rx = mmap(NULL, ra->rx_size, PROT_READ, MAP_SHARED, pool->fd,
+		  ra->rx_offset);
+	if (rx == MAP_FAILED)
+		return error_of(errno);
+	comp = mmap(NULL, ra->comp_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    pool->fd, ra->comp_offset);
+	if (comp == MAP_FAILED) {
+		int e = errno;
+
+		munmap(rx, ra->rx_size);
+		return error_of(e);
+	}
+	/* Each ring follows its head. */
+	pool->rx = rx;
+	pool->msgs = (const void *)(pool->rx + 1);
+	pool->rx_size = ra->rx_size;
+	pool->comp = comp;
+	pool->tokens = (void *)(pool->comp + 1);
+	pool->comp_size = ra->comp_size;
+	pool->ring_mask = ra->entries - 1;
+	return MSGPOOL_OK;
+}
+
+int msgpool_ring(struct msgpool *pool, unsigned int entries)
+{
+	struct msgpool_ring_args ra;
+	int err, e;
+
+	if (!pool)
+		return MSGPOOL_E_CLOSED;
+	/* A read-only file cannot map the completion area writable. */
+	if (pool->rdonly)
+		return MSGPOOL_E_PERMISSION;
+	memset(&ra, 0, sizeof(ra));
+	ra.entries = entries;
+	pthread_mutex_lock(&pool->ring_lock);
+	if (ioctl(pool->fd, MSGPOOL_IOC_RING, &ra)) {
+		err = error_of(errno);
+	} else {
+		err = ring_map(pool, &ra);
+		/*
+		 * The kernel would fill rings nobody reads, whose messages
+		 * hold their slots: stop being a reader instead.
+		 */
+		if (err) {
+			e = errno;
+			ioctl(pool->fd, MSGPOOL_IOC_UNSUBSCRIBE);
+			errno = e;
+		}
+	}
+	pthread_mutex_unlock(&pool->ring_lock);
+	return err;
+}
+
 /* ---- Publish/subscribe ------------------------------------------------- */
 
 int msgpool_subscribe(struct msgpool *pool)
@@ -813,11 +1052,18 @@ int msgpool_subscribe(struct msgpool *pool)
 
 int msgpool_unsubscribe(struct msgpool *pool)
 {
+	int err = MSGPOOL_OK;
+
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
+	/* The kernel no longer touches the rings: takes go by ioctl again. */
+	pthread_mutex_lock(&pool->ring_lock);
 	if (ioctl(pool->fd, MSGPOOL_IOC_UNSUBSCRIBE))
-		return error_of(errno);
-	return MSGPOOL_OK;
+		err = error_of(errno);
+	else if (pool->rx)
+		pool->ring_dead = true;
+	pthread_mutex_unlock(&pool->ring_lock);
+	return err;
 }
 
 int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
@@ -838,6 +1084,9 @@ int msgpool_take(struct msgpool *pool, unsigned int flags,
 	if (!g || (flags & ~MSGPOOL_NONBLOCK))
 		return MSGPOOL_E_INVALID;
 	guard_clear(g);
+	err = ring_take(pool, flags, g);
+	if (err <= 0)
+		return err;
 	for (;;) {
 		memset(&op, 0, sizeof(op));
 		err = do_op(pool, MSGPOOL_IOC_TAKE, MSGPOOL_OP_TAKE, &op);
@@ -861,6 +1110,9 @@ int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g)
 
 	err = guard_check(pool, g, 1U << GUARD_TAKE);
 	if (err)
+		return err;
+	err = ring_mark_read(pool, g);
+	if (err <= 0)
 		return err;
 	memset(&op, 0, sizeof(op));
 	op.token = g->token;
@@ -954,6 +1206,10 @@ int msgpool_mark_read_take(struct msgpool *pool, struct msgpool_guard *g,
 	err = pair_check(pool, g, next, flags & ~MSGPOOL_NONBLOCK, GUARD_TAKE);
 	if (err)
 		return err;
+	/* With rings, no system call while a message is there. */
+	err = ring_mark_read(pool, g);
+	if (err <= 0)
+		return err ? err : msgpool_take(pool, flags, next);
 	ops[0] = nop;
 	ops[0].op = MSGPOOL_OP_MARK_READ;
 	ops[0].token = g->token;
@@ -984,6 +1240,13 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms)
 		return MSGPOOL_E_CLOSED;
 	if (!events || (events & ~(POLLIN | POLLOUT)))
 		return MSGPOOL_E_INVALID;
+	if (events & POLLIN) {
+		pthread_mutex_lock(&pool->ring_lock);
+		n = ring_live(pool) && ring_ready(pool);
+		pthread_mutex_unlock(&pool->ring_lock);
+		if (n)
+			return 1;
+	}
 	p.fd = pool->fd;
 	p.events = events;
 	n = poll(&p, 1, timeout_ms);

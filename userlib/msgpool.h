@@ -92,7 +92,8 @@
  * THREADS
  *
  * One handle may be used by many threads at once: it is not modified after
- * msgpool_open(), and the kernel serialises access to each slot.  A borrow
+ * msgpool_open() but for its rings (msgpool_ring()), which a lock of the
+ * handle guards, and the kernel serialises access to each slot.  A borrow
  * taken by one thread may be released by another.  The exceptions:
  * msgpool_close() must not run concurrently with any other call on the
  * same handle, and a guard must not be used by two threads at once (it is
@@ -152,12 +153,12 @@ enum msgpool_error {
 	 * their limit (E2BIG, ENOSPC, EUSERS, EOVERFLOW).
 	 */
 	MSGPOOL_E_LIMIT = -10,
-	/* No pool of that name, or for take, mark read and unsubscribe no
-	 * subscription of this handle (ENOENT).
+	/* No pool of that name, or for take, mark read, unsubscribe and
+	 * rings no subscription of this handle (ENOENT).
 	 */
 	MSGPOOL_E_NOT_FOUND = -11,
-	/* MSGPOOL_OPEN_EXCL and the pool exists, or subscribed already
-	 * (EEXIST, EALREADY).
+	/* MSGPOOL_OPEN_EXCL and the pool exists, subscribed already, or the
+	 * handle has had rings already (EEXIST, EALREADY).
 	 */
 	MSGPOOL_E_EXISTS = -12,
 	/* No /dev/msgpool: the module is not loaded (ENOENT, ENODEV, ENXIO
@@ -519,6 +520,9 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
  *           use(g.data, g.hdr.len, g.hdr.seq);
  *           msgpool_mark_read(pool, &g);
  *   }
+ *
+ * Each of these calls is a system call; after msgpool_ring() a reader's
+ * take and mark read are not, while messages keep coming.
  */
 
 /*
@@ -609,9 +613,44 @@ int msgpool_mark_read_take(struct msgpool *pool, struct msgpool_guard *g,
  * @timeout_ms: as poll(): -1 waits for ever, 0 only looks
  * Returns 1 when ready, 0 on timeout, MSGPOOL_E_INVALID (other events),
  * MSGPOOL_E_INTERRUPTED.  Wake-ups are not lost: the kernel queues the
- * caller before it tests.
+ * caller before it tests.  With rings (msgpool_ring()), a message in the
+ * receive ring makes it return 1 at once.
  */
 int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
+
+/*
+ * msgpool_ring - give this reader rings in its mapping, so that it takes
+ * and marks read with no system call while messages come
+ * @entries: of each ring, a power of two, MSGPOOL_RING_MIN..MSGPOOL_RING_MAX
+ *
+ * From then on the kernel hands each message published to this reader
+ * into its receive ring, and msgpool_take(), msgpool_mark_read(),
+ * msgpool_mark_read_take() and msgpool_wait(POLLIN) go through the rings:
+ * - a take makes no system call while the ring holds a message, nor
+ *   mostly with MSGPOOL_NONBLOCK on an empty ring, which costs a RING_SYNC
+ *   only where the kernel may hold messages back (the ring filled up
+ *   since the last, or the pool has a reader limit); without, an empty
+ *   ring waits in poll();
+ * - a mark read queues the token; the kernel marks it read at the next
+ *   publish, take, wait or poll of any peer of the pool, at once when a
+ *   writer waits for a slot, and a system call is made only then or when
+ *   the completion ring is full.  So msgpool_available() may lag behind
+ *   a mark read; and the kernel's verdict on a token does not come
+ *   back: it skips one it refuses;
+ * - msgpool_wait(POLLIN) returns 1 at once when the ring holds a message;
+ * - a reader that holds the pool's reader_limit of takes finds its ring
+ *   empty until it marks one read (MSGPOOL_E_EMPTY, or a wait), where a
+ *   take without rings fails with MSGPOOL_E_ALREADY_BORROWED.
+ * A handle has rings once in its life: after msgpool_unsubscribe() they
+ * are dead, the calls go back to system calls, and msgpool_ring() fails
+ * with MSGPOOL_E_EXISTS.
+ * Errors: MSGPOOL_E_NOT_FOUND (not subscribed), MSGPOOL_E_EXISTS,
+ * MSGPOOL_E_INVALID (@entries), MSGPOOL_E_PERMISSION (a read-only
+ * handle: it cannot map the completion ring writable), MSGPOOL_E_NO_MEMORY.
+ * When the mapping fails after the kernel made the rings, the handle
+ * unsubscribes, lest its messages pile up unread.  Thread-safe.
+ */
+int msgpool_ring(struct msgpool *pool, unsigned int entries);
 
 /*
  * msgpool_fd - the handle's file descriptor, for epoll; never close it nor

@@ -530,6 +530,12 @@ public:
 	{
 		detail::check(c::msgpool_unsubscribe(p_), "msgpool_unsubscribe");
 	}
+	// Rings of @entries for this reader: take() and mark_read() then make
+	// no system call while messages come (msgpool_ring()).
+	void ring(unsigned entries)
+	{
+		detail::check(c::msgpool_ring(p_, entries), "msgpool_ring");
+	}
 	// Copies @b into a loaned slot and publishes it; returns its seq.
 	std::uint64_t publish(bytes b, std::uint64_t tag = 0,
 			      unsigned fl = 0)

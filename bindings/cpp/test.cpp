@@ -367,6 +367,33 @@ void t_pubsub()
 	msgpool::Pool::unlink(name_of("pubsub"));
 }
 
+void t_ring()
+{
+	msgpool::Pool pub = fresh("ring");
+	msgpool::Pool sub = pub.dup();
+	CHECK(thrown([&] { sub.ring(8); }) == msgpool::errc::not_found);
+	CHECK(sub.subscribe() >= 0);
+	sub.ring(8);
+	CHECK(thrown([&] { sub.ring(8); }) == msgpool::errc::exists);
+
+	std::uint64_t s1 = pub.publish(std::string_view("one"), 1);
+	std::uint64_t s2 = pub.publish(std::string_view("two"), 2);
+	CHECK(sub.wait(POLLIN, std::chrono::milliseconds(0)));
+	{
+		msgpool::TakeGuard a = sub.take();
+		CHECK(a.seq() == s1 && a.tag() == 1);
+		CHECK(std::memcmp(a.view().data(), "one", 3) == 0);
+		std::optional<msgpool::TakeGuard> b = sub.try_take();
+		CHECK(b && b->seq() == s2 && b->tag() == 2);
+		a.mark_read();
+		CHECK(!sub.try_take());
+	}
+	// b was marked read when destroyed; a poll() drains the rings.
+	CHECK(pub.wait(POLLOUT, std::chrono::milliseconds(0)));
+	CHECK(pub.available() == all_slots);
+	msgpool::Pool::unlink(name_of("ring"));
+}
+
 void t_dup()
 {
 	msgpool::Pool a = fresh("dup");
@@ -407,6 +434,7 @@ const test tests[] = {
 	{"error_mapping", t_errors},
 	{"typed_as", t_as},
 	{"publish_subscribe_take", t_pubsub},
+	{"reader_rings", t_ring},
 	{"dup", t_dup},
 };
 

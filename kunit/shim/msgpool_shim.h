@@ -48,6 +48,7 @@ typedef long long s64;
 #define ALIGN(x, a)	(((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define min_t(type, a, b)	((type)(a) < (type)(b) ? (type)(a) : (type)(b))
+#define min(a, b)		((a) < (b) ? (a) : (b))
 
 #define check_add_overflow(a, b, d)	__builtin_add_overflow(a, b, d)
 #define check_mul_overflow(a, b, d)	__builtin_mul_overflow(a, b, d)
@@ -77,11 +78,15 @@ static int shim_barrier_word __attribute__((unused));
 #define shim_mb()	((void)__atomic_fetch_add(&shim_barrier_word, 0, \
 						  __ATOMIC_SEQ_CST))
 #define smp_rmb()		shim_mb()
+#define smp_mb()		shim_mb()
 #define smp_mb__before_atomic()	shim_mb()
 #else
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define smp_mb__before_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 #endif
+#define smp_load_acquire(p)	__atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define smp_store_release(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
 
 /* Says so on stderr; the tests' checks decide what it means. */
 #define WARN_ON(cond)							\

@@ -457,6 +457,130 @@ struct msgpool_unlink_args {
 };
 
 /**
+ * DOC: msgpool reader rings
+ *
+ * A subscribed reader whose file is open for writing (the completion ring
+ * is mapped writable) may ask for rings in memory it maps, the way AF_XDP
+ * sockets get theirs, so that at steady state it takes and marks read
+ * messages with no system call:
+ *
+ * - The receive area (&msgpool_ring_args.rx_offset) is read-only to the
+ *   reader.  The kernel writes into its ring a &struct msgpool_ring_msg for
+ *   each message it takes for the reader, at publish time or later, and
+ *   then advances &msgpool_ring_rx.producer.  A message in the ring is
+ *   taken: the reader's limit counts it, and it stays until marked read.
+ * - The completion area (&msgpool_ring_args.comp_offset) is the reader's.
+ *   It stores there how far it has read the receive ring
+ *   (&msgpool_ring_comp.rx_consumer), and the tokens of the messages it is
+ *   done with, advancing &msgpool_ring_comp.producer.  The kernel drains
+ *   that ring on the next publish, take, wait or poll of any peer of the
+ *   pool, and on MSGPOOL_IOC_RING_SYNC: each token is checked as a
+ *   MSGPOOL_OP_MARK_READ argument is, and one that fails is counted in
+ *   &msgpool_ring_rx.errors and skipped.  A drain checks at most as many
+ *   tokens as the reader holds messages and refuses the rest unchecked;
+ *   a producer more than a ring ahead is refused whole, as one error.
+ *   &msgpool_ring_rx.comp_consumer says how far it has drained.
+ * - MSGPOOL_RING_NEED_WAKEUP in &msgpool_ring_rx.flags: a writer sleeps for
+ *   a slot.  A reader that sees it after completing messages calls
+ *   MSGPOOL_IOC_RING_SYNC, at the latest once its rx ring is empty or
+ *   before it sleeps, so that one call may free a batch of slots.  A
+ *   reader with nothing to read sleeps in poll(), which fills its ring
+ *   first and drains the completions.
+ *
+ * Indexes run freely and wrap at 2^32; entry i of a ring of n entries is
+ * at i & (n - 1).  A value of rx_consumer outside what the kernel produced
+ * is ignored and counted as an error.  The rings live as long as the file;
+ * after MSGPOOL_IOC_UNSUBSCRIBE the kernel no longer touches them.
+ */
+
+#define MSGPOOL_RING_MIN	2	/* entries of each ring, a power of two */
+#define MSGPOOL_RING_MAX	4096
+
+#define MSGPOOL_RING_NEED_WAKEUP (1U << 0)	/* msgpool_ring_rx.flags */
+
+/**
+ * struct msgpool_ring_args - argument of MSGPOOL_IOC_RING
+ * @entries: in: entries of each ring, MSGPOOL_RING_MIN..MSGPOOL_RING_MAX,
+ *	a power of two
+ * @flags: must be zero
+ * @rx_offset: out: mmap() offset of the receive area, to map PROT_READ
+ * @rx_size: out: its bytes
+ * @comp_offset: out: mmap() offset of the completion area, read-write
+ * @comp_size: out: its bytes
+ * @reserved: must be zero
+ */
+struct msgpool_ring_args {
+	__u32 entries;
+	__u32 flags;
+	__u64 rx_offset;
+	__u64 rx_size;
+	__u64 comp_offset;
+	__u64 comp_size;
+	__u64 reserved[3];
+};
+
+/**
+ * struct msgpool_ring_msg - a message the kernel took for the reader
+ * @token: the message's token, for the completion ring
+ * @offset: mmap offset of its payload
+ * @len: its length
+ * @lost: messages an overwrite dropped before this one, as
+ *	&msgpool_op.lost
+ * @tag: its tag
+ * @seq: its sequence number
+ * @timestamp_ns: CLOCK_MONOTONIC when it was finished
+ * @producer: as &msgpool_op.producer
+ * @capacity: payload bytes of its slot
+ * @reserved: zero
+ */
+struct msgpool_ring_msg {
+	__u64 token;
+	__u64 offset;
+	__u32 len;
+	__u32 lost;
+	__u64 tag;
+	__u64 seq;
+	__u64 timestamp_ns;
+	__u32 producer;
+	__u32 capacity;
+	__u64 reserved;
+};
+
+/**
+ * struct msgpool_ring_rx - head of the receive area, written by the kernel
+ * @producer: entries written into @msgs
+ * @comp_consumer: completion ring entries drained
+ * @flags: MSGPOOL_RING_*
+ * @errors: completion entries and rx_consumer values refused
+ * @reserved: zero
+ *
+ * The ring follows it: &msgpool_ring_args.entries of &struct
+ * msgpool_ring_msg, from the rx area's byte sizeof(struct msgpool_ring_rx).
+ */
+struct msgpool_ring_rx {
+	__u32 producer;
+	__u32 comp_consumer;
+	__u32 flags;
+	__u32 errors;
+	__u64 reserved[6];
+};
+
+/**
+ * struct msgpool_ring_comp - head of the completion area, the reader's
+ * @rx_consumer: entries of the receive ring read
+ * @producer: tokens written into @tokens
+ * @reserved: ignored
+ *
+ * The ring follows it: &msgpool_ring_args.entries tokens (__u64), from
+ * the completion area's byte sizeof(struct msgpool_ring_comp).
+ */
+struct msgpool_ring_comp {
+	__u32 rx_consumer;
+	__u32 producer;
+	__u64 reserved[7];
+};
+
+/**
  * DOC: msgpool ioctls
  *
  * Of an attached peer:
@@ -470,6 +594,10 @@ struct msgpool_unlink_args {
  * - MSGPOOL_IOC_SUBSCRIBE: make this peer a reader of its pool, one per
  *   peer (&struct msgpool_subscribe_args).
  * - MSGPOOL_IOC_UNSUBSCRIBE: stop being a reader; no argument.
+ * - MSGPOOL_IOC_RING: give this reader its rings, once per file
+ *   (&struct msgpool_ring_args; see "msgpool reader rings").
+ * - MSGPOOL_IOC_RING_SYNC: drain this reader's completion ring and fill its
+ *   receive ring now; no argument.
  *
  * Of any open file, for the pools of the caller's IPC namespace:
  *
@@ -499,6 +627,9 @@ struct msgpool_unlink_args {
 #define MSGPOOL_IOC_SUBSCRIBE	_IOWR(MSGPOOL_IOC_MAGIC, 0x20, \
 				      struct msgpool_subscribe_args)
 #define MSGPOOL_IOC_UNSUBSCRIBE	_IO(MSGPOOL_IOC_MAGIC, 0x21)
+#define MSGPOOL_IOC_RING	_IOWR(MSGPOOL_IOC_MAGIC, 0x22, \
+				      struct msgpool_ring_args)
+#define MSGPOOL_IOC_RING_SYNC	_IO(MSGPOOL_IOC_MAGIC, 0x23)
 #define MSGPOOL_IOC_POOLS	_IOWR(MSGPOOL_IOC_MAGIC, 0x30, struct msgpool_pool_list)
 #define MSGPOOL_IOC_PEERS	_IOWR(MSGPOOL_IOC_MAGIC, 0x31, struct msgpool_peer_list)
 #define MSGPOOL_IOC_UNLINK	_IOW(MSGPOOL_IOC_MAGIC, 0x32, \

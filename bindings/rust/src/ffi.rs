@@ -134,6 +134,7 @@ extern "C" {
     pub fn msgpool_header(pool: *mut msgpool, token: u64, hdr: *mut msgpool_op) -> c_int;
     pub fn msgpool_subscribe(pool: *mut msgpool) -> c_int;
     pub fn msgpool_unsubscribe(pool: *mut msgpool) -> c_int;
+    pub fn msgpool_ring(pool: *mut msgpool, entries: c_uint) -> c_int;
     pub fn msgpool_publish(pool: *mut msgpool, g: *mut msgpool_guard, len: usize, tag: u64)
         -> c_int;
     pub fn msgpool_take(pool: *mut msgpool, flags: c_uint, g: *mut msgpool_guard) -> c_int;

@@ -429,6 +429,13 @@ impl Pool {
         check(unsafe { ffi::msgpool_unsubscribe(self.p) })
     }
 
+    /// Give this reader rings of `entries` (a power of two) in the mapping:
+    /// taking and marking read then make no system call while messages
+    /// come.  Once in a handle's life.
+    pub fn ring(&self, entries: u32) -> Result<()> {
+        check(unsafe { ffi::msgpool_ring(self.p, entries) })
+    }
+
     /// This reader's oldest published message not yet taken, waiting in
     /// poll() until there is one.
     pub fn take(&self) -> Result<TakeGuard<'_>> {

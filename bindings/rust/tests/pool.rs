@@ -249,6 +249,26 @@ fn pub_sub_take_in_order() {
 }
 
 #[test]
+fn ring_take_in_order() {
+    let p = pool("rs-ring");
+    let sub = p.dup().unwrap();
+    assert_eq!(sub.ring(8), Err(Error::NotFound));
+    sub.subscribe().unwrap();
+    sub.ring(8).unwrap();
+    assert_eq!(sub.ring(8), Err(Error::Exists));
+    let seqs: Vec<u64> = [b"one", b"two", b"six"].iter().map(|m| publish(&p, *m)).collect();
+    for (want, seq) in [b"one", b"two", b"six"].iter().zip(seqs) {
+        let g = sub.take().unwrap();
+        assert_eq!(&*g, *want);
+        assert_eq!(g.header().seq, seq);
+    }
+    assert!(sub.try_take().unwrap().is_none());
+    // The takes were marked read through the ring; a poll() drains it.
+    assert_eq!(p.wait_writable(Some(Duration::ZERO)), Ok(true));
+    assert_eq!(p.available(), Ok(6));
+}
+
+#[test]
 fn take_guard_drop_marks_read() {
     let p = Pool::create("rs-markread", &Config::new(&[(64, 1)]).exclusive(true)).unwrap();
     let sub = p.dup().unwrap();
