@@ -46,7 +46,7 @@ MAN3_ALIASES := msgpool_open msgpool_created msgpool_dup msgpool_close \
 	msgpool_release_many msgpool_batch msgpool_available msgpool_capacity \
 	msgpool_memory_class msgpool_stats msgpool_subscribe \
 	msgpool_unsubscribe msgpool_publish msgpool_take msgpool_mark_read \
-	msgpool_publish_loan msgpool_mark_read_take \
+	msgpool_publish_loan msgpool_mark_read_take msgpool_ring \
 	msgpool_wait msgpool_fd msgpool_missed msgpool_notify_gen \
 	msgpool_list_pools msgpool_list_peers msgpool_unlink msgpool_strerror \
 	msgpool_op_error
