@@ -632,9 +632,11 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
  *   since the last, or the pool has a reader limit); without, an empty
  *   ring waits in poll();
  * - a mark read queues the token; the kernel marks it read at the next
- *   publish, take, wait or poll of any peer of the pool, at once when a
- *   writer waits for a slot, and a system call is made only then or when
- *   the completion ring is full.  So msgpool_available() may lag behind
+ *   publish, take, wait or poll of any peer of the pool.  When a writer
+ *   waits for a slot the library makes that call itself, once the
+ *   receive ring is empty or the completion ring half full (one call
+ *   frees a batch); otherwise only when the completion ring is full.
+ *   So msgpool_available() may lag behind
  *   a mark read; and the kernel's verdict on a token does not come
  *   back: it skips one it refuses;
  * - msgpool_wait(POLLIN) returns 1 at once when the ring holds a message;
