@@ -1666,17 +1666,17 @@ static int mp_take_locked(struct mp_pool *pool, u32 r, struct mp_ref *ref,
 int mp_take(struct mp_pool *pool, struct mp_peer *peer, struct mp_ref *ref,
 	    struct mp_msg_hdr *hdr, u32 *lost)
 {
-	bool freed;
+	bool marked;
 	int err;
 
 	mutex_lock(&pool->pub_lock);
-	freed = mp_rings_sync_locked(pool);
+	marked = mp_rings_sync_locked(pool);
 	if (peer->reader < 0)
 		err = -ENOENT;
 	else
 		err = mp_take_locked(pool, peer->reader, ref, hdr, lost);
 	mutex_unlock(&pool->pub_lock);
-	if (freed)
+	if (marked)
 		mp_wake(pool);
 	return err;
 }
@@ -1775,12 +1775,14 @@ static void mp_ring_fill_rx(struct mp_pool *pool, u32 r)
 	smp_store_release(&ring->rx->producer, ring->rx_prod);
 }
 
-/* Marks read what reader @r completed; true if any slot was freed. */
+/*
+ * Marks read what reader @r completed; true if it marked any, as a
+ * MARK_READ that succeeds wakes the pool.
+ */
 static bool mp_ring_drain(struct mp_pool *pool, u32 r)
 {
 	struct mp_ring *ring = pool->rings[r];
-	u32 n, budget, i, index, prod;
-	s64 before = atomic64_read(&pool->cnt.frees);
+	u32 n, budget, i, index, prod, marked = 0;
 	u64 token, gen;
 
 	/* The reader's tokens after the index that shows them. */
@@ -1802,11 +1804,13 @@ static bool mp_ring_drain(struct mp_pool *pool, u32 r)
 		if (mp_token_open(pool, token, &index, &gen) ||
 		    mp_mark_read_locked(pool, r, index, gen))
 			ring->errors++;
+		else
+			marked++;
 	}
 	ring->comp_cons = prod;
 	WRITE_ONCE(ring->rx->comp_consumer, prod);
 	WRITE_ONCE(ring->rx->errors, ring->errors);
-	return atomic64_read(&pool->cnt.frees) != before;
+	return marked > 0;
 }
 
 /* Tells every ring whether a loan or poll waits for a slot. */
@@ -1822,25 +1826,25 @@ static void mp_rings_set_flags(struct mp_pool *pool)
 
 /*
  * Drains every completion ring, then fills every rx ring, as a mark read
- * may let a reader under its limit again.  True if a slot was freed: the
- * caller wakes the pool after unlocking.
+ * may let a reader under its limit again.  True if it marked a message
+ * read: the caller wakes the pool after unlocking.
  */
 static bool mp_rings_sync_locked(struct mp_pool *pool)
 {
-	bool freed = false;
+	bool marked = false;
 	u64 mask;
 
 	lockdep_assert_held(&pool->pub_lock);
 	for (mask = pool->ring_mask; mask; mask &= mask - 1)
-		freed |= mp_ring_drain(pool, __ffs64(mask));
+		marked |= mp_ring_drain(pool, __ffs64(mask));
 	for (mask = pool->ring_mask; mask; mask &= mask - 1)
 		mp_ring_fill_rx(pool, __ffs64(mask));
 	/* The pollers this wakes poll again, and ask again if they must. */
-	if (freed && pool->slot_pollers) {
+	if (marked && pool->slot_pollers) {
 		pool->slot_pollers = false;
 		mp_rings_set_flags(pool);
 	}
-	return freed;
+	return marked;
 }
 
 /*
@@ -1851,7 +1855,7 @@ static bool mp_rings_sync_locked(struct mp_pool *pool)
  */
 static void mp_rings_want_slot(struct mp_pool *pool, bool wait)
 {
-	bool freed;
+	bool marked;
 
 	mutex_lock(&pool->pub_lock);
 	if (wait) {
@@ -1860,9 +1864,9 @@ static void mp_rings_want_slot(struct mp_pool *pool, bool wait)
 		/* The flag before the drain reads the producers. */
 		smp_mb();
 	}
-	freed = mp_rings_sync_locked(pool);
+	marked = mp_rings_sync_locked(pool);
 	mutex_unlock(&pool->pub_lock);
-	if (freed)
+	if (marked)
 		mp_wake(pool);
 }
 
@@ -1908,16 +1912,16 @@ static struct mp_ring *mp_peer_ring(struct mp_pool *pool,
 
 int mp_ring_sync(struct mp_pool *pool, struct mp_peer *peer)
 {
-	bool freed = false;
+	bool marked = false;
 	int err = 0;
 
 	mutex_lock(&pool->pub_lock);
 	if (mp_peer_ring(pool, peer))
-		freed = mp_rings_sync_locked(pool);
+		marked = mp_rings_sync_locked(pool);
 	else
 		err = -ENOENT;
 	mutex_unlock(&pool->pub_lock);
-	if (freed)
+	if (marked)
 		mp_wake(pool);
 	return err;
 }
@@ -1926,7 +1930,7 @@ bool mp_ring_poll(struct mp_pool *pool, struct mp_peer *peer,
 		  bool want_slot)
 {
 	struct mp_ring *ring;
-	bool freed, readable = false;
+	bool marked, readable = false;
 
 	if (!READ_ONCE(pool->ring_mask))
 		return false;
@@ -1938,14 +1942,14 @@ bool mp_ring_poll(struct mp_pool *pool, struct mp_peer *peer,
 		/* The flag before the drain reads the producers. */
 		smp_mb();
 	}
-	freed = mp_rings_sync_locked(pool);
+	marked = mp_rings_sync_locked(pool);
 	ring = mp_peer_ring(pool, peer);
 	if (ring) {
 		mp_ring_read_consumer(ring);
 		readable = ring->rx_prod != ring->rx_cons;
 	}
 	mutex_unlock(&pool->pub_lock);
-	if (freed)
+	if (marked)
 		mp_wake(pool);
 	return readable;
 }

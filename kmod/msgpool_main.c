@@ -584,8 +584,6 @@ static long msgpool_ioc_unsubscribe(struct file *file)
 struct msgpool_ring {
 	struct mp_ring core;
 	struct pid_namespace *pid_ns;
-	size_t rx_size;
-	size_t comp_size;
 };
 
 /* An rx entry, filled as TAKE fills its op, in the reader's namespace. */
@@ -639,11 +637,9 @@ static struct msgpool_ring *msgpool_ring_alloc(u32 entries)
 	ring->pid_ns = get_pid_ns(task_active_pid_ns(current));
 	ring->core.entries = entries;
 	ring->core.fill = msgpool_ring_fill;
-	ring->rx_size = msgpool_ring_rx_size(entries);
-	ring->comp_size = msgpool_ring_comp_size(entries);
-	ring->core.rx = __vmalloc(ring->rx_size,
+	ring->core.rx = __vmalloc(msgpool_ring_rx_size(entries),
 				  GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	ring->core.comp = __vmalloc(ring->comp_size,
+	ring->core.comp = __vmalloc(msgpool_ring_comp_size(entries),
 				    GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!ring->core.rx || !ring->core.comp) {
 		msgpool_ring_free(ring);
@@ -761,14 +757,16 @@ static int msgpool_ring_mmap(struct msgpool_peer *peer,
 	if (!ring || !(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff == MSGPOOL_RING_COMP_PGOFF)
-		return msgpool_ring_map(vma, ring->core.comp, ring->comp_size);
+		return msgpool_ring_map(vma, ring->core.comp,
+					msgpool_ring_comp_size(ring->core.entries));
 	if (vma->vm_pgoff != MSGPOOL_RING_RX_PGOFF)
 		return -EINVAL;
 	/* The kernel's ring: the reader only reads it. */
 	if (vma->vm_flags & VM_WRITE)
 		return -EACCES;
 	vm_flags_clear(vma, VM_MAYWRITE);
-	return msgpool_ring_map(vma, ring->core.rx, ring->rx_size);
+	return msgpool_ring_map(vma, ring->core.rx,
+				msgpool_ring_rx_size(ring->core.entries));
 }
 
 static long msgpool_ioc_attach(struct file *file,
