@@ -41,6 +41,7 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
+#include "msgpool_task.h"
 
 #define MP_DEV		"/dev/msgpool"
 #define MP_PARAMS	"/sys/module/msgpool/parameters/"
@@ -344,14 +345,6 @@ static inline __u64 mp_max_pools_decide(void)
 	return quota;
 }
 
-static inline __u64 mp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /*
  * Child processes.  A child talks to its parent over two pipes, one
  * 64-bit value at a time, and reports through its exit status.  It never
@@ -429,49 +422,6 @@ static inline int mp_kill(struct mp_child *c)
 {
 	kill(c->pid, SIGKILL);
 	return mp_reap(c);
-}
-
-/* 'R', 'S', 'D', 'Z'... of task @pid, or 0 if it is gone. */
-static inline char mp_task_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/*
- * Waits until @pid, which said it is about to block in an ioctl, sleeps
- * there (S, or D for a killable sleep).  Polls for at most 10 s, well
- * within the harness's timeout; returns 0 once it sleeps, -1 if it ran
- * on and exited or never slept.
- */
-static inline int mp_wait_sleeping(pid_t pid)
-{
-	const struct timespec tick = { .tv_nsec = 1000000 };
-	__u64 end = mp_now_ns() + 10000000000ULL;
-
-	while (mp_now_ns() < end) {
-		char s = mp_task_state(pid);
-
-		if (s == 'S' || s == 'D')
-			return 0;
-		if (s == 0 || s == 'Z' || s == 'X')
-			return -1;
-		nanosleep(&tick, NULL);
-	}
-	return -1;
 }
 
 /* 1 if @fd has data (or EOF) to read right now, else 0. */

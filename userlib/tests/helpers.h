@@ -6,16 +6,15 @@
 #ifndef MSGPOOL_TEST_HELPERS_H
 #define MSGPOOL_TEST_HELPERS_H
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "msgpool.h"
+#include "../../selftests/msgpool_task.h"
 
 /* The small pool most tests use: 14 slots in three classes. */
 #define SMALL_SIZE	256
@@ -136,47 +135,17 @@ static inline int kill_and_reap(struct child *ch)
 	return reap(ch);
 }
 
-/* 'R', 'S', 'D', 'Z'... of task @pid, or 0 if it is gone. */
-static inline char task_state(pid_t pid)
+/* Loans, writes @text and publishes it with @tag. */
+static inline int send_text(struct msgpool *pool, const char *text,
+			    uint64_t tag)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	struct msgpool_guard g;
+	int err = msgpool_loan(pool, strlen(text) + 1, 0, &g);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/*
- * Waits until the child, which said it is about to block in the kernel,
- * sleeps there, so that what comes next must wake it.  Looks every
- * millisecond for at most 10 s, within the harness's timeout; returns 0
- * once it sleeps, -1 if it exited or never slept.
- */
-static inline int wait_sleeping(const struct child *ch)
-{
-	const struct timespec tick = { .tv_nsec = 1000000 };
-	int i;
-
-	for (i = 0; i < 10000; i++) {
-		char s = task_state(ch->pid);
-
-		if (s == 'S' || s == 'D')
-			return 0;
-		if (s == 0 || s == 'Z' || s == 'X')
-			return -1;
-		nanosleep(&tick, NULL);
-	}
-	return -1;
+	if (err)
+		return err;
+	strcpy(g.data, text);
+	return msgpool_publish(pool, &g, strlen(text) + 1, tag);
 }
 
 /* A child that exists only to be killed: parks after child_ready(). */

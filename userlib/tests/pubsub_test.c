@@ -29,18 +29,6 @@ FIXTURE_TEARDOWN(ps)
 		msgpool_close(&self->pool);
 }
 
-/* Loans, writes @text and publishes it with @tag. */
-static int send_text(struct msgpool *pool, const char *text, uint64_t tag)
-{
-	struct msgpool_guard g;
-	int err = msgpool_loan(pool, strlen(text) + 1, 0, &g);
-
-	if (err)
-		return err;
-	strcpy(g.data, text);
-	return msgpool_publish(pool, &g, strlen(text) + 1, tag);
-}
-
 TEST_F(ps, subscribe_errors)
 {
 	struct msgpool *ro, *none = NULL;

@@ -38,18 +38,6 @@ FIXTURE_TEARDOWN(ring)
 		msgpool_close(&self->pool);
 }
 
-/* Loans, writes @text and publishes it with @tag. */
-static int send_text(struct msgpool *pool, const char *text, uint64_t tag)
-{
-	struct msgpool_guard g;
-	int err = msgpool_loan(pool, strlen(text) + 1, 0, &g);
-
-	if (err)
-		return err;
-	strcpy(g.data, text);
-	return msgpool_publish(pool, &g, strlen(text) + 1, tag);
-}
-
 /*
  * Free slots once the kernel has drained the completion rings: a poll()
  * of any peer drains them, and a mark read through a ring is only queued.
@@ -363,12 +351,12 @@ TEST_F(ring, sleeping_reader_wakes)
 	ch = spawn(ring_reader, &ra);
 	ASSERT_LT(0, ch.pid);
 	ASSERT_EQ(1, wait_ready(&ch));
-	ASSERT_EQ(0, wait_sleeping(&ch));
+	ASSERT_EQ(0, mp_wait_sleeping(ch.pid));
 	ASSERT_EQ(0, send_text(self->pool, "one", 1));
 	ASSERT_EQ(sizeof(seq), read(fds[0], &seq, sizeof(seq)));
 	EXPECT_EQ(1, seq);
 	/* Between its write and its poll() the child does not sleep. */
-	ASSERT_EQ(0, wait_sleeping(&ch));
+	ASSERT_EQ(0, mp_wait_sleeping(ch.pid));
 	ASSERT_EQ(0, send_text(self->pool, "two", 2));
 	ASSERT_EQ(sizeof(seq), read(fds[0], &seq, sizeof(seq)));
 	EXPECT_EQ(2, seq);
@@ -411,7 +399,7 @@ TEST_F(ring, mark_read_wakes_waiting_writer)
 	ch = spawn(waiting_writer, self->name);
 	ASSERT_LT(0, ch.pid);
 	ASSERT_EQ(1, wait_ready(&ch));
-	ASSERT_EQ(0, wait_sleeping(&ch));
+	ASSERT_EQ(0, mp_wait_sleeping(ch.pid));
 	/*
 	 * Marked read with more in the receive ring, the sync may wait for
 	 * the take that empties it: the writer wakes by then at the latest.
