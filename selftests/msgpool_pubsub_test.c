@@ -9,23 +9,6 @@
 
 #include <sys/mman.h>
 
-static int ps_subscribe(int fd, __u32 *reader, __u64 *seq)
-{
-	struct msgpool_subscribe_args s = { 0 };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &s);
-
-	if (!ret && reader)
-		*reader = s.reader;
-	if (!ret && seq)
-		*seq = s.seq;
-	return ret;
-}
-
-static int ps_unsubscribe(int fd)
-{
-	return ioctl(fd, MSGPOOL_IOC_UNSUBSCRIBE) ? -errno : 0;
-}
-
 static int ps_publish(int fd, __u64 token, __u32 len, __u64 tag,
 		      struct msgpool_op *out)
 {
@@ -50,23 +33,6 @@ static int ps_send(int fd, __u32 len, __u64 tag, __u32 flags, __u64 *seq)
 	if (!ret && seq)
 		*seq = o.seq;
 	return ret;
-}
-
-static int ps_take(int fd, struct msgpool_op *out)
-{
-	struct msgpool_op o = { 0 };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_TAKE, &o);
-
-	if (out)
-		*out = o;
-	return ret;
-}
-
-static int ps_mark(int fd, __u64 token)
-{
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o);
 }
 
 /* poll() events of @fd now, or -1. */
@@ -118,16 +84,16 @@ TEST_F(ps, subscribe_rules)
 	int fd = mp_open(O_RDWR), peer;
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ENOTCONN, ps_subscribe(fd, NULL, NULL));
-	EXPECT_EQ(-ENOTCONN, ps_unsubscribe(fd));
+	EXPECT_EQ(-ENOTCONN, mp_subscribe(fd, NULL, NULL));
+	EXPECT_EQ(-ENOTCONN, mp_unsubscribe(fd));
 	EXPECT_EQ(POLLERR, ps_events(fd, POLLIN | POLLOUT));
 	close(fd);
 
 	EXPECT_EQ(0, ps_info(self->fd).nr_readers);
-	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
+	EXPECT_EQ(0, mp_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(0, seq);
-	EXPECT_EQ(-EALREADY, ps_subscribe(self->fd, NULL, NULL));
+	EXPECT_EQ(-EALREADY, mp_subscribe(self->fd, NULL, NULL));
 	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 
 	peer = mp_peer(self->name, O_RDONLY);
@@ -139,16 +105,16 @@ TEST_F(ps, subscribe_rules)
 	EXPECT_EQ(-EINVAL, mp_ioctl(peer, MSGPOOL_IOC_SUBSCRIBE, &s));
 	EXPECT_EQ(-EFAULT, mp_ioctl(peer, MSGPOOL_IOC_SUBSCRIBE, (void *)8));
 	/* A read-only peer may read. */
-	EXPECT_EQ(0, ps_subscribe(peer, &r2, NULL));
+	EXPECT_EQ(0, mp_subscribe(peer, &r2, NULL));
 	EXPECT_EQ(1, r2);
 	EXPECT_EQ(2, ps_info(self->fd).nr_readers);
 
-	EXPECT_EQ(0, ps_unsubscribe(self->fd));
-	EXPECT_EQ(-ENOENT, ps_unsubscribe(self->fd));
+	EXPECT_EQ(0, mp_unsubscribe(self->fd));
+	EXPECT_EQ(-ENOENT, mp_unsubscribe(self->fd));
 	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
 	/* A free index is used again. */
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
-	EXPECT_EQ(0, ps_subscribe(self->fd, &r, &seq));
+	EXPECT_EQ(0, mp_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(1, seq);
 	close(peer);
@@ -164,7 +130,7 @@ TEST_F(ps, sixty_four_readers)
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
 		fds[i] = mp_peer(self->name, O_RDONLY);
 		ASSERT_LE(0, fds[i]);
-		ASSERT_EQ(0, ps_subscribe(fds[i], &r, NULL));
+		ASSERT_EQ(0, mp_subscribe(fds[i], &r, NULL));
 		ASSERT_GT(MSGPOOL_MAX_READERS, r);
 		EXPECT_EQ(0, seen & (1ULL << r));
 		seen |= 1ULL << r;
@@ -172,22 +138,22 @@ TEST_F(ps, sixty_four_readers)
 	EXPECT_EQ(~0ULL, seen);
 	fds[i] = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, fds[i]);
-	EXPECT_EQ(-EUSERS, ps_subscribe(fds[i], NULL, NULL));
+	EXPECT_EQ(-EUSERS, mp_subscribe(fds[i], NULL, NULL));
 
 	/* Every reader gets the message; the last mark frees it. */
 	ASSERT_EQ(0, ps_send(self->fd, 8, 5, 0, NULL));
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
 		struct msgpool_op o;
 
-		ASSERT_EQ(0, ps_take(fds[i], &o));
+		ASSERT_EQ(0, mp_take(fds[i], &o));
 		EXPECT_EQ(5, o.tag);
 		EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
-		ASSERT_EQ(0, ps_mark(fds[i], o.token));
+		ASSERT_EQ(0, mp_mark_read(fds[i], o.token));
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 
 	close(fds[17]);
-	EXPECT_EQ(0, ps_subscribe(fds[MSGPOOL_MAX_READERS], &r, NULL));
+	EXPECT_EQ(0, mp_subscribe(fds[MSGPOOL_MAX_READERS], &r, NULL));
 	EXPECT_EQ(17, r);
 	for (i = 0; i <= MSGPOOL_MAX_READERS; i++)
 		if (i != 17)
@@ -203,8 +169,8 @@ TEST_F(ps, publish_take_mark_read)
 	map = mmap(NULL, self->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   self->fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
-	EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(self->fd, NULL));
 	EXPECT_EQ(0, ps_events(self->fd, POLLIN));
 
 	ASSERT_EQ(0, mp_loan(self->fd, 200, 0, &l));
@@ -217,7 +183,7 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_EQ(1, ps_info(self->fd).seq);
 	EXPECT_EQ(POLLIN, ps_events(self->fd, POLLIN));
 
-	ASSERT_EQ(0, ps_take(self->fd, &t));
+	ASSERT_EQ(0, mp_take(self->fd, &t));
 	EXPECT_EQ(l.token, t.token);
 	EXPECT_EQ(l.offset, t.offset);
 	EXPECT_EQ(0, t.lost);
@@ -229,12 +195,12 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_EQ(p.timestamp_ns, t.timestamp_ns);
 	EXPECT_STREQ("published", map + t.offset);
 	EXPECT_EQ(0, ps_events(self->fd, POLLIN));
-	EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(self->fd, NULL));
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 
-	ASSERT_EQ(0, ps_mark(self->fd, t.token));
+	ASSERT_EQ(0, mp_mark_read(self->fd, t.token));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(-ESTALE, ps_mark(self->fd, t.token));
+	EXPECT_EQ(-ESTALE, mp_mark_read(self->fd, t.token));
 	munmap(map, self->map_size);
 }
 
@@ -244,7 +210,7 @@ TEST_F(ps, publish_errors)
 	__u64 t, pub_seq;
 	int other, ro;
 
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
 	ASSERT_EQ(0, mp_header(self->fd, t, &h));
 	EXPECT_EQ(-EPERM, ps_publish(self->fd, t, 8, 0, NULL));
@@ -293,9 +259,9 @@ TEST_F(ps, publish_errors)
 	close(ro);
 
 	/* Whoever closes, the message waits for its reader. */
-	ASSERT_EQ(0, ps_take(self->fd, &o));
+	ASSERT_EQ(0, mp_take(self->fd, &o));
 	EXPECT_EQ(l.token, o.token);
-	EXPECT_EQ(0, ps_mark(self->fd, o.token));
+	EXPECT_EQ(0, mp_mark_read(self->fd, o.token));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
 
@@ -335,7 +301,7 @@ TEST_F(ps, one_sequence_for_stores_commits_and_publishes)
 	__u64 last = 0;
 	int i, k;
 
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (i = 0; i < 6; i++) {
 		memset(&o[i], 0, sizeof(o[i]));
 		switch (i % 3) {
@@ -373,12 +339,12 @@ TEST_F(ps, one_sequence_for_stores_commits_and_publishes)
 	}
 	/* The reader gets the publishes only, with their numbers. */
 	for (k = 2; k < 6; k += 3) {
-		ASSERT_EQ(0, ps_take(self->fd, &t));
+		ASSERT_EQ(0, mp_take(self->fd, &t));
 		EXPECT_EQ(o[k].seq, t.seq);
 		EXPECT_EQ(k, t.tag);
-		EXPECT_EQ(0, ps_mark(self->fd, t.token));
+		EXPECT_EQ(0, mp_mark_read(self->fd, t.token));
 	}
-	EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(self->fd, NULL));
 }
 
 /*
@@ -392,7 +358,7 @@ TEST_F(ps, subscribe_seq_below_next_publish)
 	__u64 sub_seq, before, after;
 	int b;
 
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	ASSERT_EQ(0, ps_send(self->fd, 8, 1, 0, &before));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
@@ -400,24 +366,24 @@ TEST_F(ps, subscribe_seq_below_next_publish)
 
 	b = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, ps_subscribe(b, NULL, &sub_seq));
+	ASSERT_EQ(0, mp_subscribe(b, NULL, &sub_seq));
 	EXPECT_EQ(ps_info(self->fd).seq, sub_seq);
 	EXPECT_LT(before, sub_seq);
 	ASSERT_EQ(0, ps_send(self->fd, 8, 2, 0, &after));
 	EXPECT_LT(sub_seq, after);
 
-	ASSERT_EQ(0, ps_take(b, &t));
+	ASSERT_EQ(0, mp_take(b, &t));
 	EXPECT_EQ(after, t.seq);
 	EXPECT_EQ(2, t.tag);
-	EXPECT_EQ(0, ps_mark(b, t.token));
-	EXPECT_EQ(-EAGAIN, ps_take(b, NULL));
+	EXPECT_EQ(0, mp_mark_read(b, t.token));
+	EXPECT_EQ(-EAGAIN, mp_take(b, NULL));
 	/* The first reader has both. */
-	ASSERT_EQ(0, ps_take(self->fd, &t));
+	ASSERT_EQ(0, mp_take(self->fd, &t));
 	EXPECT_EQ(before, t.seq);
-	EXPECT_EQ(0, ps_mark(self->fd, t.token));
-	ASSERT_EQ(0, ps_take(self->fd, &t));
+	EXPECT_EQ(0, mp_mark_read(self->fd, t.token));
+	ASSERT_EQ(0, mp_take(self->fd, &t));
 	EXPECT_EQ(after, t.seq);
-	EXPECT_EQ(0, ps_mark(self->fd, t.token));
+	EXPECT_EQ(0, mp_mark_read(self->fd, t.token));
 	close(b);
 }
 
@@ -426,11 +392,11 @@ TEST_F(ps, take_and_mark_errors)
 	struct msgpool_op o, t;
 	int b;
 
-	EXPECT_EQ(-ENOENT, ps_take(self->fd, NULL));
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	EXPECT_EQ(-ENOENT, mp_take(self->fd, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	b = mp_peer(self->name, O_RDWR);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, ps_subscribe(b, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
 
 	memset(&o, 0, sizeof(o));
@@ -440,24 +406,24 @@ TEST_F(ps, take_and_mark_errors)
 	o.flags = MSGPOOL_F_NONBLOCK;
 	EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, MSGPOOL_IOC_TAKE, &o));
 
-	ASSERT_EQ(0, ps_take(self->fd, &t));
+	ASSERT_EQ(0, mp_take(self->fd, &t));
 	/* Not taken by b, not taken twice, not a published slot. */
-	EXPECT_EQ(-EPERM, ps_mark(b, t.token));
-	EXPECT_EQ(0, ps_mark(self->fd, t.token));
-	EXPECT_EQ(-EPERM, ps_mark(self->fd, t.token));
-	EXPECT_EQ(-EINVAL, ps_mark(self->fd, 0));
+	EXPECT_EQ(-EPERM, mp_mark_read(b, t.token));
+	EXPECT_EQ(0, mp_mark_read(self->fd, t.token));
+	EXPECT_EQ(-EPERM, mp_mark_read(self->fd, t.token));
+	EXPECT_EQ(-EINVAL, mp_mark_read(self->fd, 0));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &o.token));
-	EXPECT_EQ(-EPERM, ps_mark(self->fd, o.token));
+	EXPECT_EQ(-EPERM, mp_mark_read(self->fd, o.token));
 	ASSERT_EQ(0, mp_free(self->fd, o.token));
-	EXPECT_EQ(-ESTALE, ps_mark(self->fd, o.token));
+	EXPECT_EQ(-ESTALE, mp_mark_read(self->fd, o.token));
 
 	/* b still has it; RELEASE is not how a take ends. */
-	ASSERT_EQ(0, ps_take(b, &o));
+	ASSERT_EQ(0, mp_take(b, &o));
 	EXPECT_EQ(t.token, o.token);
 	EXPECT_EQ(-EPERM, mp_release(b, o.token));
-	EXPECT_EQ(0, ps_unsubscribe(b));
-	EXPECT_EQ(-ENOENT, ps_mark(b, o.token));
-	EXPECT_EQ(-ENOENT, ps_take(b, NULL));
+	EXPECT_EQ(0, mp_unsubscribe(b));
+	EXPECT_EQ(-ENOENT, mp_mark_read(b, o.token));
+	EXPECT_EQ(-ENOENT, mp_take(b, NULL));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	close(b);
 }
@@ -470,40 +436,40 @@ TEST_F(ps, order_and_masks)
 	int i;
 
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, ps_subscribe(a, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(a, NULL, NULL));
 	ASSERT_EQ(0, ps_send(self->fd, 8, 100, 0, NULL));
 	b = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, ps_subscribe(b, NULL, &s0));
+	ASSERT_EQ(0, mp_subscribe(b, NULL, &s0));
 	EXPECT_EQ(1, s0);
 	for (i = 1; i < 5; i++)
 		ASSERT_EQ(0, ps_send(self->fd, 8 * i, 100 + i, 0, NULL));
 
 	for (i = 0; i < 5; i++) {
-		ASSERT_EQ(0, ps_take(a, &o[i]));
+		ASSERT_EQ(0, mp_take(a, &o[i]));
 		EXPECT_EQ(i + 1, o[i].seq);
 		EXPECT_EQ(100 + i, o[i].tag);
 	}
-	EXPECT_EQ(-EAGAIN, ps_take(a, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(a, NULL));
 	/* b subscribed after the first one: it starts at seq 2. */
-	ASSERT_EQ(0, ps_take(b, &x));
+	ASSERT_EQ(0, mp_take(b, &x));
 	EXPECT_EQ(2, x.seq);
-	EXPECT_EQ(0, ps_mark(a, o[0].token));
+	EXPECT_EQ(0, mp_mark_read(a, o[0].token));
 	EXPECT_EQ(MP_STD_SLOTS - 4, mp_avail(self->fd));
 	/* Marks in any order; the slot goes when both marked. */
-	EXPECT_EQ(0, ps_mark(a, o[3].token));
-	EXPECT_EQ(0, ps_mark(a, o[1].token));
+	EXPECT_EQ(0, mp_mark_read(a, o[3].token));
+	EXPECT_EQ(0, mp_mark_read(a, o[1].token));
 	EXPECT_EQ(MP_STD_SLOTS - 4, mp_avail(self->fd));
-	EXPECT_EQ(0, ps_mark(b, x.token));
+	EXPECT_EQ(0, mp_mark_read(b, x.token));
 	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
 	for (seq = 3; seq <= 5; seq++) {
-		ASSERT_EQ(0, ps_take(b, &x));
+		ASSERT_EQ(0, mp_take(b, &x));
 		EXPECT_EQ(seq, x.seq);
-		EXPECT_EQ(0, ps_mark(b, x.token));
+		EXPECT_EQ(0, mp_mark_read(b, x.token));
 	}
 	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
-	EXPECT_EQ(0, ps_mark(a, o[2].token));
-	EXPECT_EQ(0, ps_mark(a, o[4].token));
+	EXPECT_EQ(0, mp_mark_read(a, o[2].token));
+	EXPECT_EQ(0, mp_mark_read(a, o[4].token));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	close(a);
 	close(b);
@@ -516,20 +482,20 @@ TEST_F(ps, unsubscribe_clears_reader)
 	int i;
 
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, ps_subscribe(a, NULL, NULL));
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(a, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
-	ASSERT_EQ(0, ps_take(a, &t));
-	EXPECT_EQ(0, ps_unsubscribe(self->fd));
+	ASSERT_EQ(0, mp_take(a, &t));
+	EXPECT_EQ(0, mp_unsubscribe(self->fd));
 	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
 	/* Its take goes with it: the token is stale after the slot goes. */
-	EXPECT_EQ(0, ps_unsubscribe(a));
+	EXPECT_EQ(0, mp_unsubscribe(a));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(-ENOENT, ps_mark(a, t.token));
-	EXPECT_EQ(0, ps_subscribe(a, NULL, NULL));
-	EXPECT_EQ(-ESTALE, ps_mark(a, t.token));
-	EXPECT_EQ(-EAGAIN, ps_take(a, NULL));
+	EXPECT_EQ(-ENOENT, mp_mark_read(a, t.token));
+	EXPECT_EQ(0, mp_subscribe(a, NULL, NULL));
+	EXPECT_EQ(-ESTALE, mp_mark_read(a, t.token));
+	EXPECT_EQ(-EAGAIN, mp_take(a, NULL));
 	close(a);
 }
 
@@ -539,7 +505,7 @@ TEST_F(ps, batch_ops)
 	struct msgpool_batch_args b = { 0 };
 	struct msgpool_op l;
 
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = MSGPOOL_OP_PUBLISH;
@@ -592,7 +558,7 @@ TEST_F(ps, backpressure)
 	__u64 v;
 	int i;
 
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	EXPECT_EQ(POLLOUT, ps_events(self->fd, POLLOUT));
 	for (i = 0; i < MP_STD_SLOTS; i++)
 		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
@@ -606,10 +572,10 @@ TEST_F(ps, backpressure)
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 	EXPECT_EQ(0, mp_readable(c.rd));
-	ASSERT_EQ(0, ps_take(self->fd, &t));
+	ASSERT_EQ(0, mp_take(self->fd, &t));
 	EXPECT_EQ(1, t.seq);
 	EXPECT_EQ(0, mp_readable(c.rd));
-	ASSERT_EQ(0, ps_mark(self->fd, t.token));
+	ASSERT_EQ(0, mp_mark_read(self->fd, t.token));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	/* It got the slot just marked read. */
 	EXPECT_EQ(t.offset, v);
@@ -668,42 +634,42 @@ TEST(overwrite_oldest)
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
 		       MSGPOOL_ATTACH_OVERWRITE, 0600, one, 1);
 	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
-	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	for (i = 1; i <= 10; i++) {
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq));
 		EXPECT_EQ(i, seq);
 	}
 	/* 1..6 were taken back: the reader sees 7..10. */
 	EXPECT_EQ(0, mp_avail(fd));
-	ASSERT_EQ(0, ps_take(fd, &held));
+	ASSERT_EQ(0, mp_take(fd, &held));
 	EXPECT_EQ(7, held.seq);
 	EXPECT_EQ(6, held.lost);
 
 	/* A taken slot is never overwritten. */
 	for (i = 11; i <= 20; i++)
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, NULL));
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(18, t.seq);
 	EXPECT_EQ(10, t.lost);
-	EXPECT_EQ(0, ps_mark(fd, t.token));
+	EXPECT_EQ(0, mp_mark_read(fd, t.token));
 	EXPECT_EQ(0, mp_header(fd, held.token, &t));
 	EXPECT_EQ(7, t.seq);
-	EXPECT_EQ(0, ps_mark(fd, held.token));
-	ASSERT_EQ(0, ps_take(fd, &t));
+	EXPECT_EQ(0, mp_mark_read(fd, held.token));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(19, t.seq);
 	EXPECT_EQ(0, t.lost);
-	ASSERT_EQ(0, ps_take(fd, &held));
+	ASSERT_EQ(0, mp_take(fd, &held));
 	EXPECT_EQ(20, held.seq);
 	EXPECT_EQ(0, held.lost);
 	ASSERT_EQ(0, ps_send(fd, 8, 21, 0, NULL));
 	ASSERT_EQ(0, ps_send(fd, 8, 22, 0, NULL));
 	/* Two taken, two published: the oldest untaken goes. */
 	ASSERT_EQ(0, ps_send(fd, 8, 23, 0, NULL));
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(22, t.seq);
 	EXPECT_EQ(1, t.lost);
 	/* All taken: nothing to overwrite. */
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(23, t.seq);
 	EXPECT_EQ(0, t.lost);
 	EXPECT_EQ(-ENOBUFS, mp_loan(fd, 8, 0, NULL));
@@ -738,38 +704,38 @@ TEST(overwrite_reports_lost_at_next_take)
 	ASSERT_LE(0, fd);
 	mp_name(name, _metadata->name);
 	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
-	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	/* Seven into four slots: the first three go. */
 	for (i = 0; i < 7; i++)
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[3], t.seq);
 	EXPECT_EQ(3, t.lost);
-	EXPECT_EQ(0, ps_mark(fd, t.token));
+	EXPECT_EQ(0, mp_mark_read(fd, t.token));
 	for (i = 4; i < 7; i++) {
-		ASSERT_EQ(0, ps_take(fd, &t));
+		ASSERT_EQ(0, mp_take(fd, &t));
 		EXPECT_EQ(seq[i], t.seq);
 		EXPECT_EQ(0, t.lost) TH_LOG("take of message %d", i);
-		EXPECT_EQ(0, ps_mark(fd, t.token));
+		EXPECT_EQ(0, mp_mark_read(fd, t.token));
 	}
 	/* Counted again from the last take: 4 fit, 2 more drop 2. */
 	for (i = 7; i < 13; i++)
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[9], t.seq);
 	EXPECT_EQ(2, t.lost);
 	/* A taken slot is not overwritten, nor counted. */
 	ASSERT_EQ(0, ps_send(fd, 8, 13, 0, &seq[13]));
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[11], t.seq);
 	EXPECT_EQ(1, t.lost);
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[12], t.seq);
 	EXPECT_EQ(0, t.lost);
-	ASSERT_EQ(0, ps_take(fd, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[13], t.seq);
 	EXPECT_EQ(0, t.lost);
-	EXPECT_EQ(-EAGAIN, ps_take(fd, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(fd, NULL));
 	close(fd);
 }
 
@@ -787,25 +753,25 @@ TEST(overwrite_lost_is_per_reader)
 	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
 	slow = mp_peer(name, O_RDONLY);
 	ASSERT_LE(0, slow);
-	ASSERT_EQ(0, ps_subscribe(fd, NULL, NULL));
-	ASSERT_EQ(0, ps_subscribe(slow, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(slow, NULL, NULL));
 	/* fd reads each message at once; slow reads none. */
 	for (i = 0; i < 5; i++) {
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
-		ASSERT_EQ(0, ps_take(fd, &t));
+		ASSERT_EQ(0, mp_take(fd, &t));
 		EXPECT_EQ(seq[i], t.seq);
 		EXPECT_EQ(0, t.lost) TH_LOG("fast take %d", i);
-		ASSERT_EQ(0, ps_mark(fd, t.token));
+		ASSERT_EQ(0, mp_mark_read(fd, t.token));
 	}
 	/* Two slots: slow has the last two, the first three went. */
-	ASSERT_EQ(0, ps_take(slow, &t));
+	ASSERT_EQ(0, mp_take(slow, &t));
 	EXPECT_EQ(seq[3], t.seq);
 	EXPECT_EQ(3, t.lost);
-	ASSERT_EQ(0, ps_mark(slow, t.token));
-	ASSERT_EQ(0, ps_take(slow, &t));
+	ASSERT_EQ(0, mp_mark_read(slow, t.token));
+	ASSERT_EQ(0, mp_take(slow, &t));
 	EXPECT_EQ(seq[4], t.seq);
 	EXPECT_EQ(0, t.lost);
-	ASSERT_EQ(0, ps_mark(slow, t.token));
+	ASSERT_EQ(0, mp_mark_read(slow, t.token));
 	EXPECT_EQ(2, mp_avail(fd));
 	close(slow);
 	close(fd);
@@ -820,15 +786,15 @@ static int poll_reader(int rd, int wr, void *arg)
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(ps_subscribe(fd, NULL, NULL) == 0);
+	CHILD_CHECK(mp_subscribe(fd, NULL, NULL) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	p.fd = fd;
 	p.events = POLLIN;
 	CHILD_CHECK(poll(&p, 1, -1) == 1);
 	CHILD_CHECK(p.revents == POLLIN);
-	CHILD_CHECK(ps_take(fd, &t) == 0);
+	CHILD_CHECK(mp_take(fd, &t) == 0);
 	CHILD_CHECK(mp_send(wr, t.seq) == 0);
-	CHILD_CHECK(ps_mark(fd, t.token) == 0);
+	CHILD_CHECK(mp_mark_read(fd, t.token) == 0);
 	mp_recv(rd, &v);
 	return 0;
 }
@@ -876,12 +842,12 @@ static int counting_reader(int rd, int wr, void *arg)
 	CHILD_CHECK(mp_info(fd, &info) == 0);
 	map = mmap(NULL, info.map_size, PROT_READ, MAP_SHARED, fd, 0);
 	CHILD_CHECK(map != MAP_FAILED);
-	CHILD_CHECK(ps_subscribe(fd, NULL, &first) == 0);
+	CHILD_CHECK(mp_subscribe(fd, NULL, &first) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	p.fd = fd;
 	p.events = POLLIN;
 	for (n = 0; n < ra->count; n++) {
-		while (ps_take(fd, &t) == -EAGAIN) {
+		while (mp_take(fd, &t) == -EAGAIN) {
 			/* 60 s with a message published: a lost wake-up. */
 			CHILD_CHECK(poll(&p, 1, 60000) == 1);
 			CHILD_CHECK(p.revents == POLLIN);
@@ -894,9 +860,9 @@ static int counting_reader(int rd, int wr, void *arg)
 		held[k++] = t.token;
 		if (k == ra->hold || n + 1 == ra->count)
 			while (k)
-				CHILD_CHECK(ps_mark(fd, held[--k]) == 0);
+				CHILD_CHECK(mp_mark_read(fd, held[--k]) == 0);
 	}
-	CHILD_CHECK(ps_take(fd, NULL) == -EAGAIN);
+	CHILD_CHECK(mp_take(fd, NULL) == -EAGAIN);
 	CHILD_CHECK(mp_send(wr, n) == 0);
 	mp_recv(rd, &v);
 	return 0;
@@ -1010,23 +976,23 @@ static int staged_reader(int rd, int wr, void *arg)
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(ps_subscribe(fd, NULL, NULL) == 0);
+	CHILD_CHECK(mp_subscribe(fd, NULL, NULL) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	CHILD_CHECK(mp_recv(rd, &v) == 0);	/* messages are out */
 	switch (sa->stage) {
 	case SUBSCRIBED:
 		break;
 	case MARKED:
-		CHILD_CHECK(ps_take(fd, &t) == 0);
-		CHILD_CHECK(ps_mark(fd, t.token) == 0);
+		CHILD_CHECK(mp_take(fd, &t) == 0);
+		CHILD_CHECK(mp_mark_read(fd, t.token) == 0);
 		/* fall through */
 	case TAKEN:
-		CHILD_CHECK(ps_take(fd, &t) == 0);
-		CHILD_CHECK(ps_take(fd, &t) == 0);
+		CHILD_CHECK(mp_take(fd, &t) == 0);
+		CHILD_CHECK(mp_take(fd, &t) == 0);
 		break;
 	case POLLING:
-		while (ps_take(fd, &t) == 0)
-			CHILD_CHECK(ps_mark(fd, t.token) == 0);
+		while (mp_take(fd, &t) == 0)
+			CHILD_CHECK(mp_mark_read(fd, t.token) == 0);
 		CHILD_CHECK(mp_send(wr, 1) == 0);
 		p.fd = fd;
 		p.events = POLLIN;
@@ -1046,7 +1012,7 @@ TEST_F(ps, reader_killed_at_each_stage)
 	__u64 v, seq;
 	int n;
 
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
 		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
 		ASSERT_EQ(0, mp_recv(c.rd, &v));
@@ -1062,16 +1028,16 @@ TEST_F(ps, reader_killed_at_each_stage)
 
 		/* The survivor gets all three; each mark frees a slot. */
 		for (n = 0; n < 3; n++) {
-			ASSERT_EQ(0, ps_take(self->fd, &t));
+			ASSERT_EQ(0, mp_take(self->fd, &t));
 			seq = t.seq;
 			EXPECT_EQ(MP_STD_SLOTS - 3 + n, mp_avail(self->fd));
-			ASSERT_EQ(0, ps_mark(self->fd, t.token));
+			ASSERT_EQ(0, mp_mark_read(self->fd, t.token));
 		}
 		EXPECT_EQ(3 * (sa.stage + 1), seq);
 		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	}
 	/* And alone, a killed reader leaves nothing behind. */
-	ASSERT_EQ(0, ps_unsubscribe(self->fd));
+	ASSERT_EQ(0, mp_unsubscribe(self->fd));
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
 		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
 		ASSERT_EQ(0, mp_recv(c.rd, &v));
@@ -1135,7 +1101,7 @@ TEST_F(ps, publisher_killed_at_each_stage)
 	__u64 v;
 	int n;
 
-	ASSERT_EQ(0, ps_subscribe(self->fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (pa.stage = PUB_LOANED; pa.stage <= PUB_BLOCKED; pa.stage++) {
 		ASSERT_EQ(0, mp_spawn(&c, staged_publisher, &pa));
 		ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", pa.stage);
@@ -1146,11 +1112,11 @@ TEST_F(ps, publisher_killed_at_each_stage)
 		EXPECT_EQ(MP_STD_SLOTS - published[pa.stage],
 			  mp_avail(self->fd));
 		for (n = 0; n < published[pa.stage]; n++) {
-			ASSERT_EQ(0, ps_take(self->fd, &t));
+			ASSERT_EQ(0, mp_take(self->fd, &t));
 			EXPECT_EQ(77, t.tag);
-			ASSERT_EQ(0, ps_mark(self->fd, t.token));
+			ASSERT_EQ(0, mp_mark_read(self->fd, t.token));
 		}
-		EXPECT_EQ(-EAGAIN, ps_take(self->fd, NULL));
+		EXPECT_EQ(-EAGAIN, mp_take(self->fd, NULL));
 		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	}
 }

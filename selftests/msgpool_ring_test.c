@@ -36,18 +36,6 @@ struct rg {
 	__u64 *tokens;			/* after the comp head */
 };
 
-static int rg_subscribe(int fd)
-{
-	struct msgpool_subscribe_args s = { 0 };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &s);
-}
-
-static int rg_unsubscribe(int fd)
-{
-	return ioctl(fd, MSGPOOL_IOC_UNSUBSCRIBE) ? -errno : 0;
-}
-
 static int rg_ring(int fd, __u32 entries, struct msgpool_ring_args *out)
 {
 	struct msgpool_ring_args a = { .entries = entries };
@@ -119,7 +107,7 @@ static int rg_reader(struct rg *r, const char *name, int oflags,
 
 	if (fd < 0)
 		return fd;
-	ret = rg_subscribe(fd);
+	ret = mp_subscribe(fd, NULL, NULL);
 	if (!ret)
 		ret = rg_setup(r, fd, entries);
 	if (ret)
@@ -232,23 +220,6 @@ static int rg_send(int fd, unsigned char *map, __u32 len, __u64 tag,
 	return ret;
 }
 
-static int rg_take(int fd, struct msgpool_op *out)
-{
-	struct msgpool_op o = { 0 };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_TAKE, &o);
-
-	if (out)
-		*out = o;
-	return ret;
-}
-
-static int rg_mark(int fd, __u64 token)
-{
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o);
-}
-
 /* Readers subscribed to @fd's pool now, or ~0 if INFO fails. */
 static __u32 rg_nr_readers(int fd)
 {
@@ -317,7 +288,7 @@ TEST_F(ring, ring_rules)
 	ASSERT_EQ(0, mp_join(fd, self->name));
 	EXPECT_EQ(-ENOENT, rg_ring(fd, 4, NULL));
 	EXPECT_EQ(-ENOENT, rg_sync(fd));
-	ASSERT_EQ(0, rg_subscribe(fd));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	EXPECT_EQ(-ENOENT, rg_sync(fd));
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		EXPECT_EQ(-EINVAL, rg_ring(fd, bad[i], NULL))
@@ -355,8 +326,8 @@ TEST_F(ring, ring_rules)
 	/* Once per file, whatever the reader does in between. */
 	EXPECT_EQ(-EALREADY, rg_ring(fd, 4, NULL));
 	EXPECT_EQ(-EALREADY, rg_ring(fd, MSGPOOL_RING_MIN, NULL));
-	ASSERT_EQ(0, rg_unsubscribe(fd));
-	ASSERT_EQ(0, rg_subscribe(fd));
+	ASSERT_EQ(0, mp_unsubscribe(fd));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	EXPECT_EQ(-EALREADY, rg_ring(fd, 4, NULL));
 	rg_unmap(&r);
 	close(fd);
@@ -364,7 +335,7 @@ TEST_F(ring, ring_rules)
 	/* The largest ring, on another file of the pool. */
 	big = mp_peer(self->name, O_RDWR);
 	ASSERT_LE(0, big);
-	ASSERT_EQ(0, rg_subscribe(big));
+	ASSERT_EQ(0, mp_subscribe(big, NULL, NULL));
 	ASSERT_EQ(0, rg_setup(&r, big, MSGPOOL_RING_MAX));
 	EXPECT_LE(sizeof(struct msgpool_ring_rx) +
 		  MSGPOOL_RING_MAX * sizeof(struct msgpool_ring_msg),
@@ -387,8 +358,8 @@ TEST_F(ring, map_rules)
 	ASSERT_LE(0, other);
 	sub = mp_peer(self->name, O_RDWR);
 	ASSERT_LE(0, sub);
-	ASSERT_EQ(0, rg_subscribe(fd));
-	ASSERT_EQ(0, rg_subscribe(sub));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
+	ASSERT_EQ(0, mp_subscribe(sub, NULL, NULL));
 	ASSERT_EQ(0, rg_ring(fd, 8, &a));
 
 	/* The receive area is the kernel's: never writable. */
@@ -460,7 +431,7 @@ TEST_F(ring, map_rules)
 	/* Reading one ring changes nothing in the other. */
 	WR(r.comp->rx_consumer, 1);
 	EXPECT_EQ(0, r2.comp->rx_consumer);
-	EXPECT_EQ(0, rg_unsubscribe(sub));
+	EXPECT_EQ(0, mp_unsubscribe(sub));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 2, 0, NULL));
 	EXPECT_EQ(2, rg_prod(&r));
 	EXPECT_EQ(1, rg_prod(&r2));
@@ -502,17 +473,17 @@ TEST_F(ring, filled_at_ring_time_and_at_publish)
 	struct rg r;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, rg_subscribe(fd));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 10 + i, 100 + i, 0,
 				     &o[i]));
 	/* What waits untaken goes into the ring when there is one. */
 	ASSERT_EQ(0, rg_setup(&r, fd, 4));
 	EXPECT_EQ(3, rg_prod(&r));
-	EXPECT_EQ(-EAGAIN, rg_take(fd, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(fd, NULL));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 200, 103, 0, &o[3]));
 	EXPECT_EQ(4, rg_prod(&r));
-	EXPECT_EQ(-EAGAIN, rg_take(fd, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(fd, NULL));
 	EXPECT_EQ(MP_STD_SLOTS - 4, mp_avail(self->fd));
 
 	for (i = 0; i < 4; i++) {
@@ -550,7 +521,7 @@ TEST_F(ring, completion_drained_by_any_peer)
 	struct rg r;
 
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, rg_subscribe(other));
+	ASSERT_EQ(0, mp_subscribe(other, NULL, NULL));
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 8));
 	for (i = 0; i < 5; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, i, 0, NULL));
@@ -558,8 +529,8 @@ TEST_F(ring, completion_drained_by_any_peer)
 	for (i = 0; i < 5; i++) {
 		struct msgpool_op t;
 
-		ASSERT_EQ(0, rg_take(other, &t));
-		ASSERT_EQ(0, rg_mark(other, t.token));
+		ASSERT_EQ(0, mp_take(other, &t));
+		ASSERT_EQ(0, mp_mark_read(other, t.token));
 		ASSERT_EQ(1, rg_next(&r, &m[i]));
 	}
 	EXPECT_EQ(MP_STD_SLOTS - 5, mp_avail(self->fd));
@@ -571,7 +542,7 @@ TEST_F(ring, completion_drained_by_any_peer)
 	EXPECT_EQ(MP_STD_SLOTS - 4, mp_avail(self->fd));
 
 	ASSERT_EQ(0, rg_complete(&r, m[1].token));
-	EXPECT_EQ(-EAGAIN, rg_take(other, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(other, NULL));
 	EXPECT_EQ(2, RD(r.rx->comp_consumer));
 	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
 
@@ -581,7 +552,7 @@ TEST_F(ring, completion_drained_by_any_peer)
 	/* Two freed, one new message held by both readers. */
 	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
 
-	EXPECT_EQ(0, rg_mark(r.fd, m[3].token));
+	EXPECT_EQ(0, mp_mark_read(r.fd, m[3].token));
 	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
 	/* Marked read already: the completion is refused and counted. */
 	ASSERT_EQ(0, rg_complete(&r, m[3].token));
@@ -619,7 +590,7 @@ TEST_F(ring, forged_tokens)
 	ASSERT_EQ(0, mp_create(p2, name2, mp_std, MP_STD_NR, 0600, NULL));
 	ASSERT_EQ(0, mp_store_len(p2, 8, &s2));
 
-	ASSERT_EQ(0, rg_subscribe(b));
+	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	/* m0 is b's alone: the ring reader comes after it. */
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 100, 0, &m0));
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 16));
@@ -627,7 +598,7 @@ TEST_F(ring, forged_tokens)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, i, 0, &m[i]));
 	ASSERT_EQ(ARRAY_SIZE(m), rg_prod(&r));
 	for (i = 0; i <= ARRAY_SIZE(m); i++)
-		ASSERT_EQ(0, rg_take(b, &t));
+		ASSERT_EQ(0, mp_take(b, &t));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &s));
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
 	avail = MP_STD_SLOTS - 12;
@@ -670,10 +641,10 @@ TEST_F(ring, forged_tokens)
 	EXPECT_EQ(0, mp_free(self->fd, l.token));
 	avail += 2;
 	EXPECT_EQ(avail, mp_avail(self->fd));
-	EXPECT_EQ(0, rg_mark(b, m0.token));
+	EXPECT_EQ(0, mp_mark_read(b, m0.token));
 	for (i = 0; i < ARRAY_SIZE(m); i++)
-		EXPECT_EQ(0, rg_mark(b, m[i].token)) TH_LOG("m[%u]", i);
-	EXPECT_EQ(-EAGAIN, rg_take(b, NULL));
+		EXPECT_EQ(0, mp_mark_read(b, m[i].token)) TH_LOG("m[%u]", i);
+	EXPECT_EQ(-EAGAIN, mp_take(b, NULL));
 	/* m0 and m[0] went; m[1..8] wait for the ring reader. */
 	avail += 2;
 	EXPECT_EQ(avail, mp_avail(self->fd));
@@ -753,12 +724,12 @@ TEST_F(ring, bogus_comp_producer)
 	struct rg r;
 
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, rg_subscribe(b));
+	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 0, 0, &m0));
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 4));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, &m1));
-	ASSERT_EQ(0, rg_take(b, &t));
-	ASSERT_EQ(0, rg_take(b, &t));
+	ASSERT_EQ(0, mp_take(b, &t));
+	ASSERT_EQ(0, mp_take(b, &t));
 	ASSERT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
 
 	for (i = 0; i < r.n; i++)
@@ -772,8 +743,8 @@ TEST_F(ring, bogus_comp_producer)
 	ASSERT_EQ(0, mp_nop(self->fd));
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
-	EXPECT_EQ(0, rg_mark(b, m0.token));
-	EXPECT_EQ(0, rg_mark(b, m1.token));
+	EXPECT_EQ(0, mp_mark_read(b, m0.token));
+	EXPECT_EQ(0, mp_mark_read(b, m1.token));
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 
 	/* From where the kernel stands, the reader goes on. */
@@ -1113,7 +1084,7 @@ TEST(need_wakeup_for_a_ring_attached_late)
 	ASSERT_NE(MAP_FAILED, map);
 	rfd = mp_peer(name, O_RDWR);
 	ASSERT_LE(0, rfd);
-	ASSERT_EQ(0, rg_subscribe(rfd));
+	ASSERT_EQ(0, mp_subscribe(rfd, NULL, NULL));
 	ASSERT_EQ(0, rg_send(fd, map, 8, 1, 0, NULL));
 	ASSERT_EQ(0, rg_send(fd, map, 8, 2, 0, NULL));
 	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, name));
@@ -1154,7 +1125,7 @@ TEST_F(ring, rdonly_reader)
 	int fd = mp_peer(self->name, O_RDONLY);
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, rg_subscribe(fd));
+	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	EXPECT_EQ(-EBADF, rg_ring(fd, 4, NULL));
 	EXPECT_EQ(-ENOENT, rg_sync(fd));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 5, 0, &o));
@@ -1162,7 +1133,7 @@ TEST_F(ring, rdonly_reader)
 	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_TAKE, &t));
 	EXPECT_EQ(o.token, t.token);
 	EXPECT_EQ(5, t.tag);
-	EXPECT_EQ(0, rg_mark(fd, t.token));
+	EXPECT_EQ(0, mp_mark_read(fd, t.token));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	close(fd);
 }
@@ -1433,7 +1404,7 @@ TEST_F_TIMEOUT(ring, crash_reclaim, 120)
 	for (round = 0; round < 2; round++) {
 		/* The second time the parent reads too. */
 		if (round)
-			ASSERT_EQ(0, rg_subscribe(self->fd));
+			ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 		ASSERT_EQ(0, mp_spawn(&c, doomed_reader, self->name));
 		ASSERT_EQ(0, mp_recv(c.rd, &v));
 		for (i = 0; i < 4; i++)
@@ -1450,9 +1421,9 @@ TEST_F_TIMEOUT(ring, crash_reclaim, 120)
 		}
 		EXPECT_EQ(MP_STD_SLOTS - 4, mp_avail(self->fd));
 		for (i = 0; i < 4; i++) {
-			ASSERT_EQ(0, rg_take(self->fd, &t));
+			ASSERT_EQ(0, mp_take(self->fd, &t));
 			EXPECT_EQ(i, t.tag);
-			ASSERT_EQ(0, rg_mark(self->fd, t.token));
+			ASSERT_EQ(0, mp_mark_read(self->fd, t.token));
 		}
 		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	}
@@ -1527,7 +1498,7 @@ TEST_F(ring, unsubscribe_stops_the_ring)
 	ASSERT_EQ(3, rg_prod(&r));
 	ASSERT_EQ(1, rg_next(&r, &m));
 	ASSERT_EQ(0, rg_complete(&r, m.token));
-	ASSERT_EQ(0, rg_unsubscribe(r.fd));
+	ASSERT_EQ(0, mp_unsubscribe(r.fd));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	EXPECT_EQ(-ENOENT, rg_sync(r.fd));
 	memcpy(&head, r.rx, sizeof(head));
@@ -1539,14 +1510,14 @@ TEST_F(ring, unsubscribe_stops_the_ring)
 	EXPECT_EQ(0, memcmp(&head, r.rx, sizeof(head)));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 
-	ASSERT_EQ(0, rg_subscribe(r.fd));
+	ASSERT_EQ(0, mp_subscribe(r.fd, NULL, NULL));
 	EXPECT_EQ(-EALREADY, rg_ring(r.fd, 4, NULL));
 	EXPECT_EQ(-ENOENT, rg_sync(r.fd));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 4, 0, NULL));
 	EXPECT_EQ(0, memcmp(&head, r.rx, sizeof(head)));
-	ASSERT_EQ(0, rg_take(r.fd, &t));
+	ASSERT_EQ(0, mp_take(r.fd, &t));
 	EXPECT_EQ(4, t.tag);
-	EXPECT_EQ(0, rg_mark(r.fd, t.token));
+	EXPECT_EQ(0, mp_mark_read(r.fd, t.token));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	rg_unmap(&r);
 	close(r.fd);
@@ -1569,7 +1540,7 @@ TEST_F(ring, old_ring_of_a_reused_reader_index)
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 4));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, NULL));
 	ASSERT_EQ(1, rg_next(&r, &m));
-	ASSERT_EQ(0, rg_unsubscribe(r.fd));
+	ASSERT_EQ(0, mp_unsubscribe(r.fd));
 	ASSERT_EQ(0, mp_ioctl(b, MSGPOOL_IOC_SUBSCRIBE, &sb));
 	ASSERT_EQ(0, mp_ioctl(r.fd, MSGPOOL_IOC_SUBSCRIBE, &sa));
 	/* b has the index the ring's reader had. */
@@ -1577,8 +1548,8 @@ TEST_F(ring, old_ring_of_a_reused_reader_index)
 	EXPECT_EQ(1, sa.reader);
 
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 2, 0, NULL));
-	ASSERT_EQ(0, rg_take(b, &t));
-	ASSERT_EQ(0, rg_take(r.fd, NULL));
+	ASSERT_EQ(0, mp_take(b, &t));
+	ASSERT_EQ(0, mp_take(r.fd, NULL));
 	e0 = rg_errors(&r);
 	ASSERT_EQ(0, rg_complete(&r, t.token));
 	ASSERT_EQ(0, rg_complete(&r, m.token));
@@ -1587,7 +1558,7 @@ TEST_F(ring, old_ring_of_a_reused_reader_index)
 	EXPECT_EQ(e0, rg_errors(&r));
 	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
 	/* Had the old ring ended b's take, this would be EPERM. */
-	EXPECT_EQ(0, rg_mark(b, t.token));
+	EXPECT_EQ(0, mp_mark_read(b, t.token));
 	rg_unmap(&r);
 	close(r.fd);
 	close(b);
@@ -1750,7 +1721,7 @@ TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
 	ASSERT_NE(MAP_FAILED, map);
 	b = mp_peer(name, O_RDONLY);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, rg_subscribe(b));
+	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 4));
 	sc.r = &r;
 	ASSERT_EQ(0, pthread_create(&th, NULL, scribble, &sc));
@@ -1759,7 +1730,7 @@ TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
 		/* The liar's drain comes with every publish and take. */
 		ASSERT_EQ(0, rg_send(fd, map, 8, i, 0, NULL))
 			TH_LOG("publish %d", i);
-		ASSERT_EQ(0, rg_take(b, &t));
+		ASSERT_EQ(0, mp_take(b, &t));
 		WR(sc.other, t.token);
 		EXPECT_EQ(i, t.tag);
 		EXPECT_EQ(0, t.lost);
@@ -1768,7 +1739,7 @@ TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
 			EXPECT_LE(0, rg_events(r.fd, POLLIN | POLLOUT, 0));
 		if (i % 5 == 0)
 			EXPECT_EQ(0, rg_sync(r.fd));
-		ASSERT_EQ(0, rg_mark(b, t.token)) TH_LOG("message %d", i);
+		ASSERT_EQ(0, mp_mark_read(b, t.token)) TH_LOG("message %d", i);
 		/* At most the limit in its ring and the limit untaken. */
 		ASSERT_LE(8 - 4, mp_avail(fd)) TH_LOG("message %d", i);
 		if (!_metadata->passed)
@@ -1785,7 +1756,7 @@ TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
 	ASSERT_EQ(0, rg_complete(&r, rg_junk[2]));
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(e0 + 1, rg_errors(&r));
-	EXPECT_EQ(-EAGAIN, rg_take(b, NULL));
+	EXPECT_EQ(-EAGAIN, mp_take(b, NULL));
 	rg_unmap(&r);
 	close(r.fd);
 	EXPECT_EQ(8, mp_avail(fd));

@@ -63,6 +63,42 @@ static inline int mp_ioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
+/* Makes @fd's peer a reader: 0 or -errno; its index and seq if asked. */
+static inline int mp_subscribe(int fd, __u32 *reader, __u64 *seq)
+{
+	struct msgpool_subscribe_args s = { 0 };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &s);
+
+	if (!ret && reader)
+		*reader = s.reader;
+	if (!ret && seq)
+		*seq = s.seq;
+	return ret;
+}
+
+static inline int mp_unsubscribe(int fd)
+{
+	return ioctl(fd, MSGPOOL_IOC_UNSUBSCRIBE) ? -errno : 0;
+}
+
+/* TAKE: 0 or -errno, the op in *@out if asked. */
+static inline int mp_take(int fd, struct msgpool_op *out)
+{
+	struct msgpool_op o = { 0 };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_TAKE, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+static inline int mp_mark_read(int fd, __u64 token)
+{
+	struct msgpool_op o = { .token = token };
+
+	return mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o);
+}
+
 /* An fd of the device, or -errno. */
 static inline int mp_open(int flags)
 {
