@@ -339,7 +339,8 @@ struct msgpool_subscribe_args {
  *	slot retires after 2^(64 - ceil(log2(capacity))) - 1 messages
  * @reserved: zero
  *
- * The slot counts sum to @capacity.
+ * The slot counts sum to @capacity while nothing runs in the pool; each
+ * is read at its own moment.
  */
 struct msgpool_pool_stat {
 	char name[MSGPOOL_NAME_MAX];
