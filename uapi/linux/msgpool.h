@@ -32,10 +32,6 @@
  * (&msgpool_batch_args.op_size, &msgpool_pool_list.entry_size,
  * &msgpool_peer_list.entry_size), so their entries grow in place: see
  * MSGPOOL_OP_SIZE_VER0.
- *
- * Sequence numbers: each pool numbers its messages in one sequence.  Every
- * store, commit and publish takes the next number, so of two messages of a
- * pool the one with the larger &msgpool_op.seq was finished later.
  */
 
 #define MSGPOOL_ABI_VERSION	1
@@ -72,13 +68,9 @@ struct msgpool_class {
  * struct msgpool_attach - argument of MSGPOOL_IOC_ATTACH
  * @name: the pool's name, NUL-terminated, 1 to 31 bytes of [A-Za-z0-9._-]
  * @flags: MSGPOOL_ATTACH_*.  With CREATE the call creates the pool when
- *	the name is free; with EXCL too it fails if it is not.  OVERWRITE,
- *	read when this call creates the pool: a loan that finds no free slot
- *	takes back the oldest published message no reader has taken, rather
- *	than waiting or failing.  PROTECTED, likewise: every slot_size must
- *	be a multiple of the page size, and a slot is writable through the
- *	mapping only to the peer that holds it by a loan or a write borrow,
- *	only while it holds it; any other write faults (SIGBUS).
+ *	the name is free; with EXCL too it fails if it is not.  OVERWRITE
+ *	and PROTECTED shape the pool this call creates: overwrite-oldest,
+ *	and slots of whole pages writable only to the peer that holds them.
  * @mode: permission bits (0777 at most), checked against each attaching
  *	caller like SysV shm; CREATE only
  * @nr_classes: 1..MSGPOOL_MAX_CLASSES; CREATE only
@@ -87,25 +79,18 @@ struct msgpool_class {
  *	CREATE only, entries past @nr_classes zero
  * @map_size: out: bytes to mmap()
  * @type_id: fingerprint of the message type the peer reads and writes,
- *	e.g. a hash of its definition; all zeros is untyped.  A pool created
- *	with a type keeps it.  An attach that names a type other than the
- *	pool's (an untyped pool's included) fails with -EPROTOTYPE; an
- *	untyped attach joins any pool.
+ *	e.g. a hash of its definition; all zeros is untyped and joins any
+ *	pool, any other must be the pool's (-EPROTOTYPE)
  * @id: 0, or the id of the pool to join (&msgpool_info.pool_id): a pool
  *	that merely has the same name fails with -ENOENT.  Not with CREATE.
  * @reader_limit: CREATE only: how many published messages a reader may
- *	leave untaken, and how many it may hold taken.  A publish past the
- *	first drops the reader's oldest untaken message (reported in
- *	&msgpool_op.lost); a TAKE past the second fails with -EBUSY until
- *	the reader marks one read.  So a reader holds at most twice the
- *	limit, however it behaves.  0: no limit, writers wait for readers.
+ *	leave untaken (a publish past it drops the oldest, see
+ *	&msgpool_op.lost), and how many it may hold taken (-EBUSY); 0: none
  * @reserved: must be zero
  *
- * Fields marked CREATE only must be zero without MSGPOOL_ATTACH_CREATE.
- * The classes, mode, type and reader limit of an existing pool are its
- * creator's.  With CREATE, an existing pool is joined only if it is the
- * caller's own (same euid), so a name squatted by another user fails
- * with -EEXIST; @created tells whether the pool is new.
+ * Fields marked CREATE only must be zero without MSGPOOL_ATTACH_CREATE,
+ * and are ignored when the pool exists.  With CREATE, an existing pool is
+ * joined only if it is the caller's own (same euid), else -EEXIST.
  */
 struct msgpool_attach {
 	char name[MSGPOOL_NAME_MAX];
@@ -250,7 +235,8 @@ enum msgpool_opcode {
  * @producer: out: pid of the process that finished the message, as the
  *	caller's pid namespace sees it; 0 if it is not visible there
  * @tag: in: STORE, COMMIT, PUBLISH; out: the message's
- * @seq: out: the message's sequence number (see "msgpool ABI" above)
+ * @seq: out: the message's number in its pool's one sequence, which
+ *	every store, commit and publish advances
  * @timestamp_ns: out: CLOCK_MONOTONIC when the message was finished
  * @lost: out: TAKE: messages an overwrite dropped before this reader took
  *	them, since its previous take
@@ -353,7 +339,8 @@ struct msgpool_subscribe_args {
  *	slot retires after 2^(64 - ceil(log2(capacity))) - 1 messages
  * @reserved: zero
  *
- * The slot counts sum to @capacity.
+ * The slot counts sum to @capacity while nothing runs in the pool; each
+ * is read at its own moment.
  */
 struct msgpool_pool_stat {
 	char name[MSGPOOL_NAME_MAX];
@@ -459,38 +446,14 @@ struct msgpool_unlink_args {
 /**
  * DOC: msgpool reader rings
  *
- * A subscribed reader whose file is open for writing (the completion ring
- * is mapped writable) may ask for rings in memory it maps, the way AF_XDP
- * sockets get theirs, so that at steady state it takes and marks read
- * messages with no system call:
- *
- * - The receive area (&msgpool_ring_args.rx_offset) is read-only to the
- *   reader.  The kernel writes into its ring a &struct msgpool_ring_msg for
- *   each message it takes for the reader, at publish time or later, and
- *   then advances &msgpool_ring_rx.producer.  A message in the ring is
- *   taken: the reader's limit counts it, and it stays until marked read.
- * - The completion area (&msgpool_ring_args.comp_offset) is the reader's.
- *   It stores there how far it has read the receive ring
- *   (&msgpool_ring_comp.rx_consumer), and the tokens of the messages it is
- *   done with, advancing &msgpool_ring_comp.producer.  The kernel drains
- *   that ring on the next publish, take, wait or poll of any peer of the
- *   pool, and on MSGPOOL_IOC_RING_SYNC: each token is checked as a
- *   MSGPOOL_OP_MARK_READ argument is, and one that fails is counted in
- *   &msgpool_ring_rx.errors and skipped.  A drain checks at most as many
- *   tokens as the reader holds messages and refuses the rest unchecked;
- *   a producer more than a ring ahead is refused whole, as one error.
- *   &msgpool_ring_rx.comp_consumer says how far it has drained.
- * - MSGPOOL_RING_NEED_WAKEUP in &msgpool_ring_rx.flags: a writer sleeps for
- *   a slot.  A reader that sees it after completing messages calls
- *   MSGPOOL_IOC_RING_SYNC, at the latest once its rx ring is empty or
- *   before it sleeps, so that one call may free a batch of slots.  A
- *   reader with nothing to read sleeps in poll(), which fills its ring
- *   first and drains the completions.
- *
- * Indexes run freely and wrap at 2^32; entry i of a ring of n entries is
- * at i & (n - 1).  A value of rx_consumer outside what the kernel produced
- * is ignored and counted as an error.  The rings live as long as the file;
- * after MSGPOOL_IOC_UNSUBSCRIBE the kernel no longer touches them.
+ * MSGPOOL_IOC_RING gives a subscribed reader whose file is open for
+ * writing two rings in memory it maps, the way AF_XDP sockets get theirs,
+ * so that it takes and marks read with no system call: a receive area the
+ * kernel writes (&struct msgpool_ring_rx, then &struct msgpool_ring_msg
+ * entries) and a completion area the reader writes (&struct
+ * msgpool_ring_comp, then tokens).  Indexes run freely and wrap at 2^32;
+ * entry i of a ring of n entries is at i & (n - 1).  man 4 msgpool gives
+ * the protocol.
  */
 
 #define MSGPOOL_RING_MIN	2	/* entries of each ring, a power of two */
