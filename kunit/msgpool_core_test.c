@@ -63,6 +63,10 @@ static const struct msgpool_class mpt_cfg3[] = {
 	{ .slot_size = 4096, .nr_slots = 2 },
 };
 
+static const struct msgpool_class mpt_one[] = {
+	{ .slot_size = 64, .nr_slots = 1 },
+};
+
 #define MPT_MANY	700
 
 static const struct msgpool_class mpt_many[] = {
@@ -109,6 +113,15 @@ static struct mpt *mpt_setup(struct kunit *test,
 	f->up = true;
 	return f;
 }
+
+/* A suite of cases that each build their pool with mpt_setup(). */
+#define MPT_SUITE(suite, suite_name, cases)			\
+	static struct kunit_suite suite = {			\
+		.name = suite_name,				\
+		.init = mpt_init,				\
+		.exit = mpt_exit,				\
+		.test_cases = cases,				\
+	}
 
 /* The peer closes (or dies); a new one takes its place and its id. */
 static void mpt_crash(struct mpt *f, struct mp_peer *peer)
@@ -399,12 +412,7 @@ static struct kunit_case mpt_freelist_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_freelist_suite = {
-	.name = "msgpool_freelist",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_freelist_cases,
-};
+MPT_SUITE(mpt_freelist_suite, "msgpool_freelist", mpt_freelist_cases);
 
 /* Per-peer caches. */
 
@@ -714,12 +722,7 @@ static struct kunit_case mpt_mag_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_mag_suite = {
-	.name = "msgpool_cache",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_mag_cases,
-};
+MPT_SUITE(mpt_mag_suite, "msgpool_cache", mpt_mag_cases);
 
 /* Tokens. */
 
@@ -1129,12 +1132,7 @@ static struct kunit_case mpt_token_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_token_suite = {
-	.name = "msgpool_token",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_token_cases,
-};
+MPT_SUITE(mpt_token_suite, "msgpool_token", mpt_token_cases);
 
 /* Pool shapes: validation, layout, allocation failure. */
 
@@ -1259,12 +1257,7 @@ static struct kunit_case mpt_config_cases_run[] = {
 	{}
 };
 
-static struct kunit_suite mpt_config_suite = {
-	.name = "msgpool_config",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_config_cases_run,
-};
+MPT_SUITE(mpt_config_suite, "msgpool_config", mpt_config_cases_run);
 
 /* Class selection, over several pool shapes. */
 
@@ -1366,12 +1359,7 @@ static struct kunit_case mpt_class_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_class_suite = {
-	.name = "msgpool_class",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_class_cases,
-};
+MPT_SUITE(mpt_class_suite, "msgpool_class", mpt_class_cases);
 
 /* The slot state machine: one case per (state, op, peer). */
 
@@ -1601,12 +1589,7 @@ static struct kunit_case mpt_state_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_state_suite = {
-	.name = "msgpool_state",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_state_cases,
-};
+MPT_SUITE(mpt_state_suite, "msgpool_state", mpt_state_cases);
 
 /* Message headers and the pool's sequence. */
 
@@ -1720,12 +1703,7 @@ static struct kunit_case mpt_message_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_message_suite = {
-	.name = "msgpool_message",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_message_cases,
-};
+MPT_SUITE(mpt_message_suite, "msgpool_message", mpt_message_cases);
 
 /* Borrow accounting. */
 
@@ -2113,12 +2091,7 @@ static struct kunit_case mpt_borrow_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_borrow_suite = {
-	.name = "msgpool_borrow",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_borrow_cases,
-};
+MPT_SUITE(mpt_borrow_suite, "msgpool_borrow", mpt_borrow_cases);
 
 /* Peer reclaim and poisoning. */
 
@@ -2319,12 +2292,7 @@ static struct kunit_case mpt_reclaim_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_reclaim_suite = {
-	.name = "msgpool_reclaim",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_reclaim_cases,
-};
+MPT_SUITE(mpt_reclaim_suite, "msgpool_reclaim", mpt_reclaim_cases);
 
 /* Publish, subscribe and take, as the cases below do them. */
 
@@ -2347,6 +2315,16 @@ static u64 mpt_publish(struct mpt *f, struct mp_peer *peer, u32 len, u64 tag)
 	    mp_publish(&f->pool, peer, ref.token, &hdr))
 		return 0;
 	return ref.token;
+}
+
+/* a publishes messages tagged @first to @last, of 8 bytes each. */
+static void mpt_publish_tags(struct kunit *test, struct mpt *f, u64 first,
+			     u64 last)
+{
+	u64 tag;
+
+	for (tag = first; tag <= last; tag++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, tag), 0ULL);
 }
 
 /*
@@ -2416,10 +2394,7 @@ static void mpt_waiter_end(struct kunit *test, struct mpt_waiter *w)
 
 static void mpt_wait_for_slot(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
 	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
 				.flags = MSGPOOL_F_WAIT };
 	u64 t = mpt_store(f, &f->a, 1, 0);
@@ -2513,10 +2488,7 @@ static void mpt_wait_ends_poisoned(struct kunit *test)
 /* Without overwrite, a loan waits for the readers of the pool. */
 static void mpt_wait_backpressure(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
 	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
 				.flags = MSGPOOL_F_WAIT };
 	u64 t = 0;
@@ -2535,10 +2507,7 @@ static void mpt_wait_backpressure(struct kunit *test)
 /* A taken message is no victim; untaken again, a waiting loan gets it. */
 static void mpt_wait_overwrite(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
 	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
 				.flags = MSGPOOL_F_WAIT };
 	u64 t = 0;
@@ -2569,12 +2538,7 @@ static struct kunit_case mpt_wait_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_wait_suite = {
-	.name = "msgpool_wait",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_wait_cases,
-};
+MPT_SUITE(mpt_wait_suite, "msgpool_wait", mpt_wait_cases);
 
 /* Publish/subscribe: the published-slot state machine, reader reclaim. */
 
@@ -2761,12 +2725,10 @@ static void mpt_pubsub_reader_reclaim(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = 0;
-	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 1);
-	for (i = 1; i <= 4; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 4);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t), 1);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, NULL), 1);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, NULL), 2);
@@ -2796,12 +2758,10 @@ static const struct msgpool_class mpt_three[] = {
 static struct mpt *mpt_fall_behind(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_three, 1);
-	int i;
 
 	f->pool.overwrite = true;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 5);
 	return f;
 }
 
@@ -2835,12 +2795,10 @@ static void mpt_overwrite_victim_fits(struct kunit *test)
 	struct mpt *f = mpt_setup(test, two, 2);
 	struct mp_ref ref;
 	u64 t = 0;
-	int i;
 
 	f->pool.overwrite = true;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 5);
 	/* 1 and 2 went: 3, 4, 5 are left. */
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 3U);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t), 3);
@@ -2861,7 +2819,6 @@ static void mpt_take_reports_lost(struct kunit *test)
 {
 	struct mpt *f = mpt_fall_behind(test);
 	u64 t = 0;
-	int i;
 
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, &t), 3);
 	KUNIT_EXPECT_EQ(test, f->lost, 2U);
@@ -2870,8 +2827,7 @@ static void mpt_take_reports_lost(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->lost, 0U);
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
 	/* 6 and 7 fill the slots of 3 and 4; 8 drops 5. */
-	for (i = 6; i <= 8; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 6, 8);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 6);
 	KUNIT_EXPECT_EQ(test, f->lost, 1U);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 7);
@@ -2927,12 +2883,10 @@ static void mpt_reader_limit_drops_oldest(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mp_census c;
-	int i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 5);
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 2U);
 	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 3U);
 	/* Their slots are free again: no writer waits for a slow reader. */
@@ -2951,15 +2905,13 @@ static void mpt_reader_limit_per_reader(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = 0;
-	int i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 1);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, &t), 1);
-	for (i = 2; i <= 3; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 2, 3);
 	/* r dropped 1, which c still holds. */
 	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 1U);
 	KUNIT_EXPECT_EQ(test, f->pool.lost[1], 0U);
@@ -2981,12 +2933,10 @@ static void mpt_reader_limit_takes(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t1 = 0, t2 = 0;
-	int i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 2; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 2);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t1), 1);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t2), 2);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 3), 0ULL);
@@ -3146,12 +3096,7 @@ static struct kunit_case mpt_pubsub_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_pubsub_suite = {
-	.name = "msgpool_pubsub",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_pubsub_cases,
-};
+MPT_SUITE(mpt_pubsub_suite, "msgpool_pubsub", mpt_pubsub_cases);
 
 /* Reader rings: the kernel's rx ring and the reader's completion ring. */
 
@@ -3174,9 +3119,9 @@ static void mpt_ring_fill(struct mp_ring *ring, struct msgpool_ring_msg *msg,
 	msg->lost = lost;
 }
 
-/* Rings of @entries for @peer, attached; NULL if the attach failed. */
-static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
-				 struct mp_peer *peer, u32 entries, int *err)
+/* r's rings of @entries, with mp_ring_attach()'s error in *@err. */
+static struct mpt_ring *mpt_ring_try(struct kunit *test, struct mpt *f,
+				     u32 entries, int *err)
 {
 	struct mpt_ring *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 
@@ -3192,8 +3137,19 @@ static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.msgs);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.comp);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.tokens);
-	*err = mp_ring_attach(&f->pool, peer, &t->ring);
-	return *err ? NULL : t;
+	*err = mp_ring_attach(&f->pool, &f->r, &t->ring);
+	return t;
+}
+
+/* r's rings of @entries, attached. */
+static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
+				 u32 entries)
+{
+	int err;
+	struct mpt_ring *t = mpt_ring_try(test, f, entries, &err);
+
+	KUNIT_ASSERT_EQ(test, err, 0);
+	return t;
 }
 
 /* The reader reads its next rx entry: its tag, or -1 if there is none. */
@@ -3230,11 +3186,11 @@ static void mpt_ring_attach_refused(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	int err;
 
-	KUNIT_EXPECT_PTR_EQ(test, mpt_ring(test, f, &f->r, 4, &err), NULL);
+	mpt_ring_try(test, f, 4, &err);
 	KUNIT_EXPECT_EQ(test, err, -ENOENT);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, mpt_ring(test, f, &f->r, 4, &err));
-	KUNIT_EXPECT_PTR_EQ(test, mpt_ring(test, f, &f->r, 4, &err), NULL);
+	mpt_ring(test, f, 4);
+	mpt_ring_try(test, f, 4, &err);
 	KUNIT_EXPECT_EQ(test, err, -EALREADY);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->c), -ENOENT);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
@@ -3246,13 +3202,11 @@ static void mpt_ring_publish_fills(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0, u;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	u = mpt_publish(f, &f->a, 8, 1);
 	KUNIT_ASSERT_NE(test, u, 0ULL);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 2), 0ULL);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
 	KUNIT_EXPECT_EQ(test, t->filled, 2U);
@@ -3273,11 +3227,10 @@ static void mpt_ring_completion_frees(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token[3];
-	int err, i;
+	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	for (i = 0; i < 3; i++) {
 		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
 		KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token[i]), i);
@@ -3303,13 +3256,11 @@ static void mpt_ring_no_overrun(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
-	int err, i;
+	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 2, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 2);
+	mpt_publish_tags(test, f, 0, 4);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 3U);
 	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->r, false));
@@ -3330,15 +3281,13 @@ static void mpt_ring_lies(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 mine = 0, theirs = 0;
-	int err;
 
 	/* Reader 0 alone gets the first message, reader 1 the second too. */
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 0);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, &theirs), 1);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 1);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 2), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &mine), 2);
 	/* Made up: checked and refused; zero: past what it holds, skipped. */
@@ -3385,11 +3334,9 @@ static void mpt_ring_budget(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 1);
 	mpt_ring_complete(t, 1);
@@ -3408,13 +3355,10 @@ static void mpt_ring_need_wakeup(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 16, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 10; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 16);
+	mpt_publish_tags(test, f, 0, 9);
 	KUNIT_ASSERT_EQ(test, mpt_available(f), 0ULL);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, 0U);
 	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->a, true) ||
@@ -3433,11 +3377,9 @@ static void mpt_ring_unsubscribe(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mp_unsubscribe(&f->pool, &f->r), 0);
 	KUNIT_EXPECT_EQ(test, f->pool.ring_mask, 0ULL);
@@ -3455,13 +3397,10 @@ static void mpt_ring_reclaim(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 6; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 4);
+	mpt_publish_tags(test, f, 0, 5);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	mpt_crash(f, &f->r);
@@ -3475,14 +3414,11 @@ static void mpt_ring_reader_limit(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 8, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 4; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 8);
+	mpt_publish_tags(test, f, 0, 3);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
 	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
@@ -3496,19 +3432,14 @@ static void mpt_ring_reader_limit(struct kunit *test)
 /* A loan asleep for a slot raises NEED_WAKEUP; the reader's sync ends it. */
 static void mpt_ring_wakes_loan(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
 	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
 				.flags = MSGPOOL_F_WAIT };
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 2, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 2);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
@@ -3525,21 +3456,17 @@ static void mpt_ring_wakes_loan(struct kunit *test)
 /* A ring attached while a loan sleeps is asked to call in too. */
 static void mpt_ring_attach_asks(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
 	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
 				.flags = MSGPOOL_F_WAIT };
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
+	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
 	mpt_waiter_start(test, &w);
-	t = mpt_ring(test, f, &f->r, 2, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 2);
 	/* The waiter wakes, asks, and sleeps again: at most 10 s. */
 	for (i = 0; i < 10000 && !READ_ONCE(t->ring.rx->flags); i++)
 		usleep_range(500, 1000);
@@ -3568,12 +3495,7 @@ static struct kunit_case mpt_ring_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_ring_suite = {
-	.name = "msgpool_ring",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_ring_cases,
-};
+MPT_SUITE(mpt_ring_suite, "msgpool_ring", mpt_ring_cases);
 
 /* The census, against the slots. */
 
@@ -3833,10 +3755,7 @@ static void mpt_census_peers(struct kunit *test)
  */
 static void mpt_census_moment(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
 	u64 t = mpt_store(f, &f->a, 1, 0);
 	struct mp_census c;
 
@@ -4008,12 +3927,7 @@ static struct kunit_case mpt_census_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_census_suite = {
-	.name = "msgpool_census",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_census_cases,
-};
+MPT_SUITE(mpt_census_suite, "msgpool_census", mpt_census_cases);
 
 kunit_test_suites(&mpt_freelist_suite, &mpt_mag_suite, &mpt_token_suite,
 		  &mpt_config_suite, &mpt_class_suite, &mpt_state_suite, &mpt_message_suite,
