@@ -2371,6 +2371,11 @@ static int mpt_waiter_fn(void *data)
 	kthread_complete_and_exit(&w->done, 0);
 }
 
+/* b's loan, waiting for a slot. */
+#define MPT_LOAN_WAITER(pool_f)						\
+	{ .f = (pool_f), .peer = &(pool_f)->b, .loan = true,		\
+	  .flags = MSGPOOL_F_WAIT }
+
 /* Starts @w; returns once it sleeps on the pool's queue (or is done). */
 static void mpt_waiter_start(struct kunit *test, struct mpt_waiter *w)
 {
@@ -2384,25 +2389,25 @@ static void mpt_waiter_start(struct kunit *test, struct mpt_waiter *w)
 	KUNIT_EXPECT_FALSE(test, completion_done(&w->done));
 }
 
-static void mpt_waiter_end(struct kunit *test, struct mpt_waiter *w)
+/* Waits for @w to end; returns what its loan or borrow returned. */
+static int mpt_waiter_end(struct kunit *test, struct mpt_waiter *w)
 {
 	if (!wait_for_completion_timeout(&w->done, 30 * HZ)) {
 		kunit_err(test, "waiter still asleep after 30s");
 		wait_for_completion(&w->done);
 	}
+	return w->err;
 }
 
 static void mpt_wait_for_slot(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 t = mpt_store(f, &f->a, 1, 0);
 
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, t), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 	KUNIT_EXPECT_PTR_EQ(test, mpt_slot(f, w.ref.token)->owner, &f->b);
 }
@@ -2411,15 +2416,13 @@ static void mpt_wait_for_slot(struct kunit *test)
 static void mpt_wait_for_cached_slot(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 tok[MPT_MAG_SLOTS];
 
 	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, MPT_MAG_SLOTS));
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_discard(&f->pool, &f->a, tok[5]), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, tok[5]));
 	KUNIT_EXPECT_EQ(test, mpt_available(f), 0ULL);
 }
@@ -2434,8 +2437,7 @@ static void mpt_wait_for_writer(struct kunit *test)
 			0);
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, w.token, 0, 0), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mpt_slot(f, w.token)->readers), 1);
 }
 
@@ -2451,8 +2453,7 @@ static void mpt_wait_for_readers(struct kunit *test)
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, w.token, 0, 0), 0);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->c, w.token, 0, 0), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, mpt_slot(f, w.token)->writer, f->a.id);
 }
 
@@ -2467,8 +2468,7 @@ static void mpt_wait_ends_stale(struct kunit *test)
 	w.token = ref.token;
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_discard(&f->pool, &f->a, ref.token), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, -ESTALE);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), -ESTALE);
 }
 
 static void mpt_wait_ends_poisoned(struct kunit *test)
@@ -2481,16 +2481,14 @@ static void mpt_wait_ends_poisoned(struct kunit *test)
 			0);
 	mpt_waiter_start(test, &w);
 	mpt_crash(f, &f->c);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, -EOWNERDEAD);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), -EOWNERDEAD);
 }
 
 /* Without overwrite, a loan waits for the readers of the pool. */
 static void mpt_wait_backpressure(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 t = 0;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
@@ -2499,8 +2497,7 @@ static void mpt_wait_backpressure(struct kunit *test)
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, &t), 1);
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 }
 
@@ -2508,8 +2505,7 @@ static void mpt_wait_backpressure(struct kunit *test)
 static void mpt_wait_overwrite(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 t = 0;
 
 	f->pool.overwrite = true;
@@ -2520,8 +2516,7 @@ static void mpt_wait_overwrite(struct kunit *test)
 	mpt_waiter_start(test, &w);
 	/* Untaken again, by c: the waiter takes it over. */
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->c, NULL), -EAGAIN);
 }
@@ -3433,8 +3428,7 @@ static void mpt_ring_reader_limit(struct kunit *test)
 static void mpt_ring_wakes_loan(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	struct mpt_ring *t;
 	u64 token = 0;
 
@@ -3447,8 +3441,7 @@ static void mpt_ring_wakes_loan(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, token));
 	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags), 0U);
 }
@@ -3457,8 +3450,7 @@ static void mpt_ring_wakes_loan(struct kunit *test)
 static void mpt_ring_attach_asks(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	struct mpt_ring *t;
 	u64 token = 0;
 	int i;
@@ -3475,8 +3467,7 @@ static void mpt_ring_attach_asks(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 }
 
 static struct kunit_case mpt_ring_cases[] = {
