@@ -2747,12 +2747,13 @@ static const struct msgpool_class mpt_three[] = {
 };
 
 /*
- * Overwrite-oldest, three slots, reader r and five messages it has not
- * taken: 1 and 2 went.
+ * Overwrite-oldest, a pool of three slots, reader r and five messages it
+ * has not taken: 1 and 2 went.
  */
-static struct mpt *mpt_fall_behind(struct kunit *test)
+static struct mpt *mpt_fall_behind(struct kunit *test,
+				   const struct msgpool_class *cls, u32 nr)
 {
-	struct mpt *f = mpt_setup(test, mpt_three, 1);
+	struct mpt *f = mpt_setup(test, cls, nr);
 
 	f->pool.overwrite = true;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
@@ -2763,7 +2764,7 @@ static struct mpt *mpt_fall_behind(struct kunit *test)
 /* Overwrite-oldest: a full pool drops its oldest untaken message. */
 static void mpt_overwrite_oldest(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 	struct mp_ref ref;
 	u64 t = 0;
 
@@ -2787,14 +2788,10 @@ static void mpt_overwrite_victim_fits(struct kunit *test)
 		{ .slot_size = 64, .nr_slots = 2 },
 		{ .slot_size = 256, .nr_slots = 1 },
 	};
-	struct mpt *f = mpt_setup(test, two, 2);
+	struct mpt *f = mpt_fall_behind(test, two, 2);
 	struct mp_ref ref;
 	u64 t = 0;
 
-	f->pool.overwrite = true;
-	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	mpt_publish_tags(test, f, 1, 5);
-	/* 1 and 2 went: 3, 4, 5 are left. */
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 3U);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t), 3);
 	/* Too big for the small slots: only the big one may go. */
@@ -2812,7 +2809,7 @@ static void mpt_overwrite_victim_fits(struct kunit *test)
 /* A reader that fell behind learns at its next take what it lost. */
 static void mpt_take_reports_lost(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 	u64 t = 0;
 
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, &t), 3);
@@ -2852,7 +2849,7 @@ static void mpt_lost_per_reader(struct kunit *test)
 /* A new subscription starts with nothing lost. */
 static void mpt_lost_reset_by_subscribe(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 
 	KUNIT_ASSERT_EQ(test, mp_unsubscribe(&f->pool, &f->r), 0);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
@@ -2864,7 +2861,7 @@ static void mpt_lost_reset_by_subscribe(struct kunit *test)
 /* The count of lost messages stops at U32_MAX rather than wrap. */
 static void mpt_lost_saturates(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 
 	f->pool.lost[0] = U32_MAX - 1;
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 6), 0ULL);
