@@ -213,6 +213,14 @@ static s64 mpt_count(atomic64_t *counter)
 	return atomic64_read(counter);
 }
 
+/* Runs @fn(@data) in a kthread, which completes @done as it exits. */
+static bool mpt_kthread_run(int (*fn)(void *), void *data,
+			    struct completion *done)
+{
+	init_completion(done);
+	return !IS_ERR(kthread_run(fn, data, "%ps", fn));
+}
+
 /* A fixed sequence of pseudorandom numbers (xorshift32). */
 static u32 mpt_rand(u32 *state)
 {
@@ -366,7 +374,6 @@ static void mpt_freelist_concurrent(struct kunit *test)
 	};
 	struct mpt *f = mpt_setup(test, cls, 1);
 	atomic_t errors = ATOMIC_INIT(0);
-	struct task_struct *task;
 	struct mpt_popper *p;
 	unsigned long *owned;
 	int i, started;
@@ -381,10 +388,8 @@ static void mpt_freelist_concurrent(struct kunit *test)
 		p[started].pool = &f->pool;
 		p[started].owned = owned;
 		p[started].errors = &errors;
-		init_completion(&p[started].done);
-		task = kthread_run(mpt_popper_fn, &p[started], "mpt_popper/%d",
-				   started);
-		if (IS_ERR(task))
+		if (!mpt_kthread_run(mpt_popper_fn, &p[started],
+				     &p[started].done))
 			break;
 	}
 	for (i = 0; i < started; i++)
@@ -675,7 +680,6 @@ static void mpt_mag_concurrent(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
 	atomic_t ready = ATOMIC_INIT(0);
 	struct mpt_mag_worker *w;
-	struct task_struct *task;
 	struct mp_census c;
 	int i, started;
 
@@ -686,10 +690,8 @@ static void mpt_mag_concurrent(struct kunit *test)
 		w[started].ready = &ready;
 		w[started].held = started % 2 ? MPT_MAG_MANY : MPT_MAG_FEW;
 		mp_peer_init(&w[started].peer, MPT_ID_MORE + started, true);
-		init_completion(&w[started].done);
-		task = kthread_run(mpt_mag_worker_fn, &w[started],
-				   "mpt_mag/%d", started);
-		if (IS_ERR(task)) {
+		if (!mpt_kthread_run(mpt_mag_worker_fn, &w[started],
+				     &w[started].done)) {
 			/* Those started must not wait for it. */
 			atomic_add(MPT_THREADS, &ready);
 			break;
@@ -2379,11 +2381,7 @@ static int mpt_waiter_fn(void *data)
 /* Starts @w; returns once it sleeps on the pool's queue (or is done). */
 static void mpt_waiter_start(struct kunit *test, struct mpt_waiter *w)
 {
-	struct task_struct *task;
-
-	init_completion(&w->done);
-	task = kthread_run(mpt_waiter_fn, w, "mpt_waiter");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	KUNIT_ASSERT_TRUE(test, mpt_kthread_run(mpt_waiter_fn, w, &w->done));
 	while (!wq_has_sleeper(&w->f->pool.wq) && !completion_done(&w->done))
 		usleep_range(200, 500);
 	KUNIT_EXPECT_FALSE(test, completion_done(&w->done));
@@ -3008,7 +3006,6 @@ static void mpt_pubsub_threads(struct kunit *test)
 		{ .pool = &f->pool, .peer = &f->r },
 		{ .pool = &f->pool, .peer = &f->c },
 	};
-	struct task_struct *task;
 	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
 	int i, started;
@@ -3016,13 +3013,10 @@ static void mpt_pubsub_threads(struct kunit *test)
 
 	for (i = 0; i < 2; i++)
 		KUNIT_ASSERT_EQ(test, mpt_subscribe(f, r[i].peer), i);
-	for (started = 0; started < 2; started++) {
-		init_completion(&r[started].done);
-		task = kthread_run(mpt_reader_fn, &r[started], "mpt_reader/%d",
-				   started);
-		if (IS_ERR(task))
+	for (started = 0; started < 2; started++)
+		if (!mpt_kthread_run(mpt_reader_fn, &r[started],
+				     &r[started].done))
 			break;
-	}
 	KUNIT_EXPECT_EQ(test, started, 2);
 	for (seq = 1; seq <= MPT_MESSAGES && started == 2; seq++) {
 		hdr = mpt_hdr(8, seq);
@@ -3524,34 +3518,28 @@ static void mpt_census_walk(struct mp_pool *pool, struct mp_census *c)
 	}
 }
 
-/* What the slots say @peer owns, fills and write-borrows. */
-static void mpt_peer_walk(struct mp_pool *pool, struct mp_peer *peer,
-			  struct mp_peer_census *c)
-{
-	struct mp_slot *slot;
-	u32 i;
-
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < pool->capacity; i++) {
-		slot = &pool->slots[i];
-		down_read(&slot->sem);
-		c->owned += slot->owner == peer;
-		if (slot->writer == peer->id && slot->state == MP_SLOT_LOANED)
-			c->loans++;
-		else if (slot->writer == peer->id)
-			c->writes++;
-		up_read(&slot->sem);
-	}
-}
-
-/* The peer's census against the slots; returns its read borrows. */
+/*
+ * The peer's census against what the slots say it owns, fills and
+ * write-borrows; returns its read borrows.
+ */
 static u64 mpt_peer_expect(struct kunit *test, struct mp_pool *pool,
 			   struct mp_peer *peer, const char *step)
 {
-	struct mp_peer_census kept, walked;
+	struct mp_peer_census kept, walked = { 0 };
+	struct mp_slot *slot;
+	u32 i;
 
 	mp_peer_census(peer, &kept);
-	mpt_peer_walk(pool, peer, &walked);
+	for (i = 0; i < pool->capacity; i++) {
+		slot = &pool->slots[i];
+		down_read(&slot->sem);
+		walked.owned += slot->owner == peer;
+		if (slot->writer == peer->id && slot->state == MP_SLOT_LOANED)
+			walked.loans++;
+		else if (slot->writer == peer->id)
+			walked.writes++;
+		up_read(&slot->sem);
+	}
 	KUNIT_EXPECT_EQ_MSG(test, kept.owned, walked.owned, "%s: peer %u",
 			    step, peer->id);
 	KUNIT_EXPECT_EQ_MSG(test, kept.loans, walked.loans, "%s: peer %u",
@@ -3807,7 +3795,6 @@ static int mpt_census_worker_fn(void *data)
 static int mpt_census_start(struct mpt *f, struct mpt_census_worker *w,
 			    u64 *tok, u32 nr)
 {
-	struct task_struct *task;
 	int i;
 
 	for (i = 0; i < (int)nr; i++) {
@@ -3821,10 +3808,7 @@ static int mpt_census_start(struct mpt *f, struct mpt_census_worker *w,
 		w[i].nr_tok = nr;
 		w[i].seed = i + 1;
 		mp_peer_init(&w[i].peer, MPT_ID_MORE + i, true);
-		init_completion(&w[i].done);
-		task = kthread_run(mpt_census_worker_fn, &w[i],
-				   "mpt_census/%d", i);
-		if (IS_ERR(task))
+		if (!mpt_kthread_run(mpt_census_worker_fn, &w[i], &w[i].done))
 			break;
 	}
 	return i;
