@@ -63,6 +63,10 @@ static const struct msgpool_class mpt_cfg3[] = {
 	{ .slot_size = 4096, .nr_slots = 2 },
 };
 
+static const struct msgpool_class mpt_one[] = {
+	{ .slot_size = 64, .nr_slots = 1 },
+};
+
 #define MPT_MANY	700
 
 static const struct msgpool_class mpt_many[] = {
@@ -109,6 +113,15 @@ static struct mpt *mpt_setup(struct kunit *test,
 	f->up = true;
 	return f;
 }
+
+/* A suite of cases that each build their pool with mpt_setup(). */
+#define MPT_SUITE(suite, suite_name, cases)			\
+	static struct kunit_suite suite = {			\
+		.name = suite_name,				\
+		.init = mpt_init,				\
+		.exit = mpt_exit,				\
+		.test_cases = cases,				\
+	}
 
 /* The peer closes (or dies); a new one takes its place and its id. */
 static void mpt_crash(struct mpt *f, struct mp_peer *peer)
@@ -198,6 +211,14 @@ static u64 mpt_available(struct mpt *f)
 static s64 mpt_count(atomic64_t *counter)
 {
 	return atomic64_read(counter);
+}
+
+/* Runs @fn(@data) in a kthread, which completes @done as it exits. */
+static bool mpt_kthread_run(int (*fn)(void *), void *data,
+			    struct completion *done)
+{
+	init_completion(done);
+	return !IS_ERR(kthread_run(fn, data, "%ps", fn));
 }
 
 /* A fixed sequence of pseudorandom numbers (xorshift32). */
@@ -353,7 +374,6 @@ static void mpt_freelist_concurrent(struct kunit *test)
 	};
 	struct mpt *f = mpt_setup(test, cls, 1);
 	atomic_t errors = ATOMIC_INIT(0);
-	struct task_struct *task;
 	struct mpt_popper *p;
 	unsigned long *owned;
 	int i, started;
@@ -368,10 +388,8 @@ static void mpt_freelist_concurrent(struct kunit *test)
 		p[started].pool = &f->pool;
 		p[started].owned = owned;
 		p[started].errors = &errors;
-		init_completion(&p[started].done);
-		task = kthread_run(mpt_popper_fn, &p[started], "mpt_popper/%d",
-				   started);
-		if (IS_ERR(task))
+		if (!mpt_kthread_run(mpt_popper_fn, &p[started],
+				     &p[started].done))
 			break;
 	}
 	for (i = 0; i < started; i++)
@@ -399,12 +417,7 @@ static struct kunit_case mpt_freelist_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_freelist_suite = {
-	.name = "msgpool_freelist",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_freelist_cases,
-};
+MPT_SUITE(mpt_freelist_suite, "msgpool_freelist", mpt_freelist_cases);
 
 /* Per-peer caches. */
 
@@ -667,7 +680,6 @@ static void mpt_mag_concurrent(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
 	atomic_t ready = ATOMIC_INIT(0);
 	struct mpt_mag_worker *w;
-	struct task_struct *task;
 	struct mp_census c;
 	int i, started;
 
@@ -678,10 +690,8 @@ static void mpt_mag_concurrent(struct kunit *test)
 		w[started].ready = &ready;
 		w[started].held = started % 2 ? MPT_MAG_MANY : MPT_MAG_FEW;
 		mp_peer_init(&w[started].peer, MPT_ID_MORE + started, true);
-		init_completion(&w[started].done);
-		task = kthread_run(mpt_mag_worker_fn, &w[started],
-				   "mpt_mag/%d", started);
-		if (IS_ERR(task)) {
+		if (!mpt_kthread_run(mpt_mag_worker_fn, &w[started],
+				     &w[started].done)) {
 			/* Those started must not wait for it. */
 			atomic_add(MPT_THREADS, &ready);
 			break;
@@ -714,12 +724,7 @@ static struct kunit_case mpt_mag_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_mag_suite = {
-	.name = "msgpool_cache",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_mag_cases,
-};
+MPT_SUITE(mpt_mag_suite, "msgpool_cache", mpt_mag_cases);
 
 /* Tokens. */
 
@@ -1129,12 +1134,7 @@ static struct kunit_case mpt_token_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_token_suite = {
-	.name = "msgpool_token",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_token_cases,
-};
+MPT_SUITE(mpt_token_suite, "msgpool_token", mpt_token_cases);
 
 /* Pool shapes: validation, layout, allocation failure. */
 
@@ -1259,12 +1259,7 @@ static struct kunit_case mpt_config_cases_run[] = {
 	{}
 };
 
-static struct kunit_suite mpt_config_suite = {
-	.name = "msgpool_config",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_config_cases_run,
-};
+MPT_SUITE(mpt_config_suite, "msgpool_config", mpt_config_cases_run);
 
 /* Class selection, over several pool shapes. */
 
@@ -1366,12 +1361,7 @@ static struct kunit_case mpt_class_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_class_suite = {
-	.name = "msgpool_class",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_class_cases,
-};
+MPT_SUITE(mpt_class_suite, "msgpool_class", mpt_class_cases);
 
 /* The slot state machine: one case per (state, op, peer). */
 
@@ -1601,12 +1591,7 @@ static struct kunit_case mpt_state_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_state_suite = {
-	.name = "msgpool_state",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_state_cases,
-};
+MPT_SUITE(mpt_state_suite, "msgpool_state", mpt_state_cases);
 
 /* Message headers and the pool's sequence. */
 
@@ -1720,12 +1705,7 @@ static struct kunit_case mpt_message_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_message_suite = {
-	.name = "msgpool_message",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_message_cases,
-};
+MPT_SUITE(mpt_message_suite, "msgpool_message", mpt_message_cases);
 
 /* Borrow accounting. */
 
@@ -2113,12 +2093,7 @@ static struct kunit_case mpt_borrow_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_borrow_suite = {
-	.name = "msgpool_borrow",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_borrow_cases,
-};
+MPT_SUITE(mpt_borrow_suite, "msgpool_borrow", mpt_borrow_cases);
 
 /* Peer reclaim and poisoning. */
 
@@ -2319,12 +2294,7 @@ static struct kunit_case mpt_reclaim_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_reclaim_suite = {
-	.name = "msgpool_reclaim",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_reclaim_cases,
-};
+MPT_SUITE(mpt_reclaim_suite, "msgpool_reclaim", mpt_reclaim_cases);
 
 /* Publish, subscribe and take, as the cases below do them. */
 
@@ -2347,6 +2317,16 @@ static u64 mpt_publish(struct mpt *f, struct mp_peer *peer, u32 len, u64 tag)
 	    mp_publish(&f->pool, peer, ref.token, &hdr))
 		return 0;
 	return ref.token;
+}
+
+/* a publishes messages tagged @first to @last, of 8 bytes each. */
+static void mpt_publish_tags(struct kunit *test, struct mpt *f, u64 first,
+			     u64 last)
+{
+	u64 tag;
+
+	for (tag = first; tag <= last; tag++)
+		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, tag), 0ULL);
 }
 
 /*
@@ -2393,41 +2373,39 @@ static int mpt_waiter_fn(void *data)
 	kthread_complete_and_exit(&w->done, 0);
 }
 
+/* b's loan, waiting for a slot. */
+#define MPT_LOAN_WAITER(pool_f)						\
+	{ .f = (pool_f), .peer = &(pool_f)->b, .loan = true,		\
+	  .flags = MSGPOOL_F_WAIT }
+
 /* Starts @w; returns once it sleeps on the pool's queue (or is done). */
 static void mpt_waiter_start(struct kunit *test, struct mpt_waiter *w)
 {
-	struct task_struct *task;
-
-	init_completion(&w->done);
-	task = kthread_run(mpt_waiter_fn, w, "mpt_waiter");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	KUNIT_ASSERT_TRUE(test, mpt_kthread_run(mpt_waiter_fn, w, &w->done));
 	while (!wq_has_sleeper(&w->f->pool.wq) && !completion_done(&w->done))
 		usleep_range(200, 500);
 	KUNIT_EXPECT_FALSE(test, completion_done(&w->done));
 }
 
-static void mpt_waiter_end(struct kunit *test, struct mpt_waiter *w)
+/* Waits for @w to end; returns what its loan or borrow returned. */
+static int mpt_waiter_end(struct kunit *test, struct mpt_waiter *w)
 {
 	if (!wait_for_completion_timeout(&w->done, 30 * HZ)) {
 		kunit_err(test, "waiter still asleep after 30s");
 		wait_for_completion(&w->done);
 	}
+	return w->err;
 }
 
 static void mpt_wait_for_slot(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 t = mpt_store(f, &f->a, 1, 0);
 
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_free(&f->pool, &f->a, t), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 	KUNIT_EXPECT_PTR_EQ(test, mpt_slot(f, w.ref.token)->owner, &f->b);
 }
@@ -2436,15 +2414,13 @@ static void mpt_wait_for_slot(struct kunit *test)
 static void mpt_wait_for_cached_slot(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_mag_cfg, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 tok[MPT_MAG_SLOTS];
 
 	KUNIT_ASSERT_TRUE(test, mpt_loan_n(f, &f->a, tok, MPT_MAG_SLOTS));
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_discard(&f->pool, &f->a, tok[5]), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, tok[5]));
 	KUNIT_EXPECT_EQ(test, mpt_available(f), 0ULL);
 }
@@ -2459,8 +2435,7 @@ static void mpt_wait_for_writer(struct kunit *test)
 			0);
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, w.token, 0, 0), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mpt_slot(f, w.token)->readers), 1);
 }
 
@@ -2476,8 +2451,7 @@ static void mpt_wait_for_readers(struct kunit *test)
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, w.token, 0, 0), 0);
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->c, w.token, 0, 0), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, mpt_slot(f, w.token)->writer, f->a.id);
 }
 
@@ -2492,8 +2466,7 @@ static void mpt_wait_ends_stale(struct kunit *test)
 	w.token = ref.token;
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mp_discard(&f->pool, &f->a, ref.token), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, -ESTALE);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), -ESTALE);
 }
 
 static void mpt_wait_ends_poisoned(struct kunit *test)
@@ -2506,19 +2479,14 @@ static void mpt_wait_ends_poisoned(struct kunit *test)
 			0);
 	mpt_waiter_start(test, &w);
 	mpt_crash(f, &f->c);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, -EOWNERDEAD);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), -EOWNERDEAD);
 }
 
 /* Without overwrite, a loan waits for the readers of the pool. */
 static void mpt_wait_backpressure(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 t = 0;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
@@ -2527,20 +2495,15 @@ static void mpt_wait_backpressure(struct kunit *test)
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, &t), 1);
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 }
 
 /* A taken message is no victim; untaken again, a waiting loan gets it. */
 static void mpt_wait_overwrite(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	u64 t = 0;
 
 	f->pool.overwrite = true;
@@ -2551,8 +2514,7 @@ static void mpt_wait_overwrite(struct kunit *test)
 	mpt_waiter_start(test, &w);
 	/* Untaken again, by c: the waiter takes it over. */
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, t));
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->c, NULL), -EAGAIN);
 }
@@ -2569,12 +2531,7 @@ static struct kunit_case mpt_wait_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_wait_suite = {
-	.name = "msgpool_wait",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_wait_cases,
-};
+MPT_SUITE(mpt_wait_suite, "msgpool_wait", mpt_wait_cases);
 
 /* Publish/subscribe: the published-slot state machine, reader reclaim. */
 
@@ -2761,12 +2718,10 @@ static void mpt_pubsub_reader_reclaim(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = 0;
-	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 1);
-	for (i = 1; i <= 4; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 4);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t), 1);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, NULL), 1);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, NULL), 2);
@@ -2790,25 +2745,24 @@ static const struct msgpool_class mpt_three[] = {
 };
 
 /*
- * Overwrite-oldest, three slots, reader r and five messages it has not
- * taken: 1 and 2 went.
+ * Overwrite-oldest, a pool of three slots, reader r and five messages it
+ * has not taken: 1 and 2 went.
  */
-static struct mpt *mpt_fall_behind(struct kunit *test)
+static struct mpt *mpt_fall_behind(struct kunit *test,
+				   const struct msgpool_class *cls, u32 nr)
 {
-	struct mpt *f = mpt_setup(test, mpt_three, 1);
-	int i;
+	struct mpt *f = mpt_setup(test, cls, nr);
 
 	f->pool.overwrite = true;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 5);
 	return f;
 }
 
 /* Overwrite-oldest: a full pool drops its oldest untaken message. */
 static void mpt_overwrite_oldest(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 	struct mp_ref ref;
 	u64 t = 0;
 
@@ -2832,16 +2786,10 @@ static void mpt_overwrite_victim_fits(struct kunit *test)
 		{ .slot_size = 64, .nr_slots = 2 },
 		{ .slot_size = 256, .nr_slots = 1 },
 	};
-	struct mpt *f = mpt_setup(test, two, 2);
+	struct mpt *f = mpt_fall_behind(test, two, 2);
 	struct mp_ref ref;
 	u64 t = 0;
-	int i;
 
-	f->pool.overwrite = true;
-	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
-	/* 1 and 2 went: 3, 4, 5 are left. */
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 3U);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t), 3);
 	/* Too big for the small slots: only the big one may go. */
@@ -2859,9 +2807,8 @@ static void mpt_overwrite_victim_fits(struct kunit *test)
 /* A reader that fell behind learns at its next take what it lost. */
 static void mpt_take_reports_lost(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 	u64 t = 0;
-	int i;
 
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, &t), 3);
 	KUNIT_EXPECT_EQ(test, f->lost, 2U);
@@ -2870,8 +2817,7 @@ static void mpt_take_reports_lost(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->lost, 0U);
 	KUNIT_EXPECT_EQ(test, mp_mark_read(&f->pool, &f->r, t), 0);
 	/* 6 and 7 fill the slots of 3 and 4; 8 drops 5. */
-	for (i = 6; i <= 8; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 6, 8);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 6);
 	KUNIT_EXPECT_EQ(test, f->lost, 1U);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 7);
@@ -2901,7 +2847,7 @@ static void mpt_lost_per_reader(struct kunit *test)
 /* A new subscription starts with nothing lost. */
 static void mpt_lost_reset_by_subscribe(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 
 	KUNIT_ASSERT_EQ(test, mp_unsubscribe(&f->pool, &f->r), 0);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
@@ -2913,7 +2859,7 @@ static void mpt_lost_reset_by_subscribe(struct kunit *test)
 /* The count of lost messages stops at U32_MAX rather than wrap. */
 static void mpt_lost_saturates(struct kunit *test)
 {
-	struct mpt *f = mpt_fall_behind(test);
+	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 
 	f->pool.lost[0] = U32_MAX - 1;
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 6), 0ULL);
@@ -2927,12 +2873,10 @@ static void mpt_reader_limit_drops_oldest(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mp_census c;
-	int i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 5);
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 2U);
 	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 3U);
 	/* Their slots are free again: no writer waits for a slow reader. */
@@ -2951,15 +2895,13 @@ static void mpt_reader_limit_per_reader(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = 0;
-	int i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 1);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, &t), 1);
-	for (i = 2; i <= 3; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 2, 3);
 	/* r dropped 1, which c still holds. */
 	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 1U);
 	KUNIT_EXPECT_EQ(test, f->pool.lost[1], 0U);
@@ -2981,12 +2923,10 @@ static void mpt_reader_limit_takes(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t1 = 0, t2 = 0;
-	int i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 2; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 2);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t1), 1);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->r, &t2), 2);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 3), 0ULL);
@@ -3066,7 +3006,6 @@ static void mpt_pubsub_threads(struct kunit *test)
 		{ .pool = &f->pool, .peer = &f->r },
 		{ .pool = &f->pool, .peer = &f->c },
 	};
-	struct task_struct *task;
 	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
 	int i, started;
@@ -3074,13 +3013,10 @@ static void mpt_pubsub_threads(struct kunit *test)
 
 	for (i = 0; i < 2; i++)
 		KUNIT_ASSERT_EQ(test, mpt_subscribe(f, r[i].peer), i);
-	for (started = 0; started < 2; started++) {
-		init_completion(&r[started].done);
-		task = kthread_run(mpt_reader_fn, &r[started], "mpt_reader/%d",
-				   started);
-		if (IS_ERR(task))
+	for (started = 0; started < 2; started++)
+		if (!mpt_kthread_run(mpt_reader_fn, &r[started],
+				     &r[started].done))
 			break;
-	}
 	KUNIT_EXPECT_EQ(test, started, 2);
 	for (seq = 1; seq <= MPT_MESSAGES && started == 2; seq++) {
 		hdr = mpt_hdr(8, seq);
@@ -3146,12 +3082,7 @@ static struct kunit_case mpt_pubsub_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_pubsub_suite = {
-	.name = "msgpool_pubsub",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_pubsub_cases,
-};
+MPT_SUITE(mpt_pubsub_suite, "msgpool_pubsub", mpt_pubsub_cases);
 
 /* Reader rings: the kernel's rx ring and the reader's completion ring. */
 
@@ -3174,9 +3105,9 @@ static void mpt_ring_fill(struct mp_ring *ring, struct msgpool_ring_msg *msg,
 	msg->lost = lost;
 }
 
-/* Rings of @entries for @peer, attached; NULL if the attach failed. */
-static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
-				 struct mp_peer *peer, u32 entries, int *err)
+/* r's rings of @entries, with mp_ring_attach()'s error in *@err. */
+static struct mpt_ring *mpt_ring_try(struct kunit *test, struct mpt *f,
+				     u32 entries, int *err)
 {
 	struct mpt_ring *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 
@@ -3192,8 +3123,19 @@ static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.msgs);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.comp);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->ring.tokens);
-	*err = mp_ring_attach(&f->pool, peer, &t->ring);
-	return *err ? NULL : t;
+	*err = mp_ring_attach(&f->pool, &f->r, &t->ring);
+	return t;
+}
+
+/* r's rings of @entries, attached. */
+static struct mpt_ring *mpt_ring(struct kunit *test, struct mpt *f,
+				 u32 entries)
+{
+	int err;
+	struct mpt_ring *t = mpt_ring_try(test, f, entries, &err);
+
+	KUNIT_ASSERT_EQ(test, err, 0);
+	return t;
 }
 
 /* The reader reads its next rx entry: its tag, or -1 if there is none. */
@@ -3230,11 +3172,11 @@ static void mpt_ring_attach_refused(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	int err;
 
-	KUNIT_EXPECT_PTR_EQ(test, mpt_ring(test, f, &f->r, 4, &err), NULL);
+	mpt_ring_try(test, f, 4, &err);
 	KUNIT_EXPECT_EQ(test, err, -ENOENT);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, mpt_ring(test, f, &f->r, 4, &err));
-	KUNIT_EXPECT_PTR_EQ(test, mpt_ring(test, f, &f->r, 4, &err), NULL);
+	mpt_ring(test, f, 4);
+	mpt_ring_try(test, f, 4, &err);
 	KUNIT_EXPECT_EQ(test, err, -EALREADY);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->c), -ENOENT);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
@@ -3246,13 +3188,11 @@ static void mpt_ring_publish_fills(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0, u;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	u = mpt_publish(f, &f->a, 8, 1);
 	KUNIT_ASSERT_NE(test, u, 0ULL);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 2), 0ULL);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
 	KUNIT_EXPECT_EQ(test, t->filled, 2U);
@@ -3273,11 +3213,10 @@ static void mpt_ring_completion_frees(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token[3];
-	int err, i;
+	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	for (i = 0; i < 3; i++) {
 		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
 		KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token[i]), i);
@@ -3303,13 +3242,11 @@ static void mpt_ring_no_overrun(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
-	int err, i;
+	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 2, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 5; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 2);
+	mpt_publish_tags(test, f, 0, 4);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 3U);
 	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->r, false));
@@ -3330,15 +3267,13 @@ static void mpt_ring_lies(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 mine = 0, theirs = 0;
-	int err;
 
 	/* Reader 0 alone gets the first message, reader 1 the second too. */
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->c), 0);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_take(f, &f->c, &theirs), 1);
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 1);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 2), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &mine), 2);
 	/* Made up: checked and refused; zero: past what it holds, skipped. */
@@ -3385,11 +3320,9 @@ static void mpt_ring_budget(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 1);
 	mpt_ring_complete(t, 1);
@@ -3408,13 +3341,10 @@ static void mpt_ring_need_wakeup(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 16, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 10; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 16);
+	mpt_publish_tags(test, f, 0, 9);
 	KUNIT_ASSERT_EQ(test, mpt_available(f), 0ULL);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->flags, 0U);
 	KUNIT_EXPECT_TRUE(test, mp_ring_poll(&f->pool, &f->a, true) ||
@@ -3433,11 +3363,9 @@ static void mpt_ring_unsubscribe(struct kunit *test)
 {
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 4);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 1), 0ULL);
 	KUNIT_ASSERT_EQ(test, mp_unsubscribe(&f->pool, &f->r), 0);
 	KUNIT_EXPECT_EQ(test, f->pool.ring_mask, 0ULL);
@@ -3455,13 +3383,10 @@ static void mpt_ring_reclaim(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 4, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 6; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 4);
+	mpt_publish_tags(test, f, 0, 5);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	mpt_crash(f, &f->r);
@@ -3475,14 +3400,11 @@ static void mpt_ring_reader_limit(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
 
 	f->pool.reader_limit = 2;
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 8, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	for (i = 0; i < 4; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, i), 0ULL);
+	t = mpt_ring(test, f, 8);
+	mpt_publish_tags(test, f, 0, 3);
 	KUNIT_EXPECT_EQ(test, t->ring.rx->producer, 2U);
 	KUNIT_EXPECT_EQ(test, f->pool.held[0], 2U);
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
@@ -3496,19 +3418,13 @@ static void mpt_ring_reader_limit(struct kunit *test)
 /* A loan asleep for a slot raises NEED_WAKEUP; the reader's sync ends it. */
 static void mpt_ring_wakes_loan(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	t = mpt_ring(test, f, &f->r, 2, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 2);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
 	mpt_waiter_start(test, &w);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags),
@@ -3516,8 +3432,7 @@ static void mpt_ring_wakes_loan(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 	KUNIT_EXPECT_EQ(test, w.ref.slot, mpt_index(f, token));
 	KUNIT_EXPECT_EQ(test, READ_ONCE(t->ring.rx->flags), 0U);
 }
@@ -3525,21 +3440,16 @@ static void mpt_ring_wakes_loan(struct kunit *test)
 /* A ring attached while a loan sleeps is asked to call in too. */
 static void mpt_ring_attach_asks(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
-	struct mpt_waiter w = { .f = f, .peer = &f->b, .loan = true,
-				.flags = MSGPOOL_F_WAIT };
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
+	struct mpt_waiter w = MPT_LOAN_WAITER(f);
 	struct mpt_ring *t;
 	u64 token = 0;
-	int err, i;
+	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
 	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 0), 0ULL);
 	mpt_waiter_start(test, &w);
-	t = mpt_ring(test, f, &f->r, 2, &err);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	t = mpt_ring(test, f, 2);
 	/* The waiter wakes, asks, and sleeps again: at most 10 s. */
 	for (i = 0; i < 10000 && !READ_ONCE(t->ring.rx->flags); i++)
 		usleep_range(500, 1000);
@@ -3548,8 +3458,7 @@ static void mpt_ring_attach_asks(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, mpt_ring_read(t, &token), 0);
 	mpt_ring_complete(t, token);
 	KUNIT_EXPECT_EQ(test, mp_ring_sync(&f->pool, &f->r), 0);
-	mpt_waiter_end(test, &w);
-	KUNIT_EXPECT_EQ(test, w.err, 0);
+	KUNIT_EXPECT_EQ(test, mpt_waiter_end(test, &w), 0);
 }
 
 static struct kunit_case mpt_ring_cases[] = {
@@ -3568,12 +3477,7 @@ static struct kunit_case mpt_ring_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_ring_suite = {
-	.name = "msgpool_ring",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_ring_cases,
-};
+MPT_SUITE(mpt_ring_suite, "msgpool_ring", mpt_ring_cases);
 
 /* The census, against the slots. */
 
@@ -3614,34 +3518,28 @@ static void mpt_census_walk(struct mp_pool *pool, struct mp_census *c)
 	}
 }
 
-/* What the slots say @peer owns, fills and write-borrows. */
-static void mpt_peer_walk(struct mp_pool *pool, struct mp_peer *peer,
-			  struct mp_peer_census *c)
-{
-	struct mp_slot *slot;
-	u32 i;
-
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < pool->capacity; i++) {
-		slot = &pool->slots[i];
-		down_read(&slot->sem);
-		c->owned += slot->owner == peer;
-		if (slot->writer == peer->id && slot->state == MP_SLOT_LOANED)
-			c->loans++;
-		else if (slot->writer == peer->id)
-			c->writes++;
-		up_read(&slot->sem);
-	}
-}
-
-/* The peer's census against the slots; returns its read borrows. */
+/*
+ * The peer's census against what the slots say it owns, fills and
+ * write-borrows; returns its read borrows.
+ */
 static u64 mpt_peer_expect(struct kunit *test, struct mp_pool *pool,
 			   struct mp_peer *peer, const char *step)
 {
-	struct mp_peer_census kept, walked;
+	struct mp_peer_census kept, walked = { 0 };
+	struct mp_slot *slot;
+	u32 i;
 
 	mp_peer_census(peer, &kept);
-	mpt_peer_walk(pool, peer, &walked);
+	for (i = 0; i < pool->capacity; i++) {
+		slot = &pool->slots[i];
+		down_read(&slot->sem);
+		walked.owned += slot->owner == peer;
+		if (slot->writer == peer->id && slot->state == MP_SLOT_LOANED)
+			walked.loans++;
+		else if (slot->writer == peer->id)
+			walked.writes++;
+		up_read(&slot->sem);
+	}
 	KUNIT_EXPECT_EQ_MSG(test, kept.owned, walked.owned, "%s: peer %u",
 			    step, peer->id);
 	KUNIT_EXPECT_EQ_MSG(test, kept.loans, walked.loans, "%s: peer %u",
@@ -3833,10 +3731,7 @@ static void mpt_census_peers(struct kunit *test)
  */
 static void mpt_census_moment(struct kunit *test)
 {
-	static const struct msgpool_class one[] = {
-		{ .slot_size = 64, .nr_slots = 1 },
-	};
-	struct mpt *f = mpt_setup(test, one, 1);
+	struct mpt *f = mpt_setup(test, mpt_one, 1);
 	u64 t = mpt_store(f, &f->a, 1, 0);
 	struct mp_census c;
 
@@ -3900,7 +3795,6 @@ static int mpt_census_worker_fn(void *data)
 static int mpt_census_start(struct mpt *f, struct mpt_census_worker *w,
 			    u64 *tok, u32 nr)
 {
-	struct task_struct *task;
 	int i;
 
 	for (i = 0; i < (int)nr; i++) {
@@ -3914,10 +3808,7 @@ static int mpt_census_start(struct mpt *f, struct mpt_census_worker *w,
 		w[i].nr_tok = nr;
 		w[i].seed = i + 1;
 		mp_peer_init(&w[i].peer, MPT_ID_MORE + i, true);
-		init_completion(&w[i].done);
-		task = kthread_run(mpt_census_worker_fn, &w[i],
-				   "mpt_census/%d", i);
-		if (IS_ERR(task))
+		if (!mpt_kthread_run(mpt_census_worker_fn, &w[i], &w[i].done))
 			break;
 	}
 	return i;
@@ -4008,12 +3899,7 @@ static struct kunit_case mpt_census_cases[] = {
 	{}
 };
 
-static struct kunit_suite mpt_census_suite = {
-	.name = "msgpool_census",
-	.init = mpt_init,
-	.exit = mpt_exit,
-	.test_cases = mpt_census_cases,
-};
+MPT_SUITE(mpt_census_suite, "msgpool_census", mpt_census_cases);
 
 kunit_test_suites(&mpt_freelist_suite, &mpt_mag_suite, &mpt_token_suite,
 		  &mpt_config_suite, &mpt_class_suite, &mpt_state_suite, &mpt_message_suite,

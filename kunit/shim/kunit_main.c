@@ -314,8 +314,6 @@ static enum kunit_status kunit_run_suite(struct kunit_suite *suite,
 		else if (status != KUNIT_FAILURE && c->status == KUNIT_SUCCESS)
 			status = KUNIT_SUCCESS;
 	}
-	if (suite->suite_exit)
-		suite->suite_exit(suite);
 	kunit_print_stats(0, suite->name, suite_stats);
 	if (total_stats.total > 1)
 		printf("# Totals: pass:%lu fail:%lu skip:%lu total:%lu\n",

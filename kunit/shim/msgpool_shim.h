@@ -79,11 +79,9 @@ static int shim_barrier_word __attribute__((unused));
 						  __ATOMIC_SEQ_CST))
 #define smp_rmb()		shim_mb()
 #define smp_mb()		shim_mb()
-#define smp_mb__before_atomic()	shim_mb()
 #else
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_mb__before_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 #endif
 #define smp_load_acquire(p)	__atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define smp_store_release(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
@@ -214,11 +212,6 @@ static inline void atomic_sub(int i, atomic_t *v)
 	uatomic_add(&v->counter, -i);
 }
 
-static inline int atomic_inc_return(atomic_t *v)
-{
-	return uatomic_add_return(&v->counter, 1);
-}
-
 static inline bool atomic_dec_and_test(atomic_t *v)
 {
 	return uatomic_add_return(&v->counter, -1) == 0;
@@ -238,12 +231,6 @@ static inline int atomic_fetch_add_unless(atomic_t *v, int a, int u)
 	return c;
 }
 
-/* Adds @a unless the counter is @u; true if it added. */
-static inline bool atomic_add_unless(atomic_t *v, int a, int u)
-{
-	return atomic_fetch_add_unless(v, a, u) != u;
-}
-
 static inline void atomic_dec(atomic_t *v)
 {
 	uatomic_add(&v->counter, -1);
@@ -257,20 +244,6 @@ static inline bool atomic_try_cmpxchg(atomic_t *v, int *old, int new)
 		return true;
 	*old = cur;
 	return false;
-}
-
-/* Decrements unless that goes below zero; returns the old value - 1. */
-static inline int atomic_dec_if_positive(atomic_t *v)
-{
-	int c = atomic_read(v), old;
-
-	while (c > 0) {
-		old = uatomic_cmpxchg(&v->counter, c, c - 1);
-		if (old == c)
-			break;
-		c = old;
-	}
-	return c - 1;
 }
 
 static inline s64 atomic64_read(const atomic64_t *v)
