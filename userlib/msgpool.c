@@ -368,6 +368,14 @@ static void guard_start(const struct msgpool *pool, struct msgpool_guard *g,
 	g->priv.kind = kind;
 }
 
+/* A take also adds what its reader lost to msgpool_missed(). */
+static void take_start(struct msgpool *pool, struct msgpool_guard *g,
+		       const struct msgpool_op *op)
+{
+	guard_start(pool, g, op, GUARD_TAKE);
+	__atomic_fetch_add(&pool->missed, op->lost, __ATOMIC_RELAXED);
+}
+
 static void guard_end(struct msgpool_guard *g)
 {
 	g->data = NULL;
@@ -871,8 +879,7 @@ static int ring_pop(struct msgpool *pool, struct msgpool_guard *g)
 	op.capacity = m->capacity;
 	/* Release: the entry is read before the kernel may write it again. */
 	__atomic_store_n(&pool->comp->rx_consumer, cons + 1, __ATOMIC_RELEASE);
-	guard_start(pool, g, &op, GUARD_TAKE);
-	__atomic_fetch_add(&pool->missed, op.lost, __ATOMIC_RELAXED);
+	take_start(pool, g, &op);
 	return MSGPOOL_OK;
 }
 
@@ -896,27 +903,6 @@ static int ring_pop_sync(struct msgpool *pool, struct msgpool_guard *g)
 		return err;
 	err = ring_sync(pool);
 	return err ? err : ring_pop(pool, g);
-}
-
-/*
- * msgpool_take() from the receive ring; poll() fills an empty one.
- * Returns 1 without a live ring.
- */
-static int ring_take(struct msgpool *pool, unsigned int flags,
-		     struct msgpool_guard *g)
-{
-	int err;
-
-	for (;;) {
-		pthread_mutex_lock(&pool->ring_lock);
-		err = ring_live(pool) ? ring_pop_sync(pool, g) : 1;
-		pthread_mutex_unlock(&pool->ring_lock);
-		if (err != MSGPOOL_E_EMPTY || (flags & MSGPOOL_NONBLOCK))
-			return err;
-		err = msgpool_wait(pool, POLLIN, -1);
-		if (err < 0)
-			return err;
-	}
 }
 
 /*
@@ -1061,10 +1047,28 @@ int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 			MSGPOOL_OP_PUBLISH);
 }
 
+/* One take, through the receive ring while the handle has a live one. */
+static int take_once(struct msgpool *pool, struct msgpool_guard *g)
+{
+	struct msgpool_op op;
+	int err;
+
+	pthread_mutex_lock(&pool->ring_lock);
+	err = ring_live(pool) ? ring_pop_sync(pool, g) : 1;
+	pthread_mutex_unlock(&pool->ring_lock);
+	if (err <= 0)
+		return err;
+	memset(&op, 0, sizeof(op));
+	err = do_op(pool, MSGPOOL_IOC_TAKE, MSGPOOL_OP_TAKE, &op);
+	if (err)
+		return err;
+	take_start(pool, g, &op);
+	return MSGPOOL_OK;
+}
+
 int msgpool_take(struct msgpool *pool, unsigned int flags,
 		 struct msgpool_guard *g)
 {
-	struct msgpool_op op;
 	int err;
 
 	if (!pool)
@@ -1072,23 +1076,15 @@ int msgpool_take(struct msgpool *pool, unsigned int flags,
 	if (!g || (flags & ~MSGPOOL_NONBLOCK))
 		return MSGPOOL_E_INVALID;
 	guard_clear(g);
-	err = ring_take(pool, flags, g);
-	if (err <= 0)
-		return err;
 	for (;;) {
-		memset(&op, 0, sizeof(op));
-		err = do_op(pool, MSGPOOL_IOC_TAKE, MSGPOOL_OP_TAKE, &op);
+		err = take_once(pool, g);
 		if (err != MSGPOOL_E_EMPTY || (flags & MSGPOOL_NONBLOCK))
-			break;
+			return err;
+		/* poll() fills an empty receive ring too. */
 		err = msgpool_wait(pool, POLLIN, -1);
 		if (err < 0)
 			return err;
 	}
-	if (err)
-		return err;
-	guard_start(pool, g, &op, GUARD_TAKE);
-	__atomic_fetch_add(&pool->missed, op.lost, __ATOMIC_RELAXED);
-	return MSGPOOL_OK;
 }
 
 int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g)
@@ -1214,8 +1210,7 @@ int msgpool_mark_read_take(struct msgpool *pool, struct msgpool_guard *g,
 	if (second)
 		return second;
 	guard_clear(next);
-	guard_start(pool, next, &ops[1], GUARD_TAKE);
-	__atomic_fetch_add(&pool->missed, ops[1].lost, __ATOMIC_RELAXED);
+	take_start(pool, next, &ops[1]);
 	return MSGPOOL_OK;
 }
 
