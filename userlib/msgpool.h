@@ -28,10 +28,11 @@
  *   MSGPOOL_E_SYSTEM      an unexpected system error; errno holds it
  * The error lists below name the others.
  *
- * Threads may share a handle but for msgpool_close(), and a guard is one
- * thread's at a time; a borrow taken by one thread may be released by
- * another.  msgpool_dup() gives a thread a peer of its own, whose borrows
- * and ownership are independent of the original's.
+ * Every call is thread-safe but msgpool_close(), which must not run beside
+ * another call on its handle; a guard is one thread's at a time, and a
+ * borrow taken by one thread may be released by another.  msgpool_dup()
+ * gives a thread a peer of its own, whose borrows and ownership are
+ * independent of the original's.
  */
 #ifndef MSGPOOL_H
 #define MSGPOOL_H
@@ -75,14 +76,14 @@ enum msgpool_error {
 /*
  * msgpool_strerror - describe an error code
  * Returns a static string for every enum msgpool_error value, "unknown
- * msgpool error" for anything else.  Thread-safe.
+ * msgpool error" for anything else.
  */
 const char *msgpool_strerror(int err);
 
 /*
  * msgpool_op_error - the result of one op of msgpool_batch() as an error
  * code, as for the library's own calls (msgpool(3), ERRORS).
- * Returns 0 or a negative enum msgpool_error.  Thread-safe.
+ * Returns 0 or a negative enum msgpool_error.
  */
 int msgpool_op_error(const struct msgpool_op *op);
 
@@ -127,7 +128,6 @@ struct msgpool;
  * layout), MSGPOOL_E_TYPE_MISMATCH, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
  * MSGPOOL_E_EXISTS, MSGPOOL_E_PERMISSION, MSGPOOL_E_NO_DEVICE,
  * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
- * Thread-safe.
  */
 int msgpool_open(const char *name, const struct msgpool_config *cfg,
 		 unsigned int flags, unsigned int mode, struct msgpool **out);
@@ -135,7 +135,7 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 /*
  * msgpool_created - whether msgpool_open() created @pool's pool
  * Returns 1 if so, 0 for a handle that joined an existing pool, a
- * msgpool_dup() handle and NULL.  Thread-safe.
+ * msgpool_dup() handle and NULL.
  */
 int msgpool_created(const struct msgpool *pool);
 
@@ -145,7 +145,7 @@ int msgpool_created(const struct msgpool *pool);
  * @pool is, and names the pool's type.  It attaches by the pool's id: if
  * the name was unlinked (and perhaps taken by a new pool), it fails with
  * MSGPOOL_E_NOT_FOUND rather than join another pool.
- * Errors: as msgpool_open().  Thread-safe.
+ * Errors: as msgpool_open().
  */
 int msgpool_dup(struct msgpool *pool, struct msgpool **out);
 
@@ -207,7 +207,6 @@ struct msgpool_guard {
  * Errors: MSGPOOL_E_NO_FREE_SLOTS, MSGPOOL_E_TOO_BIG, MSGPOOL_E_INVALID
  * (@len 0, bad @buf), MSGPOOL_E_PERMISSION (read-only),
  * MSGPOOL_E_INTERRUPTED.
- * Thread-safe.
  */
 int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
 		  uint64_t tag, unsigned int flags, uint64_t *token);
@@ -218,7 +217,7 @@ int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
  * @flags: as msgpool_store()
  * @g: receives the loan: token, writable data, hdr.capacity, hdr.len =
  *     capacity.  The slot is invisible to others until msgpool_commit().
- * Errors: as msgpool_store().  Thread-safe.
+ * Errors: as msgpool_store().
  */
 int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
 		 struct msgpool_guard *g);
@@ -229,14 +228,14 @@ int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
  * of the message (len, tag, producer, seq, timestamp_ns) but loses its
  * data.
  * Errors: MSGPOOL_E_TOO_BIG (@len above the capacity; the loan goes on),
- * MSGPOOL_E_NOT_HELD (@g is no loan of this handle).  Thread-safe.
+ * MSGPOOL_E_NOT_HELD (@g is no loan of this handle).
  */
 int msgpool_commit(struct msgpool *pool, struct msgpool_guard *g,
 		   size_t len, uint64_t tag);
 
 /*
  * msgpool_discard - give a loaned slot back unpublished
- * Errors: MSGPOOL_E_NOT_HELD.  Thread-safe.
+ * Errors: MSGPOOL_E_NOT_HELD.
  */
 int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
 
@@ -251,7 +250,7 @@ int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (with MSGPOOL_NONBLOCK), MSGPOOL_E_POISONED,
  * MSGPOOL_E_PERMISSION (a published message: take it instead),
- * MSGPOOL_E_INTERRUPTED.  Thread-safe.
+ * MSGPOOL_E_INTERRUPTED.
  */
 int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
 		 struct msgpool_guard *g);
@@ -267,7 +266,6 @@ int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
  * A handle that dies holding this borrow on a slot it does not own
  * poisons the slot.
  * Errors: as msgpool_read(), plus MSGPOOL_E_PERMISSION (read-only).
- * Thread-safe.
  */
 int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
 		     struct msgpool_guard *g);
@@ -278,14 +276,14 @@ int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
  * Errors: MSGPOOL_E_NOT_HELD (double release, a loan, a guard of another
  * handle, a guard never filled), MSGPOOL_E_PERMISSION (the kernel knows
  * no such borrow of this handle, e.g. one a raw op ended; the guard
- * ends).  Thread-safe.
+ * ends).
  */
 int msgpool_release(struct msgpool *pool, struct msgpool_guard *g);
 
 /*
  * msgpool_release_len - end an exclusive borrow, setting the length
  * Errors: MSGPOOL_E_TOO_BIG (@len above the capacity; the borrow goes on),
- * MSGPOOL_E_INVALID (a shared borrow), MSGPOOL_E_NOT_HELD.  Thread-safe.
+ * MSGPOOL_E_INVALID (a shared borrow), MSGPOOL_E_NOT_HELD.
  */
 int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
 			size_t len);
@@ -297,7 +295,6 @@ int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED (double free),
  * MSGPOOL_E_BORROW_ACTIVE (borrowed, loaned or published),
  * MSGPOOL_E_PERMISSION.
- * Thread-safe.
  */
 int msgpool_free(struct msgpool *pool, uint64_t token);
 
@@ -307,7 +304,7 @@ int msgpool_free(struct msgpool *pool, uint64_t token);
  *       timestamp_ns
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (the slot is loaned, not yet committed),
- * MSGPOOL_E_POISONED.  Thread-safe.
+ * MSGPOOL_E_POISONED.
  */
 int msgpool_header(struct msgpool *pool, uint64_t token,
 		   struct msgpool_op *hdr);
@@ -320,7 +317,6 @@ int msgpool_header(struct msgpool *pool, uint64_t token,
  * @results, if not NULL, receives 0 or the error of each item; the call
  * returns 0 if every item succeeded, else the error of the first item that
  * failed (or of the batch as a whole: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID).
- * Thread-safe.
  */
 
 /* One message for msgpool_store_many(). */
@@ -363,7 +359,7 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
  *         signal cut the batch short (its op's result is -EINTR)
  * The raw ops bypass guards: a borrow taken here is released with a raw
  * RELEASE op.  Returns 0 when the batch ran (whatever its ops' results)
- * or MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
+ * or MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.
  */
 int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 		  unsigned int flags, size_t *done);
@@ -396,7 +392,7 @@ int msgpool_unsubscribe(struct msgpool *pool);
  * @len bytes for the readers subscribed now; with none, the slot is free
  * at once.  @g gets the header (seq: the next of the pool's sequence) and
  * loses its data.
- * Errors: as msgpool_commit().  Thread-safe.
+ * Errors: as msgpool_commit().
  */
 int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 		    size_t len, uint64_t tag);
@@ -431,7 +427,7 @@ int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
  * Returns 0 when both happened, else the first failure's error: after a
  * failed publish @g is the loan it was (@g->data not NULL), after a
  * failed loan @g has ended as by msgpool_publish(); @next holds nothing.
- * Errors: as msgpool_publish(), then as msgpool_loan().  Thread-safe.
+ * Errors: as msgpool_publish(), then as msgpool_loan().
  */
 int msgpool_publish_loan(struct msgpool *pool, struct msgpool_guard *g,
 			 size_t len, uint64_t tag, size_t next_len,
@@ -474,7 +470,6 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
  * Errors: MSGPOOL_E_NOT_FOUND (not subscribed), MSGPOOL_E_EXISTS,
  * MSGPOOL_E_INVALID (@entries), MSGPOOL_E_PERMISSION (a read-only
  * handle: it cannot map the completion ring writable), MSGPOOL_E_NO_MEMORY.
- * Thread-safe.
  */
 int msgpool_ring(struct msgpool *pool, unsigned int entries);
 
@@ -503,13 +498,12 @@ uint64_t msgpool_notify_gen(struct msgpool *pool);
 /*
  * msgpool_available - free slots now, all classes (asks the kernel)
  * Returns the count (>= 0), MSGPOOL_E_CLOSED or MSGPOOL_E_SYSTEM.
- * Thread-safe.
  */
 int64_t msgpool_available(struct msgpool *pool);
 
 /*
  * msgpool_capacity - slots, all classes
- * Returns the count (> 0) or MSGPOOL_E_CLOSED.  Thread-safe.
+ * Returns the count (> 0) or MSGPOOL_E_CLOSED.
  */
 int64_t msgpool_capacity(struct msgpool *pool);
 
@@ -521,14 +515,13 @@ enum msgpool_memory_class {
 /*
  * msgpool_memory_class - the storage domain of the pool
  * Returns an enum msgpool_memory_class value or MSGPOOL_E_CLOSED.
- * Thread-safe.
  */
 int msgpool_memory_class(struct msgpool *pool);
 
 /*
  * msgpool_stats - the pool's shape, counters and type, as of now: the
  * kernel's struct msgpool_info (see <linux/msgpool.h>)
- * Errors: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
+ * Errors: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.
  */
 int msgpool_stats(struct msgpool *pool, struct msgpool_info *st);
 
@@ -545,7 +538,7 @@ int msgpool_stats(struct msgpool *pool, struct msgpool_info *st);
  * @out: receives a malloc()ed array to free(), NULL when *@n is 0
  * @n:   receives its length
  * Errors: MSGPOOL_E_INVALID (NULL argument), MSGPOOL_E_NO_DEVICE,
- * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.  Thread-safe.
+ * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  */
 int msgpool_list_pools(struct msgpool_pool_stat **out, size_t *n);
 
@@ -554,7 +547,7 @@ int msgpool_list_pools(struct msgpool_pool_stat **out, size_t *n);
  * @id:  0, or the pool's id (msgpool_pool_stat.id): a pool of that name
  *       with another id is MSGPOOL_E_NOT_FOUND
  * @out, @n: as msgpool_list_pools()
- * Errors: as msgpool_list_pools(), and MSGPOOL_E_NOT_FOUND.  Thread-safe.
+ * Errors: as msgpool_list_pools(), and MSGPOOL_E_NOT_FOUND.
  */
 int msgpool_list_peers(const char *name, uint32_t id,
 		       struct msgpool_peer_stat **out, size_t *n);
@@ -565,7 +558,7 @@ int msgpool_list_peers(const char *name, uint32_t id,
  * freed when the last one closes.  The name may be created again at once.
  * Allowed to the pool's creator and to CAP_SYS_ADMIN.
  * Errors: MSGPOOL_E_INVALID, MSGPOOL_E_NOT_FOUND, MSGPOOL_E_PERMISSION,
- * MSGPOOL_E_NO_DEVICE, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.  Thread-safe.
+ * MSGPOOL_E_NO_DEVICE, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  */
 int msgpool_unlink(const char *name);
 
