@@ -153,13 +153,10 @@ int msgpool_dup(struct msgpool *pool, struct msgpool **out);
  * msgpool_close - close the peer, unmap the pool, free the handle
  * @pool: address of the handle; set to NULL on return
  * Everything the peer held is undone (msgpool(3), Ownership and
- * crashes).  Guards of the handle become invalid: their data pointers
- * dangle, and releasing one through a NULL handle gives MSGPOOL_E_CLOSED,
- * through any other handle MSGPOOL_E_NOT_HELD.  The pool itself lives on
- * while any peer is open.
+ * crashes), and the data pointers of its guards dangle.  The pool itself
+ * lives on while any peer is open.
  * Errors: MSGPOOL_E_CLOSED if *@pool is NULL (double close),
- * MSGPOOL_E_INVALID if @pool is NULL.  Not thread-safe against other calls
- * on the same handle.
+ * MSGPOOL_E_INVALID if @pool is NULL.
  */
 int msgpool_close(struct msgpool **pool);
 
@@ -244,9 +241,8 @@ int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
  * @flags: MSGPOOL_NONBLOCK (fail instead of waiting for an exclusive
  *         borrower or a loan to end), MSGPOOL_ADOPT (this handle becomes
  *         the owner)
- * @g: receives token, data (read only) and header.  Any number of shared
- *     borrows, by any peers, may coexist; a handle may hold several of one
- *     slot, one per guard.
+ * @g: receives token, data (read only) and header; a handle may hold
+ *     several shared borrows of one slot, one per guard.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (with MSGPOOL_NONBLOCK), MSGPOOL_E_POISONED,
  * MSGPOOL_E_PERMISSION (a published message: take it instead),
@@ -290,8 +286,6 @@ int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
 
 /*
  * msgpool_free - return a message's slot to the pool (MemoryManager::free)
- * Any writable handle holding the token may free it; afterwards the token
- * gives MSGPOOL_E_NOT_ALLOCATED.  A poisoned slot frees fine.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED (double free),
  * MSGPOOL_E_BORROW_ACTIVE (borrowed, loaned or published),
  * MSGPOOL_E_PERMISSION.
@@ -553,10 +547,8 @@ int msgpool_list_peers(const char *name, uint32_t id,
 		       struct msgpool_peer_stat **out, size_t *n);
 
 /*
- * msgpool_unlink - remove the name @name, like ipcrm
- * No new peer can attach; the peers attached carry on, and the pool is
- * freed when the last one closes.  The name may be created again at once.
- * Allowed to the pool's creator and to CAP_SYS_ADMIN.
+ * msgpool_unlink - remove the name @name, like ipcrm (MSGPOOL_IOC_UNLINK
+ * of msgpool(4)); the name may be created again at once
  * Errors: MSGPOOL_E_INVALID, MSGPOOL_E_NOT_FOUND, MSGPOOL_E_PERMISSION,
  * MSGPOOL_E_NO_DEVICE, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  */
