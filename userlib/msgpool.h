@@ -1,113 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libmsgpool: token-addressed message storage over /dev/msgpool.
+ * msgpool(3) is the reference: what follows only sums it up and adds what
+ * a caller of these declarations needs beside it.
  *
- * OVERVIEW
+ * A pool is a named set of fixed-size slots in kernel memory that every
+ * process opening it maps once.  A message is written in place into a
+ * slot and named by a 64-bit token; only tokens travel between processes.
+ * The kernel decides who owns, borrows or may free a slot, so a process
+ * that crashes cannot corrupt the pool, and what it held is undone when
+ * it dies (msgpool(3), Ownership and crashes).  This is the MemoryManager
+ * model: store, read, read_mut, free, available, capacity and
+ * memory_class, plus loans, header peeks, batches and publish/subscribe.
  *
- * A pool is a named set of fixed-size slots in kernel memory, cut into 1 to
- * MSGPOOL_MAX_CLASSES size classes.  Every process that opens the pool maps
- * all of it once; a message is written in place into a slot and named by a
- * 64-bit token.  Only tokens travel between processes (over a pipe, a
- * socket, shared memory, ...): the receiver borrows the token and reads the
- * payload where the sender wrote it.  Who owns, borrows or may free a slot
- * is decided by the kernel, so a process that crashes cannot corrupt the
- * pool, and whatever it held is undone when it dies.
- *
- *   struct msgpool_config cfg = {
- *           .nr_classes = 2,
- *           .classes = { { 256, 1024 }, { 65536, 64 } },
- *   };
- *   struct msgpool *pool;
- *   struct msgpool_guard g;
- *   uint64_t token;
- *
- *   msgpool_open("telemetry", &cfg, MSGPOOL_OPEN_CREATE, 0600, &pool);
- *   msgpool_store(pool, "hello", 5, 42, 0, &token);  // hand token over
- *   msgpool_read(pool, token, 0, &g);      // g.data points into the pool
- *   msgpool_release(pool, &g);
- *   msgpool_free(pool, token);
- *   msgpool_close(&pool);
- *
- * This is the MemoryManager model: store, read (shared borrow), read_mut
- * (exclusive borrow), free, available, capacity and memory_class, plus a
- * zero-copy write path (loan, then commit or discard), header peeks and
- * batches.
- *
- * HANDLES AND PEERS
- *
- * A struct msgpool handle is one open file of /dev/msgpool, called a peer
- * by the kernel.  Borrows, loans and slot ownership belong to the peer.
- * msgpool_dup() gives a second, independent peer of the same pool.
- *
- * OWNERSHIP AND CRASHES
- *
- * The peer that stores or loans a slot owns it.  Reading with
- * MSGPOOL_ADOPT moves ownership to the reader.  When a peer is closed, or
- * its process dies:
- *   1. its read borrows are dropped;
- *   2. its loans go back to the pool unpublished;
- *   3. its exclusive borrows (msgpool_read_mut) of slots it does not own
- *      poison those slots: msgpool_read(), msgpool_read_mut() and
- *      msgpool_header() then fail with MSGPOOL_E_POISONED until some peer
- *      frees the slot with msgpool_free();
- *   4. the slots it owns are freed (a slot another peer still borrows is
- *      freed when that last borrow is released).
- * So a producer that hands a token to a consumer must keep its handle open
- * until the consumer has adopted the message (read with MSGPOOL_ADOPT) or
- * is done with it, or the message disappears and the consumer gets
+ * A struct msgpool handle is one open file of /dev/msgpool, a peer to the
+ * kernel: borrows, loans and slot ownership are the peer's.  Tokens are
+ * capabilities: any peer of the pool holding one may read it, any
+ * writable peer free it.  A producer keeps its handle open until the
+ * consumer has adopted its message, or the consumer gets
  * MSGPOOL_E_NOT_ALLOCATED.
  *
- * Tokens are capabilities: any peer of the pool holding a token may read
- * it, and any writable peer may free it.  A token outlives its message only
- * as an error: a stale or doubly freed token gives MSGPOOL_E_NOT_ALLOCATED,
- * a malformed one or one of another pool MSGPOOL_E_BAD_TOKEN.  0 is never
- * a valid token.  What a token's bits mean is the kernel's business: pass
- * tokens around whole, never take them apart.
- *
- * TYPES
- *
- * A pool may carry the fingerprint of its message type (struct
- * msgpool_config.type_id, e.g. a hash of the type's definition; all zeros
- * is untyped).  A pool keeps the type it was created with; opening it with
- * another type, an untyped pool included, fails with
- * MSGPOOL_E_TYPE_MISMATCH, while an untyped open joins any pool.
- *
- * ERRORS
- *
- * Functions return 0 (MSGPOOL_OK) or a negative enum msgpool_error value;
- * functions that return a count return it as a non-negative value.  The
- * library never prints, aborts or exits, and keeps no global state.
- * Each errno the kernel returns means one error, whatever the call (the
- * list at enum msgpool_error), but for two that the MemoryManager model
- * splits by operation: EINVAL is MSGPOOL_E_BAD_TOKEN for an operation on
- * a token, and EBUSY is MSGPOOL_E_BORROW_ACTIVE for a free.
+ * Functions return 0 (MSGPOOL_OK) or a negative enum msgpool_error.
  * Errors common to every function that takes a handle or a guard:
  *   MSGPOOL_E_CLOSED      the handle is NULL (msgpool_close() sets the
  *                         caller's pointer to NULL)
  *   MSGPOOL_E_INVALID     a NULL pointer argument or an unknown flag
  *   MSGPOOL_E_SYSTEM      an unexpected system error; errno holds it
- * The error lists below name the others.  msgpool_strerror() describes
- * each code.
+ * The error lists below name the others.
  *
- * THREADS
- *
- * One handle may be used by many threads at once: it is not modified after
- * msgpool_open() but for its rings (msgpool_ring()), which a lock of the
- * handle guards, and the kernel serialises access to each slot.  A borrow
- * taken by one thread may be released by another.  The exceptions:
- * msgpool_close() must not run concurrently with any other call on the
- * same handle, and a guard must not be used by two threads at once (it is
- * caller memory, updated by release, commit and discard).  msgpool_dup()
+ * Every call is thread-safe but msgpool_close(), which must not run beside
+ * another call on its handle; a guard is one thread's at a time, and a
+ * borrow taken by one thread may be released by another.  msgpool_dup()
  * gives a thread a peer of its own, whose borrows and ownership are
  * independent of the original's.
- *
- * FORK
- *
- * A child of fork() shares its parent's peers (the files are shared), so
- * it must not borrow, loan or free through the parent's handles.  It may
- * msgpool_close() them, which only drops its references, and
- * msgpool_open() or msgpool_dup() peers of its own.  Handles are opened
- * close-on-exec.
  */
 #ifndef MSGPOOL_H
 #define MSGPOOL_H
@@ -125,77 +50,40 @@ extern "C" {
 /* Error codes: functions return 0 or one of these (from the errnos named). */
 enum msgpool_error {
 	MSGPOOL_OK = 0,
-	/* No class that fits has a free slot (ENOBUFS). */
-	MSGPOOL_E_NO_FREE_SLOTS = -1,
-	/* Malformed token, or one of another pool (EINVAL on a token). */
-	MSGPOOL_E_BAD_TOKEN = -2,
-	/* The slot was freed or reused since the token was made (ESTALE). */
-	MSGPOOL_E_NOT_ALLOCATED = -3,
-	/* A conflicting borrow or loan holds the slot (EBUSY). */
-	MSGPOOL_E_ALREADY_BORROWED = -4,
-	/* Free of a borrowed, loaned or published slot (EBUSY of a free). */
-	MSGPOOL_E_BORROW_ACTIVE = -5,
-	/* An exclusive borrower died inside the slot (EOWNERDEAD). */
-	MSGPOOL_E_POISONED = -6,
-	/* Not allowed: the pool's mode refuses this caller, the handle is
-	 * read-only, the slot is not this handle's to end or belongs to
-	 * subscribers, an unlink by another user (EACCES, EBADF, EPERM).
-	 */
-	MSGPOOL_E_PERMISSION = -7,
-	/* The guard holds no borrow or loan of this handle: ended already,
-	 * never filled, of another handle, or of the wrong kind.
-	 */
-	MSGPOOL_E_NOT_HELD = -8,
-	/* A length above the largest class or above the slot (EMSGSIZE). */
-	MSGPOOL_E_TOO_BIG = -9,
-	/* Pool above the module's max_pool_bytes or max_pool_slots, max_pools
-	 * pools, MSGPOOL_MAX_READERS readers, or a slot's read borrows at
-	 * their limit (E2BIG, ENOSPC, EUSERS, EOVERFLOW).
-	 */
-	MSGPOOL_E_LIMIT = -10,
-	/* No pool of that name, or for take, mark read, unsubscribe and
-	 * rings no subscription of this handle (ENOENT).
-	 */
-	MSGPOOL_E_NOT_FOUND = -11,
-	/* MSGPOOL_OPEN_EXCL and the pool exists, subscribed already, or the
-	 * handle has had rings already (EEXIST, EALREADY).
-	 */
-	MSGPOOL_E_EXISTS = -12,
-	/* No /dev/msgpool: the module is not loaded (ENOENT, ENODEV, ENXIO
-	 * of the device).
-	 */
-	MSGPOOL_E_NO_DEVICE = -13,
-	/* Out of memory, in the kernel or in the process (ENOMEM). */
-	MSGPOOL_E_NO_MEMORY = -14,
-	/* A wait was interrupted (EINTR). */
-	MSGPOOL_E_INTERRUPTED = -15,
-	/* NULL handle: used after msgpool_close(). */
-	MSGPOOL_E_CLOSED = -16,
-	/* Bad argument: NULL pointer, unknown flag, bad name, bad class layout
-	 * in struct msgpool_config, unreadable buffer (EINVAL, EFAULT).
-	 */
-	MSGPOOL_E_INVALID = -17,
-	/* The module speaks another ABI version (ENOTTY). */
-	MSGPOOL_E_ABI = -18,
-	/* Any other system error; errno holds it. */
-	MSGPOOL_E_SYSTEM = -19,
-	/* Nothing published to this reader is left to take (EAGAIN). */
-	MSGPOOL_E_EMPTY = -20,
-	/* The pool holds messages of another type (EPROTOTYPE). */
-	MSGPOOL_E_TYPE_MISMATCH = -21,
+	MSGPOOL_E_NO_FREE_SLOTS = -1,	/* no free slot that fits (ENOBUFS) */
+	MSGPOOL_E_BAD_TOKEN = -2,	/* malformed token, another pool's */
+	MSGPOOL_E_NOT_ALLOCATED = -3,	/* slot freed or reused (ESTALE) */
+	MSGPOOL_E_ALREADY_BORROWED = -4, /* conflicting borrow (EBUSY) */
+	MSGPOOL_E_BORROW_ACTIVE = -5,	/* free of a slot in use (EBUSY) */
+	MSGPOOL_E_POISONED = -6,	/* its writer died (EOWNERDEAD) */
+	MSGPOOL_E_PERMISSION = -7,	/* not allowed (EACCES, EBADF, EPERM) */
+	MSGPOOL_E_NOT_HELD = -8,	/* the guard holds nothing of this */
+	MSGPOOL_E_TOO_BIG = -9,		/* length above the slot (EMSGSIZE) */
+	MSGPOOL_E_LIMIT = -10,		/* a module or pool limit (E2BIG...) */
+	MSGPOOL_E_NOT_FOUND = -11,	/* no such pool or reader (ENOENT) */
+	MSGPOOL_E_EXISTS = -12,		/* exists already (EEXIST, EALREADY) */
+	MSGPOOL_E_NO_DEVICE = -13,	/* no /dev/msgpool (ENODEV, ENXIO) */
+	MSGPOOL_E_NO_MEMORY = -14,	/* out of memory (ENOMEM) */
+	MSGPOOL_E_INTERRUPTED = -15,	/* a wait was interrupted (EINTR) */
+	MSGPOOL_E_CLOSED = -16,		/* NULL handle: used after close */
+	MSGPOOL_E_INVALID = -17,	/* bad argument (EINVAL, EFAULT) */
+	MSGPOOL_E_ABI = -18,		/* another ABI version (ENOTTY) */
+	MSGPOOL_E_SYSTEM = -19,		/* any other; errno holds it */
+	MSGPOOL_E_EMPTY = -20,		/* nothing left to take (EAGAIN) */
+	MSGPOOL_E_TYPE_MISMATCH = -21,	/* another type (EPROTOTYPE) */
 };
 
 /*
  * msgpool_strerror - describe an error code
  * Returns a static string for every enum msgpool_error value, "unknown
- * msgpool error" for anything else.  Thread-safe.
+ * msgpool error" for anything else.
  */
 const char *msgpool_strerror(int err);
 
 /*
  * msgpool_op_error - the result of one op of msgpool_batch() as an error
- * code, as for the library's own calls (see ERRORS above).
- * Returns 0 or a negative enum msgpool_error.  Thread-safe.
+ * code, as for the library's own calls (msgpool(3), ERRORS).
+ * Returns 0 or a negative enum msgpool_error.
  */
 int msgpool_op_error(const struct msgpool_op *op);
 
@@ -210,7 +98,7 @@ int msgpool_op_error(const struct msgpool_op *op);
 /*
  * The shape of a new pool: @nr_classes size classes, slot_size strictly
  * increasing, each slot_size >= 1 and nr_slots 1..2^24; the type of its
- * messages (see TYPES), all zeros for untyped; and how far a subscriber
+ * messages (see msgpool(3)), all zeros for untyped; and how far a subscriber
  * may fall behind (@reader_limit untaken messages, and as many takes not
  * yet marked read; 0 for no limit: see man 4 msgpool).
  */
@@ -235,21 +123,11 @@ struct msgpool;
  *         SysV shm: read permission to attach, write permission for a
  *         writable peer; 0 without CREATE
  * @out:   receives the handle
- *
- * A MSGPOOL_OPEN_RDONLY peer maps the pool read-only and may only read,
- * release, peek at headers and ask for stats; every write-side call gives
- * MSGPOOL_E_PERMISSION.
- *
- * With MSGPOOL_OPEN_CREATE an existing pool is joined only if the caller's
- * user created it: a name another user took first gives MSGPOOL_E_EXISTS.
- * msgpool_created() tells whether this open created the pool (and so
- * whether @mode and @cfg are in force) or joined the caller's own.
- *
+ * Read-only peers, and which existing pool CREATE joins: msgpool(3).
  * Errors: MSGPOOL_E_INVALID (name, flags, @mode, @cfg missing, class
  * layout), MSGPOOL_E_TYPE_MISMATCH, MSGPOOL_E_LIMIT, MSGPOOL_E_NOT_FOUND,
  * MSGPOOL_E_EXISTS, MSGPOOL_E_PERMISSION, MSGPOOL_E_NO_DEVICE,
  * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
- * Thread-safe.
  */
 int msgpool_open(const char *name, const struct msgpool_config *cfg,
 		 unsigned int flags, unsigned int mode, struct msgpool **out);
@@ -257,7 +135,7 @@ int msgpool_open(const char *name, const struct msgpool_config *cfg,
 /*
  * msgpool_created - whether msgpool_open() created @pool's pool
  * Returns 1 if so, 0 for a handle that joined an existing pool, a
- * msgpool_dup() handle and NULL.  Thread-safe.
+ * msgpool_dup() handle and NULL.
  */
 int msgpool_created(const struct msgpool *pool);
 
@@ -266,24 +144,19 @@ int msgpool_created(const struct msgpool *pool);
  * The new handle has its own borrows and owns nothing; it is read-only if
  * @pool is, and names the pool's type.  It attaches by the pool's id: if
  * the name was unlinked (and perhaps taken by a new pool), it fails with
- * MSGPOOL_E_NOT_FOUND rather than join another pool.  Use one per thread or per
- * component when their borrows and ownership must not mix (closing one
- * does not touch the other's).
- * Errors: as msgpool_open().  Thread-safe.
+ * MSGPOOL_E_NOT_FOUND rather than join another pool.
+ * Errors: as msgpool_open().
  */
 int msgpool_dup(struct msgpool *pool, struct msgpool **out);
 
 /*
  * msgpool_close - close the peer, unmap the pool, free the handle
  * @pool: address of the handle; set to NULL on return
- * Everything the peer held is undone as described under OWNERSHIP.  Guards
- * of the handle become invalid: their data pointers dangle, and releasing
- * one through a NULL handle gives MSGPOOL_E_CLOSED, through any other
- * handle MSGPOOL_E_NOT_HELD.  The pool itself lives on while any peer is
- * open.
+ * Everything the peer held is undone (msgpool(3), Ownership and
+ * crashes), and the data pointers of its guards dangle.  The pool itself
+ * lives on while any peer is open.
  * Errors: MSGPOOL_E_CLOSED if *@pool is NULL (double close),
- * MSGPOOL_E_INVALID if @pool is NULL.  Not thread-safe against other calls
- * on the same handle.
+ * MSGPOOL_E_INVALID if @pool is NULL.
  */
 int msgpool_close(struct msgpool **pool);
 
@@ -331,7 +204,6 @@ struct msgpool_guard {
  * Errors: MSGPOOL_E_NO_FREE_SLOTS, MSGPOOL_E_TOO_BIG, MSGPOOL_E_INVALID
  * (@len 0, bad @buf), MSGPOOL_E_PERMISSION (read-only),
  * MSGPOOL_E_INTERRUPTED.
- * Thread-safe.
  */
 int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
 		  uint64_t tag, unsigned int flags, uint64_t *token);
@@ -342,7 +214,7 @@ int msgpool_store(struct msgpool *pool, const void *buf, size_t len,
  * @flags: as msgpool_store()
  * @g: receives the loan: token, writable data, hdr.capacity, hdr.len =
  *     capacity.  The slot is invisible to others until msgpool_commit().
- * Errors: as msgpool_store().  Thread-safe.
+ * Errors: as msgpool_store().
  */
 int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
 		 struct msgpool_guard *g);
@@ -353,14 +225,14 @@ int msgpool_loan(struct msgpool *pool, size_t len, unsigned int flags,
  * of the message (len, tag, producer, seq, timestamp_ns) but loses its
  * data.
  * Errors: MSGPOOL_E_TOO_BIG (@len above the capacity; the loan goes on),
- * MSGPOOL_E_NOT_HELD (@g is no loan of this handle).  Thread-safe.
+ * MSGPOOL_E_NOT_HELD (@g is no loan of this handle).
  */
 int msgpool_commit(struct msgpool *pool, struct msgpool_guard *g,
 		   size_t len, uint64_t tag);
 
 /*
  * msgpool_discard - give a loaned slot back unpublished
- * Errors: MSGPOOL_E_NOT_HELD.  Thread-safe.
+ * Errors: MSGPOOL_E_NOT_HELD.
  */
 int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
 
@@ -369,13 +241,12 @@ int msgpool_discard(struct msgpool *pool, struct msgpool_guard *g);
  * @flags: MSGPOOL_NONBLOCK (fail instead of waiting for an exclusive
  *         borrower or a loan to end), MSGPOOL_ADOPT (this handle becomes
  *         the owner)
- * @g: receives token, data (read only) and header.  Any number of shared
- *     borrows, by any peers, may coexist; a handle may hold several of one
- *     slot, one per guard.
+ * @g: receives token, data (read only) and header; a handle may hold
+ *     several shared borrows of one slot, one per guard.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (with MSGPOOL_NONBLOCK), MSGPOOL_E_POISONED,
  * MSGPOOL_E_PERMISSION (a published message: take it instead),
- * MSGPOOL_E_INTERRUPTED.  Thread-safe.
+ * MSGPOOL_E_INTERRUPTED.
  */
 int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
 		 struct msgpool_guard *g);
@@ -391,7 +262,6 @@ int msgpool_read(struct msgpool *pool, uint64_t token, unsigned int flags,
  * A handle that dies holding this borrow on a slot it does not own
  * poisons the slot.
  * Errors: as msgpool_read(), plus MSGPOOL_E_PERMISSION (read-only).
- * Thread-safe.
  */
 int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
 		     struct msgpool_guard *g);
@@ -402,26 +272,23 @@ int msgpool_read_mut(struct msgpool *pool, uint64_t token, unsigned int flags,
  * Errors: MSGPOOL_E_NOT_HELD (double release, a loan, a guard of another
  * handle, a guard never filled), MSGPOOL_E_PERMISSION (the kernel knows
  * no such borrow of this handle, e.g. one a raw op ended; the guard
- * ends).  Thread-safe.
+ * ends).
  */
 int msgpool_release(struct msgpool *pool, struct msgpool_guard *g);
 
 /*
  * msgpool_release_len - end an exclusive borrow, setting the length
  * Errors: MSGPOOL_E_TOO_BIG (@len above the capacity; the borrow goes on),
- * MSGPOOL_E_INVALID (a shared borrow), MSGPOOL_E_NOT_HELD.  Thread-safe.
+ * MSGPOOL_E_INVALID (a shared borrow), MSGPOOL_E_NOT_HELD.
  */
 int msgpool_release_len(struct msgpool *pool, struct msgpool_guard *g,
 			size_t len);
 
 /*
  * msgpool_free - return a message's slot to the pool (MemoryManager::free)
- * Any writable handle holding the token may free it; afterwards the token
- * gives MSGPOOL_E_NOT_ALLOCATED.  A poisoned slot frees fine.
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED (double free),
  * MSGPOOL_E_BORROW_ACTIVE (borrowed, loaned or published),
  * MSGPOOL_E_PERMISSION.
- * Thread-safe.
  */
 int msgpool_free(struct msgpool *pool, uint64_t token);
 
@@ -431,7 +298,7 @@ int msgpool_free(struct msgpool *pool, uint64_t token);
  *       timestamp_ns
  * Errors: MSGPOOL_E_BAD_TOKEN, MSGPOOL_E_NOT_ALLOCATED,
  * MSGPOOL_E_ALREADY_BORROWED (the slot is loaned, not yet committed),
- * MSGPOOL_E_POISONED.  Thread-safe.
+ * MSGPOOL_E_POISONED.
  */
 int msgpool_header(struct msgpool *pool, uint64_t token,
 		   struct msgpool_op *hdr);
@@ -444,7 +311,6 @@ int msgpool_header(struct msgpool *pool, uint64_t token,
  * @results, if not NULL, receives 0 or the error of each item; the call
  * returns 0 if every item succeeded, else the error of the first item that
  * failed (or of the batch as a whole: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID).
- * Thread-safe.
  */
 
 /* One message for msgpool_store_many(). */
@@ -487,7 +353,7 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
  *         signal cut the batch short (its op's result is -EINTR)
  * The raw ops bypass guards: a borrow taken here is released with a raw
  * RELEASE op.  Returns 0 when the batch ran (whatever its ops' results)
- * or MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
+ * or MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.
  */
 int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 		  unsigned int flags, size_t *done);
@@ -495,34 +361,9 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 /* ---- Publish/subscribe ------------------------------------------------- */
 
 /*
- * A handle may subscribe as one of up to MSGPOOL_MAX_READERS readers of its
- * pool.  A message published with msgpool_publish() goes to the readers
- * subscribed at that moment; each takes it in place with msgpool_take(),
- * in publish order, and ends the take with msgpool_mark_read().  The slot
- * is free again once every one of them has marked it read, unsubscribed or
- * closed.  A publisher that dies with a loan gives it back; what it
- * published stays for its readers.
- *
- * Overflow: by default a full pool makes msgpool_loan() fail or, with
- * MSGPOOL_WAIT, wait for a reader to mark a slot read (backpressure).  A
- * pool created with MSGPOOL_OPEN_OVERWRITE instead takes back the oldest
- * published message that no reader has taken: readers then skip it;
- * hdr.lost of a take counts what its reader skipped since its previous
- * take, and msgpool_missed() sums them.  The flag is ignored when the pool
- * exists already, like @cfg's classes; MSGPOOL_E_INVALID without CREATE.
- *
- * Sequence numbers are the pool's, shared by store, commit and publish: a
- * larger hdr.seq is a later message, but a gap between two takes is no
- * loss (a store may have come between); hdr.lost is.
- *
- *   msgpool_subscribe(pool);
- *   while (msgpool_take(pool, 0, &g) == 0) {   // waits in poll()
- *           use(g.data, g.hdr.len, g.hdr.seq);
- *           msgpool_mark_read(pool, &g);
- *   }
- *
- * Each of these calls is a system call; after msgpool_ring() a reader's
- * take and mark read are not, while messages keep coming.
+ * A message published goes to the readers subscribed at that moment, in
+ * publish order, and stays for them when its publisher dies; its slot is
+ * free again once each has marked it read, unsubscribed or closed.
  */
 
 /*
@@ -545,7 +386,7 @@ int msgpool_unsubscribe(struct msgpool *pool);
  * @len bytes for the readers subscribed now; with none, the slot is free
  * at once.  @g gets the header (seq: the next of the pool's sequence) and
  * loses its data.
- * Errors: as msgpool_commit().  Thread-safe.
+ * Errors: as msgpool_commit().
  */
 int msgpool_publish(struct msgpool *pool, struct msgpool_guard *g,
 		    size_t len, uint64_t tag);
@@ -577,13 +418,10 @@ int msgpool_mark_read(struct msgpool *pool, struct msgpool_guard *g);
  * @next_len, @flags: as msgpool_loan()'s @len and @flags; MSGPOOL_WAIT
  *         sleeps in that one call
  * @next:  receives the new loan; may be @g itself
- * Returns 0 when both happened.  When the publish fails, nothing happened:
- * its error is returned, @g is the loan it was, and @next (another guard)
- * is cleared.  When the publish succeeded but the loan failed, the loan's
- * error is returned, @g has ended as by msgpool_publish() (its header is
- * the published message's) and @next holds nothing.  Tell the two apart
- * by @g->data: NULL once published.
- * Errors: as msgpool_publish(), then as msgpool_loan().  Thread-safe.
+ * Returns 0 when both happened, else the first failure's error: after a
+ * failed publish @g is the loan it was (@g->data not NULL), after a
+ * failed loan @g has ended as by msgpool_publish(); @next holds nothing.
+ * Errors: as msgpool_publish(), then as msgpool_loan().
  */
 int msgpool_publish_loan(struct msgpool *pool, struct msgpool_guard *g,
 			 size_t len, uint64_t tag, size_t next_len,
@@ -596,12 +434,10 @@ int msgpool_publish_loan(struct msgpool *pool, struct msgpool_guard *g,
  * @flags: 0 (when nothing is left, wait in poll() and take then: two more
  *         system calls) or MSGPOOL_NONBLOCK
  * @next:  receives the take; may be @g itself
- * Returns 0 when both happened.  When the mark fails, nothing happened:
- * its error is returned, @g is the take it was, and @next (another guard)
- * is cleared.  When the mark succeeded but the take failed, the take's
- * error is returned (MSGPOOL_E_EMPTY with MSGPOOL_NONBLOCK), @g has ended
- * and @next holds nothing.  Tell the two apart by @g->data: NULL once
- * marked read.
+ * Returns 0 when both happened, else the first failure's error: after a
+ * failed mark @g is the take it was (@g->data not NULL), after a failed
+ * take (MSGPOOL_E_EMPTY with MSGPOOL_NONBLOCK) @g has ended; @next holds
+ * nothing.
  * Errors: as msgpool_mark_read(), then as msgpool_take().
  */
 int msgpool_mark_read_take(struct msgpool *pool, struct msgpool_guard *g,
@@ -622,35 +458,12 @@ int msgpool_wait(struct msgpool *pool, short events, int timeout_ms);
  * msgpool_ring - give this reader rings in its mapping, so that it takes
  * and marks read with no system call while messages come
  * @entries: of each ring, a power of two, MSGPOOL_RING_MIN..MSGPOOL_RING_MAX
- *
- * From then on the kernel hands each message published to this reader
- * into its receive ring, and msgpool_take(), msgpool_mark_read(),
- * msgpool_mark_read_take() and msgpool_wait(POLLIN) go through the rings:
- * - a take makes no system call while the ring holds a message, nor
- *   mostly with MSGPOOL_NONBLOCK on an empty ring, which costs a RING_SYNC
- *   only where the kernel may hold messages back (the ring filled up
- *   since the last, or the pool has a reader limit); without, an empty
- *   ring waits in poll();
- * - a mark read queues the token; the kernel marks it read at the next
- *   publish, take, wait or poll of any peer of the pool.  When a writer
- *   waits for a slot the library makes that call itself, once the
- *   receive ring is empty or the completion ring half full (one call
- *   frees a batch); otherwise only when the completion ring is full.
- *   So msgpool_available() may lag behind
- *   a mark read; and the kernel's verdict on a token does not come
- *   back: it skips one it refuses;
- * - msgpool_wait(POLLIN) returns 1 at once when the ring holds a message;
- * - a reader that holds the pool's reader_limit of takes finds its ring
- *   empty until it marks one read (MSGPOOL_E_EMPTY, or a wait), where a
- *   take without rings fails with MSGPOOL_E_ALREADY_BORROWED.
- * A handle has rings once in its life: after msgpool_unsubscribe() they
- * are dead, the calls go back to system calls, and msgpool_ring() fails
- * with MSGPOOL_E_EXISTS.
+ * From then on take, mark read, mark_read_take and wait(POLLIN) go
+ * through the rings, with the same results (msgpool(3), Reader rings).
+ * A handle has rings once: after msgpool_unsubscribe() they are dead.
  * Errors: MSGPOOL_E_NOT_FOUND (not subscribed), MSGPOOL_E_EXISTS,
  * MSGPOOL_E_INVALID (@entries), MSGPOOL_E_PERMISSION (a read-only
  * handle: it cannot map the completion ring writable), MSGPOOL_E_NO_MEMORY.
- * When the mapping fails after the kernel made the rings, the handle
- * unsubscribes, lest its messages pile up unread.  Thread-safe.
  */
 int msgpool_ring(struct msgpool *pool, unsigned int entries);
 
@@ -679,13 +492,12 @@ uint64_t msgpool_notify_gen(struct msgpool *pool);
 /*
  * msgpool_available - free slots now, all classes (asks the kernel)
  * Returns the count (>= 0), MSGPOOL_E_CLOSED or MSGPOOL_E_SYSTEM.
- * Thread-safe.
  */
 int64_t msgpool_available(struct msgpool *pool);
 
 /*
  * msgpool_capacity - slots, all classes
- * Returns the count (> 0) or MSGPOOL_E_CLOSED.  Thread-safe.
+ * Returns the count (> 0) or MSGPOOL_E_CLOSED.
  */
 int64_t msgpool_capacity(struct msgpool *pool);
 
@@ -697,14 +509,13 @@ enum msgpool_memory_class {
 /*
  * msgpool_memory_class - the storage domain of the pool
  * Returns an enum msgpool_memory_class value or MSGPOOL_E_CLOSED.
- * Thread-safe.
  */
 int msgpool_memory_class(struct msgpool *pool);
 
 /*
  * msgpool_stats - the pool's shape, counters and type, as of now: the
  * kernel's struct msgpool_info (see <linux/msgpool.h>)
- * Errors: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.  Thread-safe.
+ * Errors: MSGPOOL_E_CLOSED, MSGPOOL_E_INVALID.
  */
 int msgpool_stats(struct msgpool *pool, struct msgpool_info *st);
 
@@ -721,7 +532,7 @@ int msgpool_stats(struct msgpool *pool, struct msgpool_info *st);
  * @out: receives a malloc()ed array to free(), NULL when *@n is 0
  * @n:   receives its length
  * Errors: MSGPOOL_E_INVALID (NULL argument), MSGPOOL_E_NO_DEVICE,
- * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.  Thread-safe.
+ * MSGPOOL_E_NO_MEMORY, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  */
 int msgpool_list_pools(struct msgpool_pool_stat **out, size_t *n);
 
@@ -730,18 +541,16 @@ int msgpool_list_pools(struct msgpool_pool_stat **out, size_t *n);
  * @id:  0, or the pool's id (msgpool_pool_stat.id): a pool of that name
  *       with another id is MSGPOOL_E_NOT_FOUND
  * @out, @n: as msgpool_list_pools()
- * Errors: as msgpool_list_pools(), and MSGPOOL_E_NOT_FOUND.  Thread-safe.
+ * Errors: as msgpool_list_pools(), and MSGPOOL_E_NOT_FOUND.
  */
 int msgpool_list_peers(const char *name, uint32_t id,
 		       struct msgpool_peer_stat **out, size_t *n);
 
 /*
- * msgpool_unlink - remove the name @name, like ipcrm
- * No new peer can attach; the peers attached carry on, and the pool is
- * freed when the last one closes.  The name may be created again at once.
- * Allowed to the pool's creator and to CAP_SYS_ADMIN.
+ * msgpool_unlink - remove the name @name, like ipcrm (MSGPOOL_IOC_UNLINK
+ * of msgpool(4)); the name may be created again at once
  * Errors: MSGPOOL_E_INVALID, MSGPOOL_E_NOT_FOUND, MSGPOOL_E_PERMISSION,
- * MSGPOOL_E_NO_DEVICE, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.  Thread-safe.
+ * MSGPOOL_E_NO_DEVICE, MSGPOOL_E_ABI, MSGPOOL_E_SYSTEM.
  */
 int msgpool_unlink(const char *name);
 

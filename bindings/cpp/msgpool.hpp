@@ -301,10 +301,9 @@ protected:
 	// nothing either way but for a failed commit, whose loan goes on).
 	void end(const char *what)
 	{
-		if (!pool_)
-			throw std::system_error(make_error_code(errc::not_held),
-						what);
-		c::msgpool *p = std::exchange(pool_, nullptr);
+		c::msgpool *p = pool_or_throw(what);
+
+		pool_ = nullptr;
 		check(End(p, &g_), what);
 	}
 	void end_quietly() noexcept
@@ -482,21 +481,15 @@ public:
 	}
 	ReadGuard read(std::uint64_t token, unsigned fl = 0)
 	{
-		ReadGuard g;
-
-		detail::check(c::msgpool_read(p_, token, fl, &g.g_),
-			      "msgpool_read");
-		g.pool_ = p_;
-		return g;
+		return fill<ReadGuard>("msgpool_read", [&](auto *g) {
+			return c::msgpool_read(p_, token, fl, g);
+		});
 	}
 	WriteGuard read_mut(std::uint64_t token, unsigned fl = 0)
 	{
-		WriteGuard g;
-
-		detail::check(c::msgpool_read_mut(p_, token, fl, &g.g_),
-			      "msgpool_read_mut");
-		g.pool_ = p_;
-		return g;
+		return fill<WriteGuard>("msgpool_read_mut", [&](auto *g) {
+			return c::msgpool_read_mut(p_, token, fl, g);
+		});
 	}
 	void free(std::uint64_t token)
 	{
@@ -512,12 +505,9 @@ public:
 	}
 	LoanGuard loan(std::size_t len, unsigned fl = 0)
 	{
-		LoanGuard g;
-
-		detail::check(c::msgpool_loan(p_, len, fl, &g.g_),
-			      "msgpool_loan");
-		g.pool_ = p_;
-		return g;
+		return fill<LoanGuard>("msgpool_loan", [&](auto *g) {
+			return c::msgpool_loan(p_, len, fl, g);
+		});
 	}
 
 	// Publish/subscribe.
@@ -548,11 +538,9 @@ public:
 	// Waits (in poll()) for a message unless @fl is flags::nonblock.
 	TakeGuard take(unsigned fl = 0)
 	{
-		TakeGuard g;
-
-		detail::check(c::msgpool_take(p_, fl, &g.g_), "msgpool_take");
-		g.pool_ = p_;
-		return g;
+		return fill<TakeGuard>("msgpool_take", [&](auto *g) {
+			return c::msgpool_take(p_, fl, g);
+		});
 	}
 	// Nothing to take is no error: an empty optional.
 	std::optional<TakeGuard> try_take()
@@ -603,6 +591,18 @@ public:
 
 private:
 	c::msgpool *p_ = nullptr;
+
+	// A guard of this handle that the C call @call fills; throws its
+	// error.
+	template <class G, class F>
+	G fill(const char *what, F call)
+	{
+		G g;
+
+		detail::check(call(&g.g_), what);
+		g.pool_ = p_;
+		return g;
+	}
 };
 
 } // namespace msgpool

@@ -2,16 +2,20 @@
 /*
  * The message format of the msgpool demo, shared by msgpool-producer and
  * msgpool-consumer: a small header, then a body derived from the sequence
- * number, so the consumer can check every byte it reads in place.
+ * number, so the consumer can check every byte it reads in place.  Also
+ * the pipe, argument and open helpers of the demo's programs.
  */
 #ifndef MSGPOOL_DEMO_MSG_H
 #define MSGPOOL_DEMO_MSG_H
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "msgpool.h"
 
 struct demo_msg {
 	uint64_t seq;
@@ -129,6 +133,27 @@ static inline int demo_parse_u32(const char *s, uint32_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+static inline _Noreturn void demo_usage(const char *usage)
+{
+	fprintf(stderr, "usage: %s\n", usage);
+	exit(2);
+}
+
+/* Opens the pool @name of the demo's type for program @prog, or exits. */
+static inline struct msgpool *demo_open(const char *prog, const char *name)
+{
+	static const struct msgpool_config type = { .type_id = DEMO_TYPE_ID };
+	struct msgpool *pool;
+	int err = msgpool_open(name, &type, 0, 0, &pool);
+
+	if (err) {
+		fprintf(stderr, "%s: %s: %s\n", prog, name,
+			msgpool_strerror(err));
+		exit(1);
+	}
+	return pool;
 }
 
 #endif /* MSGPOOL_DEMO_MSG_H */

@@ -90,11 +90,8 @@ static int next_tokens(int fd, uint64_t *tokens, int *ended)
 	return n;
 }
 
-static void bad_args(void)
-{
-	fprintf(stderr, "usage: msgpool-consumer --pool NAME --token-fd FD --ack-fd FD [--report-fd FD]\n");
-	exit(2);
-}
+#define USAGE "msgpool-consumer --pool NAME --token-fd FD --ack-fd FD " \
+	      "[--report-fd FD]"
 
 int main(int argc, char **argv)
 {
@@ -105,7 +102,6 @@ int main(int argc, char **argv)
 		{ "report-fd", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const struct msgpool_config type = { .type_id = DEMO_TYPE_ID };
 	uint32_t tfd = UINT32_MAX, afd = UINT32_MAX, rfd = UINT32_MAX;
 	struct totals t = { 0, 0, 0 };
 	uint64_t tokens[BATCH], start = 0;
@@ -121,17 +117,11 @@ int main(int argc, char **argv)
 		else if ((c == 't' && demo_parse_u32(optarg, &tfd)) ||
 			 (c == 'a' && demo_parse_u32(optarg, &afd)) ||
 			 (c == 'r' && demo_parse_u32(optarg, &rfd)) || c == '?')
-			bad_args();
+			demo_usage(USAGE);
 	}
 	if (!name || tfd > INT32_MAX || afd > INT32_MAX)
-		bad_args();
-
-	err = msgpool_open(name, &type, 0, 0, &pool);
-	if (err) {
-		fprintf(stderr, "consumer: %s: %s\n", name,
-			msgpool_strerror(err));
-		return 1;
-	}
+		demo_usage(USAGE);
+	pool = demo_open("consumer", name);
 	while (!ended && !err) {
 		n = next_tokens(tfd, tokens, &ended);
 		if (n < 0) {

@@ -149,11 +149,7 @@ static int exchange(const char *dir, const char *name, uint32_t count,
 	return ok ? 0 : -1;
 }
 
-static void bad_args(void)
-{
-	fprintf(stderr, "usage: msgpool-demo [-n MESSAGES] [-s MAX_BYTES]\n");
-	exit(2);
-}
+#define USAGE "msgpool-demo [-n MESSAGES] [-s MAX_BYTES]"
 
 int main(int argc, char **argv)
 {
@@ -169,10 +165,10 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "n:s:")) != -1) {
 		if ((c == 'n' && demo_parse_u32(optarg, &count)) ||
 		    (c == 's' && demo_parse_u32(optarg, &max)) || c == '?')
-			bad_args();
+			demo_usage(USAGE);
 	}
 	if (!count || max < DEMO_MIN_LEN || max > 65536)
-		bad_args();
+		demo_usage(USAGE);
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len < 0) {
 		perror("msgpool-demo: /proc/self/exe");

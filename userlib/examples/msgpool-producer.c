@@ -70,11 +70,8 @@ static int produce(struct producer *p, uint64_t seq, uint32_t max)
 	return 0;
 }
 
-static void bad_args(void)
-{
-	fprintf(stderr, "usage: msgpool-producer --pool NAME --count N --max-size BYTES --token-fd FD --ack-fd FD\n");
-	exit(2);
-}
+#define USAGE "msgpool-producer --pool NAME --count N --max-size BYTES " \
+	      "--token-fd FD --ack-fd FD"
 
 int main(int argc, char **argv)
 {
@@ -86,12 +83,11 @@ int main(int argc, char **argv)
 		{ "ack-fd", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const struct msgpool_config type = { .type_id = DEMO_TYPE_ID };
 	uint32_t count = 0, max = 0, tfd = UINT32_MAX, afd = UINT32_MAX;
 	struct producer p = { .nr_pending = 0 };
 	const char *name = NULL;
 	uint64_t seq, ack = 0, end = 0;
-	int c, err;
+	int c, err = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'p')
@@ -100,19 +96,13 @@ int main(int argc, char **argv)
 			 (c == 's' && demo_parse_u32(optarg, &max)) ||
 			 (c == 't' && demo_parse_u32(optarg, &tfd)) ||
 			 (c == 'a' && demo_parse_u32(optarg, &afd)) || c == '?')
-			bad_args();
+			demo_usage(USAGE);
 	}
 	if (!name || !count || max < DEMO_MIN_LEN || tfd > INT32_MAX ||
 	    afd > INT32_MAX)
-		bad_args();
+		demo_usage(USAGE);
 	p.token_fd = tfd;
-
-	err = msgpool_open(name, &type, 0, 0, &p.pool);
-	if (err) {
-		fprintf(stderr, "producer: %s: %s\n", name,
-			msgpool_strerror(err));
-		return 1;
-	}
+	p.pool = demo_open("producer", name);
 	for (seq = 0; seq < count && !err; seq++)
 		err = produce(&p, seq, max);
 	if (err) {

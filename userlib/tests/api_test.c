@@ -28,21 +28,7 @@ static void fill(void *buf, size_t len, unsigned int seed)
 		p[i] = (unsigned char)(seed * 31 + i * 7);
 }
 
-FIXTURE(api) {
-	char name[MSGPOOL_NAME_MAX];
-	struct msgpool *pool;
-};
-
-FIXTURE_SETUP(api)
-{
-	OPEN_SMALL(self->name, "api", &self->pool);
-}
-
-FIXTURE_TEARDOWN(api)
-{
-	if (self->pool)
-		msgpool_close(&self->pool);
-}
+SMALL_POOL_FIXTURE(api)
 
 TEST_F(api, figures)
 {

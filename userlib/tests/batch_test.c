@@ -14,31 +14,13 @@
 #define MANY		2500
 #define MANY_SIZE	64
 
-FIXTURE(batch) {
-	char name[MSGPOOL_NAME_MAX];
-	struct msgpool *pool;	/* ALL_SLOTS slots */
-};
-
-FIXTURE_SETUP(batch)
-{
-	OPEN_SMALL(self->name, "batch", &self->pool);
-}
-
-FIXTURE_TEARDOWN(batch)
-{
-	if (self->pool)
-		msgpool_close(&self->pool);
-}
+SMALL_POOL_FIXTURE(batch)
 
 /* A pool of MANY small slots, each message holding its index. */
 static int open_big(struct msgpool **pool, char *name)
 {
-	struct msgpool_config cfg;
+	struct msgpool_config cfg = one_class(MANY_SIZE, MANY);
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.nr_classes = 1;
-	cfg.classes[0].slot_size = MANY_SIZE;
-	cfg.classes[0].nr_slots = MANY;
 	pool_name(name, "many");
 	return msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE, 0600, pool);
 }

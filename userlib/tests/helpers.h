@@ -40,6 +40,17 @@ static inline struct msgpool_config small_config(void)
 	return cfg;
 }
 
+static inline struct msgpool_config one_class(uint32_t size, uint32_t slots)
+{
+	struct msgpool_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_classes = 1;
+	cfg.classes[0].slot_size = size;
+	cfg.classes[0].nr_slots = slots;
+	return cfg;
+}
+
 static inline void pool_name(char *buf, const char *suffix)
 {
 	snprintf(buf, MSGPOOL_NAME_MAX, "t%d-%s", (int)getpid(), suffix);
@@ -54,6 +65,25 @@ static inline void pool_name(char *buf, const char *suffix)
 	ASSERT_EQ(0, msgpool_open(name, &__cfg, MSGPOOL_OPEN_CREATE | \
 				  MSGPOOL_OPEN_EXCL, 0600, poolp)); \
 } while (0)
+
+/*
+ * The fixture of a test that starts with a fresh small pool of its own,
+ * self->pool, called self->name.  The fixture's name makes the suffix.
+ */
+#define SMALL_POOL_FIXTURE(fixture) \
+FIXTURE(fixture) { \
+	char name[MSGPOOL_NAME_MAX]; \
+	struct msgpool *pool; \
+}; \
+FIXTURE_SETUP(fixture) \
+{ \
+	OPEN_SMALL(self->name, #fixture, &self->pool); \
+} \
+FIXTURE_TEARDOWN(fixture) \
+{ \
+	if (self->pool) \
+		msgpool_close(&self->pool); \
+}
 
 /* Stores @n messages of @len bytes; returns how many it could. */
 static inline int store_n(struct msgpool *pool, int n, size_t len,
@@ -146,6 +176,18 @@ static inline int send_text(struct msgpool *pool, const char *text,
 		return err;
 	strcpy(g.data, text);
 	return msgpool_publish(pool, &g, strlen(text) + 1, tag);
+}
+
+/* A child reader of pool @name that reports the seqs it took on @fd. */
+struct reader_args {
+	const char *name;
+	int fd;
+};
+
+static inline int write_seq(int fd, const struct msgpool_guard *g)
+{
+	return write(fd, &g->hdr.seq, sizeof(g->hdr.seq)) ==
+	       sizeof(g->hdr.seq) ? 0 : -1;
 }
 
 /* A child that exists only to be killed: parks after child_ready(). */

@@ -15,32 +15,7 @@
 #include "harness.h"
 #include "helpers.h"
 
-FIXTURE(peers) {
-	char name[MSGPOOL_NAME_MAX];
-	struct msgpool *pool;
-};
-
-FIXTURE_SETUP(peers)
-{
-	OPEN_SMALL(self->name, "peers", &self->pool);
-}
-
-FIXTURE_TEARDOWN(peers)
-{
-	if (self->pool)
-		msgpool_close(&self->pool);
-}
-
-static struct msgpool_config one_class(uint32_t size, uint32_t slots)
-{
-	struct msgpool_config cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.nr_classes = 1;
-	cfg.classes[0].slot_size = size;
-	cfg.classes[0].nr_slots = slots;
-	return cfg;
-}
+SMALL_POOL_FIXTURE(peers)
 
 static unsigned long long module_param(const char *name)
 {

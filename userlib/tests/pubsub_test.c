@@ -13,21 +13,7 @@
 #include "harness.h"
 #include "helpers.h"
 
-FIXTURE(ps) {
-	char name[MSGPOOL_NAME_MAX];
-	struct msgpool *pool;
-};
-
-FIXTURE_SETUP(ps)
-{
-	OPEN_SMALL(self->name, "ps", &self->pool);
-}
-
-FIXTURE_TEARDOWN(ps)
-{
-	if (self->pool)
-		msgpool_close(&self->pool);
-}
+SMALL_POOL_FIXTURE(ps)
 
 TEST_F(ps, subscribe_errors)
 {
@@ -131,39 +117,34 @@ TEST_F(ps, wait_and_notify_gen)
 	EXPECT_EQ(0, msgpool_notify_gen(NULL));
 }
 
-struct take_args {
-	const char *name;
-	int fd;		/* where the child writes the seq it took */
-};
-
 /* Subscribes, then blocks in msgpool_take() until the parent publishes. */
 static int blocked_taker(void *arg)
 {
-	const struct take_args *ta = arg;
+	const struct reader_args *ra = arg;
 	struct msgpool *pool;
 	struct msgpool_guard g;
 
-	if (msgpool_open(ta->name, NULL, MSGPOOL_OPEN_RDONLY, 0, &pool) ||
+	if (msgpool_open(ra->name, NULL, MSGPOOL_OPEN_RDONLY, 0, &pool) ||
 	    msgpool_subscribe(pool) < 0)
 		return 1;
 	child_ready();
 	if (msgpool_take(pool, 0, &g))
 		return 2;
-	if (write(ta->fd, &g.hdr.seq, sizeof(g.hdr.seq)) != sizeof(g.hdr.seq))
+	if (write_seq(ra->fd, &g))
 		return 3;
 	return msgpool_mark_read(pool, &g) ? 4 : 0;
 }
 
 TEST_F(ps, blocking_take_wakes)
 {
-	struct take_args ta = { self->name, -1 };
+	struct reader_args ra = { self->name, -1 };
 	struct child ch;
 	uint64_t seq = 0;
 	int fds[2];
 
 	ASSERT_EQ(0, pipe(fds));
-	ta.fd = fds[1];
-	ch = spawn(blocked_taker, &ta);
+	ra.fd = fds[1];
+	ch = spawn(blocked_taker, &ra);
 	ASSERT_LT(0, ch.pid);
 	ASSERT_EQ(1, wait_ready(&ch));
 	ASSERT_EQ(0, send_text(self->pool, "wake", 5));
@@ -177,17 +158,13 @@ TEST_F(ps, blocking_take_wakes)
 
 TEST(overwrite_counts_missed)
 {
-	struct msgpool_config cfg;
+	struct msgpool_config cfg = one_class(64, 4);
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool *pool, *rd;
 	struct msgpool_guard g;
 	struct msgpool_info st;
 	int i;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.nr_classes = 1;
-	cfg.classes[0].slot_size = 64;
-	cfg.classes[0].nr_slots = 4;
 	pool_name(name, "ow");
 	EXPECT_EQ(MSGPOOL_E_INVALID, msgpool_open(name, NULL,
 						  MSGPOOL_OPEN_OVERWRITE, 0,

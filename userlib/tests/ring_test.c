@@ -22,21 +22,7 @@
 #include "harness.h"
 #include "helpers.h"
 
-FIXTURE(ring) {
-	char name[MSGPOOL_NAME_MAX];
-	struct msgpool *pool;
-};
-
-FIXTURE_SETUP(ring)
-{
-	OPEN_SMALL(self->name, "ring", &self->pool);
-}
-
-FIXTURE_TEARDOWN(ring)
-{
-	if (self->pool)
-		msgpool_close(&self->pool);
-}
+SMALL_POOL_FIXTURE(ring)
 
 /*
  * Free slots once the kernel has drained the completion rings: a poll()
@@ -307,11 +293,6 @@ TEST_F(ring, mark_read_take)
 	EXPECT_EQ(ALL_SLOTS, drained_available(self->pool));
 }
 
-struct reader_args {
-	const char *name;
-	int fd;		/* where the child writes the seqs it took */
-};
-
 /*
  * A reader with rings that sleeps for each of two messages: in
  * msgpool_take(), then in msgpool_mark_read_take().
@@ -330,11 +311,11 @@ static int ring_reader(void *arg)
 	child_ready();
 	if (msgpool_take(pool, 0, &g))
 		return 3;
-	if (write(ra->fd, &g.hdr.seq, sizeof(g.hdr.seq)) != sizeof(g.hdr.seq))
+	if (write_seq(ra->fd, &g))
 		return 4;
 	if (msgpool_mark_read_take(pool, &g, 0, &g))
 		return 5;
-	if (write(ra->fd, &g.hdr.seq, sizeof(g.hdr.seq)) != sizeof(g.hdr.seq))
+	if (write_seq(ra->fd, &g))
 		return 6;
 	return msgpool_mark_read(pool, &g) ? 7 : 0;
 }

@@ -412,16 +412,12 @@ TEST(type_column)
 {
 	static const char hex[] = "00112233445566778899aabbccddeeff";
 	static struct run run;
-	struct msgpool_config cfg;
+	struct msgpool_config cfg = one_class(64, 2);
 	char name[MSGPOOL_NAME_MAX], type[64], pool[8192], want[64];
 	struct msgpool *p;
 	long long v[12];
 	int i;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.nr_classes = 1;
-	cfg.classes[0].slot_size = 64;
-	cfg.classes[0].nr_slots = 2;
 	for (i = 0; i < MSGPOOL_TYPE_ID_LEN; i++)
 		cfg.type_id[i] = 0x11 * i;
 	pool_name(name, "typed");
