@@ -92,7 +92,7 @@ const char *msgpool_strerror(int err)
 }
 
 /*
- * The error of each errno the kernel returns (Documentation/msgpool.rst,
+ * The error of each errno the kernel returns (Documentation/libmsgpool.rst,
  * Errors), the same for every call.
  */
 static const signed char errno_error[] = {
