@@ -656,159 +656,171 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
 	return err;
 }
 
-static const struct msgpool_op nop = { .op = MSGPOOL_OP_NOP };
-
-/* The items of a *_many call of op @code: @in is bufs, tokens or guards. */
-struct many_call {
-	struct msgpool *pool;
-	uint32_t code;
-	unsigned int flags;
-	const void *in;
-	void *out;		/* tokens of STORE, guards of BORROW, RELEASE */
-};
-
-/* Item @i's op; an error is the library's own refusal, run as a NOP. */
-static int many_fill(const struct many_call *c, size_t i,
-		     struct msgpool_op *op)
-{
-	const struct msgpool_buf *b;
-	const struct msgpool_guard *g;
-	int err;
-
-	*op = nop;
-	switch (c->code) {
-	case MSGPOOL_OP_STORE:
-		b = (const struct msgpool_buf *)c->in + i;
-		if (!b->data)
-			return MSGPOOL_E_INVALID;
-		if (b->len > UINT32_MAX)
-			return MSGPOOL_E_TOO_BIG;
-		op->flags = alloc_flags(c->flags);
-		op->len = b->len;
-		op->data = (uintptr_t)b->data;
-		op->tag = b->tag;
-		break;
-	case MSGPOOL_OP_RELEASE:
-		g = (const struct msgpool_guard *)c->in + i;
-		err = guard_check(c->pool, g, GUARD_BORROW);
-		if (err)
-			return err;
-		op->token = g->token;
-		break;
-	default:
-		op->flags = c->flags;
-		op->token = ((const uint64_t *)c->in)[i];
-	}
-	op->op = c->code;
-	return MSGPOOL_OK;
-}
-
-/* What item @i's op gave: a token, a guard, or a guard ended. */
-static void many_finish(const struct many_call *c, size_t i,
-			const struct msgpool_op *op, int err)
-{
-	struct msgpool_guard *guards = c->out;
-
-	switch (c->code) {
-	case MSGPOOL_OP_STORE:
-		((uint64_t *)c->out)[i] = err ? 0 : op->token;
-		break;
-	case MSGPOOL_OP_BORROW:
-		guard_clear(&guards[i]);
-		if (!err)
-			guard_start(c->pool, &guards[i], op, GUARD_READ);
-		break;
-	case MSGPOOL_OP_RELEASE:
-		/* As release(): ended, or the kernel knows no such borrow. */
-		if (op->op == MSGPOOL_OP_RELEASE &&
-		    (!err || err == MSGPOOL_E_PERMISSION))
-			guard_end(&guards[i]);
-		break;
-	}
-}
-
 /*
- * Runs the @n items in batches of MANY_CHUNK.  @results, if not NULL,
- * gets each item's error.  Returns the first error.
+ * Runs the @n (at most MANY_CHUNK) ops of a *_many call in one batch.
+ * @err holds each item's error: the library's own refusal, whose op is a
+ * NOP, or 0 until the op's result fills it.  @results, if not NULL, gets
+ * a copy.  Returns the first error.
  */
-static int many(const struct many_call *c, size_t n, int *results)
+static int many(struct msgpool *pool, struct msgpool_op *ops, int *err,
+		size_t n, int *results)
 {
-	struct msgpool_op ops[MANY_CHUNK];
-	int err[MANY_CHUNK], batch_err, first = MSGPOOL_OK;
-	size_t i, j, cnt;
-	uint32_t done;
+	int batch_err, first = MSGPOOL_OK;
+	uint32_t done = 0;
+	size_t j;
 
-	for (i = 0; i < n; i += cnt) {
-		cnt = n - i < MANY_CHUNK ? n - i : MANY_CHUNK;
-		for (j = 0; j < cnt; j++)
-			err[j] = many_fill(c, i + j, &ops[j]);
-		done = 0;
-		batch_err = batch_ioctl(c->pool, ops, cnt, 0, &done);
-		for (j = 0; j < cnt; j++) {
-			if (!err[j] && batch_err)
-				err[j] = batch_err;
-			/* Without BATCH_STOP only a fatal signal stops it. */
-			else if (!err[j])
-				err[j] = j < done ? msgpool_op_error(&ops[j]) :
-					 MSGPOOL_E_INTERRUPTED;
-			if (results)
-				results[i + j] = err[j];
-			many_finish(c, i + j, &ops[j], err[j]);
-			if (!first)
-				first = err[j];
-		}
+	batch_err = batch_ioctl(pool, ops, n, 0, &done);
+	for (j = 0; j < n; j++) {
+		if (!err[j] && batch_err)
+			err[j] = batch_err;
+		/* Without MSGPOOL_BATCH_STOP only a fatal signal stops it. */
+		else if (!err[j])
+			err[j] = j < done ? msgpool_op_error(&ops[j]) :
+				 MSGPOOL_E_INTERRUPTED;
+		if (results)
+			results[j] = err[j];
+		if (!first)
+			first = err[j];
 	}
 	return first;
+}
+
+static const struct msgpool_op nop = { .op = MSGPOOL_OP_NOP };
+
+static size_t chunk(size_t left)
+{
+	return left < MANY_CHUNK ? left : MANY_CHUNK;
 }
 
 int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
 		       size_t n, unsigned int flags, uint64_t *tokens,
 		       int *results)
 {
-	struct many_call c = { pool, MSGPOOL_OP_STORE, flags, bufs, tokens };
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!bufs || !tokens || (flags & ~ALLOC_FLAGS))
 		return MSGPOOL_E_INVALID;
-	return many(&c, n, results);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			const struct msgpool_buf *b = &bufs[i + j];
+
+			ops[j] = nop;
+			err[j] = !b->data ? MSGPOOL_E_INVALID :
+				 b->len > UINT32_MAX ? MSGPOOL_E_TOO_BIG : 0;
+			if (err[j])
+				continue;
+			ops[j].op = MSGPOOL_OP_STORE;
+			ops[j].flags = alloc_flags(flags);
+			ops[j].len = b->len;
+			ops[j].data = (uintptr_t)b->data;
+			ops[j].tag = b->tag;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		for (j = 0; j < cnt; j++)
+			tokens[i + j] = err[j] ? 0 : ops[j].token;
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_free_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      int *results)
 {
-	struct many_call c = { pool, MSGPOOL_OP_FREE, 0, tokens, NULL };
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens)
 		return MSGPOOL_E_INVALID;
-	return many(&c, n, results);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			ops[j].op = MSGPOOL_OP_FREE;
+			ops[j].token = tokens[i + j];
+			err[j] = 0;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_read_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      unsigned int flags, struct msgpool_guard *guards,
 		      int *results)
 {
-	struct many_call c = { pool, MSGPOOL_OP_BORROW, flags, tokens, guards };
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens || !guards || (flags & ~BORROW_FLAGS))
 		return MSGPOOL_E_INVALID;
-	return many(&c, n, results);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			ops[j].op = MSGPOOL_OP_BORROW;
+			ops[j].flags = flags;
+			ops[j].token = tokens[i + j];
+			err[j] = 0;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		for (j = 0; j < cnt; j++) {
+			guard_clear(&guards[i + j]);
+			if (!err[j])
+				guard_start(pool, &guards[i + j], &ops[j],
+					    GUARD_READ);
+		}
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 			 size_t n, int *results)
 {
-	struct many_call c = { pool, MSGPOOL_OP_RELEASE, 0, guards, guards };
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	size_t i, j, cnt;
 
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!guards)
 		return MSGPOOL_E_INVALID;
-	return many(&c, n, results);
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			err[j] = guard_check(pool, &guards[i + j],
+					     GUARD_BORROW);
+			if (err[j])
+				continue;
+			ops[j].op = MSGPOOL_OP_RELEASE;
+			ops[j].token = guards[i + j].token;
+		}
+		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		/* As release(): ended, or the kernel knows no such borrow. */
+		for (j = 0; j < cnt; j++)
+			if (ops[j].op == MSGPOOL_OP_RELEASE &&
+			    (!err[j] || err[j] == MSGPOOL_E_PERMISSION))
+				guard_end(&guards[i + j]);
+		if (!first)
+			first = e;
+	}
+	return first;
 }
 
 /* ---- Reader rings ------------------------------------------------------ */
