@@ -72,7 +72,6 @@ struct transport {
 extern uint64_t empty_polls;
 
 /* Helpers the transports share (bench/ipc_bench.c). */
-void *shared_alloc(size_t size);
 void ring_put(struct chan *c, int dir, uint64_t v);
 uint64_t ring_get(struct chan *c, int dir);
 void write_all(int fd, const void *buf, size_t len);

@@ -38,16 +38,6 @@ static inline void cpu_relax(void)
 
 uint64_t empty_polls;
 
-void *shared_alloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap", errno);
-	return p;
-}
-
 void write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -675,12 +665,6 @@ static void report_sys(const char *group, const struct chan *c, double tx,
 
 /* ---- the measurements ----------------------------------------------- */
 
-static double median_of(double *v, long n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void send_one(struct chan *c, int dir, uint64_t seq)
 {
 	payload_fill(c->t->tx_buf(c, dir), c->len, seq, now_ns());
@@ -742,7 +726,7 @@ static void lat_child(struct chan *c, int nrep, long iters, double *ow,
 		c->shm->sys_empty[r] = sc_empty(s) / iters;
 		c->shm->sys[r] = sc_since(s) / iters;
 		memcpy(tmp, o, iters * sizeof(*tmp));
-		c->shm->oneway[r] = median_of(tmp, iters);
+		c->shm->oneway[r] = median(tmp, iters);
 	}
 	c->shm->sys_tx = tx / (nrep * WARMUP);
 }
@@ -773,7 +757,7 @@ static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 			o[i] = (now_ns() - s) / 1e3;
 		}
 		memcpy(tmp, o, iters * sizeof(*tmp));
-		med[r] = median_of(tmp, iters);
+		med[r] = median(tmp, iters);
 	}
 	report("lat-rtt", c->t->name, c->t->mode, c->len, med, nrep, "us");
 	report_samples("lat-rtt", c->t->name, c->t->mode, c->len, rtt, nrep,
@@ -947,15 +931,14 @@ static void run(const struct transport *t, size_t len, int stream)
 	}
 	if (waitpid(pid, &status, 0) < 0 || status)
 		die("child", ECHILD);
-	if (stream)
-		report_sys("tput", &c, median_of(c.sys, nrep),
-			   median_of(c.shm->sys, nrep),
-			   median_of(c.shm->sys_empty, nrep));
-	else
+	if (stream) {
+		report_sys("tput", &c, median(c.sys, nrep),
+			   median(c.shm->sys, nrep),
+			   median(c.shm->sys_empty, nrep));
+	} else {
 		report_sys("lat", &c, c.sys_tx,
-			   median_of(c.shm->sys, nrep) - c.shm->sys_tx,
-			   median_of(c.shm->sys_empty, nrep));
-	if (!stream) {
+			   median(c.shm->sys, nrep) - c.shm->sys_tx,
+			   median(c.shm->sys_empty, nrep));
 		memcpy(v, c.shm->oneway, nrep * sizeof(*v));
 		report("lat-oneway", t->name, t->mode, len, v, nrep, "us");
 		report_samples("lat-oneway", t->name, t->mode, len, samples,

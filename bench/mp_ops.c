@@ -400,10 +400,7 @@ static int calib(const char *when)
 			best = t;
 	}
 	k = (long)(k * 1e6 / best);
-	v = mmap(NULL, ncpu * n * sizeof(*v), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (v == MAP_FAILED)
-		die("mmap", errno);
+	v = shared_alloc(ncpu * n * sizeof(*v));
 	for (cpu = 0; cpu < ncpu; cpu++) {
 		pid_t pid = fork();
 
