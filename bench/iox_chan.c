@@ -105,7 +105,7 @@ static const void *iox_recv_busy(struct chan *c, int dir)
 
 	(void)dir;
 	while (iox_sub_take_chunk(l->sub, &l->rx) != ChunkReceiveResult_SUCCESS)
-		__builtin_ia32_pause();
+		cpu_relax();
 	return l->rx;
 }
 

@@ -31,11 +31,6 @@
 #define WARMUP		16
 #define RUN_TIMEOUT	300	/* seconds one transport and size may take */
 
-static inline void cpu_relax(void)
-{
-	__builtin_ia32_pause();
-}
-
 uint64_t empty_polls;
 
 void write_all(int fd, const void *buf, size_t len)
@@ -172,7 +167,7 @@ static const void *pipe_recv(struct chan *c, int dir)
 	return c->rxb;
 }
 
-static void nothing(struct chan *c, int dir)
+void nothing(struct chan *c, int dir)
 {
 	(void)c;
 	(void)dir;
@@ -375,6 +370,38 @@ static void memfd_done(struct chan *c, int dir)
 
 /* ---- msgpool: payload written into a loaned slot, token handed over -- */
 
+struct msgpool *mp_create(const char *name, size_t len, uint32_t nr_slots)
+{
+	struct msgpool_config cfg = {
+		.nr_classes = 1,
+		.classes = { { len, nr_slots } },
+	};
+	struct msgpool *pool;
+
+	mp_check(msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE |
+			      MSGPOOL_OPEN_EXCL, 0600, &pool), "msgpool_open");
+	return pool;
+}
+
+struct msgpool *mp_join(const char *name, struct msgpool **creator,
+			int side)
+{
+	struct msgpool *pool;
+
+	/* A child must not use its parent's peer: it gets its own. */
+	if (side)
+		msgpool_close(creator);
+	mp_check(msgpool_open(name, NULL, 0, 0, &pool), "msgpool_open");
+	return pool;
+}
+
+void mp_leave(struct msgpool **pool, struct msgpool **creator)
+{
+	msgpool_close(pool);
+	if (*creator)
+		msgpool_close(creator);
+}
+
 struct mp_local {
 	struct msgpool *creator;	/* the parent's, keeps the pool */
 	struct msgpool *pool;		/* this process's own peer */
@@ -383,31 +410,15 @@ struct mp_local {
 
 static char mp_name[32];
 
-static void mp_check(int err, const char *what)
-{
-	if (err == MSGPOOL_E_SYSTEM)
-		die(what, errno);
-	if (err) {
-		fprintf(stderr, "bench: %s: %s\n", what, msgpool_strerror(err));
-		exit(1);
-	}
-}
-
 static void mp_setup(struct chan *c)
 {
-	struct msgpool_config cfg = {
-		.nr_classes = 1,
-		.classes = { { c->len, 2 * DEPTH + 4 } },
-	};
 	struct mp_local *l = calloc(1, sizeof(*l));
 	int d;
 
 	if (!l)
 		die("malloc", ENOMEM);
 	snprintf(mp_name, sizeof(mp_name), "bench-%d", getpid());
-	mp_check(msgpool_open(mp_name, &cfg, MSGPOOL_OPEN_CREATE |
-			      MSGPOOL_OPEN_EXCL, 0600, &l->creator),
-		 "msgpool_open");
+	l->creator = mp_create(mp_name, c->len, 2 * DEPTH + 4);
 	c->priv = l;
 	if (is_busy(c))
 		return;
@@ -420,10 +431,7 @@ static void mp_attach(struct chan *c)
 {
 	struct mp_local *l = c->priv;
 
-	/* A child must not use its parent's peer: it gets its own. */
-	if (c->side)
-		msgpool_close(&l->creator);
-	mp_check(msgpool_open(mp_name, NULL, 0, 0, &l->pool), "msgpool_open");
+	l->pool = mp_join(mp_name, &l->creator, c->side);
 }
 
 static void *mp_tx(struct chan *c, int dir)
@@ -493,9 +501,7 @@ static void mp_teardown(struct chan *c)
 {
 	struct mp_local *l = c->priv;
 
-	msgpool_close(&l->pool);
-	if (l->creator)
-		msgpool_close(&l->creator);
+	mp_leave(&l->pool, &l->creator);
 	fds_teardown(c);
 }
 
