@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +63,17 @@ static inline void die(const char *what, int err)
 	exit(1);
 }
 
+/* Memory that a fork()ed child shares with its parent. */
+static inline void *shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap", errno);
+	return p;
+}
+
 /*
  * System calls of the calling thread, counted by the kernel: a perf
  * counter of the raw_syscalls:sys_enter tracepoint (needs
@@ -79,7 +91,7 @@ static inline int sc_tracepoint_id(void)
 	int id = -1;
 	FILE *f;
 
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]) && id < 0; i++) {
+	for (i = 0; i < ARRAY_SIZE(paths) && id < 0; i++) {
 		f = fopen(paths[i], "r");
 		if (!f)
 			continue;
@@ -149,15 +161,20 @@ static inline int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sorts @v and returns its median. */
+static inline double median(double *v, long n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Sorts @v and prints its median and spread as a result line. */
 static inline void report(const char *group, const char *name,
 			  const char *mode, size_t size, double *v, int n,
 			  const char *unit)
 {
-	double med, spread;
+	double med = median(v, n), spread;
 
-	qsort(v, n, sizeof(*v), cmp_double);
-	med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 	spread = med > 0 ? (v[n - 1] - v[0]) / 2 / med * 100 : 0;
 	printf("@@row %s|%s|%s|%zu|%.1f|%.1f|%s|%.1f|%.1f\n", group, name,
 	       mode, size, med, spread, unit, v[0], v[n - 1]);

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msgpool.h"
+#include "bench.h"
+
 #define RING		64	/* tokens or slots in flight, one direction */
 #define DEPTH		8	/* payload slots of a streaming direction */
 
@@ -71,13 +74,38 @@ struct transport {
  */
 extern uint64_t empty_polls;
 
+static inline void cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
 /* Helpers the transports share (bench/ipc_bench.c). */
-void *shared_alloc(size_t size);
 void ring_put(struct chan *c, int dir, uint64_t v);
 uint64_t ring_get(struct chan *c, int dir);
 void write_all(int fd, const void *buf, size_t len);
 void read_all(int fd, void *buf, size_t len, int busy);
 void both_ready(struct chan *c);
+void nothing(struct chan *c, int dir);
+
+/* Exits unless @err, a libmsgpool result, is 0. */
+static inline void mp_check(int err, const char *what)
+{
+	if (err == MSGPOOL_E_SYSTEM)
+		die(what, errno);
+	if (err) {
+		fprintf(stderr, "bench: %s: %s\n", what, msgpool_strerror(err));
+		exit(1);
+	}
+}
+
+/*
+ * A pool of one class, created before fork (the parent's @creator keeps
+ * it), a peer of it for each process after, and both handles closed.
+ */
+struct msgpool *mp_create(const char *name, size_t len, uint32_t nr_slots);
+struct msgpool *mp_join(const char *name, struct msgpool **creator,
+			int side);
+void mp_leave(struct msgpool **pool, struct msgpool **creator);
 
 extern const struct transport pubsub_busy, pubsub_blocking;
 extern const struct transport pubsub1_busy, pubsub1_blocking;

@@ -105,7 +105,7 @@ static const void *iox_recv_busy(struct chan *c, int dir)
 
 	(void)dir;
 	while (iox_sub_take_chunk(l->sub, &l->rx) != ChunkReceiveResult_SUCCESS)
-		__builtin_ia32_pause();
+		cpu_relax();
 	return l->rx;
 }
 
@@ -140,16 +140,11 @@ static void iox_teardown(struct chan *c)
 	free(l);
 }
 
-const struct transport iox_busy = {
-	.name = "iceoryx", .mode = "busy", .can_stream = 1,
-	.setup = iox_setup, .attach = iox_attach, .tx_buf = iox_tx,
-	.send = iox_send, .recv = iox_recv_busy, .done = iox_done,
-	.teardown = iox_teardown,
-};
+#define IOX(m)								\
+	{ .name = "iceoryx", .mode = #m, .can_stream = 1,		\
+	  .setup = iox_setup, .attach = iox_attach, .tx_buf = iox_tx,	\
+	  .send = iox_send, .recv = iox_recv_##m, .done = iox_done,	\
+	  .teardown = iox_teardown }
 
-const struct transport iox_blocking = {
-	.name = "iceoryx", .mode = "blocking", .can_stream = 1,
-	.setup = iox_setup, .attach = iox_attach, .tx_buf = iox_tx,
-	.send = iox_send, .recv = iox_recv_blocking, .done = iox_done,
-	.teardown = iox_teardown,
-};
+const struct transport iox_busy = IOX(busy);
+const struct transport iox_blocking = IOX(blocking);

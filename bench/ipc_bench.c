@@ -31,60 +31,39 @@
 #define WARMUP		16
 #define RUN_TIMEOUT	300	/* seconds one transport and size may take */
 
-static inline void cpu_relax(void)
-{
-	__builtin_ia32_pause();
-}
-
 uint64_t empty_polls;
 
-void *shared_alloc(size_t size)
+/*
+ * @busy: the fd is O_NONBLOCK and the caller spins.  Inlined, so that
+ * neither caller's loop tests @writing.
+ */
+static __always_inline void io_all(int fd, char *p, size_t len, int writing,
+				   int busy)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap", errno);
-	return p;
-}
-
-void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
 	ssize_t n;
 
 	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			empty_polls += errno == EAGAIN;
-			cpu_relax();
-			continue;
-		}
-		if (n <= 0)
-			die("write", n ? errno : EPIPE);
-		p += n;
-		len -= n;
-	}
-}
-
-/* @busy: the fd is O_NONBLOCK and the caller spins. */
-void read_all(int fd, void *buf, size_t len, int busy)
-{
-	char *p = buf;
-	ssize_t n;
-
-	while (len) {
-		n = read(fd, p, len);
+		n = writing ? write(fd, p, len) : read(fd, p, len);
 		if (n < 0 && ((busy && errno == EAGAIN) || errno == EINTR)) {
 			empty_polls += errno == EAGAIN;
 			cpu_relax();
 			continue;
 		}
 		if (n <= 0)
-			die("read", n ? errno : EPIPE);
+			die(writing ? "write" : "read", n ? errno : EPIPE);
 		p += n;
 		len -= n;
 	}
+}
+
+void write_all(int fd, const void *buf, size_t len)
+{
+	io_all(fd, (char *)buf, len, 1, 1);
+}
+
+void read_all(int fd, void *buf, size_t len, int busy)
+{
+	io_all(fd, buf, len, 0, busy);
 }
 
 void ring_put(struct chan *c, int dir, uint64_t v)
@@ -182,7 +161,7 @@ static const void *pipe_recv(struct chan *c, int dir)
 	return c->rxb;
 }
 
-static void nothing(struct chan *c, int dir)
+void nothing(struct chan *c, int dir)
 {
 	(void)c;
 	(void)dir;
@@ -210,7 +189,7 @@ static const void *unix_recv(struct chan *c, int dir)
 	return c->rxb;
 }
 
-static void mq_setup(struct chan *c)
+static void mqueue_setup(struct chan *c)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	struct mq_attr attr = { .mq_maxmsg = 2, .mq_msgsize = c->len };
@@ -230,7 +209,7 @@ static void mq_setup(struct chan *c)
 	}
 }
 
-static void mq_send_msg(struct chan *c, int dir)
+static void mqueue_send(struct chan *c, int dir)
 {
 	while (mq_send(c->fd[dir][0], c->txb, c->len, 0)) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -239,7 +218,7 @@ static void mq_send_msg(struct chan *c, int dir)
 	}
 }
 
-static const void *mq_recv(struct chan *c, int dir)
+static const void *mqueue_recv(struct chan *c, int dir)
 {
 	while (mq_receive(c->fd[dir][0], c->rxb, c->len, NULL) < 0) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -304,23 +283,6 @@ static long futex(uint32_t *uaddr, int op, uint32_t val)
 	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
 }
 
-static void futex_send(struct chan *c, int dir)
-{
-	c->nsent[dir]++;
-	__atomic_store_n(&c->shm->fseq[dir], (uint32_t)c->nsent[dir],
-			 __ATOMIC_RELEASE);
-	futex(&c->shm->fseq[dir], FUTEX_WAKE, 1);
-}
-
-static const void *futex_recv(struct chan *c, int dir)
-{
-	uint32_t last = c->nrecv[dir];
-
-	while (__atomic_load_n(&c->shm->fseq[dir], __ATOMIC_ACQUIRE) == last)
-		futex(&c->shm->fseq[dir], FUTEX_WAIT, last);
-	return slot(c, dir, c->nrecv[dir]);
-}
-
 static void spin_send(struct chan *c, int dir)
 {
 	c->nsent[dir]++;
@@ -334,6 +296,21 @@ static const void *spin_recv(struct chan *c, int dir)
 
 	while (__atomic_load_n(&c->shm->fseq[dir], __ATOMIC_ACQUIRE) == last)
 		cpu_relax();
+	return slot(c, dir, c->nrecv[dir]);
+}
+
+static void futex_send(struct chan *c, int dir)
+{
+	spin_send(c, dir);
+	futex(&c->shm->fseq[dir], FUTEX_WAKE, 1);
+}
+
+static const void *futex_recv(struct chan *c, int dir)
+{
+	uint32_t last = c->nrecv[dir];
+
+	while (__atomic_load_n(&c->shm->fseq[dir], __ATOMIC_ACQUIRE) == last)
+		futex(&c->shm->fseq[dir], FUTEX_WAIT, last);
 	return slot(c, dir, c->nrecv[dir]);
 }
 
@@ -385,6 +362,38 @@ static void memfd_done(struct chan *c, int dir)
 
 /* ---- msgpool: payload written into a loaned slot, token handed over -- */
 
+struct msgpool *mp_create(const char *name, size_t len, uint32_t nr_slots)
+{
+	struct msgpool_config cfg = {
+		.nr_classes = 1,
+		.classes = { { len, nr_slots } },
+	};
+	struct msgpool *pool;
+
+	mp_check(msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE |
+			      MSGPOOL_OPEN_EXCL, 0600, &pool), "msgpool_open");
+	return pool;
+}
+
+struct msgpool *mp_join(const char *name, struct msgpool **creator,
+			int side)
+{
+	struct msgpool *pool;
+
+	/* A child must not use its parent's peer: it gets its own. */
+	if (side)
+		msgpool_close(creator);
+	mp_check(msgpool_open(name, NULL, 0, 0, &pool), "msgpool_open");
+	return pool;
+}
+
+void mp_leave(struct msgpool **pool, struct msgpool **creator)
+{
+	msgpool_close(pool);
+	if (*creator)
+		msgpool_close(creator);
+}
+
 struct mp_local {
 	struct msgpool *creator;	/* the parent's, keeps the pool */
 	struct msgpool *pool;		/* this process's own peer */
@@ -393,31 +402,15 @@ struct mp_local {
 
 static char mp_name[32];
 
-static void mp_check(int err, const char *what)
-{
-	if (err == MSGPOOL_E_SYSTEM)
-		die(what, errno);
-	if (err) {
-		fprintf(stderr, "bench: %s: %s\n", what, msgpool_strerror(err));
-		exit(1);
-	}
-}
-
 static void mp_setup(struct chan *c)
 {
-	struct msgpool_config cfg = {
-		.nr_classes = 1,
-		.classes = { { c->len, 2 * DEPTH + 4 } },
-	};
 	struct mp_local *l = calloc(1, sizeof(*l));
 	int d;
 
 	if (!l)
 		die("malloc", ENOMEM);
 	snprintf(mp_name, sizeof(mp_name), "bench-%d", getpid());
-	mp_check(msgpool_open(mp_name, &cfg, MSGPOOL_OPEN_CREATE |
-			      MSGPOOL_OPEN_EXCL, 0600, &l->creator),
-		 "msgpool_open");
+	l->creator = mp_create(mp_name, c->len, 2 * DEPTH + 4);
 	c->priv = l;
 	if (is_busy(c))
 		return;
@@ -430,10 +423,7 @@ static void mp_attach(struct chan *c)
 {
 	struct mp_local *l = c->priv;
 
-	/* A child must not use its parent's peer: it gets its own. */
-	if (c->side)
-		msgpool_close(&l->creator);
-	mp_check(msgpool_open(mp_name, NULL, 0, 0, &l->pool), "msgpool_open");
+	l->pool = mp_join(mp_name, &l->creator, c->side);
 }
 
 static void *mp_tx(struct chan *c, int dir)
@@ -503,73 +493,46 @@ static void mp_teardown(struct chan *c)
 {
 	struct mp_local *l = c->priv;
 
-	msgpool_close(&l->pool);
-	if (l->creator)
-		msgpool_close(&l->creator);
+	mp_leave(&l->pool, &l->creator);
 	fds_teardown(c);
 }
 
 /* ---- the table ------------------------------------------------------ */
 
 /* A write copies the payload into the kernel, a read out of it. */
-#define COPYING(n, m, s, se, re)					\
+#define COPYING(n, m, s, kind)						\
 	{ .name = n, .mode = m, .can_stream = s, .copies = 2,		\
-	  .setup = se##_setup,						\
+	  .setup = kind##_setup,					\
 	  .attach = private_attach, .tx_buf = private_tx,		\
-	  .send = se##_send, .recv = re, .done = nothing,		\
+	  .send = kind##_send, .recv = kind##_recv, .done = nothing,	\
 	  .teardown = fds_teardown }
 
-static const struct transport pipe_busy =
-	COPYING("pipe", "busy", 0, pipe, pipe_recv);
+static const struct transport pipe_busy = COPYING("pipe", "busy", 0, pipe);
 static const struct transport pipe_blocking =
-	COPYING("pipe", "blocking", 1, pipe, pipe_recv);
+	COPYING("pipe", "blocking", 1, pipe);
 static const struct transport unix_busy =
-	COPYING("unix socket", "busy", 0, unix, unix_recv);
+	COPYING("unix socket", "busy", 0, unix);
 static const struct transport unix_blocking =
-	COPYING("unix socket", "blocking", 1, unix, unix_recv);
-
-static void mq_tx_setup(struct chan *c)
-{
-	mq_setup(c);
-}
-
-static const struct transport mq_busy = {
-	.name = "posix mq", .mode = "busy", .copies = 2, .setup = mq_tx_setup,
-	.attach = private_attach, .tx_buf = private_tx,
-	.send = mq_send_msg, .recv = mq_recv, .done = nothing,
-	.teardown = fds_teardown,
-};
-
-static const struct transport mq_blocking = {
-	.name = "posix mq", .mode = "blocking", .copies = 2,
-	.setup = mq_tx_setup,
-	.attach = private_attach, .tx_buf = private_tx,
-	.send = mq_send_msg, .recv = mq_recv, .done = nothing,
-	.teardown = fds_teardown,
-};
+	COPYING("unix socket", "blocking", 1, unix);
+static const struct transport mq_busy = COPYING("posix mq", "busy", 0, mqueue);
+static const struct transport mq_blocking =
+	COPYING("posix mq", "blocking", 0, mqueue);
 
 static void no_attach(struct chan *c)
 {
 	(void)c;
 }
 
-static const struct transport efd_shm = {
-	.name = "eventfd+shm", .mode = "blocking", .setup = shm_setup,
-	.attach = no_attach, .tx_buf = shm_tx, .send = efd_send,
-	.recv = efd_recv, .done = shm_done, .teardown = fds_teardown,
-};
+/* The payload in place in shared memory, the wakeup of its kind. */
+#define SHARED(n, m, kind)						\
+	{ .name = n, .mode = m, .setup = shm_setup,			\
+	  .attach = no_attach, .tx_buf = shm_tx, .send = kind##_send,	\
+	  .recv = kind##_recv, .done = shm_done, .teardown = fds_teardown }
 
-static const struct transport futex_shm = {
-	.name = "futex+shm", .mode = "blocking", .setup = shm_setup,
-	.attach = no_attach, .tx_buf = shm_tx, .send = futex_send,
-	.recv = futex_recv, .done = shm_done, .teardown = fds_teardown,
-};
-
-static const struct transport spin_shm = {
-	.name = "shm spin", .mode = "busy", .setup = shm_setup,
-	.attach = no_attach, .tx_buf = shm_tx, .send = spin_send,
-	.recv = spin_recv, .done = shm_done, .teardown = fds_teardown,
-};
+static const struct transport efd_shm = SHARED("eventfd+shm", "blocking", efd);
+static const struct transport futex_shm =
+	SHARED("futex+shm", "blocking", futex);
+static const struct transport spin_shm = SHARED("shm spin", "busy", spin);
 
 static const struct transport memfd_copy = {
 	.name = "memfd+copy", .mode = "blocking", .can_stream = 1,
@@ -578,19 +541,15 @@ static const struct transport memfd_copy = {
 	.done = memfd_done, .teardown = fds_teardown,
 };
 
-static const struct transport mp_pipe = {
-	.name = "msgpool token/pipe", .mode = "blocking", .can_stream = 1,
-	.setup = mp_setup, .attach = mp_attach, .tx_buf = mp_tx,
-	.send = mp_send_pipe, .recv = mp_recv_pipe, .done = mp_done,
-	.teardown = mp_teardown,
-};
+#define TOKEN(n, m, via)						\
+	{ .name = n, .mode = m, .can_stream = 1, .setup = mp_setup,	\
+	  .attach = mp_attach, .tx_buf = mp_tx, .send = mp_send_##via,	\
+	  .recv = mp_recv_##via, .done = mp_done, .teardown = mp_teardown }
 
-static const struct transport mp_spin = {
-	.name = "msgpool token/shm", .mode = "busy", .can_stream = 1,
-	.setup = mp_setup, .attach = mp_attach, .tx_buf = mp_tx,
-	.send = mp_send_spin, .recv = mp_recv_spin, .done = mp_done,
-	.teardown = mp_teardown,
-};
+static const struct transport mp_pipe =
+	TOKEN("msgpool token/pipe", "blocking", pipe);
+static const struct transport mp_spin =
+	TOKEN("msgpool token/shm", "busy", spin);
 
 static const struct transport *const transports[] = {
 	&mp_spin, &mp_pipe,
@@ -675,12 +634,6 @@ static void report_sys(const char *group, const struct chan *c, double tx,
 
 /* ---- the measurements ----------------------------------------------- */
 
-static double median_of(double *v, long n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void send_one(struct chan *c, int dir, uint64_t seq)
 {
 	payload_fill(c->t->tx_buf(c, dir), c->len, seq, now_ns());
@@ -742,7 +695,7 @@ static void lat_child(struct chan *c, int nrep, long iters, double *ow,
 		c->shm->sys_empty[r] = sc_empty(s) / iters;
 		c->shm->sys[r] = sc_since(s) / iters;
 		memcpy(tmp, o, iters * sizeof(*tmp));
-		c->shm->oneway[r] = median_of(tmp, iters);
+		c->shm->oneway[r] = median(tmp, iters);
 	}
 	c->shm->sys_tx = tx / (nrep * WARMUP);
 }
@@ -773,7 +726,7 @@ static void lat_parent(struct chan *c, int nrep, long iters, double *rtt,
 			o[i] = (now_ns() - s) / 1e3;
 		}
 		memcpy(tmp, o, iters * sizeof(*tmp));
-		med[r] = median_of(tmp, iters);
+		med[r] = median(tmp, iters);
 	}
 	report("lat-rtt", c->t->name, c->t->mode, c->len, med, nrep, "us");
 	report_samples("lat-rtt", c->t->name, c->t->mode, c->len, rtt, nrep,
@@ -947,15 +900,14 @@ static void run(const struct transport *t, size_t len, int stream)
 	}
 	if (waitpid(pid, &status, 0) < 0 || status)
 		die("child", ECHILD);
-	if (stream)
-		report_sys("tput", &c, median_of(c.sys, nrep),
-			   median_of(c.shm->sys, nrep),
-			   median_of(c.shm->sys_empty, nrep));
-	else
+	if (stream) {
+		report_sys("tput", &c, median(c.sys, nrep),
+			   median(c.shm->sys, nrep),
+			   median(c.shm->sys_empty, nrep));
+	} else {
 		report_sys("lat", &c, c.sys_tx,
-			   median_of(c.shm->sys, nrep) - c.shm->sys_tx,
-			   median_of(c.shm->sys_empty, nrep));
-	if (!stream) {
+			   median(c.shm->sys, nrep) - c.shm->sys_tx,
+			   median(c.shm->sys_empty, nrep));
 		memcpy(v, c.shm->oneway, nrep * sizeof(*v));
 		report("lat-oneway", t->name, t->mode, len, v, nrep, "us");
 		report_samples("lat-oneway", t->name, t->mode, len, samples,

@@ -39,20 +39,37 @@ static void xioctl(unsigned long req, void *arg, const char *what)
 		die(what, errno);
 }
 
+/* A new descriptor on the pool that @at creates, for this user alone. */
+static int pool_create(struct msgpool_attach *at)
+{
+	int pfd = open("/dev/msgpool", O_RDWR);
+
+	at->flags |= MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL;
+	at->mode = 0600;
+	if (pfd < 0 || ioctl(pfd, MSGPOOL_IOC_ATTACH, at))
+		die(at->name, errno);
+	return pfd;
+}
+
+static void *pool_map(int pfd, size_t size)
+{
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, pfd,
+			 0);
+
+	if (map == MAP_FAILED)
+		die("mmap", errno);
+	return map;
+}
+
 static void pool_open(void)
 {
 	struct msgpool_attach at = {
 		.name = "bench-ops",
-		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
-		.mode = 0600,
 		.nr_classes = 1,
 		.classes = { { MSG, SLOTS } },
 	};
 
-	fd = open("/dev/msgpool", O_RDWR);
-	if (fd < 0)
-		die("/dev/msgpool", errno);
-	xioctl(MSGPOOL_IOC_ATTACH, &at, "attach");
+	fd = pool_create(&at);
 }
 
 static void op_nop(void)
@@ -176,6 +193,15 @@ static void probes(int nrep, long n)
 	       "ns/op");
 }
 
+/* Adds the ns that @stmt takes to @acc. */
+#define TIMED(acc, stmt)						\
+	do {								\
+		uint64_t s_ = now_ns();					\
+									\
+		stmt;							\
+		(acc) += now_ns() - s_;					\
+	} while (0)
+
 /*
  * Per op ns of each measured step of one round, over @rounds rounds:
  * t[0] store, t[1] free, t[2] loan+commit, t[3] borrow, t[4] release,
@@ -191,25 +217,13 @@ static void round_run(long rounds, double *t)
 
 	memset(t, 0, STEPS * sizeof(*t));
 	for (r = 0; r < rounds; r++) {
-		s = now_ns();
-		store_all();
-		t[0] += now_ns() - s;
-		s = now_ns();
-		token_all(MSGPOOL_IOC_FREE, "free");
-		t[1] += now_ns() - s;
-		s = now_ns();
-		loan_commit_all();
-		t[2] += now_ns() - s;
-		s = now_ns();
-		token_all(MSGPOOL_IOC_BORROW, "borrow");
-		t[3] += now_ns() - s;
-		s = now_ns();
-		token_all(MSGPOOL_IOC_RELEASE, "release");
-		t[4] += now_ns() - s;
+		TIMED(t[0], store_all());
+		TIMED(t[1], token_all(MSGPOOL_IOC_FREE, "free"));
+		TIMED(t[2], loan_commit_all());
+		TIMED(t[3], token_all(MSGPOOL_IOC_BORROW, "borrow"));
+		TIMED(t[4], token_all(MSGPOOL_IOC_RELEASE, "release"));
 		for (i = 0; i < 3; i++) {
-			s = now_ns();
-			batch_all(MSGPOOL_OP_NOP, ks[i]);
-			t[5 + i] += now_ns() - s;
+			TIMED(t[5 + i], batch_all(MSGPOOL_OP_NOP, ks[i]));
 			s = now_ns();
 			batch_all(MSGPOOL_OP_BORROW, ks[i]);
 			batch_all(MSGPOOL_OP_RELEASE, ks[i]);
@@ -247,8 +261,6 @@ static int pool_memory(void)
 {
 	struct msgpool_attach at = {
 		.name = "bench-mem",
-		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
-		.mode = 0600,
 		.nr_classes = 4,
 		.classes = { { 64, 64 }, { 4096, 64 }, { 65536, 64 },
 			     { 1 << 20, 32 } },
@@ -256,15 +268,9 @@ static int pool_memory(void)
 	long before = memfree_kib(), created;
 	void *map;
 
-	fd = open("/dev/msgpool", O_RDWR);
-	if (fd < 0)
-		die("/dev/msgpool", errno);
-	xioctl(MSGPOOL_IOC_ATTACH, &at, "attach");
+	fd = pool_create(&at);
 	created = memfree_kib();
-	map = mmap(NULL, at.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		   0);
-	if (map == MAP_FAILED)
-		die("mmap", errno);
+	map = pool_map(fd, at.map_size);
 	mem_row("mapping size", at.map_size / 1024.0);
 	mem_row("MemFree drop at create", before - created);
 	mem_row("MemFree drop, mapped", before - memfree_kib());
@@ -297,20 +303,15 @@ static double page_round(int pfd, volatile char *map, long n)
 static int page_pool(const char *name, uint32_t flags, void **map)
 {
 	struct msgpool_attach at = {
-		.flags = MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL | flags,
-		.mode = 0600,
+		.flags = flags,
 		.nr_classes = 1,
 		.classes = { { 4096, 64 } },
 	};
-	int pfd = open("/dev/msgpool", O_RDWR);
+	int pfd;
 
 	strcpy(at.name, name);
-	if (pfd < 0 || ioctl(pfd, MSGPOOL_IOC_ATTACH, &at))
-		die(name, errno);
-	*map = mmap(NULL, at.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		    pfd, 0);
-	if (*map == MAP_FAILED)
-		die("mmap", errno);
+	pfd = pool_create(&at);
+	*map = pool_map(pfd, at.map_size);
 	return pfd;
 }
 
@@ -400,10 +401,7 @@ static int calib(const char *when)
 			best = t;
 	}
 	k = (long)(k * 1e6 / best);
-	v = mmap(NULL, ncpu * n * sizeof(*v), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (v == MAP_FAILED)
-		die("mmap", errno);
+	v = shared_alloc(ncpu * n * sizeof(*v));
 	for (cpu = 0; cpu < ncpu; cpu++) {
 		pid_t pid = fork();
 
@@ -469,9 +467,7 @@ int main(int argc, char **argv)
 		floor[r] = (double)(now_ns() - s) / n;
 		round_run(rounds, t[r]);
 	}
-	for (r = 0; r < nrep; r++)
-		v[r] = floor[r];
-	report("ops", "null ioctl", "-", 0, v, nrep, "ns/op");
+	report("ops", "null ioctl", "-", 0, floor, nrep, "ns/op");
 	for (i = 0; i < STEPS; i++) {
 		for (r = 0; r < nrep; r++)
 			v[r] = t[r][i];

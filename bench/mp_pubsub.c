@@ -41,22 +41,8 @@ struct ps_local {
 
 static char ps_name[2][32];
 
-static void ps_check(int err, const char *what)
-{
-	if (err == MSGPOOL_E_SYSTEM)
-		die(what, errno);
-	if (err) {
-		fprintf(stderr, "bench: %s: %s\n", what, msgpool_strerror(err));
-		exit(1);
-	}
-}
-
 static void setup_slots(struct chan *c, uint32_t nr_slots)
 {
-	struct msgpool_config cfg = {
-		.nr_classes = 1,
-		.classes = { { c->len, nr_slots } },
-	};
 	struct ps_local *l = calloc(1, sizeof(*l));
 	int d;
 
@@ -65,9 +51,7 @@ static void setup_slots(struct chan *c, uint32_t nr_slots)
 	for (d = 0; d < 2; d++) {
 		snprintf(ps_name[d], sizeof(ps_name[d]), "bench-ps-%d-%d",
 			 getpid(), d);
-		ps_check(msgpool_open(ps_name[d], &cfg, MSGPOOL_OPEN_CREATE |
-				      MSGPOOL_OPEN_EXCL, 0600,
-				      &l->creator[d]), "msgpool_open");
+		l->creator[d] = mp_create(ps_name[d], c->len, nr_slots);
 	}
 	c->priv = l;
 }
@@ -86,17 +70,13 @@ static void attach_ring(struct chan *c, unsigned int ring)
 	struct ps_local *l = c->priv;
 	int d, err;
 
-	for (d = 0; d < 2; d++) {
-		if (c->side)
-			msgpool_close(&l->creator[d]);
-		ps_check(msgpool_open(ps_name[d], NULL, 0, 0, &l->pool[d]),
-			 "msgpool_open");
-	}
+	for (d = 0; d < 2; d++)
+		l->pool[d] = mp_join(ps_name[d], &l->creator[d], c->side);
 	/* Returns the reader index, or an error. */
 	err = msgpool_subscribe(l->pool[!c->side]);
-	ps_check(err < 0 ? err : 0, "msgpool_subscribe");
+	mp_check(err < 0 ? err : 0, "msgpool_subscribe");
 	if (ring)
-		ps_check(msgpool_ring(l->pool[!c->side], ring),
+		mp_check(msgpool_ring(l->pool[!c->side], ring),
 			 "msgpool_ring");
 	both_ready(c);
 }
@@ -110,7 +90,7 @@ static void *ps_tx(struct chan *c, int dir)
 {
 	struct ps_local *l = c->priv;
 
-	ps_check(msgpool_loan(l->pool[dir], c->len, MSGPOOL_WAIT, &l->tx),
+	mp_check(msgpool_loan(l->pool[dir], c->len, MSGPOOL_WAIT, &l->tx),
 		 "msgpool_loan");
 	return l->tx.data;
 }
@@ -119,7 +99,7 @@ static void ps_send(struct chan *c, int dir)
 {
 	struct ps_local *l = c->priv;
 
-	ps_check(msgpool_publish(l->pool[dir], &l->tx, c->len, 0),
+	mp_check(msgpool_publish(l->pool[dir], &l->tx, c->len, 0),
 		 "msgpool_publish");
 }
 
@@ -131,9 +111,9 @@ static const void *ps_recv_busy(struct chan *c, int dir)
 	while ((err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK,
 				   &l->rx)) == MSGPOOL_E_EMPTY) {
 		empty_polls++;
-		__builtin_ia32_pause();
+		cpu_relax();
 	}
-	ps_check(err, "msgpool_take");
+	mp_check(err, "msgpool_take");
 	return l->rx.data;
 }
 
@@ -141,7 +121,7 @@ static const void *ps_recv_blocking(struct chan *c, int dir)
 {
 	struct ps_local *l = c->priv;
 
-	ps_check(msgpool_take(l->pool[dir], 0, &l->rx), "msgpool_take");
+	mp_check(msgpool_take(l->pool[dir], 0, &l->rx), "msgpool_take");
 	return l->rx.data;
 }
 
@@ -149,7 +129,7 @@ static void ps_done(struct chan *c, int dir)
 {
 	struct ps_local *l = c->priv;
 
-	ps_check(msgpool_mark_read(l->pool[dir], &l->rx), "msgpool_mark_read");
+	mp_check(msgpool_mark_read(l->pool[dir], &l->rx), "msgpool_mark_read");
 }
 
 static void ps_teardown(struct chan *c)
@@ -157,11 +137,8 @@ static void ps_teardown(struct chan *c)
 	struct ps_local *l = c->priv;
 	int d;
 
-	for (d = 0; d < 2; d++) {
-		msgpool_close(&l->pool[d]);
-		if (l->creator[d])
-			msgpool_close(&l->creator[d]);
-	}
+	for (d = 0; d < 2; d++)
+		mp_leave(&l->pool[d], &l->creator[d]);
 	free(l);
 }
 
@@ -179,11 +156,8 @@ const struct transport pubsub_blocking = PUBSUB("blocking", ps_recv_blocking);
 /* The sender loans its first slot here: each send loans the next. */
 static void ps1_attach(struct chan *c)
 {
-	struct ps_local *l = c->priv;
-
 	ps_attach(c);
-	ps_check(msgpool_loan(l->pool[c->side], c->len, MSGPOOL_WAIT, &l->tx),
-		 "msgpool_loan");
+	ps_tx(c, c->side);
 }
 
 static void *ps1_tx(struct chan *c, int dir)
@@ -198,7 +172,7 @@ static void ps1_send(struct chan *c, int dir)
 {
 	struct ps_local *l = c->priv;
 
-	ps_check(msgpool_publish_loan(l->pool[dir], &l->tx, c->len, 0, c->len,
+	mp_check(msgpool_publish_loan(l->pool[dir], &l->tx, c->len, 0, c->len,
 				      MSGPOOL_WAIT, &l->tx),
 		 "msgpool_publish_loan");
 }
@@ -220,10 +194,10 @@ static const void *ps1_recv_busy(struct chan *c, int dir)
 		err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK, &l->rx);
 		if (err == MSGPOOL_E_EMPTY) {
 			empty_polls++;
-			__builtin_ia32_pause();
+			cpu_relax();
 		}
 	}
-	ps_check(err, "msgpool_mark_read_take");
+	mp_check(err, "msgpool_mark_read_take");
 	return l->rx.data;
 }
 
@@ -232,31 +206,27 @@ static const void *ps1_recv_blocking(struct chan *c, int dir)
 	struct ps_local *l = c->priv;
 
 	if (l->rx.data)
-		ps_check(msgpool_mark_read_take(l->pool[dir], &l->rx, 0,
+		mp_check(msgpool_mark_read_take(l->pool[dir], &l->rx, 0,
 						&l->rx),
 			 "msgpool_mark_read_take");
 	else
-		ps_check(msgpool_take(l->pool[dir], 0, &l->rx),
+		mp_check(msgpool_take(l->pool[dir], 0, &l->rx),
 			 "msgpool_take");
 	return l->rx.data;
 }
 
-/* Marked read by the next receive. */
-static void ps1_done(struct chan *c, int dir)
-{
-	(void)c;
-	(void)dir;
-}
+/* Each message is marked read by the next receive: done() has nothing. */
+#define PUBSUB1(n, a, m, r)						\
+	{ .name = n, .mode = m, .can_stream = 1, .setup = ps_setup,	\
+	  .attach = a, .tx_buf = ps1_tx, .send = ps1_send, .recv = r,	\
+	  .done = nothing, .teardown = ps_teardown }
 
-#define PUBSUB1(m, r)							\
-	{ .name = "msgpool pub/sub 1-syscall", .mode = m,		\
-	  .can_stream = 1, .setup = ps_setup, .attach = ps1_attach,	\
-	  .tx_buf = ps1_tx, .send = ps1_send, .recv = r,		\
-	  .done = ps1_done, .teardown = ps_teardown }
-
-const struct transport pubsub1_busy = PUBSUB1("busy", ps1_recv_busy);
+const struct transport pubsub1_busy =
+	PUBSUB1("msgpool pub/sub 1-syscall", ps1_attach, "busy",
+		ps1_recv_busy);
 const struct transport pubsub1_blocking =
-	PUBSUB1("blocking", ps1_recv_blocking);
+	PUBSUB1("msgpool pub/sub 1-syscall", ps1_attach, "blocking",
+		ps1_recv_blocking);
 
 /* ---- reader rings: the 1-syscall sender, a reader in memory ----------- */
 
@@ -267,11 +237,8 @@ const struct transport pubsub1_blocking =
  */
 static void psr_attach(struct chan *c)
 {
-	struct ps_local *l = c->priv;
-
 	attach_ring(c, RING_ENTRIES);
-	ps_check(msgpool_loan(l->pool[c->side], c->len, MSGPOOL_WAIT, &l->tx),
-		 "msgpool_loan");
+	ps_tx(c, c->side);
 }
 
 /*
@@ -290,22 +257,18 @@ static const void *psr_recv_busy(struct chan *c, int dir)
 	else
 		err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK, &l->rx);
 	while (err == MSGPOOL_E_EMPTY) {
-		__builtin_ia32_pause();
+		cpu_relax();
 		err = msgpool_take(l->pool[dir], MSGPOOL_NONBLOCK, &l->rx);
 	}
-	ps_check(err, "msgpool_take");
+	mp_check(err, "msgpool_take");
 	return l->rx.data;
 }
 
-#define PUBSUB_RING(m, r)						\
-	{ .name = "msgpool pub/sub ring", .mode = m,			\
-	  .can_stream = 1, .setup = ps_setup, .attach = psr_attach,	\
-	  .tx_buf = ps1_tx, .send = ps1_send, .recv = r,		\
-	  .done = ps1_done, .teardown = ps_teardown }
-
-const struct transport pubsub_ring_busy = PUBSUB_RING("busy", psr_recv_busy);
+const struct transport pubsub_ring_busy =
+	PUBSUB1("msgpool pub/sub ring", psr_attach, "busy", psr_recv_busy);
 const struct transport pubsub_ring_blocking =
-	PUBSUB_RING("blocking", ps1_recv_blocking);
+	PUBSUB1("msgpool pub/sub ring", psr_attach, "blocking",
+		ps1_recv_blocking);
 
 /* ---- batch publish: BATCH messages a system call ----------------------- */
 
@@ -324,12 +287,12 @@ static void batch_run(struct ps_local *l, struct msgpool_op *ops, size_t n)
 {
 	size_t done, i;
 
-	ps_check(msgpool_batch(l->pool[0], ops, n, MSGPOOL_BATCH_STOP, &done),
+	mp_check(msgpool_batch(l->pool[0], ops, n, MSGPOOL_BATCH_STOP, &done),
 		 "msgpool_batch");
 	for (i = 0; i < done; i++)
-		ps_check(msgpool_op_error(&ops[i]), "batch op");
+		mp_check(msgpool_op_error(&ops[i]), "batch op");
 	if (done < n)
-		ps_check(MSGPOOL_E_INTERRUPTED, "msgpool_batch");
+		mp_check(MSGPOOL_E_INTERRUPTED, "msgpool_batch");
 }
 
 static void loan_op(struct msgpool_op *op, size_t len)
@@ -351,10 +314,10 @@ static void batch_attach(struct chan *c)
 	if (c->side)
 		return;
 	/* A guard's data is the mapping's base plus its offset. */
-	ps_check(msgpool_loan(l->pool[0], c->len, MSGPOOL_WAIT, &g),
+	mp_check(msgpool_loan(l->pool[0], c->len, MSGPOOL_WAIT, &g),
 		 "msgpool_loan");
 	l->base = (char *)g.data - g.hdr.offset;
-	ps_check(msgpool_discard(l->pool[0], &g), "msgpool_discard");
+	mp_check(msgpool_discard(l->pool[0], &g), "msgpool_discard");
 	for (i = 0; i < BATCH; i++)
 		loan_op(&l->loans[i], c->len);
 	batch_run(l, l->loans, BATCH);
@@ -405,7 +368,7 @@ static void batch_send(struct chan *c, int dir)
 	  .can_stream = 1, .stream_only = 1, .setup = batch_setup,	\
 	  .attach = batch_attach, .tx_buf = batch_tx,			\
 	  .send = batch_send, .flush = batch_flush, .recv = r,		\
-	  .done = ps1_done, .teardown = ps_teardown }
+	  .done = nothing, .teardown = ps_teardown }
 
 const struct transport pubsub_batch_busy =
 	PUBSUB_BATCH("busy", ps1_recv_busy);

@@ -47,6 +47,11 @@ def size_name(n):
 SYSCALLS = {}   # (group, name, mode, size): (tx, rx, copies, rx_empty)
 
 
+def row_key(fields):
+    """(group, name, mode, size) of a result line's fields."""
+    return (fields[0], fields[1], fields[2], int(fields[3]))
+
+
 def parse(path):
     """info: {key: value}; rows: {key: (median, spread, unit)};
     extremes: {key: (fastest, slowest repeat)}; samples: {key: {repeat:
@@ -57,36 +62,30 @@ def parse(path):
     with opener(path, "rt", errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
-            if line.startswith("@@info "):
+            tag, sep, rest = line.partition(" ")
+            f_ = rest.split("|")
+            if not sep:
+                continue    # not a result line
+            if tag == "@@info":
                 _, key, *val = line.split(" ")
                 info[key] = " ".join(val)
-            elif line.startswith("@@row "):
-                f_ = line[6:].split("|")
-                g, name, mode, size, med, spread, unit = f_[:7]
-                key = (g, name, mode, int(size))
+            elif tag == "@@row":
+                key, (med, spread, unit) = row_key(f_), f_[4:7]
                 rows[key] = (float(med), float(spread), unit)
                 if len(f_) >= 9:
                     extremes[key] = (float(f_[7]), float(f_[8]))
-            elif line.startswith("@@sys "):
-                f_ = line[6:].split("|")
-                if len(f_) != 8:
-                    continue
+            elif tag == "@@sys" and len(f_) == 8:
                 try:
-                    SYSCALLS[(f_[0], f_[1], f_[2], int(f_[3]))] = (
-                        float(f_[4]), float(f_[5]), int(f_[6]),
-                        float(f_[7]))
+                    SYSCALLS[row_key(f_)] = (float(f_[4]), float(f_[5]),
+                                             int(f_[6]), float(f_[7]))
                 except ValueError:
                     continue
-            elif line.startswith("@@samples "):
-                f_ = line[10:].split("|")
-                if len(f_) != 6:
-                    continue
-                key = (f_[0], f_[1], f_[2], int(f_[3]))
+            elif tag == "@@samples" and len(f_) == 6:
                 try:
                     vals = [int(v) for v in f_[5].split(",") if v]
                 except ValueError:
                     continue    # a line the console mangled
-                per = samples.setdefault(key, {})
+                per = samples.setdefault(row_key(f_), {})
                 per.setdefault(int(f_[4]), []).extend(vals)
     for key, per in samples.items():
         n = sum(len(v) for v in per.values())
@@ -112,12 +111,15 @@ def unstable(extremes, key):
 UNSTABLE_ROWS = {}
 
 
+def shaky(key):
+    return " unstable" if UNSTABLE_ROWS.get(key) else ""
+
+
 def cell(rows, key, fmt="%.1f"):
     r = rows.get(key)
     if not r:
         return "-"
-    return (fmt % r[0]) + " ±%.0f%%" % r[1] + \
-        (" unstable" if UNSTABLE_ROWS.get(key) else "")
+    return (fmt % r[0]) + " ±%.0f%%" % r[1] + shaky(key)
 
 
 def pct(sorted_v, q):
@@ -150,11 +152,13 @@ def table(head, body):
     return out + [""]
 
 
-def names(rows, group):
+def names(rows, group, mode=None):
+    """(name, mode) of each transport in @group, in order of appearance;
+    of @mode alone if given."""
     seen = []
-    for (g, name, mode, _) in rows:
-        if g == group and (name, mode) not in seen:
-            seen.append((name, mode))
+    for (g, name, m, _) in rows:
+        if g == group and mode in (None, m) and (name, m) not in seen:
+            seen.append((name, m))
     return seen
 
 
@@ -182,13 +186,12 @@ def machine(info):
 def ops_section(rows):
     floor = val(rows, ("ops", "null ioctl", "-", 0))
     body = []
-    for (g, name, mode, size), (med, spread, unit) in rows.items():
-        if g != "ops":
+    for key, (med, spread, unit) in rows.items():
+        if key[0] != "ops":
             continue
         ratio = "%.2f" % (med / floor) if floor else "-"
-        body.append([name, "%.0f ±%.0f%%" % (med, spread) +
-                     (" unstable" if UNSTABLE_ROWS.get((g, name, mode, size))
-                      else ""), ratio])
+        body.append([key[1], "%.0f ±%.0f%%" % (med, spread) + shaky(key),
+                     ratio])
     return ["## Per-operation cost (one process, in the VM)", "",
             "ns per op; ratio to the null ioctl (MSGPOOL_IOC_NOP). "
             "Batches: per op inside one MSGPOOL_IOC_BATCH.", ""] + \
@@ -201,15 +204,10 @@ def lat_section(rows):
            "in the payload; round trip: ping-pong at the sender.  The "
            "payload is written once and read (checked) once per hop.", ""]
     for mode in ("busy", "blocking"):
-        body = []
-        for name, m in names(rows, "lat-oneway"):
-            if m != mode:
-                continue
-            body.append([name] +
-                        [cell(rows, ("lat-oneway", name, m, s))
-                         for s in LAT_SIZES] +
-                        [cell(rows, ("lat-rtt", name, m, s))
-                         for s in LAT_SIZES])
+        body = [[name] +
+                [cell(rows, ("lat-oneway", name, m, s)) for s in LAT_SIZES] +
+                [cell(rows, ("lat-rtt", name, m, s)) for s in LAT_SIZES]
+                for name, m in names(rows, "lat-oneway", mode)]
         out += ["### %s" % ("Busy-polling receiver" if mode == "busy"
                             else "Blocking receiver"), ""]
         out += table(["transport"] +
@@ -228,9 +226,7 @@ def dist_section(rows, extremes, samples):
     body = []
     for g, what in (("lat-oneway", "one-way"), ("lat-rtt", "round trip")):
         for mode in ("busy", "blocking"):
-            for name, m in names(rows, g):
-                if m != mode:
-                    continue
+            for name, m in names(rows, g, mode):
                 for s in LAT_SIZES:
                     key = (g, name, m, s)
                     if key not in rows:
@@ -243,7 +239,7 @@ def dist_section(rows, extremes, samples):
                         ([us(d[0]), us(d[1]), us(d[2]), us(d[3]),
                           str(d[4])] if d else ["-"] * 5) +
                         ["%.1f / %.1f" % e if e else "-",
-                         "unstable" if UNSTABLE_ROWS.get(key) else "ok"])
+                         shaky(key).strip() or "ok"])
     if not body:
         return []
     return ["## Latency distribution, two processes (us)", "",
@@ -430,12 +426,8 @@ def sys_section(info):
              "out." % clock) if clock else ""), ""]
     for group, title, sizes in (("lat", "Latency rows", LAT_SIZES),
                                 ("tput", "Throughput rows", TPUT_SIZES)):
-        seen = []
-        for (g, name, mode, _) in SYSCALLS:
-            if g == group and (name, mode) not in seen:
-                seen.append((name, mode))
         body = []
-        for name, mode in seen:
+        for name, mode in names(SYSCALLS, group):
             copies = [v[2] for k, v in SYSCALLS.items()
                       if k[:3] == (group, name, mode)]
             cells = []
@@ -455,8 +447,7 @@ def sys_section(info):
 def simple_section(rows, group, title, text):
     body = [[name, mode, ("%.1f %s" % (med, unit) if not spread else
                           "%.1f ±%.0f%% %s" % (med, spread, unit)) +
-             (" unstable" if UNSTABLE_ROWS.get((g, name, mode, size))
-              else "")]
+             shaky((g, name, mode, size))]
             for (g, name, mode, size), (med, spread, unit) in rows.items()
             if g == group]
     if not body:
@@ -485,37 +476,31 @@ def verdict(r, limit, below=True, keys=(), busy_host=False):
 
 def targets(rows, reasons):
     busy_host = bool(reasons)
-    nk = ("ops", "null ioctl", "-", 0)
-    floor = val(rows, ("ops", "null ioctl", "-", 0))
-    rb = val(rows, ("ops", "read borrow", "-", 64))
-    rr = val(rows, ("ops", "read borrow+release", "-", 64))
-    b64 = val(rows, ("ops", "batch borrow/release x64", "-", 64))
+
+    def versus(key, base, lim, below):
+        """The verdict on row @key's figure over row @base's."""
+        return verdict(ratio(val(rows, key), val(rows, base)), lim, below,
+                       (base, key), busy_host)
+
     body = []
-    for what, r, lim, below, k in (
-            ("read borrow / null ioctl", ratio(rb, floor), 1.5, True,
-             ("ops", "read borrow", "-", 64)),
-            ("read borrow + release / null ioctl", ratio(rr, floor), 2.5,
-             True, ("ops", "read borrow+release", "-", 64)),
-            ("batch x64, per op / null ioctl", ratio(b64, floor), 0.15,
-             True, ("ops", "batch borrow/release x64", "-", 64))):
-        v, ok = verdict(r, lim, below, (nk, k), busy_host)
-        body.append([what, v, ("<= %g" if below else ">= %g") % lim, ok])
+    for what, name, lim in (
+            ("read borrow / null ioctl", "read borrow", 1.5),
+            ("read borrow + release / null ioctl", "read borrow+release",
+             2.5),
+            ("batch x64, per op / null ioctl", "batch borrow/release x64",
+             0.15)):
+        v, ok = versus(("ops", name, "-", 64), ("ops", "null ioctl", "-", 0),
+                       lim, True)
+        body.append([what, v, "<= %g" % lim, ok])
     for s in (65536, 1 << 20):
-        pipe = val(rows, ("tput", "pipe", "blocking", s))
         for name, mode in ((MP_BLOCK, "blocking"), (MP_BUSY, "busy")):
-            v, ok = verdict(ratio(val(rows, ("tput", name, mode, s)),
-                                  pipe), 2, False,
-                            (("tput", "pipe", "blocking", s),
-                             ("tput", name, mode, s)), busy_host)
+            v, ok = versus(("tput", name, mode, s),
+                           ("tput", "pipe", "blocking", s), 2, False)
             body.append(["%s throughput / pipe, %s" % (name, size_name(s)),
                          v, ">= 2", ok])
     for s in LAT_SIZES:
-        efd = val(rows, ("lat-oneway", "eventfd+shm", "blocking", s))
-        v, ok = verdict(ratio(val(rows, ("lat-oneway", MP_BLOCK,
-                                         "blocking", s)), efd), 1, True,
-                        (("lat-oneway", "eventfd+shm", "blocking", s),
-                         ("lat-oneway", MP_BLOCK, "blocking", s)),
-                        busy_host)
+        v, ok = versus(("lat-oneway", MP_BLOCK, "blocking", s),
+                       ("lat-oneway", "eventfd+shm", "blocking", s), 1, True)
         body.append(["%s one-way / eventfd+shm, %s" % (MP_BLOCK,
                                                        size_name(s)),
                      v, "<= 1", ok])
@@ -553,10 +538,10 @@ def targets(rows, reasons):
             for s in sizes:
                 a, b = (g, mp, mode, s), (g, "iceoryx", mode, s)
                 r = ratio(val(rows, a), val(rows, b))
-                shaky = UNSTABLE_ROWS.get(a) or UNSTABLE_ROWS.get(b)
+                unsure = UNSTABLE_ROWS.get(a) or UNSTABLE_ROWS.get(b)
                 body.append(["%s %s, %s" % (what, mode, size_name(s)),
                              ("%.2f" % r if r else "-") +
-                             (" (unstable)" if r and shaky else "")])
+                             (" (unstable)" if r and unsure else "")])
     out += ["### msgpool / iceoryx", "",
             "Latency ratio above 1: msgpool slower; throughput ratio "
             "below 1: msgpool slower.", ""] + \

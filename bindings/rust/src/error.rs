@@ -4,6 +4,7 @@
 use std::ffi::CStr;
 use std::fmt;
 use std::io;
+use std::mem;
 use std::os::raw::c_int;
 
 use crate::ffi;
@@ -88,60 +89,53 @@ const ENOBUFS: i32 = 105;
 const ESTALE: i32 = 116;
 const EOWNERDEAD: i32 = 130;
 
+/// Each error with its errno, in `enum msgpool_error`'s order: `ERRORS[i]`
+/// has the code `-(i + 1)`.
+const ERRORS: [(Error, i32); 21] = [
+    (Error::NoFreeSlots, ENOBUFS),
+    (Error::BadToken, EINVAL),
+    (Error::NotAllocated, ESTALE),
+    (Error::AlreadyBorrowed, EBUSY),
+    (Error::BorrowActive, EBUSY),
+    (Error::Poisoned, EOWNERDEAD),
+    (Error::Permission, EACCES),
+    (Error::NotHeld, EBADF),
+    (Error::TooBig, EMSGSIZE),
+    (Error::Limit, ENOSPC),
+    (Error::NotFound, ENOENT),
+    (Error::Exists, EEXIST),
+    (Error::NoDevice, ENODEV),
+    (Error::NoMemory, ENOMEM),
+    (Error::Interrupted, EINTR),
+    (Error::Closed, EBADF),
+    (Error::Invalid, EINVAL),
+    (Error::Abi, ENOTTY),
+    (Error::System(0), 0),
+    (Error::Empty, EAGAIN),
+    (Error::TypeMismatch, EPROTOTYPE),
+];
+
 impl Error {
+    fn index(self) -> usize {
+        let kind = mem::discriminant(&self);
+        ERRORS
+            .iter()
+            .position(|(e, _)| mem::discriminant(e) == kind)
+            .expect("every error is in ERRORS")
+    }
+
     /// The `enum msgpool_error` value, negative as the C calls return it.
     pub fn code(self) -> i32 {
-        match self {
-            Error::NoFreeSlots => -1,
-            Error::BadToken => -2,
-            Error::NotAllocated => -3,
-            Error::AlreadyBorrowed => -4,
-            Error::BorrowActive => -5,
-            Error::Poisoned => -6,
-            Error::Permission => -7,
-            Error::NotHeld => -8,
-            Error::TooBig => -9,
-            Error::Limit => -10,
-            Error::NotFound => -11,
-            Error::Exists => -12,
-            Error::NoDevice => -13,
-            Error::NoMemory => -14,
-            Error::Interrupted => -15,
-            Error::Closed => -16,
-            Error::Invalid => -17,
-            Error::Abi => -18,
-            Error::System(_) => -19,
-            Error::Empty => -20,
-            Error::TypeMismatch => -21,
-        }
+        -1 - self.index() as i32
     }
 
     /// The error of a C return value `code` (< 0); `errno` is the errno
     /// the library left for `MSGPOOL_E_SYSTEM`.  An unknown code, which a
     /// newer library could return, is a system error.
     pub fn from_code(code: i32, errno: i32) -> Error {
-        match code {
-            -1 => Error::NoFreeSlots,
-            -2 => Error::BadToken,
-            -3 => Error::NotAllocated,
-            -4 => Error::AlreadyBorrowed,
-            -5 => Error::BorrowActive,
-            -6 => Error::Poisoned,
-            -7 => Error::Permission,
-            -8 => Error::NotHeld,
-            -9 => Error::TooBig,
-            -10 => Error::Limit,
-            -11 => Error::NotFound,
-            -12 => Error::Exists,
-            -13 => Error::NoDevice,
-            -14 => Error::NoMemory,
-            -15 => Error::Interrupted,
-            -16 => Error::Closed,
-            -17 => Error::Invalid,
-            -18 => Error::Abi,
-            -20 => Error::Empty,
-            -21 => Error::TypeMismatch,
-            _ => Error::System(errno),
+        match ERRORS.get((-1 - code) as usize) {
+            Some(&(Error::System(_), _)) | None => Error::System(errno),
+            Some(&(e, _)) => e,
         }
     }
 
@@ -149,24 +143,8 @@ impl Error {
     /// for it (EBADF for the two that name none), or a system error's own.
     pub fn errno(self) -> i32 {
         match self {
-            Error::NoFreeSlots => ENOBUFS,
-            Error::BadToken | Error::Invalid => EINVAL,
-            Error::NotAllocated => ESTALE,
-            Error::AlreadyBorrowed | Error::BorrowActive => EBUSY,
-            Error::Poisoned => EOWNERDEAD,
-            Error::Permission => EACCES,
-            Error::NotHeld | Error::Closed => EBADF,
-            Error::TooBig => EMSGSIZE,
-            Error::Limit => ENOSPC,
-            Error::NotFound => ENOENT,
-            Error::Exists => EEXIST,
-            Error::NoDevice => ENODEV,
-            Error::NoMemory => ENOMEM,
-            Error::Interrupted => EINTR,
-            Error::Abi => ENOTTY,
             Error::System(e) => e,
-            Error::Empty => EAGAIN,
-            Error::TypeMismatch => EPROTOTYPE,
+            _ => ERRORS[self.index()].1,
         }
     }
 }

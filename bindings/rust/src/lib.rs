@@ -60,7 +60,7 @@ use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
 use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::os::raw::c_int;
+use std::os::raw::{c_int, c_void};
 use std::ptr;
 use std::time::Duration;
 
@@ -157,6 +157,17 @@ impl std::ops::BitOr for Flags {
     }
 }
 
+// Builder methods of Config, each setting the field of its name.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {$(
+        $(#[$doc])*
+        pub fn $field(mut self, $field: $ty) -> Config {
+            self.$field = $field;
+            self
+        }
+    )*};
+}
+
 /// The shape of a pool that [`Pool::create`] makes, and how it opens.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -182,35 +193,18 @@ impl Config {
         }
     }
 
-    /// The fingerprint of the pool's message type (all zeros: untyped).
-    pub fn type_id(mut self, id: [u8; 16]) -> Config {
-        self.type_id = id;
-        self
-    }
-
-    /// How far a subscriber may fall behind; 0 for no limit.
-    pub fn reader_limit(mut self, n: u32) -> Config {
-        self.reader_limit = n;
-        self
-    }
-
-    /// Permission bits of the pool, checked like SysV shm.
-    pub fn mode(mut self, mode: u32) -> Config {
-        self.mode = mode;
-        self
-    }
-
-    /// Fail with [`Error::Exists`] rather than join an existing pool.
-    pub fn exclusive(mut self, on: bool) -> Config {
-        self.exclusive = on;
-        self
-    }
-
-    /// A full pool takes back the oldest untaken published message
-    /// instead of refusing a loan.
-    pub fn overwrite(mut self, on: bool) -> Config {
-        self.overwrite = on;
-        self
+    setters! {
+        /// The fingerprint of the pool's message type (all zeros: untyped).
+        type_id: [u8; 16],
+        /// How far a subscriber may fall behind; 0 for no limit.
+        reader_limit: u32,
+        /// Permission bits of the pool, checked like SysV shm.
+        mode: u32,
+        /// Fail with [`Error::Exists`] rather than join an existing pool.
+        exclusive: bool,
+        /// A full pool takes back the oldest untaken published message
+        /// instead of refusing a loan.
+        overwrite: bool,
     }
 
     fn to_c(&self) -> Result<ffi::msgpool_config> {
@@ -324,29 +318,27 @@ impl Pool {
 
     /// [`Pool::store`] with a tag and flags (`WAIT`, `NONBLOCK`).
     pub fn store_with(&self, data: &[u8], tag: u64, flags: Flags) -> Result<Token> {
-        let mut t = 0;
-        check(unsafe {
-            ffi::msgpool_store(self.p, data.as_ptr().cast(), data.len(), tag, flags.0, &mut t)
-        })?;
-        Ok(Token(t))
+        self.store_raw(data.as_ptr().cast(), data.len(), tag, flags)
     }
 
     /// Copy a [`Plain`] value into a new message of `size_of::<T>()`
     /// bytes, to be read back with [`Pool::read_as`].
     pub fn store_value<T: Plain>(&self, value: &T) -> Result<Token> {
-        let mut t = 0;
         // Through a pointer, never as &[u8]: T may have padding bytes.
-        check(unsafe {
-            ffi::msgpool_store(
-                self.p,
-                (value as *const T).cast(),
-                mem::size_of::<T>(),
-                0,
-                0,
-                &mut t,
-            )
-        })?;
+        self.store_raw((value as *const T).cast(), mem::size_of::<T>(), 0, Flags::NONE)
+    }
+
+    fn store_raw(&self, data: *const c_void, len: usize, tag: u64, flags: Flags) -> Result<Token> {
+        let mut t = 0;
+        check(unsafe { ffi::msgpool_store(self.p, data, len, tag, flags.0, &mut t) })?;
         Ok(Token(t))
+    }
+
+    /// The state of a guard that the C call `f` begins.
+    fn guard(&self, f: impl FnOnce(*mut ffi::msgpool_guard) -> c_int) -> Result<Raw<'_>> {
+        let mut g = ffi::msgpool_guard::new();
+        check(f(&mut g))?;
+        Ok(Raw { pool: self, g })
     }
 
     /// A shared borrow of a message; it fails with
@@ -360,9 +352,8 @@ impl Pool {
     /// [`Pool::read`] with flags (`NONBLOCK`, `ADOPT`; without
     /// `NONBLOCK` it waits for an exclusive borrow or a loan to end).
     pub fn read_with(&self, token: Token, flags: Flags) -> Result<ReadGuard<'_>> {
-        let mut g = ffi::msgpool_guard::new();
-        check(unsafe { ffi::msgpool_read(self.p, token.0, flags.0, &mut g) })?;
-        Ok(ReadGuard(Raw { pool: self, g }))
+        self.guard(|g| unsafe { ffi::msgpool_read(self.p, token.0, flags.0, g) })
+            .map(ReadGuard)
     }
 
     /// An exclusive borrow of a message, to change it in place; like
@@ -373,9 +364,8 @@ impl Pool {
 
     /// [`Pool::read_mut`] with flags, as [`Pool::read_with`].
     pub fn read_mut_with(&self, token: Token, flags: Flags) -> Result<WriteGuard<'_>> {
-        let mut g = ffi::msgpool_guard::new();
-        check(unsafe { ffi::msgpool_read_mut(self.p, token.0, flags.0, &mut g) })?;
-        Ok(WriteGuard(Raw { pool: self, g }))
+        self.guard(|g| unsafe { ffi::msgpool_read_mut(self.p, token.0, flags.0, g) })
+            .map(WriteGuard)
     }
 
     /// A shared borrow of a message viewed as a `T`.
@@ -410,9 +400,8 @@ impl Pool {
 
     /// [`Pool::loan`] with flags (`WAIT`, `NONBLOCK`).
     pub fn loan_with(&self, len: usize, flags: Flags) -> Result<LoanGuard<'_>> {
-        let mut g = ffi::msgpool_guard::new();
-        check(unsafe { ffi::msgpool_loan(self.p, len, flags.0, &mut g) })?;
-        Ok(LoanGuard(Raw { pool: self, g }))
+        self.guard(|g| unsafe { ffi::msgpool_loan(self.p, len, flags.0, g) })
+            .map(LoanGuard)
     }
 
     /// Make this handle a reader of the pool's published messages;
@@ -439,19 +428,20 @@ impl Pool {
     /// This reader's oldest published message not yet taken, waiting in
     /// poll() until there is one.
     pub fn take(&self) -> Result<TakeGuard<'_>> {
-        let mut g = ffi::msgpool_guard::new();
-        check(unsafe { ffi::msgpool_take(self.p, 0, &mut g) })?;
-        Ok(TakeGuard(Raw { pool: self, g }))
+        self.take_with(0)
     }
 
     /// [`Pool::take`] without waiting: `None` when nothing is left.
     pub fn try_take(&self) -> Result<Option<TakeGuard<'_>>> {
-        let mut g = ffi::msgpool_guard::new();
-        match check(unsafe { ffi::msgpool_take(self.p, ffi::MSGPOOL_NONBLOCK, &mut g) }) {
-            Ok(()) => Ok(Some(TakeGuard(Raw { pool: self, g }))),
+        match self.take_with(ffi::MSGPOOL_NONBLOCK) {
             Err(Error::Empty) => Ok(None),
-            Err(e) => Err(e),
+            r => r.map(Some),
         }
+    }
+
+    fn take_with(&self, flags: u32) -> Result<TakeGuard<'_>> {
+        self.guard(|g| unsafe { ffi::msgpool_take(self.p, flags, g) })
+            .map(TakeGuard)
     }
 
     fn wait(&self, events: i16, timeout: Option<Duration>) -> Result<bool> {
@@ -553,10 +543,9 @@ impl Raw<'_> {
     }
 }
 
-type EndFn = unsafe extern "C" fn(*mut ffi::msgpool, *mut ffi::msgpool_guard) -> c_int;
-
+// Each guard ends one way: when dropped, or by `$method` seeing the error.
 macro_rules! guard {
-    ($(#[$m:meta])* $name:ident, $end:path) => {
+    ($(#[$m:meta])* $name:ident, $end:path, $(#[$em:meta])* $method:ident) => {
         $(#[$m])*
         pub struct $name<'a>(Raw<'a>);
 
@@ -571,10 +560,11 @@ macro_rules! guard {
                 Header::from_op(&self.0.g.hdr)
             }
 
-            // Ends the guard with `f`, once: it is not dropped after.
-            fn end(self, f: EndFn) -> Result<()> {
+            $(#[$em])*
+            pub fn $method(self) -> Result<()> {
+                // Ended here, once: it is not dropped after.
                 let mut me = ManuallyDrop::new(self);
-                check(unsafe { f(me.0.pool.p, &mut me.0.g) })
+                check(unsafe { $end(me.0.pool.p, &mut me.0.g) })
             }
         }
 
@@ -613,34 +603,35 @@ guard!(
     /// A shared borrow ([`Pool::read`]): the message's bytes, released
     /// when dropped.
     ReadGuard,
-    ffi::msgpool_release
+    ffi::msgpool_release,
+    /// Release now, seeing the error.
+    release
 );
 guard!(
     /// An exclusive borrow ([`Pool::read_mut`]): the message's bytes,
     /// writable, released when dropped.
     WriteGuard,
-    ffi::msgpool_release
+    ffi::msgpool_release,
+    /// Release now, seeing the error.
+    release
 );
 guard!(
     /// A loan ([`Pool::loan`]): a slot to fill, as many bytes as it holds.
     /// [`LoanGuard::commit`] makes it a message, [`LoanGuard::publish`]
     /// sends it to subscribers; dropped otherwise, it is discarded.
     LoanGuard,
-    ffi::msgpool_discard
+    ffi::msgpool_discard,
+    /// Give the slot back unpublished, seeing the error.
+    discard
 );
 guard!(
     /// A take ([`Pool::take`]): a published message, marked read when
     /// dropped.
     TakeGuard,
-    ffi::msgpool_mark_read
+    ffi::msgpool_mark_read,
+    /// Mark read now, seeing the error.
+    mark_read
 );
-
-impl ReadGuard<'_> {
-    /// Release now, seeing the error.
-    pub fn release(self) -> Result<()> {
-        self.end(ffi::msgpool_release)
-    }
-}
 
 impl DerefMut for WriteGuard<'_> {
     fn deref_mut(&mut self) -> &mut [u8] {
@@ -649,11 +640,6 @@ impl DerefMut for WriteGuard<'_> {
 }
 
 impl WriteGuard<'_> {
-    /// Release now, seeing the error.
-    pub fn release(self) -> Result<()> {
-        self.end(ffi::msgpool_release)
-    }
-
     /// Release, the message now `len` bytes long (up to its capacity; if
     /// larger, [`Error::TooBig`] and the borrow is released unchanged).
     pub fn release_len(mut self, len: usize) -> Result<()> {
@@ -688,18 +674,6 @@ impl LoanGuard<'_> {
         let h = self.header();
         mem::forget(self);
         Ok(h)
-    }
-
-    /// Give the slot back unpublished, seeing the error.
-    pub fn discard(self) -> Result<()> {
-        self.end(ffi::msgpool_discard)
-    }
-}
-
-impl TakeGuard<'_> {
-    /// Mark read now, seeing the error.
-    pub fn mark_read(self) -> Result<()> {
-        self.end(ffi::msgpool_mark_read)
     }
 }
 

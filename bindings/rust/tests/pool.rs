@@ -17,10 +17,16 @@ fn pool(name: &str) -> Pool {
     p
 }
 
+/// `pool(name)` holding one message of `data`.
+fn pool_with(name: &str, data: &[u8]) -> (Pool, Token) {
+    let p = pool(name);
+    let t = p.store(data).unwrap();
+    (p, t)
+}
+
 #[test]
 fn store_read_round_trip() {
-    let p = pool("rs-roundtrip");
-    let t = p.store(b"hello").unwrap();
+    let (p, t) = pool_with("rs-roundtrip", b"hello");
     let g = p.read(t).unwrap();
     assert_eq!(&*g, b"hello");
     assert_eq!(g.token(), t);
@@ -44,8 +50,7 @@ fn header_has_tag_and_sequence() {
 
 #[test]
 fn read_mut_writes_are_visible() {
-    let p = pool("rs-readmut");
-    let t = p.store(b"abcdef").unwrap();
+    let (p, t) = pool_with("rs-readmut", b"abcdef");
     {
         let mut g = p.read_mut(t).unwrap();
         g[0] = b'X';
@@ -59,8 +64,7 @@ fn read_mut_writes_are_visible() {
 
 #[test]
 fn release_len_sets_length() {
-    let p = pool("rs-releaselen");
-    let t = p.store(b"abcdef").unwrap();
+    let (p, t) = pool_with("rs-releaselen", b"abcdef");
     p.read_mut(t).unwrap().release_len(3).unwrap();
     assert_eq!(&*p.read(t).unwrap(), b"abc");
     assert_eq!(p.read_mut(t).unwrap().release_len(65), Err(Error::TooBig));
@@ -70,8 +74,7 @@ fn release_len_sets_length() {
 
 #[test]
 fn double_free_is_not_allocated() {
-    let p = pool("rs-doublefree");
-    let t = p.store(b"x").unwrap();
+    let (p, t) = pool_with("rs-doublefree", b"x");
     p.free(t).unwrap();
     assert_eq!(p.free(t), Err(Error::NotAllocated));
     assert_eq!(p.read(t).err(), Some(Error::NotAllocated));
@@ -86,8 +89,7 @@ fn token_zero_is_bad() {
 
 #[test]
 fn read_guard_drop_releases() {
-    let p = pool("rs-guarddrop");
-    let t = p.store(b"held").unwrap();
+    let (p, t) = pool_with("rs-guarddrop", b"held");
     let g = p.read(t).unwrap();
     assert_eq!(p.free(t), Err(Error::BorrowActive));
     drop(g);
@@ -96,8 +98,7 @@ fn read_guard_drop_releases() {
 
 #[test]
 fn explicit_release_then_free() {
-    let p = pool("rs-release");
-    let t = p.store(b"held").unwrap();
+    let (p, t) = pool_with("rs-release", b"held");
     let w = p.read_mut(t).unwrap();
     assert_eq!(p.free(t), Err(Error::BorrowActive));
     w.release().unwrap();
@@ -106,8 +107,7 @@ fn explicit_release_then_free() {
 
 #[test]
 fn shared_and_exclusive_borrows_conflict() {
-    let p = pool("rs-conflict");
-    let t = p.store(b"data").unwrap();
+    let (p, t) = pool_with("rs-conflict", b"data");
     let (a, b) = (p.read(t).unwrap(), p.read(t).unwrap());
     assert_eq!(&*a, &*b);
     assert_eq!(p.read_mut(t).err(), Some(Error::AlreadyBorrowed));
@@ -232,20 +232,27 @@ fn publish(p: &Pool, data: &[u8]) -> u64 {
     l.publish(data.len(), 0).unwrap().seq
 }
 
-#[test]
-fn pub_sub_take_in_order() {
-    let p = pool("rs-pubsub");
-    let sub = p.dup().unwrap();
-    sub.subscribe().unwrap();
-    assert_eq!(sub.subscribe().err(), Some(Error::Exists));
-    let seqs: Vec<u64> = [b"one", b"two", b"six"].iter().map(|m| publish(&p, *m)).collect();
-    for (want, seq) in [b"one", b"two", b"six"].iter().zip(seqs) {
+/// Publishes three messages that `sub` then takes in order, none lost,
+/// and nothing after them.
+fn publish_three_take_in_order(p: &Pool, sub: &Pool) {
+    let msgs = [b"one", b"two", b"six"];
+    let seqs: Vec<u64> = msgs.iter().map(|m| publish(p, *m)).collect();
+    for (want, seq) in msgs.iter().zip(seqs) {
         let g = sub.take().unwrap();
         assert_eq!(&*g, *want);
         assert_eq!(g.header().seq, seq);
         assert_eq!(g.header().lost, 0);
     }
     assert!(sub.try_take().unwrap().is_none());
+}
+
+#[test]
+fn pub_sub_take_in_order() {
+    let p = pool("rs-pubsub");
+    let sub = p.dup().unwrap();
+    sub.subscribe().unwrap();
+    assert_eq!(sub.subscribe().err(), Some(Error::Exists));
+    publish_three_take_in_order(&p, &sub);
 }
 
 #[test]
@@ -256,13 +263,7 @@ fn ring_take_in_order() {
     sub.subscribe().unwrap();
     sub.ring(8).unwrap();
     assert_eq!(sub.ring(8), Err(Error::Exists));
-    let seqs: Vec<u64> = [b"one", b"two", b"six"].iter().map(|m| publish(&p, *m)).collect();
-    for (want, seq) in [b"one", b"two", b"six"].iter().zip(seqs) {
-        let g = sub.take().unwrap();
-        assert_eq!(&*g, *want);
-        assert_eq!(g.header().seq, seq);
-    }
-    assert!(sub.try_take().unwrap().is_none());
+    publish_three_take_in_order(&p, &sub);
     // The takes were marked read through the ring; a poll() drains it.
     assert_eq!(p.wait_writable(Some(Duration::ZERO)), Ok(true));
     assert_eq!(p.available(), Ok(6));
@@ -335,8 +336,7 @@ fn poll_fd_readable_after_publish() {
 
 #[test]
 fn attach_sees_data_of_creator() {
-    let p = pool("rs-attach");
-    let t = p.store(b"shared").unwrap();
+    let (p, t) = pool_with("rs-attach", b"shared");
     let q = Pool::attach("rs-attach").unwrap();
     assert!(!q.created());
     assert_eq!(&*q.read(Token::from_raw(t.as_raw())).unwrap(), b"shared");
@@ -372,8 +372,7 @@ fn open_errors() {
 
 #[test]
 fn read_only_handle_cannot_write() {
-    let p = pool("rs-rdonly");
-    let t = p.store(b"ro").unwrap();
+    let (_p, t) = pool_with("rs-rdonly", b"ro");
     let r = Pool::attach_with("rs-rdonly", None, true).unwrap();
     assert_eq!(&*r.read(t).unwrap(), b"ro");
     assert_eq!(r.store(b"no"), Err(Error::Permission));
@@ -383,8 +382,7 @@ fn read_only_handle_cannot_write() {
 
 #[test]
 fn guards_cross_threads() {
-    let p = pool("rs-threads");
-    let t = p.store(b"threads").unwrap();
+    let (p, t) = pool_with("rs-threads", b"threads");
     let g = p.read(t).unwrap();
     std::thread::scope(|s| {
         s.spawn(|| assert_eq!(&*p.read(t).unwrap(), b"threads"));
