@@ -35,6 +35,62 @@ static struct lfs_node lfs_nodes[NODES];
 static struct mutex_stack mst = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static long pairs;
 
+static void *run_mag(void *arg)
+{
+	struct mp_class *cls = &pool.classes[0];
+	struct mp_peer *peer = arg;
+	uint32_t held[HELD];
+	long i;
+	int k;
+
+	for (i = 0; i < pairs; i += HELD) {
+		for (k = 0; k < HELD; k++)
+			held[k] = mp_mag_pop(&pool, peer, cls);
+		for (k = 0; k < HELD; k++)
+			if (held[k] != MP_NIL)
+				mp_mag_push(&pool, peer, cls, held[k]);
+	}
+	return NULL;
+}
+
+static void *run_core(void *arg)
+{
+	struct mp_class *cls = &pool.classes[0];
+	uint32_t held[HELD];
+	long i;
+	int k;
+
+	(void)arg;
+	for (i = 0; i < pairs; i += HELD) {
+		for (k = 0; k < HELD; k++)
+			held[k] = mp_freelist_pop(&pool, cls);
+		for (k = 0; k < HELD; k++)
+			if (held[k] != MP_NIL)
+				mp_freelist_push(&pool, cls, held[k]);
+	}
+	return NULL;
+}
+
+/* Pops take liburcu's pop mutex: a lock-free pop needs RCU grace periods
+ * before a node is reused, which a free list cannot wait for.
+ */
+static void *run_lfs(void *arg)
+{
+	struct cds_lfs_node *held[HELD];
+	long i;
+	int k;
+
+	(void)arg;
+	for (i = 0; i < pairs; i += HELD) {
+		for (k = 0; k < HELD; k++)
+			held[k] = cds_lfs_pop_blocking(&lfs);
+		for (k = 0; k < HELD; k++)
+			if (held[k])
+				cds_lfs_push(&lfs, held[k]);
+	}
+	return NULL;
+}
+
 static uint32_t mst_pop(void)
 {
 	uint32_t v = MP_NIL;
@@ -53,43 +109,22 @@ static void mst_push(uint32_t v)
 	pthread_mutex_unlock(&mst.lock);
 }
 
-/*
- * A thread's loop over one stack: pop HELD slots, then push back those
- * it got, @pairs times in all.  @pop and @push are expressions, inlined
- * as the calls they name; @arg is the thread's peer.
- */
-#define RUN_PAIRS(name, type, none, pop, push)				\
-static void *name(void *arg)						\
-{									\
-	struct mp_class *cls = &pool.classes[0];			\
-	struct mp_peer *peer = arg;					\
-	type held[HELD];						\
-	long i;								\
-	int k;								\
-									\
-	(void)cls;							\
-	(void)peer;							\
-	for (i = 0; i < pairs; i += HELD) {				\
-		for (k = 0; k < HELD; k++)				\
-			held[k] = pop;					\
-		for (k = 0; k < HELD; k++)				\
-			if (held[k] != none)				\
-				push;					\
-	}								\
-	return NULL;							\
-}
+static void *run_mutex(void *arg)
+{
+	uint32_t held[HELD];
+	long i;
+	int k;
 
-RUN_PAIRS(run_mag, uint32_t, MP_NIL, mp_mag_pop(&pool, peer, cls),
-	  mp_mag_push(&pool, peer, cls, held[k]))
-RUN_PAIRS(run_core, uint32_t, MP_NIL, mp_freelist_pop(&pool, cls),
-	  mp_freelist_push(&pool, cls, held[k]))
-/*
- * Pops take liburcu's pop mutex: a lock-free pop needs RCU grace periods
- * before a node is reused, which a free list cannot wait for.
- */
-RUN_PAIRS(run_lfs, struct cds_lfs_node *, NULL, cds_lfs_pop_blocking(&lfs),
-	  cds_lfs_push(&lfs, held[k]))
-RUN_PAIRS(run_mutex, uint32_t, MP_NIL, mst_pop(), mst_push(held[k]))
+	(void)arg;
+	for (i = 0; i < pairs; i += HELD) {
+		for (k = 0; k < HELD; k++)
+			held[k] = mst_pop();
+		for (k = 0; k < HELD; k++)
+			if (held[k] != MP_NIL)
+				mst_push(held[k]);
+	}
+	return NULL;
+}
 
 /* Million pop + push pairs per second, all threads together. */
 static double timed(void *(*fn)(void *), int threads)
