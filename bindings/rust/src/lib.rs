@@ -157,17 +157,6 @@ impl std::ops::BitOr for Flags {
     }
 }
 
-// Builder methods of Config, each setting the field of its name.
-macro_rules! setters {
-    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {$(
-        $(#[$doc])*
-        pub fn $field(mut self, $field: $ty) -> Config {
-            self.$field = $field;
-            self
-        }
-    )*};
-}
-
 /// The shape of a pool that [`Pool::create`] makes, and how it opens.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -193,18 +182,35 @@ impl Config {
         }
     }
 
-    setters! {
-        /// The fingerprint of the pool's message type (all zeros: untyped).
-        type_id: [u8; 16],
-        /// How far a subscriber may fall behind; 0 for no limit.
-        reader_limit: u32,
-        /// Permission bits of the pool, checked like SysV shm.
-        mode: u32,
-        /// Fail with [`Error::Exists`] rather than join an existing pool.
-        exclusive: bool,
-        /// A full pool takes back the oldest untaken published message
-        /// instead of refusing a loan.
-        overwrite: bool,
+    /// The fingerprint of the pool's message type (all zeros: untyped).
+    pub fn type_id(mut self, id: [u8; 16]) -> Config {
+        self.type_id = id;
+        self
+    }
+
+    /// How far a subscriber may fall behind; 0 for no limit.
+    pub fn reader_limit(mut self, n: u32) -> Config {
+        self.reader_limit = n;
+        self
+    }
+
+    /// Permission bits of the pool, checked like SysV shm.
+    pub fn mode(mut self, mode: u32) -> Config {
+        self.mode = mode;
+        self
+    }
+
+    /// Fail with [`Error::Exists`] rather than join an existing pool.
+    pub fn exclusive(mut self, on: bool) -> Config {
+        self.exclusive = on;
+        self
+    }
+
+    /// A full pool takes back the oldest untaken published message
+    /// instead of refusing a loan.
+    pub fn overwrite(mut self, on: bool) -> Config {
+        self.overwrite = on;
+        self
     }
 
     fn to_c(&self) -> Result<ffi::msgpool_config> {
