@@ -913,21 +913,6 @@ TEST_F(ring, poll_wakes_a_ring_reader)
 	EXPECT_EQ(0, mp_reap(&c));
 }
 
-/* Loans with F_WAIT from pool @arg, then says where it got its slot. */
-static int waiting_loaner(int rd, int wr, void *arg)
-{
-	struct msgpool_op l;
-	int fd = mp_peer(arg, O_RDWR);
-	__u64 v;
-
-	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_send(wr, 0) == 0);
-	CHILD_CHECK(mp_loan(fd, 8, MSGPOOL_F_WAIT, &l) == 0);
-	CHILD_CHECK(mp_send(wr, l.offset) == 0);
-	mp_recv(rd, &v);
-	return 0;
-}
-
 /*
  * A writer asleep for a slot shows as NEED_WAKEUP; completing alone does
  * not wake it (no system call), RING_SYNC does, with the completed slot.
@@ -947,7 +932,7 @@ TEST(need_wakeup_and_sync)
 	ASSERT_EQ(0, mp_avail(p.fd));
 	EXPECT_EQ(0, rg_flags(&r) & MSGPOOL_RING_NEED_WAKEUP);
 
-	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, p.name));
+	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, p.name));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 	EXPECT_EQ(MSGPOOL_RING_NEED_WAKEUP,
@@ -1022,7 +1007,7 @@ TEST(need_wakeup_for_a_ring_attached_late)
 	ASSERT_EQ(0, mp_subscribe(rfd, NULL, NULL));
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, NULL));
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, NULL));
-	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, p.name));
+	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, p.name));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 
@@ -1378,7 +1363,7 @@ TEST(writer_freed_by_a_dying_ring_reader)
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, &o[0]));
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, &o[1]));
 	ASSERT_EQ(0, mp_avail(p.fd));
-	ASSERT_EQ(0, mp_spawn(&wc, waiting_loaner, p.name));
+	ASSERT_EQ(0, mp_spawn(&wc, mp_waiting_loaner, p.name));
 	ASSERT_EQ(0, mp_recv(wc.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(wc.pid));
 	EXPECT_EQ(0, mp_readable(wc.rd));

@@ -576,6 +576,24 @@ static inline int mp_kill(struct mp_child *c)
 	return mp_reap(c);
 }
 
+/*
+ * A child that says it is ready, loans 8 bytes of pool @arg with F_WAIT,
+ * then sends the offset of the slot it got, and waits to be told to end.
+ */
+static inline int mp_waiting_loaner(int rd, int wr, void *arg)
+{
+	struct msgpool_op l;
+	int fd = mp_peer(arg, O_RDWR);
+	__u64 v;
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	CHILD_CHECK(mp_loan(fd, 8, MSGPOOL_F_WAIT, &l) == 0);
+	CHILD_CHECK(mp_send(wr, l.offset) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
 /* poll() events of @fd within @ms, or -1. */
 static inline int mp_events(int fd, short events, int ms)
 {
