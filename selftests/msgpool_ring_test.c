@@ -14,7 +14,6 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <sys/mman.h>
 
 /* The kernel writes the rx area while we read it, and reads our comp. */
 #define RD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
@@ -1048,8 +1047,7 @@ TEST_F(ring, rdonly_reader)
 	EXPECT_EQ(-EBADF, rg_ring(fd, 4, NULL));
 	EXPECT_EQ(-ENOENT, rg_sync(fd));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 5, 0, &o));
-	memset(&t, 0, sizeof(t));
-	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_TAKE, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(o.token, t.token);
 	EXPECT_EQ(5, t.tag);
 	EXPECT_EQ(0, mp_mark_read(fd, t.token));
@@ -1426,11 +1424,10 @@ TEST_F(ring, unsubscribe_stops_the_ring)
  */
 TEST_F(ring, old_ring_of_a_reused_reader_index)
 {
-	struct msgpool_subscribe_args sa = { 0 }, sb = { 0 };
 	struct msgpool_ring_msg m;
 	struct msgpool_op t;
 	int b = mp_peer(self->name, O_RDWR);
-	__u32 e0;
+	__u32 e0, ra, rb;
 	struct rg r;
 
 	ASSERT_LE(0, b);
@@ -1438,11 +1435,11 @@ TEST_F(ring, old_ring_of_a_reused_reader_index)
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, NULL));
 	ASSERT_EQ(1, rg_next(&r, &m));
 	ASSERT_EQ(0, mp_unsubscribe(r.fd));
-	ASSERT_EQ(0, mp_ioctl(b, MSGPOOL_IOC_SUBSCRIBE, &sb));
-	ASSERT_EQ(0, mp_ioctl(r.fd, MSGPOOL_IOC_SUBSCRIBE, &sa));
+	ASSERT_EQ(0, mp_subscribe(b, &rb, NULL));
+	ASSERT_EQ(0, mp_subscribe(r.fd, &ra, NULL));
 	/* b has the index the ring's reader had. */
-	EXPECT_EQ(0, sb.reader);
-	EXPECT_EQ(1, sa.reader);
+	EXPECT_EQ(0, rb);
+	EXPECT_EQ(1, ra);
 
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 2, 0, NULL));
 	ASSERT_EQ(0, mp_take(b, &t));

@@ -15,7 +15,6 @@
 
 #include <grp.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #define NOBODY		65534
@@ -264,12 +263,10 @@ TEST(borrow_self_deadlock)
 {
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op loan, o;
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "deadlk", mp_std, MP_STD_NR, NULL);
 	__u64 tok;
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "deadlk");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 
 	/* Its own loan. */
 	ASSERT_EQ(mp_loan(fd, 16, 0, &loan), 0);
@@ -304,12 +301,10 @@ TEST(borrow_self_deadlock)
 TEST(borrow_other_peer_busy)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int a = mp_open(O_RDWR), b;
+	int a = mp_new_pool(name, "busy", mp_std, MP_STD_NR, NULL), b;
 	__u64 tok;
 
 	ASSERT_GE(a, 0);
-	mp_name(name, "busy");
-	ASSERT_EQ(mp_create(a, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	b = mp_peer(name, O_RDWR);
 	ASSERT_GE(b, 0);
 	ASSERT_EQ(mp_store_len(a, 16, &tok), 0);
@@ -408,10 +403,8 @@ FIXTURE_SETUP(sigwait)
 {
 	static const struct msgpool_class two = { 64, 2 };
 
-	self->fd = mp_open(O_RDWR);
+	self->fd = mp_new_pool(self->name, "sig", &two, 1, NULL);
 	ASSERT_GE(self->fd, 0);
-	mp_name(self->name, "sig");
-	ASSERT_EQ(mp_create(self->fd, self->name, &two, 1, 0600, NULL), 0);
 	ASSERT_EQ(mp_store_len(self->fd, 8, &self->tok[0]), 0);
 	if (variant->borrow) {
 		ASSERT_EQ(mp_borrow(self->fd, self->tok[0], MSGPOOL_F_WRITE,
@@ -471,12 +464,10 @@ TEST_F(sigwait, ends)
 TEST(nonblock_file_borrow)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int a = mp_open(O_RDWR), b, nb;
+	int a = mp_new_pool(name, "nonblock", mp_std, MP_STD_NR, NULL), b, nb;
 	__u64 tok;
 
 	ASSERT_GE(a, 0);
-	mp_name(name, "nonblock");
-	ASSERT_EQ(mp_create(a, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	b = mp_peer(name, O_RDWR);
 	ASSERT_GE(b, 0);
 	nb = mp_peer(name, O_RDWR | O_NONBLOCK);
@@ -494,28 +485,13 @@ TEST(nonblock_file_borrow)
 	close(a);
 }
 
+/* A loan of 8 bytes published at once. */
 static int publish(int fd, __u64 tag)
 {
 	struct msgpool_op o;
 	int ret = mp_loan(fd, 8, 0, &o);
 
-	if (ret)
-		return ret;
-	o = (struct msgpool_op){ .token = o.token, .len = 8, .tag = tag };
-	return mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o);
-}
-
-static int take(int fd, struct msgpool_op *o)
-{
-	memset(o, 0, sizeof(*o));
-	return mp_ioctl(fd, MSGPOOL_IOC_TAKE, o);
-}
-
-static int mark_read(int fd, __u64 token)
-{
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o);
+	return ret ?: mp_publish(fd, o.token, 8, tag, NULL);
 }
 
 /*
@@ -525,7 +501,6 @@ static int mark_read(int fd, __u64 token)
 TEST(reader_limit)
 {
 	static const struct msgpool_class four = { 64, 4 };
-	struct msgpool_subscribe_args sub = { 0 };
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_attach at;
 	struct msgpool_info info;
@@ -543,21 +518,21 @@ TEST(reader_limit)
 	ASSERT_EQ(mp_info(r, &info), 0);
 	EXPECT_EQ(info.reader_limit, 2);
 	EXPECT_EQ(info.pool_flags, 0);
-	ASSERT_EQ(mp_ioctl(r, MSGPOOL_IOC_SUBSCRIBE, &sub), 0);
+	ASSERT_EQ(mp_subscribe(r, NULL, NULL), 0);
 
 	for (i = 1; i <= 10; i++)
 		ASSERT_EQ(publish(w, 100 + i), 0) TH_LOG("publish %d", i);
 	EXPECT_EQ(mp_avail(w), 2);
 
-	ASSERT_EQ(take(r, &o), 0);
+	ASSERT_EQ(mp_take(r, &o), 0);
 	EXPECT_EQ(o.lost, 8);
 	EXPECT_EQ(o.tag, 109);
-	EXPECT_EQ(mark_read(r, o.token), 0);
-	ASSERT_EQ(take(r, &o), 0);
+	EXPECT_EQ(mp_mark_read(r, o.token), 0);
+	ASSERT_EQ(mp_take(r, &o), 0);
 	EXPECT_EQ(o.lost, 0);
 	EXPECT_EQ(o.tag, 110);
-	EXPECT_EQ(mark_read(r, o.token), 0);
-	EXPECT_EQ(take(r, &o), -EAGAIN);
+	EXPECT_EQ(mp_mark_read(r, o.token), 0);
+	EXPECT_EQ(mp_take(r, &o), -EAGAIN);
 	EXPECT_EQ(mp_avail(w), 4);
 
 	/* The limit is the creator's: not for an attach to set. */
@@ -616,19 +591,6 @@ TEST(create_never_joins_squatted_name)
 	close(fd);
 }
 
-static int unlink_pool(const char *name, __u32 id)
-{
-	struct msgpool_unlink_args u = { .id = id };
-	int fd = mp_open(O_RDONLY), ret;
-
-	if (fd < 0)
-		return fd;
-	strncpy(u.name, name, sizeof(u.name) - 1);
-	ret = mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
-	close(fd);
-	return ret;
-}
-
 static int attach_id(int fd, const char *name, __u32 flags, __u32 id)
 {
 	struct msgpool_attach at;
@@ -643,16 +605,14 @@ static int attach_id(int fd, const char *name, __u32 flags, __u32 id)
 TEST(attach_by_id)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int old = mp_open(O_RDWR), new = mp_open(O_RDWR), fd;
-	int old_id, new_id;
+	int old = mp_new_pool(name, "byid", mp_std, MP_STD_NR, NULL);
+	int new = mp_open(O_RDWR), fd, old_id, new_id;
 
 	ASSERT_GE(old, 0);
 	ASSERT_GE(new, 0);
-	mp_name(name, "byid");
-	ASSERT_EQ(mp_create(old, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	old_id = pool_id(old);
 	ASSERT_GT(old_id, 0);
-	ASSERT_EQ(unlink_pool(name, 0), 0);
+	ASSERT_EQ(mp_unlink(name, 0), 0);
 	ASSERT_EQ(mp_create(new, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	new_id = pool_id(new);
 	ASSERT_GT(new_id, 0);
@@ -664,19 +624,12 @@ TEST(attach_by_id)
 	EXPECT_EQ(attach_id(fd, name, MSGPOOL_ATTACH_CREATE, new_id), -EINVAL);
 	EXPECT_EQ(attach_id(fd, name, MSGPOOL_ATTACH_CREATE, old_id), -EINVAL);
 	/* Nor does an unlink by id. */
-	EXPECT_EQ(unlink_pool(name, old_id), -ENOENT);
+	EXPECT_EQ(mp_unlink(name, old_id), -ENOENT);
 	EXPECT_EQ(attach_id(fd, name, 0, new_id), 0);
 	EXPECT_EQ(pool_id(fd), new_id);
 	close(fd);
 	close(new);
 	close(old);
-}
-
-static __u32 peer_id_of(int fd)
-{
-	struct msgpool_info info;
-
-	return mp_info(fd, &info) ? 0 : info.peer_id;
 }
 
 /*
@@ -691,15 +644,14 @@ static __u32 peer_id_of(int fd)
 TEST(peer_ids_not_reused_while_alive)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int elder = mp_open(O_RDWR), live[ID_LIVE], i, j, k, clashes = 0;
+	int elder = mp_new_pool(name, "ids", mp_std, MP_STD_NR, NULL);
+	int live[ID_LIVE], i, j, k, clashes = 0;
 	__u32 ids[ID_LIVE], elder_id;
 	__u64 t;
 
 	ASSERT_GE(elder, 0);
-	mp_name(name, "ids");
-	ASSERT_EQ(mp_create(elder, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(mp_store(elder, "x", 1, 0, &t), 0);
-	elder_id = peer_id_of(elder);
+	elder_id = mp_peer_id(elder);
 	ASSERT_NE(elder_id, 0);
 	for (i = 0; i < ID_LIVE; i++)
 		live[i] = -1;
@@ -709,7 +661,7 @@ TEST(peer_ids_not_reused_while_alive)
 			close(live[k]);
 		live[k] = mp_peer(name, O_RDWR);
 		ASSERT_GE(live[k], 0);
-		ids[k] = peer_id_of(live[k]);
+		ids[k] = mp_peer_id(live[k]);
 		clashes += ids[k] == elder_id;
 		for (j = 0; j < ID_LIVE && j <= i; j++)
 			clashes += j != k && ids[j] == ids[k];
@@ -779,12 +731,10 @@ TEST(live_token_not_guessed)
 	static const struct msgpool_class cls[] = { { 64, 256 } };
 	__u64 x = 0x9e3779b97f4a7c15ULL, guess, t;
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR), i, hits = 0;
+	int fd = mp_new_pool(name, "guess", cls, 1, NULL), i, hits = 0;
 	struct msgpool_op o;
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "guess");
-	ASSERT_EQ(mp_create(fd, name, cls, 1, 0600, NULL), 0);
 	for (i = 0; i < 256; i++)
 		ASSERT_EQ(mp_store(fd, "x", 1, 0, &t), 0);
 	for (i = 0; i < 1 << 18; i++) {
@@ -1053,15 +1003,13 @@ TEST(pidns_producer_seen_from_outside)
 	struct pidns_args pa = { 0 };
 	char name[MSGPOOL_NAME_MAX];
 	struct mp_child c = { 0 };
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "pidns", mp_std, MP_STD_NR, NULL);
 	struct msgpool_op h;
 	__u64 pid, tok;
 
 	if (geteuid())
 		SKIP(return, "needs root for a pid namespace");
 	ASSERT_GE(fd, 0);
-	mp_name(name, "pidns");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	pa.name = name;
 	ASSERT_EQ(mp_spawn(&c, pidns_producer, &pa), 0);
 	ASSERT_EQ(mp_recv(c.rd, &pid), 0);
@@ -1079,15 +1027,13 @@ TEST(pidns_outside_producer_hidden)
 	struct pidns_args pa = { 0 };
 	char name[MSGPOOL_NAME_MAX];
 	struct mp_child c = { 0 };
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "pidns", mp_std, MP_STD_NR, NULL);
 	struct msgpool_op h;
 	__u64 producer;
 
 	if (geteuid())
 		SKIP(return, "needs root for a pid namespace");
 	ASSERT_GE(fd, 0);
-	mp_name(name, "pidns");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(mp_store_len(fd, 8, &pa.token), 0);
 	ASSERT_EQ(mp_header(fd, pa.token, &h), 0);
 	EXPECT_EQ(h.producer, getpid());
