@@ -758,49 +758,19 @@ TEST(live_token_not_guessed)
  * fixture puts them back however the test ends.
  */
 FIXTURE(quota) {
-	char pools[32];
-	char bytes[32];
+	__u64 pools;
+	__u64 bytes;
 	struct mp_child a, b;
 	int fd;
 };
 
-static int param_get(const char *name, char *buf, size_t size)
-{
-	int fd = open(name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int param_set(const char *name, const char *val)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), MP_PARAMS "%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 FIXTURE_SETUP(quota)
 {
 	self->fd = -1;
-	ASSERT_EQ(param_get(MP_PARAMS "max_user_pools", self->pools,
-			    sizeof(self->pools)), 0);
-	ASSERT_EQ(param_get(MP_PARAMS "max_user_bytes", self->bytes,
-			    sizeof(self->bytes)), 0);
+	ASSERT_EQ(access(MP_PARAMS "max_user_pools", R_OK), 0);
+	ASSERT_EQ(access(MP_PARAMS "max_user_bytes", R_OK), 0);
+	self->pools = mp_param("max_user_pools");
+	self->bytes = mp_param("max_user_bytes");
 }
 
 FIXTURE_TEARDOWN(quota)
@@ -811,8 +781,8 @@ FIXTURE_TEARDOWN(quota)
 		close(self->fd);
 	if (geteuid())
 		return;
-	EXPECT_EQ(param_set("max_user_pools", self->pools), 0);
-	EXPECT_EQ(param_set("max_user_bytes", self->bytes), 0);
+	EXPECT_EQ(mp_param_set("max_user_pools", self->pools), 0);
+	EXPECT_EQ(mp_param_set("max_user_bytes", self->bytes), 0);
 }
 
 TEST_F(quota, pools)
@@ -824,7 +794,7 @@ TEST_F(quota, pools)
 
 	if (geteuid())
 		SKIP(return, "needs root to switch users and set quotas");
-	ASSERT_EQ(param_set("max_user_pools", "3"), 0);
+	ASSERT_EQ(mp_param_set("max_user_pools", 3), 0);
 	ASSERT_EQ(mp_param("max_user_pools"), 3);
 	ASSERT_EQ(mp_spawn(&self->a, user_peer, &nobody), 0);
 	/* Root's to set, not the user's. */
@@ -836,10 +806,8 @@ TEST_F(quota, pools)
 	EXPECT_EQ(user_create(&self->a, 3, 64, 4), -EDQUOT);
 
 	/* The quota is the user's: root and another user still create. */
-	self->fd = mp_open(O_RDWR);
-	ASSERT_GE(self->fd, 0);
-	mp_name(name, "root");
-	EXPECT_EQ(mp_create(self->fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	self->fd = mp_new_pool(name, "root", mp_std, MP_STD_NR, NULL);
+	EXPECT_GE(self->fd, 0);
 	ASSERT_EQ(mp_spawn(&self->b, user_peer, &other), 0);
 	EXPECT_EQ(user_create(&self->b, 0, 64, 4), 0);
 	EXPECT_EQ(user_create(&self->b, 1, 64, 4), 0);
@@ -859,7 +827,7 @@ TEST_F(quota, pools)
 	EXPECT_EQ(user_create(&self->a, 7, 64, 4), -EDQUOT);
 
 	/* Lowered below what the user has: no new pool, the old ones live. */
-	ASSERT_EQ(param_set("max_user_pools", "1"), 0);
+	ASSERT_EQ(mp_param_set("max_user_pools", 1), 0);
 	EXPECT_EQ(user_create(&self->a, 8, 64, 4), -EDQUOT);
 	EXPECT_EQ(user_simple(&self->a, RQ_CLOSE, 4), 0);
 	EXPECT_EQ(user_simple(&self->a, RQ_CLOSE, 5), 0);
@@ -876,7 +844,7 @@ TEST_F(quota, bytes)
 
 	if (geteuid())
 		SKIP(return, "needs root to switch users and set quotas");
-	ASSERT_EQ(param_set("max_user_bytes", "1048576"), 0);
+	ASSERT_EQ(mp_param_set("max_user_bytes", 1048576), 0);
 	ASSERT_EQ(mp_param("max_user_bytes"), 1048576);
 	ASSERT_EQ(mp_spawn(&self->a, user_peer, &nobody), 0);
 
@@ -889,10 +857,8 @@ TEST_F(quota, bytes)
 	/* Its bytes count: a second one does not. */
 	EXPECT_EQ(user_create(&self->a, 1, 4096, 144), -EDQUOT);
 	/* Root is not held to it. */
-	self->fd = mp_open(O_RDWR);
-	ASSERT_GE(self->fd, 0);
-	mp_name(name, "root");
-	EXPECT_EQ(mp_create(self->fd, name, &big, 1, 0600, NULL), 0);
+	self->fd = mp_new_pool(name, "root", &big, 1, NULL);
+	EXPECT_GE(self->fd, 0);
 	/* Closed, its bytes are given back. */
 	EXPECT_EQ(user_simple(&self->a, RQ_CLOSE, 0), 0);
 	EXPECT_EQ(user_create(&self->a, 1, 4096, 144), 0);
@@ -1051,12 +1017,12 @@ TEST(pidns_outside_producer_hidden)
  */
 static const struct msgpool_class paged[] = { { 4096, 4 } };
 
-static int prot_create(int fd, const char *name, __u32 extra)
+static int prot_create(int fd, const char *name)
 {
 	struct msgpool_attach a;
 
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
-		       MSGPOOL_ATTACH_PROTECTED | extra, 0600, paged, 1);
+		       MSGPOOL_ATTACH_PROTECTED, 0600, paged, 1);
 	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
 }
 
@@ -1093,7 +1059,7 @@ TEST(protected_pool_shape)
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), -EINVAL);
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_PROTECTED, 0, NULL, 0);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), -EINVAL);
-	ASSERT_EQ(prot_create(fd, name, 0), 0);
+	ASSERT_EQ(prot_create(fd, name), 0);
 	ASSERT_EQ(mp_info(fd, &info), 0);
 	EXPECT_EQ(info.pool_flags, MSGPOOL_ATTACH_PROTECTED);
 	EXPECT_EQ(info.classes[0].stride, 4096);
@@ -1103,26 +1069,21 @@ TEST(protected_pool_shape)
 FIXTURE(prot) {
 	int a, b;
 	char *map_a, *map_b;
-	size_t size;
+	__u64 size;
 };
 
 FIXTURE_SETUP(prot)
 {
 	char name[MSGPOOL_NAME_MAX];
-	struct msgpool_info info;
 
 	self->a = mp_open(O_RDWR);
 	ASSERT_GE(self->a, 0);
 	mp_name(name, "prot");
-	ASSERT_EQ(prot_create(self->a, name, 0), 0);
+	ASSERT_EQ(prot_create(self->a, name), 0);
 	self->b = mp_peer(name, O_RDWR);
 	ASSERT_GE(self->b, 0);
-	ASSERT_EQ(mp_info(self->a, &info), 0);
-	self->size = info.map_size;
-	self->map_a = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, self->a, 0);
-	self->map_b = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, self->b, 0);
+	self->map_a = mp_map(self->a, PROT_READ | PROT_WRITE, &self->size);
+	self->map_b = mp_map(self->b, PROT_READ | PROT_WRITE, &self->size);
 	ASSERT_NE(self->map_a, MAP_FAILED);
 	ASSERT_NE(self->map_b, MAP_FAILED);
 }
