@@ -5,10 +5,7 @@
  */
 #include "msgpool_util.h"
 
-#include <grp.h>
 #include <sys/stat.h>
-
-#define NOBODY	65534
 
 TEST(ops_before_attach_enotconn)
 {
@@ -661,21 +658,13 @@ struct perm_args {
 	int oflags;
 };
 
-static int become(uid_t uid, gid_t gid)
-{
-	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
-	    setresuid(uid, uid, uid))
-		return -errno;
-	return 0;
-}
-
 static int perm_creator(int rd, int wr, void *arg)
 {
 	const struct perm_args *pa = arg;
 	__u64 v;
 	int fd;
 
-	CHILD_CHECK(become(pa->uid, pa->gid) == 0);
+	CHILD_CHECK(mp_become(pa->uid, pa->gid) == 0);
 	fd = open(pa->node, O_RDWR | O_CLOEXEC);
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(mp_send(wr, -mp_create(fd, pa->name, mp_std, MP_STD_NR,
@@ -691,7 +680,7 @@ static int perm_peer(int rd, int wr, void *arg)
 	const struct perm_args *pa = arg;
 	int fd;
 
-	CHILD_CHECK(become(pa->uid, pa->gid) == 0);
+	CHILD_CHECK(mp_become(pa->uid, pa->gid) == 0);
 	fd = open(pa->node, pa->oflags | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "# child: open %s: %m\n", pa->node);
@@ -993,7 +982,7 @@ static int typed_stranger(int rd, int wr, void *arg)
 	int fd = mp_open(O_RDONLY);	/* the device is root's: open first */
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(become(NOBODY, NOBODY) == 0);
+	CHILD_CHECK(mp_become(NOBODY, NOBODY) == 0);
 	return -typed_attach(fd, arg, 0, type_b, NULL);
 }
 

@@ -946,28 +946,40 @@ static int staged_reader(int rd, int wr, void *arg)
 	return 0;
 }
 
+/*
+ * Starts a reader of @sa, publishes three messages on @fd, of a pool
+ * with @readers other readers, and kills the reader at its stage.
+ */
+static void kill_staged_reader(struct __test_metadata *_metadata, int fd,
+			       struct stage_args *sa, __u32 readers)
+{
+	struct mp_child c = { 0 };
+	__u64 v;
+	int n;
+
+	ASSERT_EQ(0, mp_spawn(&c, staged_reader, sa));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(readers + 1, mp_info_of(fd).nr_readers);
+	for (n = 0; n < 3; n++)
+		ASSERT_EQ(0, ps_send(fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_send(c.wr, 0));
+	ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", sa->stage);
+	if (sa->stage == POLLING)
+		ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
+	EXPECT_EQ(readers, mp_info_of(fd).nr_readers);
+}
+
 TEST_F(ps, reader_killed_at_each_stage)
 {
 	struct stage_args sa = { self->name, SUBSCRIBED };
 	struct msgpool_op t;
-	struct mp_child c = { 0 };
-	__u64 v, seq;
+	__u64 seq;
 	int n;
 
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
-		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
-		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		EXPECT_EQ(2, mp_info_of(self->fd).nr_readers);
-		for (n = 0; n < 3; n++)
-			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
-		ASSERT_EQ(0, mp_send(c.wr, 0));
-		ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", sa.stage);
-		if (sa.stage == POLLING)
-			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
-		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
-		EXPECT_EQ(1, mp_info_of(self->fd).nr_readers);
-
+		kill_staged_reader(_metadata, self->fd, &sa, 1);
 		/* The survivor gets all three; each mark frees a slot. */
 		for (n = 0; n < 3; n++) {
 			ASSERT_EQ(0, mp_take(self->fd, &t));
@@ -981,17 +993,8 @@ TEST_F(ps, reader_killed_at_each_stage)
 	/* And alone, a killed reader leaves nothing behind. */
 	ASSERT_EQ(0, mp_unsubscribe(self->fd));
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
-		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
-		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		for (n = 0; n < 3; n++)
-			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
-		ASSERT_EQ(0, mp_send(c.wr, 0));
-		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		if (sa.stage == POLLING)
-			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
-		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
+		kill_staged_reader(_metadata, self->fd, &sa, 0);
 		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-		EXPECT_EQ(0, mp_info_of(self->fd).nr_readers);
 	}
 }
 

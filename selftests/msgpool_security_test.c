@@ -13,20 +13,10 @@
  */
 #include "msgpool_util.h"
 
-#include <grp.h>
 #include <sched.h>
 #include <sys/stat.h>
 
-#define NOBODY		65534
 #define NOBODY2		65533
-
-static int become(uid_t uid)
-{
-	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
-	    setresuid(uid, uid, uid))
-		return -errno;
-	return 0;
-}
 
 /*
  * A peer process of another user.  It opens USER_FILES files of the
@@ -94,7 +84,7 @@ static int user_peer(int rd, int wr, void *arg)
 		fds[i] = mp_open(ua->oflags);
 		CHILD_CHECK(fds[i] >= 0);
 	}
-	CHILD_CHECK(become(ua->uid) == 0);
+	CHILD_CHECK(mp_become(ua->uid, ua->uid) == 0);
 	CHILD_CHECK(geteuid() == ua->uid);
 	while (read(rd, &q, sizeof(q)) == sizeof(q)) {
 		memset(&s, 0, sizeof(s));
@@ -872,7 +862,7 @@ static int open_as_nobody(int rd, int wr, void *arg)
 {
 	(void)rd;
 	(void)arg;
-	CHILD_CHECK(become(NOBODY) == 0);
+	CHILD_CHECK(mp_become(NOBODY, NOBODY) == 0);
 	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)mp_open(O_RDONLY)));
 	return 0;
 }

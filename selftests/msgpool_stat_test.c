@@ -729,8 +729,7 @@ static int unlink_as_nobody(int rd, int wr, void *arg)
 
 	(void)rd;
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(!setresgid(65534, 65534, 65534));
-	CHILD_CHECK(!setresuid(65534, 65534, 65534));
+	CHILD_CHECK(!mp_become(NOBODY, NOBODY));
 	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)mp_unlink_on(fd, arg, 0)));
 	close(fd);
 	return 0;
@@ -743,8 +742,7 @@ static int create_as_nobody(int rd, int wr, void *arg)
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0 && other >= 0);
-	CHILD_CHECK(!setresgid(65534, 65534, 65534));
-	CHILD_CHECK(!setresuid(65534, 65534, 65534));
+	CHILD_CHECK(!mp_become(NOBODY, NOBODY));
 	CHILD_CHECK(!mp_create(fd, arg, mp_std, 1, 0666, NULL));
 	CHILD_CHECK(!mp_send(wr, 0));
 	CHILD_CHECK(!mp_recv(rd, &v));
@@ -779,7 +777,7 @@ TEST(unlink_permission)
 	ASSERT_EQ(mp_spawn(&c, create_as_nobody, other), 0);
 	ASSERT_EQ(mp_recv(c.rd, &v), 0);
 	ASSERT_EQ(st_pool(other, &st), 0);
-	EXPECT_EQ(st.uid, 65534);
+	EXPECT_EQ(st.uid, NOBODY);
 	ASSERT_EQ(mp_send(c.wr, 0), 0);
 	EXPECT_EQ(mp_reap(&c), 0);
 	/* CAP_SYS_ADMIN removes a pool it does not own. */

@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -45,6 +46,7 @@
 #include "msgpool_task.h"
 
 #define MP_DEV		"/dev/msgpool"
+#define NOBODY		65534	/* a user the tests drop to */
 #define MP_PARAMS	"/sys/module/msgpool/parameters/"
 #define MP_PAGE		((__u64)sysconf(_SC_PAGESIZE))
 #define MP_ALIGN(x, a)	(((x) + (a) - 1) / (a) * (a))
@@ -467,6 +469,15 @@ static inline int mp_param_set(const char *name, __u64 v)
 		return -1;
 	ret = fprintf(f, "%llu\n", (unsigned long long)v) > 0 ? 0 : -1;
 	return fclose(f) ? -1 : ret;
+}
+
+/* Makes this process user @uid of group @gid alone: 0 or -errno. */
+static inline int mp_become(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+	    setresuid(uid, uid, uid))
+		return -errno;
+	return 0;
 }
 
 /* Drops @cap from this process's effective capabilities. */
