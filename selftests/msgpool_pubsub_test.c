@@ -358,9 +358,8 @@ TEST_F(ps, take_and_mark_errors)
 
 	EXPECT_EQ(-ENOENT, mp_take(self->fd, NULL));
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
-	b = mp_peer(self->name, O_RDWR);
+	b = mp_reader(self->name, O_RDWR);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
 
 	memset(&o, 0, sizeof(o));
@@ -396,11 +395,10 @@ TEST_F(ps, order_and_masks)
 {
 	struct msgpool_op o[5], x;
 	__u64 seq, s0;
-	int a = mp_peer(self->name, O_RDONLY), b;
+	int a = mp_reader(self->name, O_RDONLY), b;
 	int i;
 
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, mp_subscribe(a, NULL, NULL));
 	ASSERT_EQ(0, ps_send(self->fd, 8, 100, 0, NULL));
 	b = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, b);
@@ -442,11 +440,10 @@ TEST_F(ps, order_and_masks)
 TEST_F(ps, unsubscribe_clears_reader)
 {
 	struct msgpool_op t;
-	int a = mp_peer(self->name, O_RDONLY);
+	int a = mp_reader(self->name, O_RDONLY);
 	int i;
 
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, mp_subscribe(a, NULL, NULL));
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
@@ -728,11 +725,10 @@ static int poll_reader(int rd, int wr, void *arg)
 {
 	struct pollfd p;
 	struct msgpool_op t;
-	int fd = mp_peer(arg, O_RDONLY);
+	int fd = mp_reader(arg, O_RDONLY);
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_subscribe(fd, NULL, NULL) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	p.fd = fd;
 	p.events = POLLIN;
@@ -914,11 +910,10 @@ static int staged_reader(int rd, int wr, void *arg)
 	const struct stage_args *sa = arg;
 	struct msgpool_op t;
 	struct pollfd p;
-	int fd = mp_peer(sa->name, O_RDONLY);
+	int fd = mp_reader(sa->name, O_RDONLY);
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_subscribe(fd, NULL, NULL) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	CHILD_CHECK(mp_recv(rd, &v) == 0);	/* messages are out */
 	switch (sa->stage) {

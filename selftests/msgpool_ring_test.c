@@ -91,13 +91,11 @@ static int rg_setup(struct rg *r, int fd, __u32 entries)
 static int rg_reader(struct rg *r, const char *name, int oflags,
 		     __u32 entries)
 {
-	int fd = mp_peer(name, oflags), ret;
+	int fd = mp_reader(name, oflags), ret;
 
 	if (fd < 0)
 		return fd;
-	ret = mp_subscribe(fd, NULL, NULL);
-	if (!ret)
-		ret = rg_setup(r, fd, entries);
+	ret = rg_setup(r, fd, entries);
 	if (ret)
 		close(fd);
 	return ret;
@@ -305,9 +303,8 @@ TEST_F(ring, ring_rules)
 	close(fd);
 
 	/* The largest ring, on another file of the pool. */
-	big = mp_peer(self->name, O_RDWR);
+	big = mp_reader(self->name, O_RDWR);
 	ASSERT_LE(0, big);
-	ASSERT_EQ(0, mp_subscribe(big, NULL, NULL));
 	ASSERT_EQ(0, rg_setup(&r, big, MSGPOOL_RING_MAX));
 	EXPECT_LE(sizeof(struct msgpool_ring_rx) +
 		  MSGPOOL_RING_MAX * sizeof(struct msgpool_ring_msg),
@@ -440,11 +437,10 @@ TEST_F(ring, filled_at_ring_time_and_at_publish)
 	struct msgpool_op o[4];
 	struct msgpool_ring_msg m;
 	__u64 before = mp_now_ns();
-	int fd = mp_peer(self->name, O_RDWR), i;
+	int fd = mp_reader(self->name, O_RDWR), i;
 	struct rg r;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 10 + i, 100 + i, 0,
 				     &o[i]));
@@ -488,11 +484,10 @@ TEST_F(ring, filled_at_ring_time_and_at_publish)
 TEST_F(ring, completion_drained_by_any_peer)
 {
 	struct msgpool_ring_msg m[5];
-	int other = mp_peer(self->name, O_RDWR), i;
+	int other = mp_reader(self->name, O_RDWR), i;
 	struct rg r;
 
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, mp_subscribe(other, NULL, NULL));
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 8));
 	for (i = 0; i < 5; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, i, 0, NULL));
@@ -679,12 +674,11 @@ TEST_F(ring, bogus_comp_producer)
 {
 	struct msgpool_op m0, m1, t;
 	struct msgpool_ring_msg rm;
-	int b = mp_peer(self->name, O_RDWR);
+	int b = mp_reader(self->name, O_RDWR);
 	__u32 i, e0, cc;
 	struct rg r;
 
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 0, 0, &m0));
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 4));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, &m1));
@@ -1001,9 +995,8 @@ TEST(need_wakeup_for_a_ring_attached_late)
 	struct rg r;
 
 	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 2, 0, 0));
-	rfd = mp_peer(p.name, O_RDWR);
+	rfd = mp_reader(p.name, O_RDWR);
 	ASSERT_LE(0, rfd);
-	ASSERT_EQ(0, mp_subscribe(rfd, NULL, NULL));
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, NULL));
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, NULL));
 	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, p.name));
@@ -1040,10 +1033,9 @@ TEST(need_wakeup_for_a_ring_attached_late)
 TEST_F(ring, rdonly_reader)
 {
 	struct msgpool_op o, t;
-	int fd = mp_peer(self->name, O_RDONLY);
+	int fd = mp_reader(self->name, O_RDONLY);
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	EXPECT_EQ(-EBADF, rg_ring(fd, 4, NULL));
 	EXPECT_EQ(-ENOENT, rg_sync(fd));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 5, 0, &o));
@@ -1595,9 +1587,8 @@ TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
 	struct rg r;
 
 	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 8, 2, 0));
-	b = mp_peer(p.name, O_RDONLY);
+	b = mp_reader(p.name, O_RDONLY);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	ASSERT_EQ(0, rg_reader(&r, p.name, O_RDWR, 4));
 	sc.r = &r;
 	ASSERT_EQ(0, pthread_create(&th, NULL, scribble, &sc));

@@ -221,6 +221,22 @@ static inline int mp_peer(const char *name, int flags)
 	return fd;
 }
 
+/* The same, subscribed as a reader. */
+static inline int mp_reader(const char *name, int flags)
+{
+	int fd = mp_peer(name, flags);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = mp_subscribe(fd, NULL, NULL);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 static inline int mp_info(int fd, struct msgpool_info *info)
 {
 	memset(info, 0, sizeof(*info));
