@@ -1199,6 +1199,21 @@ static int batch(int fd, void *ops, __u32 count, __u32 op_size, __u32 flags,
 
 #define OPSZ	sizeof(struct msgpool_op)
 
+/* A STORE of 8 bytes, with a result that says whether it ran. */
+static const struct msgpool_op store8 = {
+	.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
+	.result = 1,
+};
+
+/* Op @i of the batch at @buf, of ops of @size bytes. */
+static struct msgpool_op op_at(const char *buf, __u32 size, unsigned int i)
+{
+	struct msgpool_op o;
+
+	memcpy(&o, buf + (size_t)i * size, sizeof(o));
+	return o;
+}
+
 TEST_F(pool, batch_count_limits)
 {
 	struct msgpool_op *ops = calloc(MSGPOOL_BATCH_MAX + 1, OPSZ);
@@ -1227,15 +1242,12 @@ TEST_F(pool, batch_count_limits)
 TEST_F(pool, batch_op_size_limits)
 {
 	char *buf = calloc(2, 4097);
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-	};
 	struct msgpool_op *o;
 	__u32 done;
 
 	ASSERT_NE(NULL, buf);
-	memcpy(buf, &st, sizeof(st));
-	memcpy(buf + 4096, &st, sizeof(st));
+	memcpy(buf, &store8, OPSZ);
+	memcpy(buf + 4096, &store8, OPSZ);
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 0, 0, NULL));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, MSGPOOL_OP_SIZE_VER0 - 1,
 				 0, NULL));
@@ -1277,7 +1289,7 @@ TEST_F(pool, batch_op_size_growth)
 			TH_LOG("op_size %u", sizes[s]);
 		EXPECT_EQ(3, done);
 		for (i = 0; i < 3; i++) {
-			memcpy(&out, buf + i * sizes[s], sizeof(out));
+			out = op_at(buf, sizes[s], i);
 			EXPECT_EQ(0, out.result) TH_LOG("op %u", i);
 			for (j = OPSZ; j < sizes[s]; j++)
 				ASSERT_EQ(0, buf[i * sizes[s] + j]);
@@ -1298,24 +1310,18 @@ TEST_F(pool, batch_op_size_growth)
 /* A nonzero byte past the known op is an op the kernel cannot read. */
 TEST_F(pool, batch_nonzero_tail_einval)
 {
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-	};
 	const __u32 size = OPSZ + 8;
-	struct msgpool_op out;
 	char buf[2 * (OPSZ + 8)];
 	__u32 done;
 
 	memset(buf, 0, sizeof(buf));
-	memcpy(buf, &st, sizeof(st));
-	memcpy(buf + size, &st, sizeof(st));
+	memcpy(buf, &store8, OPSZ);
+	memcpy(buf + size, &store8, OPSZ);
 	buf[2 * size - 1] = 1;
 	ASSERT_EQ(0, batch(self->fd, buf, 2, size, 0, &done));
 	EXPECT_EQ(2, done);
-	memcpy(&out, buf, sizeof(out));
-	EXPECT_EQ(0, out.result);
-	memcpy(&out, buf + size, sizeof(out));
-	EXPECT_EQ(-EINVAL, out.result);
+	EXPECT_EQ(0, op_at(buf, size, 0).result);
+	EXPECT_EQ(-EINVAL, op_at(buf, size, 1).result);
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 }
 
@@ -1326,10 +1332,6 @@ TEST_F(pool, batch_nonzero_tail_einval)
 TEST_F(pool, batch_nonzero_tail_any_byte_einval)
 {
 	const __u32 size = OPSZ + 16;
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-		.result = 1,
-	};
 	struct msgpool_op nop = { .op = MSGPOOL_OP_NOP, .result = 1 };
 	char buf[2 * (OPSZ + 16)];
 	struct msgpool_op out;
@@ -1337,18 +1339,17 @@ TEST_F(pool, batch_nonzero_tail_any_byte_einval)
 
 	for (p = OPSZ; p < size; p++) {
 		memset(buf, 0, sizeof(buf));
-		memcpy(buf, &st, sizeof(st));
-		memcpy(buf + size, &nop, sizeof(nop));
+		memcpy(buf, &store8, OPSZ);
+		memcpy(buf + size, &nop, OPSZ);
 		buf[p] = (char)0x80;
 		ASSERT_EQ(0, batch(self->fd, buf, 2, size, 0, &done));
 		EXPECT_EQ(2, done);
-		memcpy(&out, buf, sizeof(out));
+		out = op_at(buf, size, 0);
 		EXPECT_EQ(-EINVAL, out.result) TH_LOG("tail byte %u", p);
 		EXPECT_EQ(0, out.token);
 		EXPECT_EQ(0, out.seq);
 		EXPECT_EQ((char)0x80, buf[p]);
-		memcpy(&out, buf + size, sizeof(out));
-		EXPECT_EQ(0, out.result);
+		EXPECT_EQ(0, op_at(buf, size, 1).result);
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	EXPECT_EQ(0, mp_info_of(self->fd).nr_stores);
@@ -1358,26 +1359,20 @@ TEST_F(pool, batch_nonzero_tail_any_byte_einval)
 TEST_F(pool, batch_nonzero_tail_stops_a_stop_batch)
 {
 	const __u32 size = OPSZ + 8;
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-		.result = 1,
-	};
 	char buf[3 * (OPSZ + 8)];
 	struct msgpool_op out;
 	__u32 done, i;
 
 	memset(buf, 0, sizeof(buf));
 	for (i = 0; i < 3; i++)
-		memcpy(buf + i * size, &st, sizeof(st));
+		memcpy(buf + i * size, &store8, OPSZ);
 	buf[2 * size - 1] = 1;
 	ASSERT_EQ(0, batch(self->fd, buf, 3, size, MSGPOOL_BATCH_STOP,
 			   &done));
 	EXPECT_EQ(2, done);
-	memcpy(&out, buf, sizeof(out));
-	EXPECT_EQ(0, out.result);
-	memcpy(&out, buf + size, sizeof(out));
-	EXPECT_EQ(-EINVAL, out.result);
-	memcpy(&out, buf + 2 * size, sizeof(out));
+	EXPECT_EQ(0, op_at(buf, size, 0).result);
+	EXPECT_EQ(-EINVAL, op_at(buf, size, 1).result);
+	out = op_at(buf, size, 2);
 	EXPECT_EQ(1, out.result);
 	EXPECT_EQ(0, out.token);
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
@@ -1385,9 +1380,7 @@ TEST_F(pool, batch_nonzero_tail_stops_a_stop_batch)
 
 TEST_F(pool, batch_flags_and_reserved)
 {
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-	};
+	struct msgpool_op st = store8;
 	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)&st, .count = 1, .op_size = OPSZ,
 	};
