@@ -566,28 +566,28 @@ TEST(overwrite_flag_rules)
 	close(fd);
 }
 
-/* Creates @name with OVERWRITE on @fd, of @nr classes from @cls. */
-static int ps_create_overwrite(int fd, const char *name,
-			       const struct msgpool_class *cls, __u32 nr)
+/*
+ * A new peer of a fresh OVERWRITE pool for test @test, of @nr slots of 64
+ * bytes: its fd or -errno, the pool's name in @name.
+ */
+static int ps_overwrite_pool(char *name, const char *test, __u32 nr)
 {
+	struct msgpool_class one = { .slot_size = 64, .nr_slots = nr };
 	struct msgpool_attach a;
 
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
-		       MSGPOOL_ATTACH_OVERWRITE, 0600, cls, nr);
-	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, &one, 1);
+	return mp_new_attach(name, test, &a);
 }
 
 TEST(overwrite_oldest)
 {
-	static const struct msgpool_class one[] = { { 64, 4 } };
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op held, t;
-	int fd = mp_open(O_RDWR), i;
+	int fd = ps_overwrite_pool(name, _metadata->name, 4), i;
 	__u64 seq;
 
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	for (i = 1; i <= 10; i++) {
 		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq));
@@ -638,15 +638,12 @@ TEST(overwrite_oldest)
  */
 TEST(overwrite_reports_lost_at_next_take)
 {
-	static const struct msgpool_class one[] = { { 64, 4 } };
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op t;
-	int fd = mp_open(O_RDWR), i;
+	int fd = ps_overwrite_pool(name, _metadata->name, 4), i;
 	__u64 seq[14];
 
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	/* Seven into four slots: the first three go. */
 	for (i = 0; i < 7; i++)
@@ -685,15 +682,12 @@ TEST(overwrite_reports_lost_at_next_take)
 /* What one reader missed is not lost to a reader that took it in time. */
 TEST(overwrite_lost_is_per_reader)
 {
-	static const struct msgpool_class one[] = { { 64, 2 } };
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op t;
-	int fd = mp_open(O_RDWR), slow, i;
+	int fd = ps_overwrite_pool(name, _metadata->name, 2), slow, i;
 	__u64 seq[5];
 
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
 	slow = mp_peer(name, O_RDONLY);
 	ASSERT_LE(0, slow);
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));

@@ -192,19 +192,14 @@ static int rg_pool_open(struct rg_pool *p, const char *test, __u32 nr,
 {
 	struct msgpool_class one = { .slot_size = 64, .nr_slots = nr };
 	struct msgpool_attach a;
-	int ret;
 
 	p->map = MAP_FAILED;
-	p->fd = mp_open(O_RDWR);
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       flags, 0600, &one, 1);
+	a.reader_limit = limit;
+	p->fd = mp_new_attach(p->name, test, &a);
 	if (p->fd < 0)
 		return p->fd;
-	mp_name(p->name, test);
-	mp_attach_args(&a, p->name, MSGPOOL_ATTACH_CREATE |
-		       MSGPOOL_ATTACH_EXCL | flags, 0600, &one, 1);
-	a.reader_limit = limit;
-	ret = mp_ioctl(p->fd, MSGPOOL_IOC_ATTACH, &a);
-	if (ret)
-		return ret;
 	p->map_size = a.map_size;
 	p->map = mmap(NULL, a.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      p->fd, 0);
@@ -545,14 +540,13 @@ TEST_F(ring, forged_tokens)
 	struct msgpool_op m0, m[9], t, l, h;
 	struct msgpool_ring_msg rm;
 	__u64 s, s2, avail;
-	int b = mp_peer(self->name, O_RDWR), p2 = mp_open(O_RDWR);
+	int b = mp_peer(self->name, O_RDWR);
+	int p2 = mp_new_pool(name2, "forged_other", mp_std, MP_STD_NR, NULL);
 	unsigned int i, forged = 0;
 	struct rg r;
 
 	ASSERT_LE(0, b);
 	ASSERT_LE(0, p2);
-	mp_name(name2, "forged_other");
-	ASSERT_EQ(0, mp_create(p2, name2, mp_std, MP_STD_NR, 0600, NULL));
 	ASSERT_EQ(0, mp_store_len(p2, 8, &s2));
 
 	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));

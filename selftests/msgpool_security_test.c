@@ -495,14 +495,13 @@ TEST(reader_limit)
 	struct msgpool_attach at;
 	struct msgpool_info info;
 	struct msgpool_op o;
-	int w = mp_open(O_RDWR), r, i;
+	int w, r, i;
 
-	ASSERT_GE(w, 0);
-	mp_name(name, "limit");
-	mp_attach_args(&at, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+	mp_attach_args(&at, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
 		       0600, &four, 1);
 	at.reader_limit = 2;
-	ASSERT_EQ(mp_ioctl(w, MSGPOOL_IOC_ATTACH, &at), 0);
+	w = mp_new_attach(name, "limit", &at);
+	ASSERT_GE(w, 0);
 	r = mp_peer(name, O_RDONLY);
 	ASSERT_GE(r, 0);
 	ASSERT_EQ(mp_info(r, &info), 0);
@@ -693,10 +692,8 @@ TEST(token_of_any_other_pool_refused)
 	__u64 tokens[TOKEN_POOLS];
 
 	for (i = 0; i < TOKEN_POOLS; i++) {
-		fds[i] = mp_open(O_RDWR);
+		fds[i] = mp_new_pool(name, "tok", one, 1, NULL);
 		ASSERT_GE(fds[i], 0);
-		mp_name(name, "tok");
-		ASSERT_EQ(mp_create(fds[i], name, one, 1, 0600, NULL), 0);
 		ASSERT_EQ(mp_store(fds[i], "x", 1, 0, &tokens[i]), 0);
 	}
 	for (i = 0; i < TOKEN_POOLS; i++)

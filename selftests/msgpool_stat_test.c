@@ -129,16 +129,15 @@ TEST(pools_report_type_id)
 	char name[MSGPOOL_NAME_MAX], plain[MSGPOOL_NAME_MAX];
 	struct msgpool_pool_stat st;
 	struct msgpool_attach a;
-	int fd = mp_open(O_RDWR);
-	int fd2 = mp_new_pool(plain, "untyped", mp_std, MP_STD_NR, NULL);
+	int fd, fd2;
 
-	ASSERT_GE(fd, 0);
-	ASSERT_GE(fd2, 0);
-	mp_name(name, "typed");
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
 		       0600, mp_std, MP_STD_NR);
 	memcpy(a.type_id, type, sizeof(a.type_id));
-	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), 0);
+	fd = mp_new_attach(name, "typed", &a);
+	ASSERT_GE(fd, 0);
+	fd2 = mp_new_pool(plain, "untyped", mp_std, MP_STD_NR, NULL);
+	ASSERT_GE(fd2, 0);
 
 	ASSERT_EQ(st_pool(name, &st), 0);
 	EXPECT_EQ(memcmp(st.type_id, type, sizeof(type)), 0);
@@ -185,10 +184,8 @@ TEST(pools_count_in_out)
 	ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0);
 	before = l.count;
 	for (i = 0; i < 3; i++) {
-		fd[i] = mp_open(O_RDWR);
+		fd[i] = mp_new_pool(name, "count", mp_std, 1, NULL);
 		ASSERT_GE(fd[i], 0);
-		mp_name(name, "count");
-		ASSERT_EQ(mp_create(fd[i], name, mp_std, 1, 0600, NULL), 0);
 	}
 	/* No buffer: only the count. */
 	l.count = 0;
@@ -461,10 +458,8 @@ TEST(peers_entry_size_growth)
 	unsigned int k;
 	__u32 size;
 
-	mp_name(name, "peerentries");
-	fd[0] = mp_open(O_RDWR);
+	fd[0] = mp_new_pool(name, "peerentries", mp_std, MP_STD_NR, NULL);
 	ASSERT_GE(fd[0], 0);
-	ASSERT_EQ(mp_create(fd[0], name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	fd[1] = mp_peer(name, O_RDWR);
 	fd[2] = mp_peer(name, O_RDONLY);
 	ASSERT_GE(fd[1], 0);
@@ -676,10 +671,8 @@ TEST(unlinked_pool_freed_at_last_close)
 	n = max - n;
 	ASSERT_GT(n, 0);
 	for (i = 0; i < n; i++) {
-		fds[i] = mp_open(O_RDWR);
+		fds[i] = mp_new_pool(name, "full", mp_std, 1, NULL);
 		ASSERT_GE(fds[i], 0);
-		mp_name(name, "full");
-		ASSERT_EQ(mp_create(fds[i], name, mp_std, 1, 0600, NULL), 0);
 		if (!i)
 			strcpy(first, name);
 	}

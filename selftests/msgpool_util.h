@@ -163,12 +163,11 @@ static inline int mp_join(int fd, const char *name)
 }
 
 /*
- * A new peer that creates a fresh pool for test @test, of @nr classes
- * from @cls, mode 0600: its fd or -errno, the pool's name in @name.
+ * A new peer that makes the pool @a asks for under a fresh name for test
+ * @test: its fd or -errno; the name in @name, @a as ATTACH left it.
  */
-static inline int mp_new_pool(char *name, const char *test,
-			      const struct msgpool_class *cls, __u32 nr,
-			      __u64 *map_size)
+static inline int mp_new_attach(char *name, const char *test,
+				struct msgpool_attach *a)
 {
 	int fd = mp_open(O_RDWR);
 	int ret;
@@ -176,11 +175,28 @@ static inline int mp_new_pool(char *name, const char *test,
 	if (fd < 0)
 		return fd;
 	mp_name(name, test);
-	ret = mp_create(fd, name, cls, nr, 0600, map_size);
+	memcpy(a->name, name, strnlen(name, sizeof(a->name) - 1));
+	ret = mp_ioctl(fd, MSGPOOL_IOC_ATTACH, a);
 	if (ret) {
 		close(fd);
 		return ret;
 	}
+	return fd;
+}
+
+/* The same for a pool of @nr classes from @cls, mode 0600. */
+static inline int mp_new_pool(char *name, const char *test,
+			      const struct msgpool_class *cls, __u32 nr,
+			      __u64 *map_size)
+{
+	struct msgpool_attach a;
+	int fd;
+
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		       0600, cls, nr);
+	fd = mp_new_attach(name, test, &a);
+	if (fd >= 0 && map_size)
+		*map_size = a.map_size;
 	return fd;
 }
 
