@@ -103,8 +103,8 @@ TEST_F(bounds, mmap)
 	if (variant->len_whole)
 		len += self->p.map_size;
 	ASSERT_EQ(variant->expect, mp_map_err(self->p.fd, off, len,
-					   PROT_READ | PROT_WRITE,
-					   MAP_SHARED));
+					      PROT_READ | PROT_WRITE,
+					      MAP_SHARED));
 	if (variant->expect)
 		return;
 	/* Every page is backed, by the pool's memory at that offset. */
@@ -123,12 +123,12 @@ TEST_F(map, map_private_einval)
 	int ro = mp_peer(self->p.name, O_RDONLY);
 
 	ASSERT_LE(0, ro);
-	EXPECT_EQ(-EINVAL, mp_map_err(self->p.fd, 0, self->p.map_size, PROT_READ,
-				   MAP_PRIVATE));
 	EXPECT_EQ(-EINVAL, mp_map_err(self->p.fd, 0, self->p.map_size,
-				   PROT_READ | PROT_WRITE, MAP_PRIVATE));
+				      PROT_READ, MAP_PRIVATE));
+	EXPECT_EQ(-EINVAL, mp_map_err(self->p.fd, 0, self->p.map_size,
+				      PROT_READ | PROT_WRITE, MAP_PRIVATE));
 	EXPECT_EQ(-EINVAL, mp_map_err(ro, 0, self->p.map_size, PROT_READ,
-				   MAP_PRIVATE));
+				      MAP_PRIVATE));
 	close(ro);
 }
 
@@ -187,7 +187,7 @@ TEST_F(map, rdonly_peer_maps_read_only)
 	ASSERT_LE(0, ro);
 	ASSERT_NE(MAP_FAILED, m);
 	EXPECT_EQ(-EACCES, mp_map_err(ro, 0, self->p.map_size,
-				   PROT_READ | PROT_WRITE, MAP_SHARED));
+				      PROT_READ | PROT_WRITE, MAP_SHARED));
 	EXPECT_EQ(-EACCES, mp_map_err(ro, 0, MP_PAGE, PROT_WRITE, MAP_SHARED));
 	EXPECT_NE(0, mprotect(m, self->p.map_size, PROT_READ | PROT_WRITE));
 	EXPECT_EQ(EACCES, errno);

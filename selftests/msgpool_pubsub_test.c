@@ -7,21 +7,6 @@
  */
 #include "msgpool_util.h"
 
-/* A loan of @len bytes published at once; *@seq gets its number. */
-static int ps_send(int fd, __u32 len, __u64 tag, __u32 flags, __u64 *seq)
-{
-	struct msgpool_op o;
-	int ret;
-
-	ret = mp_loan(fd, len, flags, &o);
-	if (ret)
-		return ret;
-	ret = mp_publish(fd, o.token, len, tag, &o);
-	if (!ret && seq)
-		*seq = o.seq;
-	return ret;
-}
-
 FIXTURE(ps) {
 	int fd;
 	char name[MSGPOOL_NAME_MAX];
@@ -77,7 +62,7 @@ TEST_F(ps, subscribe_rules)
 	EXPECT_EQ(-ENOENT, mp_unsubscribe(self->fd));
 	EXPECT_EQ(1, mp_info_of(self->fd).nr_readers);
 	/* A free index is used again. */
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, NULL));
 	EXPECT_EQ(0, mp_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(1, seq);
@@ -105,7 +90,7 @@ TEST_F(ps, sixty_four_readers)
 	EXPECT_EQ(-EUSERS, mp_subscribe(fds[i], NULL, NULL));
 
 	/* Every reader gets the message; the last mark frees it. */
-	ASSERT_EQ(0, ps_send(self->fd, 8, 5, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 5, 0, NULL));
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
 		struct msgpool_op o;
 
@@ -244,12 +229,12 @@ TEST_F(ps, publish_to_nobody_frees)
 	gen1 = mp_info_of(self->fd).notify_gen;
 	EXPECT_LT(gen0, gen1);
 	/* The message nobody got still took its number. */
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, &seq));
 	EXPECT_EQ(2, seq);
 	/* Stores and publishes share one sequence. */
 	ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_STORE, &st));
 	EXPECT_EQ(3, st.seq);
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, &seq));
 	EXPECT_EQ(4, seq);
 	EXPECT_EQ(4, mp_info_of(self->fd).seq);
 }
@@ -323,7 +308,7 @@ TEST_F(ps, subscribe_seq_below_next_publish)
 	int b;
 
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
-	ASSERT_EQ(0, ps_send(self->fd, 8, 1, 0, &before));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 1, 0, &before));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
 	ASSERT_EQ(0, mp_commit(self->fd, l.token, 8, 0));
@@ -333,7 +318,7 @@ TEST_F(ps, subscribe_seq_below_next_publish)
 	ASSERT_EQ(0, mp_subscribe(b, NULL, &sub_seq));
 	EXPECT_EQ(mp_info_of(self->fd).seq, sub_seq);
 	EXPECT_LT(before, sub_seq);
-	ASSERT_EQ(0, ps_send(self->fd, 8, 2, 0, &after));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 2, 0, &after));
 	EXPECT_LT(sub_seq, after);
 
 	ASSERT_EQ(0, mp_take(b, &t));
@@ -360,7 +345,7 @@ TEST_F(ps, take_and_mark_errors)
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	b = mp_reader(self->name, O_RDWR);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, NULL));
 
 	memset(&o, 0, sizeof(o));
 	o.token = 1;
@@ -399,13 +384,13 @@ TEST_F(ps, order_and_masks)
 	int i;
 
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, ps_send(self->fd, 8, 100, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 100, 0, NULL));
 	b = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, b);
 	ASSERT_EQ(0, mp_subscribe(b, NULL, &s0));
 	EXPECT_EQ(1, s0);
 	for (i = 1; i < 5; i++)
-		ASSERT_EQ(0, ps_send(self->fd, 8 * i, 100 + i, 0, NULL));
+		ASSERT_EQ(0, mp_post(self->fd, 8 * i, 100 + i, 0, NULL));
 
 	for (i = 0; i < 5; i++) {
 		ASSERT_EQ(0, mp_take(a, &o[i]));
@@ -446,7 +431,7 @@ TEST_F(ps, unsubscribe_clears_reader)
 	ASSERT_LE(0, a);
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
+		ASSERT_EQ(0, mp_post(self->fd, 8, i, 0, NULL));
 	ASSERT_EQ(0, mp_take(a, &t));
 	EXPECT_EQ(0, mp_unsubscribe(self->fd));
 	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
@@ -507,7 +492,7 @@ TEST_F(ps, backpressure)
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	EXPECT_EQ(POLLOUT, mp_events(self->fd, POLLOUT, 0));
 	for (i = 0; i < MP_STD_SLOTS; i++)
-		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
+		ASSERT_EQ(0, mp_post(self->fd, 8, i, 0, NULL));
 	EXPECT_EQ(0, mp_avail(self->fd));
 	EXPECT_EQ(POLLIN, mp_events(self->fd, POLLIN | POLLOUT, 0));
 	EXPECT_EQ(-ENOBUFS, mp_loan(self->fd, 8, 0, NULL));
@@ -590,7 +575,7 @@ TEST(overwrite_oldest)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	for (i = 1; i <= 10; i++) {
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq));
 		EXPECT_EQ(i, seq);
 	}
 	/* 1..6 were taken back: the reader sees 7..10. */
@@ -601,7 +586,7 @@ TEST(overwrite_oldest)
 
 	/* A taken slot is never overwritten. */
 	for (i = 11; i <= 20; i++)
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, NULL));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, NULL));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(18, t.seq);
 	EXPECT_EQ(10, t.lost);
@@ -615,10 +600,10 @@ TEST(overwrite_oldest)
 	ASSERT_EQ(0, mp_take(fd, &held));
 	EXPECT_EQ(20, held.seq);
 	EXPECT_EQ(0, held.lost);
-	ASSERT_EQ(0, ps_send(fd, 8, 21, 0, NULL));
-	ASSERT_EQ(0, ps_send(fd, 8, 22, 0, NULL));
+	ASSERT_EQ(0, mp_post(fd, 8, 21, 0, NULL));
+	ASSERT_EQ(0, mp_post(fd, 8, 22, 0, NULL));
 	/* Two taken, two published: the oldest untaken goes. */
-	ASSERT_EQ(0, ps_send(fd, 8, 23, 0, NULL));
+	ASSERT_EQ(0, mp_post(fd, 8, 23, 0, NULL));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(22, t.seq);
 	EXPECT_EQ(1, t.lost);
@@ -647,7 +632,7 @@ TEST(overwrite_reports_lost_at_next_take)
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	/* Seven into four slots: the first three go. */
 	for (i = 0; i < 7; i++)
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[3], t.seq);
 	EXPECT_EQ(3, t.lost);
@@ -660,12 +645,12 @@ TEST(overwrite_reports_lost_at_next_take)
 	}
 	/* Counted again from the last take: 4 fit, 2 more drop 2. */
 	for (i = 7; i < 13; i++)
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[9], t.seq);
 	EXPECT_EQ(2, t.lost);
 	/* A taken slot is not overwritten, nor counted. */
-	ASSERT_EQ(0, ps_send(fd, 8, 13, 0, &seq[13]));
+	ASSERT_EQ(0, mp_post(fd, 8, 13, 0, &seq[13]));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[11], t.seq);
 	EXPECT_EQ(1, t.lost);
@@ -694,7 +679,7 @@ TEST(overwrite_lost_is_per_reader)
 	ASSERT_EQ(0, mp_subscribe(slow, NULL, NULL));
 	/* fd reads each message at once; slow reads none. */
 	for (i = 0; i < 5; i++) {
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
 		ASSERT_EQ(0, mp_take(fd, &t));
 		EXPECT_EQ(seq[i], t.seq);
 		EXPECT_EQ(0, t.lost) TH_LOG("fast take %d", i);
@@ -744,7 +729,7 @@ TEST_F(ps, poll_wakes_reader)
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 	EXPECT_EQ(0, mp_readable(c.rd));
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, NULL));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	EXPECT_EQ(1, v);
 	EXPECT_EQ(0, mp_reap(&c));
@@ -950,7 +935,7 @@ static void kill_staged_reader(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	EXPECT_EQ(readers + 1, mp_info_of(fd).nr_readers);
 	for (n = 0; n < 3; n++)
-		ASSERT_EQ(0, ps_send(fd, 8, 0, 0, NULL));
+		ASSERT_EQ(0, mp_post(fd, 8, 0, 0, NULL));
 	ASSERT_EQ(0, mp_send(c.wr, 0));
 	ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", sa->stage);
 	if (sa->stage == POLLING)
@@ -1009,13 +994,13 @@ static int staged_publisher(int rd, int wr, void *arg)
 	CHILD_CHECK(fd >= 0);
 	switch (pa->stage) {
 	case PUB_PUBLISHED:
-		CHILD_CHECK(ps_send(fd, 8, 77, 0, NULL) == 0);
+		CHILD_CHECK(mp_post(fd, 8, 77, 0, NULL) == 0);
 		/* fall through */
 	case PUB_LOANED:
 		CHILD_CHECK(mp_loan(fd, 8, 0, &l) == 0);
 		break;
 	case PUB_BLOCKED:
-		while (ps_send(fd, 8, 77, 0, NULL) == 0)
+		while (mp_post(fd, 8, 77, 0, NULL) == 0)
 			;
 		CHILD_CHECK(mp_send(wr, 1) == 0);
 		mp_loan(fd, 8, MSGPOOL_F_WAIT, &l);

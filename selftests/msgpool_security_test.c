@@ -475,15 +475,6 @@ TEST(nonblock_file_borrow)
 	close(a);
 }
 
-/* A loan of 8 bytes published at once. */
-static int publish(int fd, __u64 tag)
-{
-	struct msgpool_op o;
-	int ret = mp_loan(fd, 8, 0, &o);
-
-	return ret ?: mp_publish(fd, o.token, 8, tag, NULL);
-}
-
 /*
  * A reader that never takes holds at most reader_limit slots: the writer
  * of a backpressure pool never runs out, the reader learns what it lost.
@@ -510,7 +501,8 @@ TEST(reader_limit)
 	ASSERT_EQ(mp_subscribe(r, NULL, NULL), 0);
 
 	for (i = 1; i <= 10; i++)
-		ASSERT_EQ(publish(w, 100 + i), 0) TH_LOG("publish %d", i);
+		ASSERT_EQ(mp_post(w, 8, 100 + i, 0, NULL), 0)
+			TH_LOG("publish %d", i);
 	EXPECT_EQ(mp_avail(w), 2);
 
 	ASSERT_EQ(mp_take(r, &o), 0);

@@ -413,6 +413,21 @@ static inline int mp_publish(int fd, __u64 token, __u32 len, __u64 tag,
 	return ret;
 }
 
+/* A loan of @len bytes published at once; *@seq gets its number. */
+static inline int mp_post(int fd, __u32 len, __u64 tag, __u32 flags,
+			  __u64 *seq)
+{
+	struct msgpool_op o;
+	int ret = mp_loan(fd, len, flags, &o);
+
+	if (ret)
+		return ret;
+	ret = mp_publish(fd, o.token, len, tag, &o);
+	if (!ret && seq)
+		*seq = o.seq;
+	return ret;
+}
+
 static inline int mp_discard(int fd, __u64 token)
 {
 	struct msgpool_op o = { .token = token };
