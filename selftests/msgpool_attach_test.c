@@ -5,11 +5,7 @@
  */
 #include "msgpool_util.h"
 
-#include <grp.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-
-#define NOBODY	65534
 
 TEST(ops_before_attach_enotconn)
 {
@@ -41,10 +37,8 @@ TEST(unknown_ioctl_enotty)
 	__u32 small = 0;
 	int fd;
 
-	fd = mp_open(O_RDWR);
+	fd = mp_new_pool(name, _metadata->name, mp_std, MP_STD_NR, NULL);
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
 	EXPECT_EQ(-ENOTTY, mp_ioctl(fd, _IO(MSGPOOL_IOC_MAGIC, 0x7f), NULL));
 	/* A known number with another size is another ioctl. */
 	EXPECT_EQ(-ENOTTY, mp_ioctl(fd, _IOWR(MSGPOOL_IOC_MAGIC, 0x11, __u32),
@@ -188,13 +182,11 @@ TEST(plain_attach_create_fields_einval)
 {
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_attach a;
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, _metadata->name, mp_std, MP_STD_NR, NULL);
 	int fd2 = mp_open(O_RDWR);
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd2);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
 
 	mp_attach_args(&a, name, 0, 0600, NULL, 0);
 	EXPECT_EQ(-EINVAL, mp_ioctl(fd2, MSGPOOL_IOC_ATTACH, &a));
@@ -531,12 +523,10 @@ TEST(last_close_frees_name)
 	int fd1, fd2, fd3;
 	__u64 token;
 
-	fd1 = mp_open(O_RDWR);
+	fd1 = mp_new_pool(name, _metadata->name, mp_std, MP_STD_NR, NULL);
 	fd2 = mp_open(O_RDWR);
 	ASSERT_LE(0, fd1);
 	ASSERT_LE(0, fd2);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, mp_create(fd1, name, mp_std, MP_STD_NR, 0600, NULL));
 	ASSERT_EQ(0, mp_join(fd2, name));
 	ASSERT_EQ(0, mp_store_len(fd2, 10, &token));
 
@@ -577,12 +567,9 @@ FIXTURE_SETUP(rdonly)
 {
 	struct msgpool_op o;
 
-	self->rw = mp_open(O_RDWR);
-	ASSERT_LE(0, self->rw) TH_LOG("open %s: %s", MP_DEV,
-				      strerror(-self->rw));
-	mp_name(self->name, _metadata->name);
-	ASSERT_EQ(0, mp_create(self->rw, self->name, mp_std, MP_STD_NR, 0600,
-			       NULL));
+	self->rw = mp_new_pool(self->name, _metadata->name, mp_std, MP_STD_NR,
+			       NULL);
+	ASSERT_LE(0, self->rw) TH_LOG("pool: %s", strerror(-self->rw));
 	self->ro = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, self->ro);
 	ASSERT_EQ(0, mp_store_len(self->rw, 16, &self->ready));
@@ -671,21 +658,13 @@ struct perm_args {
 	int oflags;
 };
 
-static int become(uid_t uid, gid_t gid)
-{
-	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
-	    setresuid(uid, uid, uid))
-		return -errno;
-	return 0;
-}
-
 static int perm_creator(int rd, int wr, void *arg)
 {
 	const struct perm_args *pa = arg;
 	__u64 v;
 	int fd;
 
-	CHILD_CHECK(become(pa->uid, pa->gid) == 0);
+	CHILD_CHECK(mp_become(pa->uid, pa->gid) == 0);
 	fd = open(pa->node, O_RDWR | O_CLOEXEC);
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(mp_send(wr, -mp_create(fd, pa->name, mp_std, MP_STD_NR,
@@ -701,7 +680,7 @@ static int perm_peer(int rd, int wr, void *arg)
 	const struct perm_args *pa = arg;
 	int fd;
 
-	CHILD_CHECK(become(pa->uid, pa->gid) == 0);
+	CHILD_CHECK(mp_become(pa->uid, pa->gid) == 0);
 	fd = open(pa->node, pa->oflags | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "# child: open %s: %m\n", pa->node);
@@ -981,12 +960,11 @@ TEST(untyped_attach_joins_typed_pool)
 TEST(typed_attach_to_untyped_pool_eprototype)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, _metadata->name, mp_std, MP_STD_NR, NULL);
+	int fd2 = mp_open(O_RDWR);
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd2);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
 	EXPECT_EQ(1, info_type_is(fd, untyped));
 	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, 0, type_a, NULL));
 	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, MSGPOOL_ATTACH_CREATE,
@@ -1004,7 +982,7 @@ static int typed_stranger(int rd, int wr, void *arg)
 	int fd = mp_open(O_RDONLY);	/* the device is root's: open first */
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(become(NOBODY, NOBODY) == 0);
+	CHILD_CHECK(mp_become(NOBODY, NOBODY) == 0);
 	return -typed_attach(fd, arg, 0, type_b, NULL);
 }
 

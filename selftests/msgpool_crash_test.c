@@ -7,16 +7,12 @@
  */
 #include "msgpool_util.h"
 
-#include <sys/mman.h>
-
 /* The parent's peer of a fresh pool, for both fixtures. */
 static void pool_setup(struct __test_metadata *_metadata, int *fd,
 		       char *name, struct msgpool_info *start)
 {
-	*fd = mp_open(O_RDWR);
-	ASSERT_LE(0, *fd) TH_LOG("open %s: %s", MP_DEV, strerror(-*fd));
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, mp_create(*fd, name, mp_std, MP_STD_NR, 0600, NULL));
+	*fd = mp_new_pool(name, _metadata->name, mp_std, MP_STD_NR, NULL);
+	ASSERT_LE(0, *fd) TH_LOG("pool: %s", strerror(-*fd));
 	ASSERT_EQ(0, mp_info(*fd, start));
 	ASSERT_EQ(MP_STD_SLOTS, start->available);
 }
@@ -35,15 +31,6 @@ FIXTURE_SETUP(crash)
 FIXTURE_TEARDOWN(crash)
 {
 	close(self->fd);
-}
-
-static struct msgpool_info info_of(int fd)
-{
-	struct msgpool_info info;
-
-	if (mp_info(fd, &info))
-		memset(&info, 0xff, sizeof(info));
-	return info;
 }
 
 /* What a holder child takes before it parks to be killed. */
@@ -123,7 +110,7 @@ TEST_F(crash, killed_read_borrower)
 	EXPECT_EQ(0, mp_header(self->fd, t, NULL));
 	EXPECT_EQ(0, mp_free(self->fd, t));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_poisoned);
 }
 
 TEST_F(crash, killed_write_borrower_poisons)
@@ -139,7 +126,7 @@ TEST_F(crash, killed_write_borrower_poisons)
 
 	peer = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, peer);
-	EXPECT_EQ(1, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_poisoned);
 	EXPECT_EQ(self->start.available - 1, mp_avail(self->fd));
 	EXPECT_EQ(-EOWNERDEAD, mp_borrow(self->fd, t, 0, NULL));
 	EXPECT_EQ(-EOWNERDEAD, mp_borrow(self->fd, t, MSGPOOL_F_NONBLOCK,
@@ -156,7 +143,7 @@ TEST_F(crash, killed_write_borrower_poisons)
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, t, NULL));
 	EXPECT_EQ(-ESTALE, mp_free(self->fd, t));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));
-	EXPECT_EQ(1, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_poisoned);
 	/* The slot serves again. */
 	ASSERT_EQ(0, mp_store_len(self->fd, 10, &t));
 	EXPECT_EQ(0, mp_header(peer, t, NULL));
@@ -192,7 +179,7 @@ TEST_F(crash, killed_loaner)
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, t, NULL));
 	EXPECT_EQ(-ESTALE, mp_borrow(self->fd, t, MSGPOOL_F_NONBLOCK, NULL));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_poisoned);
 }
 
 TEST_F(crash, killed_owner_of_a_message)
@@ -224,7 +211,7 @@ TEST_F(crash, killed_owner_writing_its_own_message)
 
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, t, NULL));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_poisoned);
 }
 
 /* The parent borrows the child's message, for reading or writing. */
@@ -269,7 +256,7 @@ TEST_F(orphan, killed_owner_of_a_borrowed_message)
 	EXPECT_EQ(0, mp_release(self->fd, t));
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, t, NULL));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_poisoned);
 }
 
 TEST_F(orphan, killed_owner_after_adoption)
@@ -294,16 +281,13 @@ static int hoarder(int rd, int wr, void *arg)
 {
 	const struct hold_args *ha = arg;
 	const __u64 *theirs = (const __u64 *)(uintptr_t)ha->token;
-	struct msgpool_info info;
 	struct msgpool_op l;
 	unsigned char *m;
-	__u64 own, lent, v;
+	__u64 map_size, own, lent, v;
 	int fd = mp_peer(ha->name, O_RDWR);
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_info(fd, &info) == 0);
-	m = mmap(NULL, info.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, 0);
+	m = mp_map(fd, PROT_READ | PROT_WRITE, &map_size);
 	CHILD_CHECK(m != MAP_FAILED);
 	CHILD_CHECK(mp_borrow(fd, theirs[0], 0, NULL) == 0);
 	CHILD_CHECK(mp_borrow(fd, theirs[1], MSGPOOL_F_WRITE, &l) == 0);
@@ -432,7 +416,7 @@ TEST_F(crash, write_borrower_woken_by_read_release)
 	EXPECT_EQ(10, len);
 	EXPECT_EQ(0, mp_free(self->fd, ba.token));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_poisoned);
 }
 
 TEST_F(crash, reader_woken_by_write_release)
@@ -510,7 +494,7 @@ TEST_F(crash, killed_blocked_borrower_leaves_no_trace)
 	EXPECT_EQ(0, mp_release(self->fd, ba.token));
 	EXPECT_EQ(0, mp_free(self->fd, ba.token));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_poisoned);
 }
 
 TEST_F(crash, killed_blocked_allocator_leaves_no_trace)
@@ -553,7 +537,7 @@ TEST_F(crash, allocator_woken_by_free)
 	/* The child's message went with it when it exited. */
 	EXPECT_EQ(0, blocked_result(_metadata, &c, NULL));
 	EXPECT_EQ(1, mp_avail(self->fd));
-	EXPECT_EQ(1, info_of(self->fd).nr_reclaimed);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_reclaimed);
 	for (i = 0; i < MP_STD_SLOTS - 1; i++)
 		EXPECT_EQ(0, mp_free(self->fd, t[i]));
 	EXPECT_EQ(self->start.available, mp_avail(self->fd));

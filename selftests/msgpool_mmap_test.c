@@ -5,8 +5,6 @@
  */
 #include "msgpool_util.h"
 
-#include <sys/mman.h>
-
 /* A pool of the standard shape and its peer, for both fixtures. */
 struct pool {
 	int fd;
@@ -17,11 +15,9 @@ struct pool {
 
 static void pool_setup(struct __test_metadata *_metadata, struct pool *p)
 {
-	p->fd = mp_open(O_RDWR);
-	ASSERT_LE(0, p->fd) TH_LOG("open %s: %s", MP_DEV, strerror(-p->fd));
-	mp_name(p->name, _metadata->name);
-	ASSERT_EQ(0, mp_create(p->fd, p->name, mp_std, MP_STD_NR, 0600,
-			       &p->map_size));
+	p->fd = mp_new_pool(p->name, _metadata->name, mp_std, MP_STD_NR,
+			    &p->map_size);
+	ASSERT_LE(0, p->fd) TH_LOG("pool: %s", strerror(-p->fd));
 	ASSERT_EQ(0, mp_info(p->fd, &p->info));
 	ASSERT_EQ(p->map_size, p->info.map_size);
 	/* The bounds tests need a pool of a few pages. */
@@ -42,39 +38,10 @@ FIXTURE_TEARDOWN(map)
 	close(self->p.fd);
 }
 
-static void pattern(unsigned char *p, size_t n, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)(i * 31 + seed);
-}
-
-static int is_pattern(const unsigned char *p, size_t n, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != (unsigned char)(i * 31 + seed))
-			return 0;
-	return 1;
-}
-
 /* A shared mapping of @len bytes at @off, or MAP_FAILED. */
 static void *map_at(int fd, __u64 off, __u64 len, int prot)
 {
 	return mmap(NULL, len, prot, MAP_SHARED, fd, off);
-}
-
-/* Whether mmap() takes these arguments: 0 or -errno. */
-static int map_err(int fd, __u64 off, __u64 len, int prot, int flags)
-{
-	void *p = mmap(NULL, len, prot, flags, fd, off);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	munmap(p, len);
-	return 0;
 }
 
 FIXTURE(bounds) {
@@ -135,9 +102,9 @@ TEST_F(bounds, mmap)
 		off = self->p.map_size - off;
 	if (variant->len_whole)
 		len += self->p.map_size;
-	ASSERT_EQ(variant->expect, map_err(self->p.fd, off, len,
-					   PROT_READ | PROT_WRITE,
-					   MAP_SHARED));
+	ASSERT_EQ(variant->expect, mp_map_err(self->p.fd, off, len,
+					      PROT_READ | PROT_WRITE,
+					      MAP_SHARED));
 	if (variant->expect)
 		return;
 	/* Every page is backed, by the pool's memory at that offset. */
@@ -145,8 +112,8 @@ TEST_F(bounds, mmap)
 	ASSERT_NE(MAP_FAILED, m);
 	whole = map_at(self->p.fd, 0, self->p.map_size, PROT_READ);
 	ASSERT_NE(MAP_FAILED, whole);
-	pattern(m, len, 42);
-	EXPECT_TRUE(is_pattern(whole + off, len, 42));
+	mp_fill(m, len, 42);
+	EXPECT_TRUE(mp_is_fill(whole + off, len, 42));
 	munmap(whole, self->p.map_size);
 	munmap(m, len);
 }
@@ -156,12 +123,12 @@ TEST_F(map, map_private_einval)
 	int ro = mp_peer(self->p.name, O_RDONLY);
 
 	ASSERT_LE(0, ro);
-	EXPECT_EQ(-EINVAL, map_err(self->p.fd, 0, self->p.map_size, PROT_READ,
-				   MAP_PRIVATE));
-	EXPECT_EQ(-EINVAL, map_err(self->p.fd, 0, self->p.map_size,
-				   PROT_READ | PROT_WRITE, MAP_PRIVATE));
-	EXPECT_EQ(-EINVAL, map_err(ro, 0, self->p.map_size, PROT_READ,
-				   MAP_PRIVATE));
+	EXPECT_EQ(-EINVAL, mp_map_err(self->p.fd, 0, self->p.map_size,
+				      PROT_READ, MAP_PRIVATE));
+	EXPECT_EQ(-EINVAL, mp_map_err(self->p.fd, 0, self->p.map_size,
+				      PROT_READ | PROT_WRITE, MAP_PRIVATE));
+	EXPECT_EQ(-EINVAL, mp_map_err(ro, 0, self->p.map_size, PROT_READ,
+				      MAP_PRIVATE));
 	close(ro);
 }
 
@@ -178,13 +145,13 @@ TEST_F(map, store_visible_at_its_offset)
 
 	ASSERT_NE(MAP_FAILED, m);
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
-		pattern(buf, lens[i], i);
+		mp_fill(buf, lens[i], i);
 		ASSERT_EQ(0, mp_store(self->p.fd, buf, lens[i], 0, &t));
 		ASSERT_EQ(0, mp_header(self->p.fd, t, &h));
 		/* A slot of the smallest class that fits starts there. */
 		EXPECT_EQ(cls[i], mp_class_at(&self->p.info, h.offset));
 		ASSERT_GE(self->p.map_size, h.offset + lens[i]);
-		EXPECT_TRUE(is_pattern(m + h.offset, lens[i], i))
+		EXPECT_TRUE(mp_is_fill(m + h.offset, lens[i], i))
 			TH_LOG("store of %u bytes", lens[i]);
 	}
 	munmap(m, self->p.map_size);
@@ -200,11 +167,11 @@ TEST_F(map, window_on_one_class)
 	__u64 t;
 
 	ASSERT_NE(MAP_FAILED, m);
-	pattern(buf, sizeof(buf), 9);
+	mp_fill(buf, sizeof(buf), 9);
 	ASSERT_EQ(0, mp_store(self->p.fd, buf, sizeof(buf), 0, &t));
 	ASSERT_EQ(0, mp_header(self->p.fd, t, &h));
 	ASSERT_EQ(2, mp_class_at(&self->p.info, h.offset));
-	EXPECT_TRUE(is_pattern(m + (h.offset - c->offset), sizeof(buf), 9));
+	EXPECT_TRUE(mp_is_fill(m + (h.offset - c->offset), sizeof(buf), 9));
 	munmap(m, len);
 }
 
@@ -219,17 +186,17 @@ TEST_F(map, rdonly_peer_maps_read_only)
 
 	ASSERT_LE(0, ro);
 	ASSERT_NE(MAP_FAILED, m);
-	EXPECT_EQ(-EACCES, map_err(ro, 0, self->p.map_size,
-				   PROT_READ | PROT_WRITE, MAP_SHARED));
-	EXPECT_EQ(-EACCES, map_err(ro, 0, MP_PAGE, PROT_WRITE, MAP_SHARED));
+	EXPECT_EQ(-EACCES, mp_map_err(ro, 0, self->p.map_size,
+				      PROT_READ | PROT_WRITE, MAP_SHARED));
+	EXPECT_EQ(-EACCES, mp_map_err(ro, 0, MP_PAGE, PROT_WRITE, MAP_SHARED));
 	EXPECT_NE(0, mprotect(m, self->p.map_size, PROT_READ | PROT_WRITE));
 	EXPECT_EQ(EACCES, errno);
 	EXPECT_NE(0, mprotect(m, MP_PAGE, PROT_WRITE));
 
-	pattern(buf, sizeof(buf), 3);
+	mp_fill(buf, sizeof(buf), 3);
 	ASSERT_EQ(0, mp_store(self->p.fd, buf, sizeof(buf), 0, &t));
 	ASSERT_EQ(0, mp_borrow(ro, t, 0, &h));
-	EXPECT_TRUE(is_pattern(m + h.offset, sizeof(buf), 3));
+	EXPECT_TRUE(mp_is_fill(m + h.offset, sizeof(buf), 3));
 	EXPECT_EQ(0, mp_release(ro, t));
 	munmap(m, self->p.map_size);
 	close(ro);
@@ -303,24 +270,22 @@ struct peer_args {
 static int reader_child(int rd, int wr, void *arg)
 {
 	const struct peer_args *pa = arg;
-	struct msgpool_info info;
 	struct msgpool_op b;
 	unsigned char *m;
-	__u64 token;
+	__u64 map_size, token;
 	int fd;
 
 	fd = mp_peer(pa->name, O_RDONLY);
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_info(fd, &info) == 0);
-	m = map_at(fd, 0, info.map_size, PROT_READ);
+	m = mp_map(fd, PROT_READ, &map_size);
 	CHILD_CHECK(m != MAP_FAILED);
 	CHILD_CHECK(mp_recv(rd, &token) == 0);
 	CHILD_CHECK(mp_borrow(fd, token, 0, &b) == 0);
 	CHILD_CHECK(b.len == pa->len);
 	CHILD_CHECK(b.tag == pa->tag);
 	CHILD_CHECK(b.producer == (__u32)pa->producer);
-	CHILD_CHECK(b.offset + b.len <= info.map_size);
-	CHILD_CHECK(is_pattern(m + b.offset, b.len, pa->seed));
+	CHILD_CHECK(b.offset + b.len <= map_size);
+	CHILD_CHECK(mp_is_fill(m + b.offset, b.len, pa->seed));
 	CHILD_CHECK(mp_release(fd, token) == 0);
 	return 0;
 }
@@ -339,7 +304,7 @@ TEST_F(map, loan_filled_in_place_read_by_another_process)
 	ASSERT_NE(MAP_FAILED, m);
 	ASSERT_EQ(0, mp_loan(self->p.fd, pa.len, 0, &l));
 	ASSERT_GE(l.capacity, pa.len);
-	pattern(m + l.offset, pa.len, pa.seed);
+	mp_fill(m + l.offset, pa.len, pa.seed);
 	ASSERT_EQ(0, mp_commit(self->p.fd, l.token, pa.len, pa.tag));
 
 	ASSERT_EQ(0, mp_spawn(&c, reader_child, &pa));
@@ -353,20 +318,18 @@ TEST_F(map, loan_filled_in_place_read_by_another_process)
 static int writer_child(int rd, int wr, void *arg)
 {
 	const struct peer_args *pa = arg;
-	struct msgpool_info info;
 	struct msgpool_op b;
 	unsigned char *m;
-	__u64 token;
+	__u64 map_size, token;
 	int fd;
 
 	fd = mp_peer(pa->name, O_RDWR);
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_info(fd, &info) == 0);
-	m = map_at(fd, 0, info.map_size, PROT_READ | PROT_WRITE);
+	m = mp_map(fd, PROT_READ | PROT_WRITE, &map_size);
 	CHILD_CHECK(m != MAP_FAILED);
 	CHILD_CHECK(mp_recv(rd, &token) == 0);
 	CHILD_CHECK(mp_borrow(fd, token, MSGPOOL_F_WRITE, &b) == 0);
-	pattern(m + b.offset, pa->len, pa->seed);
+	mp_fill(m + b.offset, pa->len, pa->seed);
 	CHILD_CHECK(mp_release_len(fd, token, pa->len) == 0);
 	return 0;
 }
@@ -390,7 +353,7 @@ TEST_F(map, write_borrow_in_place_seen_by_the_owner)
 
 	ASSERT_EQ(0, mp_borrow(self->p.fd, t, 0, &b));
 	EXPECT_EQ(pa.len, b.len);
-	EXPECT_TRUE(is_pattern(m + b.offset, pa.len, pa.seed));
+	EXPECT_TRUE(mp_is_fill(m + b.offset, pa.len, pa.seed));
 	EXPECT_EQ(0xee, m[b.offset + pa.len]);
 	EXPECT_EQ(0, mp_release(self->p.fd, t));
 	EXPECT_EQ(0, mp_free(self->p.fd, t));
@@ -403,16 +366,14 @@ TEST(mapping_keeps_the_pool_alive)
 	unsigned char buf[64];
 	unsigned char *m;
 	struct msgpool_op h;
-	__u64 map_size, t;
+	__u64 map_size = 0, t;
 	int fd, other;
 
-	fd = mp_open(O_RDWR);
+	fd = mp_new_pool(name, _metadata->name, mp_std, MP_STD_NR, &map_size);
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, &map_size));
 	m = map_at(fd, 0, map_size, PROT_READ);
 	ASSERT_NE(MAP_FAILED, m);
-	pattern(buf, sizeof(buf), 1);
+	mp_fill(buf, sizeof(buf), 1);
 	ASSERT_EQ(0, mp_store(fd, buf, sizeof(buf), 0, &t));
 	close(fd);
 
@@ -420,7 +381,7 @@ TEST(mapping_keeps_the_pool_alive)
 	other = mp_peer(name, O_RDONLY);
 	ASSERT_LE(0, other);
 	ASSERT_EQ(0, mp_header(other, t, &h));
-	EXPECT_TRUE(is_pattern(m + h.offset, sizeof(buf), 1));
+	EXPECT_TRUE(mp_is_fill(m + h.offset, sizeof(buf), 1));
 	close(other);
 	munmap(m, map_size);
 

@@ -5,8 +5,6 @@
  */
 #include "msgpool_util.h"
 
-#include <sys/mman.h>
-
 #define F_NB	MSGPOOL_F_NONBLOCK
 
 FIXTURE(pool) {
@@ -17,12 +15,9 @@ FIXTURE(pool) {
 
 FIXTURE_SETUP(pool)
 {
-	self->fd = mp_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", MP_DEV,
-				      strerror(-self->fd));
-	mp_name(self->name, _metadata->name);
-	ASSERT_EQ(0, mp_create(self->fd, self->name, mp_std, MP_STD_NR, 0600,
-			       NULL));
+	self->fd = mp_new_pool(self->name, _metadata->name, mp_std, MP_STD_NR,
+			       NULL);
+	ASSERT_LE(0, self->fd) TH_LOG("pool: %s", strerror(-self->fd));
 	ASSERT_EQ(0, mp_info(self->fd, &self->info));
 }
 
@@ -37,15 +32,6 @@ static __u64 offset_of(int fd, __u64 token)
 	struct msgpool_op h;
 
 	return mp_header(fd, token, &h) ? ~0ULL : h.offset;
-}
-
-static struct msgpool_info info_of(int fd)
-{
-	struct msgpool_info info;
-
-	if (mp_info(fd, &info))
-		memset(&info, 0xff, sizeof(info));
-	return info;
 }
 
 /* Fills the pool with 1-byte messages; returns how many it stored. */
@@ -464,7 +450,7 @@ TEST_F(pool, seq_increases_over_stores_and_commits)
 	EXPECT_LE(h1.timestamp_ns, h2.timestamp_ns);
 	EXPECT_LE(h2.timestamp_ns, h3.timestamp_ns);
 	/* A loan takes no number, its commit does: the last one. */
-	EXPECT_EQ(h3.seq, info_of(self->fd).seq);
+	EXPECT_EQ(h3.seq, mp_info_of(self->fd).seq);
 }
 
 TEST_F(pool, store_len_zero_einval)
@@ -484,7 +470,7 @@ TEST_F(pool, len_above_largest_class_emsgsize)
 	/* Too big for every class: nothing to wait for. */
 	EXPECT_EQ(-EMSGSIZE, mp_loan(self->fd, 4097, MSGPOOL_F_WAIT, NULL));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_nobufs);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_nobufs);
 	ASSERT_EQ(0, mp_store_len(self->fd, 4096, &t));
 	EXPECT_EQ(2, mp_class_at(&self->info, offset_of(self->fd, t)));
 	ASSERT_EQ(0, mp_loan(self->fd, 4096, 0, &o));
@@ -592,7 +578,7 @@ TEST_F(pool, no_fallback_to_smaller_classes)
 	EXPECT_EQ(-ENOBUFS, mp_store_len(self->fd, 257, NULL));
 	EXPECT_EQ(-ENOBUFS, mp_loan(self->fd, 300, 0, NULL));
 	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
-	EXPECT_EQ(2, info_of(self->fd).nr_nobufs);
+	EXPECT_EQ(2, mp_info_of(self->fd).nr_nobufs);
 	EXPECT_EQ(0, mp_store_len(self->fd, 256, NULL));
 }
 
@@ -784,7 +770,7 @@ TEST_F(pool, read_borrows_are_shared)
 	ASSERT_EQ(0, mp_borrow(self->fd, t, 0, NULL));
 	ASSERT_EQ(0, mp_borrow(self->fd, t, F_NB, NULL));
 	ASSERT_EQ(0, mp_borrow(peer, t, F_NB, NULL));
-	EXPECT_EQ(3, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(3, mp_info_of(self->fd).nr_borrows);
 	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
 	EXPECT_EQ(-EDEADLK, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
@@ -798,7 +784,7 @@ TEST_F(pool, read_borrows_are_shared)
 	EXPECT_EQ(0, mp_release(peer, t));
 	EXPECT_EQ(-EPERM, mp_release(peer, t));
 	EXPECT_EQ(0, mp_free(self->fd, t));
-	EXPECT_EQ(3, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(3, mp_info_of(self->fd).nr_borrows);
 	close(peer);
 }
 
@@ -810,7 +796,7 @@ TEST_F(pool, write_borrow_is_exclusive)
 	ASSERT_LE(0, peer);
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
 	ASSERT_EQ(0, mp_borrow(peer, t, MSGPOOL_F_WRITE | F_NB, NULL));
-	EXPECT_EQ(1, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_borrows);
 	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, F_NB, NULL));
 	EXPECT_EQ(-EBUSY, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB,
 				    NULL));
@@ -821,7 +807,7 @@ TEST_F(pool, write_borrow_is_exclusive)
 	EXPECT_EQ(-EPERM, mp_release(self->fd, t));
 	EXPECT_EQ(0, mp_release(peer, t));
 	EXPECT_EQ(-EPERM, mp_release(peer, t));
-	EXPECT_EQ(1, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_borrows);
 	EXPECT_EQ(0, mp_free(self->fd, t));
 	close(peer);
 }
@@ -946,11 +932,9 @@ TEST(reused_slot_old_token_estale)
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_info info;
 	__u64 t[5];
-	int fd = mp_open(O_RDWR), i, j;
+	int fd = mp_new_pool(name, _metadata->name, &one, 1, NULL), i, j;
 
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, mp_create(fd, name, &one, 1, 0600, NULL));
 	ASSERT_EQ(0, mp_info(fd, &info));
 	/* One slot, five messages in turn: each under a token of its own. */
 	for (i = 0; i < 5; i++) {
@@ -970,7 +954,7 @@ TEST(reused_slot_old_token_estale)
 		EXPECT_EQ(-ESTALE, mp_free(fd, t[i]));
 	}
 	EXPECT_EQ(0, mp_header(fd, t[4], NULL));
-	EXPECT_EQ(0, info_of(fd).nr_borrows);
+	EXPECT_EQ(0, mp_info_of(fd).nr_borrows);
 	EXPECT_EQ(0, mp_free(fd, t[4]));
 	close(fd);
 }
@@ -1027,11 +1011,10 @@ TEST_F(pool, token_of_another_pool_refused)
 	struct msgpool_info info2;
 	__u64 mine, theirs;
 	unsigned int k;
-	int fd2 = mp_open(O_RDWR), ret;
+	int fd2 = mp_new_pool(other, _metadata->name, mp_std, MP_STD_NR, NULL);
+	int ret;
 
 	ASSERT_LE(0, fd2);
-	mp_name(other, _metadata->name);
-	ASSERT_EQ(0, mp_create(fd2, other, mp_std, MP_STD_NR, 0600, NULL));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &mine));
 	ASSERT_EQ(0, mp_store_len(fd2, 8, &theirs));
 	ASSERT_EQ(offset_of(self->fd, mine), offset_of(fd2, theirs));
@@ -1041,7 +1024,7 @@ TEST_F(pool, token_of_another_pool_refused)
 		ret = token_op(fd2, mine, k);
 		EXPECT_TRUE(refused(ret)) TH_LOG("mine, op %u: %d", k, ret);
 	}
-	EXPECT_EQ(0, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_borrows);
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 	ASSERT_EQ(0, mp_info(fd2, &info2));
 	EXPECT_EQ(0, info2.nr_borrows);
@@ -1061,7 +1044,7 @@ TEST_F(pool, header_does_not_borrow)
 	ASSERT_EQ(0, mp_borrow(self->fd, t, MSGPOOL_F_WRITE | F_NB, NULL));
 	ASSERT_EQ(0, mp_release(self->fd, t));
 	EXPECT_EQ(0, mp_free(self->fd, t));
-	EXPECT_EQ(1, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_borrows);
 }
 
 /* A message stays while its owner lives; ADOPT moves the ownership. */
@@ -1117,7 +1100,7 @@ TEST_F(pool, owner_close_frees_on_last_release)
 	EXPECT_EQ(0, mp_release(self->fd, w));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, w, NULL));
-	EXPECT_EQ(0, info_of(self->fd).nr_poisoned);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_poisoned);
 }
 
 TEST_F(pool, close_reclaims_everything)
@@ -1154,20 +1137,20 @@ TEST_F(pool, counters)
 	struct msgpool_op l;
 	__u64 t, tokens[MP_STD_SLOTS];
 
-	a = info_of(self->fd);
+	a = mp_info_of(self->fd);
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
-	b = info_of(self->fd);
+	b = mp_info_of(self->fd);
 	EXPECT_EQ(a.nr_stores + 1, b.nr_stores);
 
 	a = b;
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
-	b = info_of(self->fd);
+	b = mp_info_of(self->fd);
 	EXPECT_EQ(a.nr_loans + 1, b.nr_loans);
 	EXPECT_EQ(a.nr_stores, b.nr_stores);
 
 	a = b;
 	ASSERT_EQ(0, mp_commit(self->fd, l.token, 8, 0));
-	b = info_of(self->fd);
+	b = mp_info_of(self->fd);
 	EXPECT_EQ(a.nr_stores + 1, b.nr_stores);
 
 	/* Refused borrows are not counted. */
@@ -1179,20 +1162,20 @@ TEST_F(pool, counters)
 	ASSERT_EQ(0, mp_borrow(self->fd, t, MSGPOOL_F_WRITE, NULL));
 	EXPECT_EQ(-EDEADLK, mp_borrow(self->fd, t, F_NB, NULL));
 	ASSERT_EQ(0, mp_release(self->fd, t));
-	b = info_of(self->fd);
+	b = mp_info_of(self->fd);
 	EXPECT_EQ(a.nr_borrows + 2, b.nr_borrows);
 
 	a = b;
 	ASSERT_EQ(0, mp_free(self->fd, t));
 	ASSERT_EQ(0, mp_free(self->fd, l.token));
 	EXPECT_EQ(-ESTALE, mp_free(self->fd, t));
-	b = info_of(self->fd);
+	b = mp_info_of(self->fd);
 	EXPECT_EQ(a.nr_frees + 2, b.nr_frees);
 
 	a = b;
 	ASSERT_EQ(MP_STD_SLOTS, fill(self->fd, tokens, MP_STD_SLOTS));
 	EXPECT_EQ(-ENOBUFS, mp_store_len(self->fd, 8, NULL));
-	b = info_of(self->fd);
+	b = mp_info_of(self->fd);
 	EXPECT_EQ(a.nr_nobufs + 1, b.nr_nobufs);
 	EXPECT_EQ(a.nr_stores + MP_STD_SLOTS, b.nr_stores);
 	EXPECT_EQ(0, b.nr_reclaimed);
@@ -1215,6 +1198,21 @@ static int batch(int fd, void *ops, __u32 count, __u32 op_size, __u32 flags,
 }
 
 #define OPSZ	sizeof(struct msgpool_op)
+
+/* A STORE of 8 bytes, with a result that says whether it ran. */
+static const struct msgpool_op store8 = {
+	.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
+	.result = 1,
+};
+
+/* Op @i of the batch at @buf, of ops of @size bytes. */
+static struct msgpool_op op_at(const char *buf, __u32 size, unsigned int i)
+{
+	struct msgpool_op o;
+
+	memcpy(&o, buf + (size_t)i * size, sizeof(o));
+	return o;
+}
 
 TEST_F(pool, batch_count_limits)
 {
@@ -1244,15 +1242,12 @@ TEST_F(pool, batch_count_limits)
 TEST_F(pool, batch_op_size_limits)
 {
 	char *buf = calloc(2, 4097);
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-	};
 	struct msgpool_op *o;
 	__u32 done;
 
 	ASSERT_NE(NULL, buf);
-	memcpy(buf, &st, sizeof(st));
-	memcpy(buf + 4096, &st, sizeof(st));
+	memcpy(buf, &store8, OPSZ);
+	memcpy(buf + 4096, &store8, OPSZ);
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, 0, 0, NULL));
 	EXPECT_EQ(-EINVAL, batch(self->fd, buf, 1, MSGPOOL_OP_SIZE_VER0 - 1,
 				 0, NULL));
@@ -1294,7 +1289,7 @@ TEST_F(pool, batch_op_size_growth)
 			TH_LOG("op_size %u", sizes[s]);
 		EXPECT_EQ(3, done);
 		for (i = 0; i < 3; i++) {
-			memcpy(&out, buf + i * sizes[s], sizeof(out));
+			out = op_at(buf, sizes[s], i);
 			EXPECT_EQ(0, out.result) TH_LOG("op %u", i);
 			for (j = OPSZ; j < sizes[s]; j++)
 				ASSERT_EQ(0, buf[i * sizes[s] + j]);
@@ -1315,24 +1310,18 @@ TEST_F(pool, batch_op_size_growth)
 /* A nonzero byte past the known op is an op the kernel cannot read. */
 TEST_F(pool, batch_nonzero_tail_einval)
 {
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-	};
 	const __u32 size = OPSZ + 8;
-	struct msgpool_op out;
 	char buf[2 * (OPSZ + 8)];
 	__u32 done;
 
 	memset(buf, 0, sizeof(buf));
-	memcpy(buf, &st, sizeof(st));
-	memcpy(buf + size, &st, sizeof(st));
+	memcpy(buf, &store8, OPSZ);
+	memcpy(buf + size, &store8, OPSZ);
 	buf[2 * size - 1] = 1;
 	ASSERT_EQ(0, batch(self->fd, buf, 2, size, 0, &done));
 	EXPECT_EQ(2, done);
-	memcpy(&out, buf, sizeof(out));
-	EXPECT_EQ(0, out.result);
-	memcpy(&out, buf + size, sizeof(out));
-	EXPECT_EQ(-EINVAL, out.result);
+	EXPECT_EQ(0, op_at(buf, size, 0).result);
+	EXPECT_EQ(-EINVAL, op_at(buf, size, 1).result);
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 }
 
@@ -1343,10 +1332,6 @@ TEST_F(pool, batch_nonzero_tail_einval)
 TEST_F(pool, batch_nonzero_tail_any_byte_einval)
 {
 	const __u32 size = OPSZ + 16;
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-		.result = 1,
-	};
 	struct msgpool_op nop = { .op = MSGPOOL_OP_NOP, .result = 1 };
 	char buf[2 * (OPSZ + 16)];
 	struct msgpool_op out;
@@ -1354,47 +1339,40 @@ TEST_F(pool, batch_nonzero_tail_any_byte_einval)
 
 	for (p = OPSZ; p < size; p++) {
 		memset(buf, 0, sizeof(buf));
-		memcpy(buf, &st, sizeof(st));
-		memcpy(buf + size, &nop, sizeof(nop));
+		memcpy(buf, &store8, OPSZ);
+		memcpy(buf + size, &nop, OPSZ);
 		buf[p] = (char)0x80;
 		ASSERT_EQ(0, batch(self->fd, buf, 2, size, 0, &done));
 		EXPECT_EQ(2, done);
-		memcpy(&out, buf, sizeof(out));
+		out = op_at(buf, size, 0);
 		EXPECT_EQ(-EINVAL, out.result) TH_LOG("tail byte %u", p);
 		EXPECT_EQ(0, out.token);
 		EXPECT_EQ(0, out.seq);
 		EXPECT_EQ((char)0x80, buf[p]);
-		memcpy(&out, buf + size, sizeof(out));
-		EXPECT_EQ(0, out.result);
+		EXPECT_EQ(0, op_at(buf, size, 1).result);
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(0, info_of(self->fd).nr_stores);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_stores);
 }
 
 /* An op refused for its tail is a failed op: BATCH_STOP stops there. */
 TEST_F(pool, batch_nonzero_tail_stops_a_stop_batch)
 {
 	const __u32 size = OPSZ + 8;
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-		.result = 1,
-	};
 	char buf[3 * (OPSZ + 8)];
 	struct msgpool_op out;
 	__u32 done, i;
 
 	memset(buf, 0, sizeof(buf));
 	for (i = 0; i < 3; i++)
-		memcpy(buf + i * size, &st, sizeof(st));
+		memcpy(buf + i * size, &store8, OPSZ);
 	buf[2 * size - 1] = 1;
 	ASSERT_EQ(0, batch(self->fd, buf, 3, size, MSGPOOL_BATCH_STOP,
 			   &done));
 	EXPECT_EQ(2, done);
-	memcpy(&out, buf, sizeof(out));
-	EXPECT_EQ(0, out.result);
-	memcpy(&out, buf + size, sizeof(out));
-	EXPECT_EQ(-EINVAL, out.result);
-	memcpy(&out, buf + 2 * size, sizeof(out));
+	EXPECT_EQ(0, op_at(buf, size, 0).result);
+	EXPECT_EQ(-EINVAL, op_at(buf, size, 1).result);
+	out = op_at(buf, size, 2);
 	EXPECT_EQ(1, out.result);
 	EXPECT_EQ(0, out.token);
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
@@ -1402,9 +1380,7 @@ TEST_F(pool, batch_nonzero_tail_stops_a_stop_batch)
 
 TEST_F(pool, batch_flags_and_reserved)
 {
-	struct msgpool_op st = {
-		.op = MSGPOOL_OP_STORE, .len = 8, .data = (uintptr_t)payload,
-	};
+	struct msgpool_op st = store8;
 	struct msgpool_batch_args b = {
 		.ops = (uintptr_t)&st, .count = 1, .op_size = OPSZ,
 	};
@@ -1590,7 +1566,7 @@ TEST_F(pool, batch_borrow_header_release)
 	EXPECT_EQ(0, ops[2].result);
 	EXPECT_EQ(0, ops[3].result);
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(1, info_of(self->fd).nr_borrows);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_borrows);
 }
 
 TEST_HARNESS_MAIN

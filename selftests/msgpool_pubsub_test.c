@@ -7,54 +7,6 @@
  */
 #include "msgpool_util.h"
 
-#include <sys/mman.h>
-
-static int ps_publish(int fd, __u64 token, __u32 len, __u64 tag,
-		      struct msgpool_op *out)
-{
-	struct msgpool_op o = { .token = token, .len = len, .tag = tag };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o);
-
-	if (out)
-		*out = o;
-	return ret;
-}
-
-/* A loan of @len bytes published at once; *@seq gets its number. */
-static int ps_send(int fd, __u32 len, __u64 tag, __u32 flags, __u64 *seq)
-{
-	struct msgpool_op o;
-	int ret;
-
-	ret = mp_loan(fd, len, flags, &o);
-	if (ret)
-		return ret;
-	ret = ps_publish(fd, o.token, len, tag, &o);
-	if (!ret && seq)
-		*seq = o.seq;
-	return ret;
-}
-
-/* poll() events of @fd now, or -1. */
-static int ps_events(int fd, short events)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	if (poll(&p, 1, 0) < 0)
-		return -1;
-	return p.revents;
-}
-
-/* The pool's info as @fd sees it; all ones if INFO fails. */
-static struct msgpool_info ps_info(int fd)
-{
-	struct msgpool_info info;
-
-	if (mp_info(fd, &info))
-		memset(&info, 0xff, sizeof(info));
-	return info;
-}
-
 FIXTURE(ps) {
 	int fd;
 	char name[MSGPOOL_NAME_MAX];
@@ -63,12 +15,9 @@ FIXTURE(ps) {
 
 FIXTURE_SETUP(ps)
 {
-	self->fd = mp_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", MP_DEV,
-				      strerror(-self->fd));
-	mp_name(self->name, _metadata->name);
-	ASSERT_EQ(0, mp_create(self->fd, self->name, mp_std, MP_STD_NR, 0600,
-			       &self->map_size));
+	self->fd = mp_new_pool(self->name, _metadata->name, mp_std, MP_STD_NR,
+			       &self->map_size);
+	ASSERT_LE(0, self->fd) TH_LOG("pool: %s", strerror(-self->fd));
 }
 
 FIXTURE_TEARDOWN(ps)
@@ -86,15 +35,15 @@ TEST_F(ps, subscribe_rules)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-ENOTCONN, mp_subscribe(fd, NULL, NULL));
 	EXPECT_EQ(-ENOTCONN, mp_unsubscribe(fd));
-	EXPECT_EQ(POLLERR, ps_events(fd, POLLIN | POLLOUT));
+	EXPECT_EQ(POLLERR, mp_events(fd, POLLIN | POLLOUT, 0));
 	close(fd);
 
-	EXPECT_EQ(0, ps_info(self->fd).nr_readers);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_readers);
 	EXPECT_EQ(0, mp_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(0, seq);
 	EXPECT_EQ(-EALREADY, mp_subscribe(self->fd, NULL, NULL));
-	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_readers);
 
 	peer = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, peer);
@@ -107,18 +56,18 @@ TEST_F(ps, subscribe_rules)
 	/* A read-only peer may read. */
 	EXPECT_EQ(0, mp_subscribe(peer, &r2, NULL));
 	EXPECT_EQ(1, r2);
-	EXPECT_EQ(2, ps_info(self->fd).nr_readers);
+	EXPECT_EQ(2, mp_info_of(self->fd).nr_readers);
 
 	EXPECT_EQ(0, mp_unsubscribe(self->fd));
 	EXPECT_EQ(-ENOENT, mp_unsubscribe(self->fd));
-	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_readers);
 	/* A free index is used again. */
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, NULL));
 	EXPECT_EQ(0, mp_subscribe(self->fd, &r, &seq));
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(1, seq);
 	close(peer);
-	EXPECT_EQ(1, ps_info(self->fd).nr_readers);
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_readers);
 }
 
 TEST_F(ps, sixty_four_readers)
@@ -141,7 +90,7 @@ TEST_F(ps, sixty_four_readers)
 	EXPECT_EQ(-EUSERS, mp_subscribe(fds[i], NULL, NULL));
 
 	/* Every reader gets the message; the last mark frees it. */
-	ASSERT_EQ(0, ps_send(self->fd, 8, 5, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 5, 0, NULL));
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
 		struct msgpool_op o;
 
@@ -171,17 +120,17 @@ TEST_F(ps, publish_take_mark_read)
 	ASSERT_NE(MAP_FAILED, map);
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	EXPECT_EQ(-EAGAIN, mp_take(self->fd, NULL));
-	EXPECT_EQ(0, ps_events(self->fd, POLLIN));
+	EXPECT_EQ(0, mp_events(self->fd, POLLIN, 0));
 
 	ASSERT_EQ(0, mp_loan(self->fd, 200, 0, &l));
 	memcpy(map + l.offset, "published", 10);
-	ASSERT_EQ(0, ps_publish(self->fd, l.token, 10, 42, &p));
+	ASSERT_EQ(0, mp_publish(self->fd, l.token, 10, 42, &p));
 	EXPECT_EQ(1, p.seq);
 	EXPECT_LE(before, p.timestamp_ns);
 	EXPECT_EQ(42, p.tag);
 	EXPECT_EQ(10, p.len);
-	EXPECT_EQ(1, ps_info(self->fd).seq);
-	EXPECT_EQ(POLLIN, ps_events(self->fd, POLLIN));
+	EXPECT_EQ(1, mp_info_of(self->fd).seq);
+	EXPECT_EQ(POLLIN, mp_events(self->fd, POLLIN, 0));
 
 	ASSERT_EQ(0, mp_take(self->fd, &t));
 	EXPECT_EQ(l.token, t.token);
@@ -194,7 +143,7 @@ TEST_F(ps, publish_take_mark_read)
 	EXPECT_EQ(1, t.seq);
 	EXPECT_EQ(p.timestamp_ns, t.timestamp_ns);
 	EXPECT_STREQ("published", map + t.offset);
-	EXPECT_EQ(0, ps_events(self->fd, POLLIN));
+	EXPECT_EQ(0, mp_events(self->fd, POLLIN, 0));
 	EXPECT_EQ(-EAGAIN, mp_take(self->fd, NULL));
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 
@@ -213,7 +162,7 @@ TEST_F(ps, publish_errors)
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, &t));
 	ASSERT_EQ(0, mp_header(self->fd, t, &h));
-	EXPECT_EQ(-EPERM, ps_publish(self->fd, t, 8, 0, NULL));
+	EXPECT_EQ(-EPERM, mp_publish(self->fd, t, 8, 0, NULL));
 	ASSERT_EQ(0, mp_free(self->fd, t));
 
 	ASSERT_EQ(0, mp_loan(self->fd, 64, 0, &l));
@@ -221,14 +170,14 @@ TEST_F(ps, publish_errors)
 	ASSERT_LE(0, other);
 	ro = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, ro);
-	EXPECT_EQ(-EPERM, ps_publish(other, l.token, 8, 0, NULL));
-	EXPECT_EQ(-EBADF, ps_publish(ro, l.token, 8, 0, NULL));
-	EXPECT_EQ(-EMSGSIZE, ps_publish(self->fd, l.token, 65, 0, NULL));
-	EXPECT_EQ(-EINVAL, ps_publish(self->fd, 0, 8, 0, NULL));
+	EXPECT_EQ(-EPERM, mp_publish(other, l.token, 8, 0, NULL));
+	EXPECT_EQ(-EBADF, mp_publish(ro, l.token, 8, 0, NULL));
+	EXPECT_EQ(-EMSGSIZE, mp_publish(self->fd, l.token, 65, 0, NULL));
+	EXPECT_EQ(-EINVAL, mp_publish(self->fd, 0, 8, 0, NULL));
 	/* The token of a loan that ended is stale. */
 	ASSERT_EQ(0, mp_loan(self->fd, 64, 0, &d));
 	ASSERT_EQ(0, mp_discard(self->fd, d.token));
-	EXPECT_EQ(-ESTALE, ps_publish(self->fd, d.token, 8, 0, NULL));
+	EXPECT_EQ(-ESTALE, mp_publish(self->fd, d.token, 8, 0, NULL));
 	memset(&o, 0, sizeof(o));
 	o.token = l.token;
 	o.flags = MSGPOOL_F_NONBLOCK;
@@ -244,7 +193,7 @@ TEST_F(ps, publish_errors)
 	/* The store took a number; none of the refused publishes did. */
 	pub_seq = o.seq;
 	EXPECT_EQ(h.seq + 1, pub_seq);
-	EXPECT_EQ(-EPERM, ps_publish(self->fd, l.token, 8, 0, NULL));
+	EXPECT_EQ(-EPERM, mp_publish(self->fd, l.token, 8, 0, NULL));
 
 	/* The published slot is its readers': nobody else may touch it. */
 	EXPECT_EQ(-EBUSY, mp_free(self->fd, l.token));
@@ -272,22 +221,22 @@ TEST_F(ps, publish_to_nobody_frees)
 		.len = 8, .data = (uintptr_t)"message",
 	};
 
-	gen0 = ps_info(self->fd).notify_gen;
+	gen0 = mp_info_of(self->fd).notify_gen;
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
-	ASSERT_EQ(0, ps_publish(self->fd, l.token, 8, 0, NULL));
+	ASSERT_EQ(0, mp_publish(self->fd, l.token, 8, 0, NULL));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	EXPECT_EQ(-ESTALE, mp_header(self->fd, l.token, NULL));
-	gen1 = ps_info(self->fd).notify_gen;
+	gen1 = mp_info_of(self->fd).notify_gen;
 	EXPECT_LT(gen0, gen1);
 	/* The message nobody got still took its number. */
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, &seq));
 	EXPECT_EQ(2, seq);
 	/* Stores and publishes share one sequence. */
 	ASSERT_EQ(0, mp_ioctl(self->fd, MSGPOOL_IOC_STORE, &st));
 	EXPECT_EQ(3, st.seq);
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, &seq));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, &seq));
 	EXPECT_EQ(4, seq);
-	EXPECT_EQ(4, ps_info(self->fd).seq);
+	EXPECT_EQ(4, mp_info_of(self->fd).seq);
 }
 
 /*
@@ -322,13 +271,13 @@ TEST_F(ps, one_sequence_for_stores_commits_and_publishes)
 			break;
 		case 2:		/* loan and publish */
 			ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
-			ASSERT_EQ(0, ps_publish(self->fd, l.token, 8, i,
+			ASSERT_EQ(0, mp_publish(self->fd, l.token, 8, i,
 						&o[i]));
 			break;
 		}
 		EXPECT_EQ(last + 1, o[i].seq) TH_LOG("message %d", i);
 		last = o[i].seq;
-		EXPECT_EQ(last, ps_info(self->fd).seq);
+		EXPECT_EQ(last, mp_info_of(self->fd).seq);
 	}
 	for (i = 0; i < 6; i++) {
 		if (i % 3 == 2)
@@ -359,7 +308,7 @@ TEST_F(ps, subscribe_seq_below_next_publish)
 	int b;
 
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
-	ASSERT_EQ(0, ps_send(self->fd, 8, 1, 0, &before));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 1, 0, &before));
 	ASSERT_EQ(0, mp_store_len(self->fd, 8, NULL));
 	ASSERT_EQ(0, mp_loan(self->fd, 8, 0, &l));
 	ASSERT_EQ(0, mp_commit(self->fd, l.token, 8, 0));
@@ -367,9 +316,9 @@ TEST_F(ps, subscribe_seq_below_next_publish)
 	b = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, b);
 	ASSERT_EQ(0, mp_subscribe(b, NULL, &sub_seq));
-	EXPECT_EQ(ps_info(self->fd).seq, sub_seq);
+	EXPECT_EQ(mp_info_of(self->fd).seq, sub_seq);
 	EXPECT_LT(before, sub_seq);
-	ASSERT_EQ(0, ps_send(self->fd, 8, 2, 0, &after));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 2, 0, &after));
 	EXPECT_LT(sub_seq, after);
 
 	ASSERT_EQ(0, mp_take(b, &t));
@@ -394,10 +343,9 @@ TEST_F(ps, take_and_mark_errors)
 
 	EXPECT_EQ(-ENOENT, mp_take(self->fd, NULL));
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
-	b = mp_peer(self->name, O_RDWR);
+	b = mp_reader(self->name, O_RDWR);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, NULL));
 
 	memset(&o, 0, sizeof(o));
 	o.token = 1;
@@ -432,18 +380,17 @@ TEST_F(ps, order_and_masks)
 {
 	struct msgpool_op o[5], x;
 	__u64 seq, s0;
-	int a = mp_peer(self->name, O_RDONLY), b;
+	int a = mp_reader(self->name, O_RDONLY), b;
 	int i;
 
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, mp_subscribe(a, NULL, NULL));
-	ASSERT_EQ(0, ps_send(self->fd, 8, 100, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 100, 0, NULL));
 	b = mp_peer(self->name, O_RDONLY);
 	ASSERT_LE(0, b);
 	ASSERT_EQ(0, mp_subscribe(b, NULL, &s0));
 	EXPECT_EQ(1, s0);
 	for (i = 1; i < 5; i++)
-		ASSERT_EQ(0, ps_send(self->fd, 8 * i, 100 + i, 0, NULL));
+		ASSERT_EQ(0, mp_post(self->fd, 8 * i, 100 + i, 0, NULL));
 
 	for (i = 0; i < 5; i++) {
 		ASSERT_EQ(0, mp_take(a, &o[i]));
@@ -478,14 +425,13 @@ TEST_F(ps, order_and_masks)
 TEST_F(ps, unsubscribe_clears_reader)
 {
 	struct msgpool_op t;
-	int a = mp_peer(self->name, O_RDONLY);
+	int a = mp_reader(self->name, O_RDONLY);
 	int i;
 
 	ASSERT_LE(0, a);
-	ASSERT_EQ(0, mp_subscribe(a, NULL, NULL));
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
+		ASSERT_EQ(0, mp_post(self->fd, 8, i, 0, NULL));
 	ASSERT_EQ(0, mp_take(a, &t));
 	EXPECT_EQ(0, mp_unsubscribe(self->fd));
 	EXPECT_EQ(MP_STD_SLOTS - 3, mp_avail(self->fd));
@@ -536,21 +482,6 @@ TEST_F(ps, batch_ops)
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
 
-/* Loans with F_WAIT until it succeeds, then says so. */
-static int waiting_loaner(int rd, int wr, void *arg)
-{
-	struct msgpool_op l;
-	int fd = mp_peer(arg, O_RDWR);
-	__u64 v;
-
-	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_send(wr, 0) == 0);
-	CHILD_CHECK(mp_loan(fd, 8, MSGPOOL_F_WAIT, &l) == 0);
-	CHILD_CHECK(mp_send(wr, l.offset) == 0);
-	mp_recv(rd, &v);
-	return 0;
-}
-
 TEST_F(ps, backpressure)
 {
 	struct msgpool_op t;
@@ -559,16 +490,16 @@ TEST_F(ps, backpressure)
 	int i;
 
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
-	EXPECT_EQ(POLLOUT, ps_events(self->fd, POLLOUT));
+	EXPECT_EQ(POLLOUT, mp_events(self->fd, POLLOUT, 0));
 	for (i = 0; i < MP_STD_SLOTS; i++)
-		ASSERT_EQ(0, ps_send(self->fd, 8, i, 0, NULL));
+		ASSERT_EQ(0, mp_post(self->fd, 8, i, 0, NULL));
 	EXPECT_EQ(0, mp_avail(self->fd));
-	EXPECT_EQ(POLLIN, ps_events(self->fd, POLLIN | POLLOUT));
+	EXPECT_EQ(POLLIN, mp_events(self->fd, POLLIN | POLLOUT, 0));
 	EXPECT_EQ(-ENOBUFS, mp_loan(self->fd, 8, 0, NULL));
 	EXPECT_EQ(-EAGAIN, mp_loan(self->fd, 8, MSGPOOL_F_WAIT |
 				   MSGPOOL_F_NONBLOCK, NULL));
 
-	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, self->name));
+	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, self->name));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 	EXPECT_EQ(0, mp_readable(c.rd));
@@ -582,7 +513,7 @@ TEST_F(ps, backpressure)
 	EXPECT_EQ(0, mp_reap(&c));
 	/* The child's loan went back when it exited. */
 	EXPECT_EQ(1, mp_avail(self->fd));
-	EXPECT_EQ(POLLIN | POLLOUT, ps_events(self->fd, POLLIN | POLLOUT));
+	EXPECT_EQ(POLLIN | POLLOUT, mp_events(self->fd, POLLIN | POLLOUT, 0));
 }
 
 TEST(overwrite_flag_rules)
@@ -596,7 +527,7 @@ TEST(overwrite_flag_rules)
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_OVERWRITE, 0, NULL, 0);
 	EXPECT_EQ(-EINVAL, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 	ASSERT_EQ(0, mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL));
-	EXPECT_EQ(0, ps_info(fd).pool_flags);
+	EXPECT_EQ(0, mp_info_of(fd).pool_flags);
 
 	/* Like classes: ignored when the pool exists. */
 	fd2 = mp_open(O_RDWR);
@@ -605,7 +536,7 @@ TEST(overwrite_flag_rules)
 		       MSGPOOL_ATTACH_OVERWRITE, 0600, mp_std, MP_STD_NR);
 	EXPECT_EQ(0, mp_ioctl(fd2, MSGPOOL_IOC_ATTACH, &a));
 	EXPECT_EQ(0, a.created);
-	EXPECT_EQ(0, ps_info(fd2).pool_flags);
+	EXPECT_EQ(0, mp_info_of(fd2).pool_flags);
 	close(fd2);
 	close(fd);
 
@@ -616,27 +547,35 @@ TEST(overwrite_flag_rules)
 	EXPECT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 	EXPECT_EQ(1, a.created);
 	EXPECT_EQ(MSGPOOL_ATTACH_OVERWRITE,
-		  ps_info(fd).pool_flags);
+		  mp_info_of(fd).pool_flags);
 	close(fd);
+}
+
+/*
+ * A new peer of a fresh OVERWRITE pool for test @test, of @nr slots of 64
+ * bytes: its fd or -errno, the pool's name in @name.
+ */
+static int ps_overwrite_pool(char *name, const char *test, __u32 nr)
+{
+	struct msgpool_class one = { .slot_size = 64, .nr_slots = nr };
+	struct msgpool_attach a;
+
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       MSGPOOL_ATTACH_OVERWRITE, 0600, &one, 1);
+	return mp_new_attach(name, test, &a);
 }
 
 TEST(overwrite_oldest)
 {
-	static const struct msgpool_class one[] = { { 64, 4 } };
-	struct msgpool_attach a;
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op held, t;
-	int fd = mp_open(O_RDWR), i;
+	int fd = ps_overwrite_pool(name, _metadata->name, 4), i;
 	__u64 seq;
 
 	ASSERT_LE(0, fd);
-	mp_name(name, "overwrite_oldest");
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
-		       MSGPOOL_ATTACH_OVERWRITE, 0600, one, 1);
-	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	for (i = 1; i <= 10; i++) {
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq));
 		EXPECT_EQ(i, seq);
 	}
 	/* 1..6 were taken back: the reader sees 7..10. */
@@ -647,7 +586,7 @@ TEST(overwrite_oldest)
 
 	/* A taken slot is never overwritten. */
 	for (i = 11; i <= 20; i++)
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, NULL));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, NULL));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(18, t.seq);
 	EXPECT_EQ(10, t.lost);
@@ -661,10 +600,10 @@ TEST(overwrite_oldest)
 	ASSERT_EQ(0, mp_take(fd, &held));
 	EXPECT_EQ(20, held.seq);
 	EXPECT_EQ(0, held.lost);
-	ASSERT_EQ(0, ps_send(fd, 8, 21, 0, NULL));
-	ASSERT_EQ(0, ps_send(fd, 8, 22, 0, NULL));
+	ASSERT_EQ(0, mp_post(fd, 8, 21, 0, NULL));
+	ASSERT_EQ(0, mp_post(fd, 8, 22, 0, NULL));
 	/* Two taken, two published: the oldest untaken goes. */
-	ASSERT_EQ(0, ps_send(fd, 8, 23, 0, NULL));
+	ASSERT_EQ(0, mp_post(fd, 8, 23, 0, NULL));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(22, t.seq);
 	EXPECT_EQ(1, t.lost);
@@ -673,19 +612,8 @@ TEST(overwrite_oldest)
 	EXPECT_EQ(23, t.seq);
 	EXPECT_EQ(0, t.lost);
 	EXPECT_EQ(-ENOBUFS, mp_loan(fd, 8, 0, NULL));
-	EXPECT_EQ(0, ps_events(fd, POLLOUT));
+	EXPECT_EQ(0, mp_events(fd, POLLOUT, 0));
 	close(fd);
-}
-
-/* Creates @name with OVERWRITE on @fd, of @nr classes from @cls. */
-static int ps_create_overwrite(int fd, const char *name,
-			       const struct msgpool_class *cls, __u32 nr)
-{
-	struct msgpool_attach a;
-
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
-		       MSGPOOL_ATTACH_OVERWRITE, 0600, cls, nr);
-	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
 }
 
 /*
@@ -695,19 +623,16 @@ static int ps_create_overwrite(int fd, const char *name,
  */
 TEST(overwrite_reports_lost_at_next_take)
 {
-	static const struct msgpool_class one[] = { { 64, 4 } };
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op t;
-	int fd = mp_open(O_RDWR), i;
+	int fd = ps_overwrite_pool(name, _metadata->name, 4), i;
 	__u64 seq[14];
 
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	/* Seven into four slots: the first three go. */
 	for (i = 0; i < 7; i++)
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[3], t.seq);
 	EXPECT_EQ(3, t.lost);
@@ -720,12 +645,12 @@ TEST(overwrite_reports_lost_at_next_take)
 	}
 	/* Counted again from the last take: 4 fit, 2 more drop 2. */
 	for (i = 7; i < 13; i++)
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[9], t.seq);
 	EXPECT_EQ(2, t.lost);
 	/* A taken slot is not overwritten, nor counted. */
-	ASSERT_EQ(0, ps_send(fd, 8, 13, 0, &seq[13]));
+	ASSERT_EQ(0, mp_post(fd, 8, 13, 0, &seq[13]));
 	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(seq[11], t.seq);
 	EXPECT_EQ(1, t.lost);
@@ -742,22 +667,19 @@ TEST(overwrite_reports_lost_at_next_take)
 /* What one reader missed is not lost to a reader that took it in time. */
 TEST(overwrite_lost_is_per_reader)
 {
-	static const struct msgpool_class one[] = { { 64, 2 } };
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op t;
-	int fd = mp_open(O_RDWR), slow, i;
+	int fd = ps_overwrite_pool(name, _metadata->name, 2), slow, i;
 	__u64 seq[5];
 
 	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, ps_create_overwrite(fd, name, one, 1));
 	slow = mp_peer(name, O_RDONLY);
 	ASSERT_LE(0, slow);
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	ASSERT_EQ(0, mp_subscribe(slow, NULL, NULL));
 	/* fd reads each message at once; slow reads none. */
 	for (i = 0; i < 5; i++) {
-		ASSERT_EQ(0, ps_send(fd, 8, i, 0, &seq[i]));
+		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
 		ASSERT_EQ(0, mp_take(fd, &t));
 		EXPECT_EQ(seq[i], t.seq);
 		EXPECT_EQ(0, t.lost) TH_LOG("fast take %d", i);
@@ -782,11 +704,10 @@ static int poll_reader(int rd, int wr, void *arg)
 {
 	struct pollfd p;
 	struct msgpool_op t;
-	int fd = mp_peer(arg, O_RDONLY);
+	int fd = mp_reader(arg, O_RDONLY);
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_subscribe(fd, NULL, NULL) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	p.fd = fd;
 	p.events = POLLIN;
@@ -808,7 +729,7 @@ TEST_F(ps, poll_wakes_reader)
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 	EXPECT_EQ(0, mp_readable(c.rd));
-	ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, NULL));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	EXPECT_EQ(1, v);
 	EXPECT_EQ(0, mp_reap(&c));
@@ -829,18 +750,16 @@ struct reader_args {
 static int counting_reader(int rd, int wr, void *arg)
 {
 	const struct reader_args *ra = arg;
-	struct msgpool_info info;
 	struct msgpool_op t;
 	struct pollfd p;
-	__u64 first, seq, v, held[16];
+	__u64 map_size, first, seq, v, held[16];
 	unsigned int n, k = 0;
 	char *map;
 	int fd = mp_peer(ra->name, O_RDONLY);
 
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(ra->hold >= 1 && ra->hold <= 16);
-	CHILD_CHECK(mp_info(fd, &info) == 0);
-	map = mmap(NULL, info.map_size, PROT_READ, MAP_SHARED, fd, 0);
+	map = mp_map(fd, PROT_READ, &map_size);
 	CHILD_CHECK(map != MAP_FAILED);
 	CHILD_CHECK(mp_subscribe(fd, NULL, &first) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
@@ -871,7 +790,7 @@ static int counting_reader(int rd, int wr, void *arg)
 /* Publishes @count messages, each holding its seq, waiting for slots. */
 static int publish_n(int fd, char *map, unsigned int count)
 {
-	__u64 seq = ps_info(fd).seq;
+	__u64 seq = mp_info_of(fd).seq;
 	struct msgpool_op l;
 	unsigned int i;
 	int ret;
@@ -882,7 +801,7 @@ static int publish_n(int fd, char *map, unsigned int count)
 			return ret;
 		seq++;
 		memcpy(map + l.offset, &seq, sizeof(seq));
-		ret = ps_publish(fd, l.token, sizeof(seq), seq, &l);
+		ret = mp_publish(fd, l.token, sizeof(seq), seq, &l);
 		if (ret)
 			return ret;
 		if (l.seq != seq)
@@ -918,7 +837,7 @@ TEST_F_TIMEOUT(ps, three_readers_in_order, 300)
 		EXPECT_EQ(0, mp_reap(&c[i]));
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	EXPECT_EQ(0, ps_info(self->fd).nr_readers);
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_readers);
 	munmap(map, self->map_size);
 }
 
@@ -932,14 +851,12 @@ TEST_F_TIMEOUT(ps, no_lost_wakeup, 600)
 	static const struct msgpool_class one[] = { { 64, 1 } };
 	struct reader_args ra = { NULL, 30000, 1 };
 	char name[MSGPOOL_NAME_MAX];
-	__u64 map_size, v;
+	__u64 map_size = 0, v;
 	struct mp_child c = { 0 };
 	char *map;
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, _metadata->name, one, 1, &map_size);
 
 	ASSERT_LE(0, fd);
-	mp_name(name, "no_lost_wakeup");
-	ASSERT_EQ(0, mp_create(fd, name, one, 1, 0600, &map_size));
 	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, map);
 	ra.name = name;
@@ -972,11 +889,10 @@ static int staged_reader(int rd, int wr, void *arg)
 	const struct stage_args *sa = arg;
 	struct msgpool_op t;
 	struct pollfd p;
-	int fd = mp_peer(sa->name, O_RDONLY);
+	int fd = mp_reader(sa->name, O_RDONLY);
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_subscribe(fd, NULL, NULL) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	CHILD_CHECK(mp_recv(rd, &v) == 0);	/* messages are out */
 	switch (sa->stage) {
@@ -1004,28 +920,40 @@ static int staged_reader(int rd, int wr, void *arg)
 	return 0;
 }
 
+/*
+ * Starts a reader of @sa, publishes three messages on @fd, of a pool
+ * with @readers other readers, and kills the reader at its stage.
+ */
+static void kill_staged_reader(struct __test_metadata *_metadata, int fd,
+			       struct stage_args *sa, __u32 readers)
+{
+	struct mp_child c = { 0 };
+	__u64 v;
+	int n;
+
+	ASSERT_EQ(0, mp_spawn(&c, staged_reader, sa));
+	ASSERT_EQ(0, mp_recv(c.rd, &v));
+	EXPECT_EQ(readers + 1, mp_info_of(fd).nr_readers);
+	for (n = 0; n < 3; n++)
+		ASSERT_EQ(0, mp_post(fd, 8, 0, 0, NULL));
+	ASSERT_EQ(0, mp_send(c.wr, 0));
+	ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", sa->stage);
+	if (sa->stage == POLLING)
+		ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
+	EXPECT_EQ(readers, mp_info_of(fd).nr_readers);
+}
+
 TEST_F(ps, reader_killed_at_each_stage)
 {
 	struct stage_args sa = { self->name, SUBSCRIBED };
 	struct msgpool_op t;
-	struct mp_child c = { 0 };
-	__u64 v, seq;
+	__u64 seq;
 	int n;
 
 	ASSERT_EQ(0, mp_subscribe(self->fd, NULL, NULL));
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
-		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
-		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		EXPECT_EQ(2, ps_info(self->fd).nr_readers);
-		for (n = 0; n < 3; n++)
-			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
-		ASSERT_EQ(0, mp_send(c.wr, 0));
-		ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("stage %d", sa.stage);
-		if (sa.stage == POLLING)
-			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
-		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
-		EXPECT_EQ(1, ps_info(self->fd).nr_readers);
-
+		kill_staged_reader(_metadata, self->fd, &sa, 1);
 		/* The survivor gets all three; each mark frees a slot. */
 		for (n = 0; n < 3; n++) {
 			ASSERT_EQ(0, mp_take(self->fd, &t));
@@ -1039,17 +967,8 @@ TEST_F(ps, reader_killed_at_each_stage)
 	/* And alone, a killed reader leaves nothing behind. */
 	ASSERT_EQ(0, mp_unsubscribe(self->fd));
 	for (sa.stage = SUBSCRIBED; sa.stage <= POLLING; sa.stage++) {
-		ASSERT_EQ(0, mp_spawn(&c, staged_reader, &sa));
-		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		for (n = 0; n < 3; n++)
-			ASSERT_EQ(0, ps_send(self->fd, 8, 0, 0, NULL));
-		ASSERT_EQ(0, mp_send(c.wr, 0));
-		ASSERT_EQ(0, mp_recv(c.rd, &v));
-		if (sa.stage == POLLING)
-			ASSERT_EQ(0, mp_wait_sleeping(c.pid));
-		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
+		kill_staged_reader(_metadata, self->fd, &sa, 0);
 		EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-		EXPECT_EQ(0, ps_info(self->fd).nr_readers);
 	}
 }
 
@@ -1075,13 +994,13 @@ static int staged_publisher(int rd, int wr, void *arg)
 	CHILD_CHECK(fd >= 0);
 	switch (pa->stage) {
 	case PUB_PUBLISHED:
-		CHILD_CHECK(ps_send(fd, 8, 77, 0, NULL) == 0);
+		CHILD_CHECK(mp_post(fd, 8, 77, 0, NULL) == 0);
 		/* fall through */
 	case PUB_LOANED:
 		CHILD_CHECK(mp_loan(fd, 8, 0, &l) == 0);
 		break;
 	case PUB_BLOCKED:
-		while (ps_send(fd, 8, 77, 0, NULL) == 0)
+		while (mp_post(fd, 8, 77, 0, NULL) == 0)
 			;
 		CHILD_CHECK(mp_send(wr, 1) == 0);
 		mp_loan(fd, 8, MSGPOOL_F_WAIT, &l);

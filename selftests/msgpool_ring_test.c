@@ -14,7 +14,6 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <sys/mman.h>
 
 /* The kernel writes the rx area while we read it, and reads our comp. */
 #define RD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
@@ -49,17 +48,6 @@ static int rg_ring(int fd, __u32 entries, struct msgpool_ring_args *out)
 static int rg_sync(int fd)
 {
 	return ioctl(fd, MSGPOOL_IOC_RING_SYNC) ? -errno : 0;
-}
-
-/* Whether mmap() takes these arguments: 0 or -errno. */
-static int rg_map_err(int fd, __u64 off, __u64 len, int prot, int flags)
-{
-	void *p = mmap(NULL, len, prot, flags, fd, off);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	munmap(p, len);
-	return 0;
 }
 
 /* Maps the rings @r->a describes on @r->fd: 0 or -errno. */
@@ -103,13 +91,11 @@ static int rg_setup(struct rg *r, int fd, __u32 entries)
 static int rg_reader(struct rg *r, const char *name, int oflags,
 		     __u32 entries)
 {
-	int fd = mp_peer(name, oflags), ret;
+	int fd = mp_reader(name, oflags), ret;
 
 	if (fd < 0)
 		return fd;
-	ret = mp_subscribe(fd, NULL, NULL);
-	if (!ret)
-		ret = rg_setup(r, fd, entries);
+	ret = rg_setup(r, fd, entries);
 	if (ret)
 		close(fd);
 	return ret;
@@ -123,6 +109,12 @@ static void rg_unmap(struct rg *r)
 		munmap(r->comp, r->a.comp_size);
 	r->rx = NULL;
 	r->comp = NULL;
+}
+
+static void rg_close(struct rg *r)
+{
+	rg_unmap(r);
+	close(r->fd);
 }
 
 static __u32 rg_prod(const struct rg *r)
@@ -170,79 +162,55 @@ static int rg_complete(struct rg *r, __u64 token)
 	return 0;
 }
 
-/* poll() events of @fd within @ms, or -1. */
-static int rg_events(int fd, short events, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	if (poll(&p, 1, ms) < 0)
-		return -1;
-	return p.revents;
-}
-
-/* The payload of the message tagged @tag: a pattern of it. */
-static void rg_fill(unsigned char *p, __u32 len, __u64 tag)
-{
-	__u32 i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (unsigned char)(tag * 7 + i * 31);
-}
-
-static int rg_is_fill(const unsigned char *p, __u32 len, __u64 tag)
-{
-	__u32 i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != (unsigned char)(tag * 7 + i * 31))
-			return 0;
-	return 1;
-}
-
 /* Loans @len bytes, fills them for @tag in @map and publishes them. */
 static int rg_send(int fd, unsigned char *map, __u32 len, __u64 tag,
 		   __u32 flags, struct msgpool_op *out)
 {
-	struct msgpool_op l, p = { 0 };
+	struct msgpool_op l;
 	int ret = mp_loan(fd, len, flags, &l);
 
 	if (ret)
 		return ret;
-	rg_fill(map + l.offset, len, tag);
-	p.token = l.token;
-	p.len = len;
-	p.tag = tag;
-	ret = mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &p);
-	if (!ret && out) {
-		*out = p;
+	mp_fill(map + l.offset, len, tag);
+	ret = mp_publish(fd, l.token, len, tag, out);
+	if (!ret && out)
 		out->offset = l.offset;
-	}
 	return ret;
 }
 
-/* Readers subscribed to @fd's pool now, or ~0 if INFO fails. */
-static __u32 rg_nr_readers(int fd)
-{
-	struct msgpool_info info;
+/* A pool of a test's own: one class of 64-byte slots, mapped. */
+struct rg_pool {
+	int fd;
+	char name[MSGPOOL_NAME_MAX];
+	__u64 map_size;
+	unsigned char *map;
+};
 
-	return mp_info(fd, &info) ? ~0U : info.nr_readers;
-}
-
-/* Creates @name on @fd: one class of @nr slots of 64 bytes, @limit. */
-static int rg_create(int fd, const char *name, __u32 nr, __u32 limit,
-		     __u64 *map_size)
+/* @nr slots, a reader limit of @limit, attach @flags besides CREATE. */
+static int rg_pool_open(struct rg_pool *p, const char *test, __u32 nr,
+			__u32 limit, __u32 flags)
 {
 	struct msgpool_class one = { .slot_size = 64, .nr_slots = nr };
 	struct msgpool_attach a;
-	int ret;
 
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
-		       0600, &one, 1);
+	p->map = MAP_FAILED;
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
+		       flags, 0600, &one, 1);
 	a.reader_limit = limit;
-	ret = mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
-	if (!ret && map_size)
-		*map_size = a.map_size;
-	return ret;
+	p->fd = mp_new_attach(p->name, test, &a);
+	if (p->fd < 0)
+		return p->fd;
+	p->map_size = a.map_size;
+	p->map = mmap(NULL, a.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      p->fd, 0);
+	return p->map == MAP_FAILED ? -errno : 0;
+}
+
+static void rg_pool_close(struct rg_pool *p)
+{
+	if (p->map != MAP_FAILED)
+		munmap(p->map, p->map_size);
+	close(p->fd);
 }
 
 FIXTURE(ring) {
@@ -254,12 +222,9 @@ FIXTURE(ring) {
 
 FIXTURE_SETUP(ring)
 {
-	self->fd = mp_open(O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", MP_DEV,
-				      strerror(-self->fd));
-	mp_name(self->name, _metadata->name);
-	ASSERT_EQ(0, mp_create(self->fd, self->name, mp_std, MP_STD_NR, 0600,
-			       &self->map_size));
+	self->fd = mp_new_pool(self->name, _metadata->name, mp_std, MP_STD_NR,
+			       &self->map_size);
+	ASSERT_LE(0, self->fd) TH_LOG("pool: %s", strerror(-self->fd));
 	self->map = mmap(NULL, self->map_size, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, self->map);
@@ -333,9 +298,8 @@ TEST_F(ring, ring_rules)
 	close(fd);
 
 	/* The largest ring, on another file of the pool. */
-	big = mp_peer(self->name, O_RDWR);
+	big = mp_reader(self->name, O_RDWR);
 	ASSERT_LE(0, big);
-	ASSERT_EQ(0, mp_subscribe(big, NULL, NULL));
 	ASSERT_EQ(0, rg_setup(&r, big, MSGPOOL_RING_MAX));
 	EXPECT_LE(sizeof(struct msgpool_ring_rx) +
 		  MSGPOOL_RING_MAX * sizeof(struct msgpool_ring_msg),
@@ -363,9 +327,9 @@ TEST_F(ring, map_rules)
 	ASSERT_EQ(0, rg_ring(fd, 8, &a));
 
 	/* The receive area is the kernel's: never writable. */
-	EXPECT_EQ(-EACCES, rg_map_err(fd, a.rx_offset, a.rx_size,
+	EXPECT_EQ(-EACCES, mp_map_err(fd, a.rx_offset, a.rx_size,
 				      PROT_READ | PROT_WRITE, MAP_SHARED));
-	EXPECT_EQ(-EACCES, rg_map_err(fd, a.rx_offset, MP_PAGE, PROT_WRITE,
+	EXPECT_EQ(-EACCES, mp_map_err(fd, a.rx_offset, MP_PAGE, PROT_WRITE,
 				      MAP_SHARED));
 	m = mmap(NULL, a.rx_size, PROT_READ, MAP_SHARED, fd, a.rx_offset);
 	ASSERT_NE(MAP_FAILED, m);
@@ -375,48 +339,48 @@ TEST_F(ring, map_rules)
 	munmap(m, a.rx_size);
 
 	/* Private copies of either area would be another reader's. */
-	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.rx_offset, a.rx_size, PROT_READ,
+	EXPECT_EQ(-EINVAL, mp_map_err(fd, a.rx_offset, a.rx_size, PROT_READ,
 				      MAP_PRIVATE));
-	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.comp_offset, a.comp_size,
+	EXPECT_EQ(-EINVAL, mp_map_err(fd, a.comp_offset, a.comp_size,
 				      PROT_READ | PROT_WRITE, MAP_PRIVATE));
-	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.comp_offset, a.comp_size,
+	EXPECT_EQ(-EINVAL, mp_map_err(fd, a.comp_offset, a.comp_size,
 				      PROT_READ, MAP_PRIVATE));
 
 	/* Not past an area, nor across into the next one. */
-	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.rx_offset, a.rx_size + MP_PAGE,
+	EXPECT_EQ(-EINVAL, mp_map_err(fd, a.rx_offset, a.rx_size + MP_PAGE,
 				      PROT_READ, MAP_SHARED));
-	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.comp_offset,
+	EXPECT_EQ(-EINVAL, mp_map_err(fd, a.comp_offset,
 				      a.comp_size + MP_PAGE,
 				      PROT_READ | PROT_WRITE, MAP_SHARED));
 	if (a.rx_offset + a.rx_size != a.comp_offset)
-		EXPECT_EQ(-EINVAL, rg_map_err(fd, a.rx_offset + a.rx_size,
+		EXPECT_EQ(-EINVAL, mp_map_err(fd, a.rx_offset + a.rx_size,
 					      MP_PAGE, PROT_READ, MAP_SHARED));
 	if (a.rx_offset + a.rx_size == a.comp_offset)
 		/* One mapping of both would be a writable rx. */
-		EXPECT_NE(0, rg_map_err(fd, a.rx_offset,
+		EXPECT_NE(0, mp_map_err(fd, a.rx_offset,
 					a.rx_size + a.comp_size,
 					PROT_READ | PROT_WRITE, MAP_SHARED));
 	/* Nor from the page before an area into it. */
-	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.rx_offset - MP_PAGE, 2 * MP_PAGE,
+	EXPECT_EQ(-EINVAL, mp_map_err(fd, a.rx_offset - MP_PAGE, 2 * MP_PAGE,
 				      PROT_READ, MAP_SHARED));
-	EXPECT_EQ(-EINVAL, rg_map_err(fd, a.comp_offset - MP_PAGE,
+	EXPECT_EQ(-EINVAL, mp_map_err(fd, a.comp_offset - MP_PAGE,
 				      2 * MP_PAGE, PROT_READ | PROT_WRITE,
 				      MAP_SHARED));
 	if (a.comp_offset + a.comp_size != a.rx_offset)
-		EXPECT_EQ(-EINVAL, rg_map_err(fd, a.comp_offset + a.comp_size,
+		EXPECT_EQ(-EINVAL, mp_map_err(fd, a.comp_offset + a.comp_size,
 					      MP_PAGE, PROT_READ, MAP_SHARED));
 
 	/*
 	 * The offsets are this file's: the same numbers mean nothing to a
 	 * peer with no ring, subscribed or not.
 	 */
-	EXPECT_EQ(-EINVAL, rg_map_err(other, a.rx_offset, a.rx_size,
+	EXPECT_EQ(-EINVAL, mp_map_err(other, a.rx_offset, a.rx_size,
 				      PROT_READ, MAP_SHARED));
-	EXPECT_EQ(-EINVAL, rg_map_err(other, a.comp_offset, a.comp_size,
+	EXPECT_EQ(-EINVAL, mp_map_err(other, a.comp_offset, a.comp_size,
 				      PROT_READ | PROT_WRITE, MAP_SHARED));
-	EXPECT_EQ(-EINVAL, rg_map_err(sub, a.rx_offset, a.rx_size,
+	EXPECT_EQ(-EINVAL, mp_map_err(sub, a.rx_offset, a.rx_size,
 				      PROT_READ, MAP_SHARED));
-	EXPECT_EQ(-EINVAL, rg_map_err(sub, a.comp_offset, a.comp_size,
+	EXPECT_EQ(-EINVAL, mp_map_err(sub, a.comp_offset, a.comp_size,
 				      PROT_READ | PROT_WRITE, MAP_SHARED));
 
 	/* Each file maps its own rings, whatever their offsets. */
@@ -460,8 +424,7 @@ TEST_F(ring, write_to_rx_faults)
 	ASSERT_EQ(0, mp_spawn(&c, write_rx_child, r.rx));
 	EXPECT_EQ(128 + SIGSEGV, mp_reap(&c));
 	EXPECT_EQ(0, rg_prod(&r));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 }
 
 TEST_F(ring, filled_at_ring_time_and_at_publish)
@@ -469,11 +432,10 @@ TEST_F(ring, filled_at_ring_time_and_at_publish)
 	struct msgpool_op o[4];
 	struct msgpool_ring_msg m;
 	__u64 before = mp_now_ns();
-	int fd = mp_peer(self->name, O_RDWR), i;
+	int fd = mp_reader(self->name, O_RDWR), i;
 	struct rg r;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 10 + i, 100 + i, 0,
 				     &o[i]));
@@ -500,7 +462,7 @@ TEST_F(ring, filled_at_ring_time_and_at_publish)
 		EXPECT_EQ(getpid(), (pid_t)m.producer);
 		EXPECT_EQ(i < 3 ? 64 : 256, m.capacity);
 		EXPECT_EQ(0, m.reserved);
-		EXPECT_TRUE(rg_is_fill(self->map + m.offset, m.len, m.tag));
+		EXPECT_TRUE(mp_is_fill(self->map + m.offset, m.len, m.tag));
 	}
 	EXPECT_EQ(0, rg_next(&r, &m));
 	EXPECT_EQ(0, rg_errors(&r));
@@ -517,11 +479,10 @@ TEST_F(ring, filled_at_ring_time_and_at_publish)
 TEST_F(ring, completion_drained_by_any_peer)
 {
 	struct msgpool_ring_msg m[5];
-	int other = mp_peer(self->name, O_RDWR), i;
+	int other = mp_reader(self->name, O_RDWR), i;
 	struct rg r;
 
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, mp_subscribe(other, NULL, NULL));
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 8));
 	for (i = 0; i < 5; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, i, 0, NULL));
@@ -561,8 +522,7 @@ TEST_F(ring, completion_drained_by_any_peer)
 	EXPECT_EQ(5, RD(r.rx->comp_consumer));
 	EXPECT_EQ(1, rg_errors(&r));
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 	close(other);
 }
 
@@ -580,14 +540,13 @@ TEST_F(ring, forged_tokens)
 	struct msgpool_op m0, m[9], t, l, h;
 	struct msgpool_ring_msg rm;
 	__u64 s, s2, avail;
-	int b = mp_peer(self->name, O_RDWR), p2 = mp_open(O_RDWR);
+	int b = mp_peer(self->name, O_RDWR);
+	int p2 = mp_new_pool(name2, "forged_other", mp_std, MP_STD_NR, NULL);
 	unsigned int i, forged = 0;
 	struct rg r;
 
 	ASSERT_LE(0, b);
 	ASSERT_LE(0, p2);
-	mp_name(name2, "forged_other");
-	ASSERT_EQ(0, mp_create(p2, name2, mp_std, MP_STD_NR, 0600, NULL));
 	ASSERT_EQ(0, mp_store_len(p2, 8, &s2));
 
 	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
@@ -659,8 +618,7 @@ TEST_F(ring, forged_tokens)
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(forged, rg_errors(&r));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 	close(b);
 	close(p2);
 }
@@ -672,26 +630,19 @@ TEST_F(ring, forged_tokens)
  */
 TEST(stale_token_of_a_reused_slot)
 {
-	char name[MSGPOOL_NAME_MAX];
+	struct rg_pool p;
 	struct msgpool_ring_msg x, y;
-	unsigned char *map;
-	__u64 map_size;
-	int fd = mp_open(O_RDWR);
 	struct rg r;
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, rg_create(fd, name, 1, 0, &map_size));
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 2));
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 1, 0, 0));
+	ASSERT_EQ(0, rg_reader(&r, p.name, O_RDWR, 2));
 
-	ASSERT_EQ(0, rg_send(fd, map, 8, 1, 0, NULL));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, NULL));
 	ASSERT_EQ(1, rg_next(&r, &x));
 	ASSERT_EQ(0, rg_complete(&r, x.token));
 	ASSERT_EQ(0, rg_sync(r.fd));
-	ASSERT_EQ(1, mp_avail(fd));
-	ASSERT_EQ(0, rg_send(fd, map, 8, 2, 0, NULL));
+	ASSERT_EQ(1, mp_avail(p.fd));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, NULL));
 	ASSERT_EQ(1, rg_next(&r, &y));
 	ASSERT_EQ(x.offset, y.offset);
 	ASSERT_NE(x.token, y.token);
@@ -699,15 +650,13 @@ TEST(stale_token_of_a_reused_slot)
 	ASSERT_EQ(0, rg_complete(&r, x.token));
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(1, rg_errors(&r));
-	EXPECT_EQ(0, mp_avail(fd));
+	EXPECT_EQ(0, mp_avail(p.fd));
 	ASSERT_EQ(0, rg_complete(&r, y.token));
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(1, rg_errors(&r));
-	EXPECT_EQ(1, mp_avail(fd));
-	rg_unmap(&r);
-	close(r.fd);
-	munmap(map, map_size);
-	close(fd);
+	EXPECT_EQ(1, mp_avail(p.fd));
+	rg_close(&r);
+	rg_pool_close(&p);
 }
 
 /*
@@ -719,12 +668,11 @@ TEST_F(ring, bogus_comp_producer)
 {
 	struct msgpool_op m0, m1, t;
 	struct msgpool_ring_msg rm;
-	int b = mp_peer(self->name, O_RDWR);
+	int b = mp_reader(self->name, O_RDWR);
 	__u32 i, e0, cc;
 	struct rg r;
 
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 0, 0, &m0));
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 4));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, &m1));
@@ -758,8 +706,7 @@ TEST_F(ring, bogus_comp_producer)
 	EXPECT_EQ(e0, rg_errors(&r));
 	EXPECT_EQ(cc + 1, RD(r.rx->comp_consumer));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 	close(b);
 }
 
@@ -800,8 +747,7 @@ TEST_F(ring, bogus_rx_consumer_no_overrun)
 	ASSERT_EQ(1, rg_next(&r, &m));
 	EXPECT_EQ(3, m.seq);
 	EXPECT_EQ(0, rg_next(&r, &m));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 }
 
 /*
@@ -827,7 +773,7 @@ TEST_F(ring, never_read_two_entries)
 	EXPECT_EQ(-ENOBUFS, mp_loan(self->fd, 8, 0, NULL));
 	EXPECT_EQ(-EAGAIN, mp_loan(self->fd, 8, MSGPOOL_F_WAIT |
 				   MSGPOOL_F_NONBLOCK, NULL));
-	EXPECT_EQ(POLLIN, rg_events(r.fd, POLLIN, 0));
+	EXPECT_EQ(POLLIN, mp_events(r.fd, POLLIN, 0));
 	EXPECT_EQ(2, rg_prod(&r));
 
 	while (seq < MP_STD_SLOTS) {
@@ -842,8 +788,7 @@ TEST_F(ring, never_read_two_entries)
 	EXPECT_EQ(0, rg_next(&r, &m));
 	EXPECT_EQ(0, rg_errors(&r));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 }
 
 /*
@@ -853,24 +798,18 @@ TEST_F(ring, never_read_two_entries)
  */
 TEST(reader_limit_bounds_the_ring)
 {
-	char name[MSGPOOL_NAME_MAX];
+	struct rg_pool p;
 	struct msgpool_ring_msg m;
-	unsigned char *map;
-	__u64 map_size;
-	int fd = mp_open(O_RDWR), i;
+	int i;
 	struct rg r;
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, rg_create(fd, name, 8, 2, &map_size));
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 8));
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 8, 2, 0));
+	ASSERT_EQ(0, rg_reader(&r, p.name, O_RDWR, 8));
 	for (i = 1; i <= 100; i++)
-		ASSERT_EQ(0, rg_send(fd, map, 8, i, 0, NULL))
+		ASSERT_EQ(0, rg_send(p.fd, p.map, 8, i, 0, NULL))
 			TH_LOG("publish %d", i);
 	EXPECT_EQ(2, rg_prod(&r));
-	EXPECT_LE(4, mp_avail(fd));
+	EXPECT_LE(4, mp_avail(p.fd));
 	/* Even when the reader says it read them. */
 	ASSERT_EQ(1, rg_next(&r, &m));
 	EXPECT_EQ(1, m.tag);
@@ -891,10 +830,8 @@ TEST(reader_limit_bounds_the_ring)
 	EXPECT_EQ(100, m.tag);
 	EXPECT_EQ(0, m.lost);
 	EXPECT_EQ(0, rg_errors(&r));
-	rg_unmap(&r);
-	close(r.fd);
-	munmap(map, map_size);
-	close(fd);
+	rg_close(&r);
+	rg_pool_close(&p);
 }
 
 TEST_F(ring, poll_fills_the_ring)
@@ -904,30 +841,29 @@ TEST_F(ring, poll_fills_the_ring)
 	struct rg r;
 
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 2));
-	EXPECT_EQ(0, rg_events(r.fd, POLLIN, 0));
+	EXPECT_EQ(0, mp_events(r.fd, POLLIN, 0));
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, i, 0, NULL));
-	EXPECT_EQ(POLLIN, rg_events(r.fd, POLLIN, 0));
+	EXPECT_EQ(POLLIN, mp_events(r.fd, POLLIN, 0));
 	/* Read but not yet said so: still readable. */
 	EXPECT_EQ(2, rg_unread(&r));
-	EXPECT_EQ(POLLIN, rg_events(r.fd, POLLIN, 0));
+	EXPECT_EQ(POLLIN, mp_events(r.fd, POLLIN, 0));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(1, rg_next(&r, &m));
 		ASSERT_EQ(0, rg_complete(&r, m.token));
 	}
 	/* poll() drains the completions and puts the third in. */
-	EXPECT_EQ(POLLIN, rg_events(r.fd, POLLIN, 0));
+	EXPECT_EQ(POLLIN, mp_events(r.fd, POLLIN, 0));
 	EXPECT_EQ(3, rg_prod(&r));
 	EXPECT_EQ(2, RD(r.rx->comp_consumer));
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 	ASSERT_EQ(1, rg_next(&r, &m));
 	EXPECT_EQ(3, m.seq);
 	ASSERT_EQ(0, rg_complete(&r, m.token));
-	EXPECT_EQ(0, rg_events(r.fd, POLLIN, 0));
+	EXPECT_EQ(0, mp_events(r.fd, POLLIN, 0));
 	EXPECT_EQ(3, RD(r.rx->comp_consumer));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 }
 
 /* Waits in poll() with its ring, reads one message from it, marks it. */
@@ -939,7 +875,7 @@ static int ring_poll_reader(int rd, int wr, void *arg)
 
 	CHILD_CHECK(rg_reader(&r, arg, O_RDWR, 4) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
-	CHILD_CHECK(rg_events(r.fd, POLLIN, -1) == POLLIN);
+	CHILD_CHECK(mp_events(r.fd, POLLIN, -1) == POLLIN);
 	CHILD_CHECK(rg_next(&r, &m) == 1);
 	CHILD_CHECK(rg_complete(&r, m.token) == 0);
 	CHILD_CHECK(rg_sync(r.fd) == 0);
@@ -964,47 +900,26 @@ TEST_F(ring, poll_wakes_a_ring_reader)
 	EXPECT_EQ(0, mp_reap(&c));
 }
 
-/* Loans with F_WAIT from pool @arg, then says where it got its slot. */
-static int waiting_loaner(int rd, int wr, void *arg)
-{
-	struct msgpool_op l;
-	int fd = mp_peer(arg, O_RDWR);
-	__u64 v;
-
-	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(mp_send(wr, 0) == 0);
-	CHILD_CHECK(mp_loan(fd, 8, MSGPOOL_F_WAIT, &l) == 0);
-	CHILD_CHECK(mp_send(wr, l.offset) == 0);
-	mp_recv(rd, &v);
-	return 0;
-}
-
 /*
  * A writer asleep for a slot shows as NEED_WAKEUP; completing alone does
  * not wake it (no system call), RING_SYNC does, with the completed slot.
  */
 TEST(need_wakeup_and_sync)
 {
-	char name[MSGPOOL_NAME_MAX];
+	struct rg_pool p;
 	struct msgpool_ring_msg m;
 	struct mp_child c = { 0 };
-	unsigned char *map;
-	__u64 map_size, v;
-	int fd = mp_open(O_RDWR);
+	__u64 v;
 	struct rg r;
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, rg_create(fd, name, 2, 0, &map_size));
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 4));
-	ASSERT_EQ(0, rg_send(fd, map, 8, 1, 0, NULL));
-	ASSERT_EQ(0, rg_send(fd, map, 8, 2, 0, NULL));
-	ASSERT_EQ(0, mp_avail(fd));
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 2, 0, 0));
+	ASSERT_EQ(0, rg_reader(&r, p.name, O_RDWR, 4));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, NULL));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, NULL));
+	ASSERT_EQ(0, mp_avail(p.fd));
 	EXPECT_EQ(0, rg_flags(&r) & MSGPOOL_RING_NEED_WAKEUP);
 
-	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, name));
+	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, p.name));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 	EXPECT_EQ(MSGPOOL_RING_NEED_WAKEUP,
@@ -1020,10 +935,8 @@ TEST(need_wakeup_and_sync)
 	/* Nobody sleeps now. */
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(0, rg_flags(&r) & MSGPOOL_RING_NEED_WAKEUP);
-	rg_unmap(&r);
-	close(r.fd);
-	munmap(map, map_size);
-	close(fd);
+	rg_close(&r);
+	rg_pool_close(&p);
 }
 
 /*
@@ -1039,7 +952,7 @@ TEST_F(ring, sixty_four_ring_readers)
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++)
 		ASSERT_EQ(0, rg_reader(&r[i], self->name, O_RDWR, 2))
 			TH_LOG("reader %d", i);
-	EXPECT_EQ(MSGPOOL_MAX_READERS, rg_nr_readers(self->fd));
+	EXPECT_EQ(MSGPOOL_MAX_READERS, mp_info_of(self->fd).nr_readers);
 	for (k = 1; k <= 3; k++)
 		ASSERT_EQ(0, rg_send(self->fd, self->map, 8, k, 0, NULL));
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
@@ -1055,8 +968,7 @@ TEST_F(ring, sixty_four_ring_readers)
 	for (i = 0; i < MSGPOOL_MAX_READERS; i++) {
 		EXPECT_EQ(3, rg_prod(&r[i])) TH_LOG("reader %d", i);
 		EXPECT_EQ(0, rg_errors(&r[i]));
-		rg_unmap(&r[i]);
-		close(r[i].fd);
+		rg_close(&r[i]);
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
@@ -1068,26 +980,20 @@ TEST_F(ring, sixty_four_ring_readers)
  */
 TEST(need_wakeup_for_a_ring_attached_late)
 {
+	struct rg_pool p;
 	const struct timespec tick = { .tv_nsec = 1000000 };
-	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_ring_msg m;
 	struct mp_child c = { 0 };
-	unsigned char *map;
-	__u64 map_size, v, end;
-	int fd = mp_open(O_RDWR), rfd;
+	__u64 v, end;
+	int rfd;
 	struct rg r;
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, rg_create(fd, name, 2, 0, &map_size));
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	rfd = mp_peer(name, O_RDWR);
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 2, 0, 0));
+	rfd = mp_reader(p.name, O_RDWR);
 	ASSERT_LE(0, rfd);
-	ASSERT_EQ(0, mp_subscribe(rfd, NULL, NULL));
-	ASSERT_EQ(0, rg_send(fd, map, 8, 1, 0, NULL));
-	ASSERT_EQ(0, rg_send(fd, map, 8, 2, 0, NULL));
-	ASSERT_EQ(0, mp_spawn(&c, waiting_loaner, name));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, NULL));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, NULL));
+	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, p.name));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
 
@@ -1109,8 +1015,7 @@ TEST(need_wakeup_for_a_ring_attached_late)
 	EXPECT_EQ(0, mp_reap(&c));
 	rg_unmap(&r);
 	close(rfd);
-	munmap(map, map_size);
-	close(fd);
+	rg_pool_close(&p);
 }
 
 /*
@@ -1122,15 +1027,13 @@ TEST(need_wakeup_for_a_ring_attached_late)
 TEST_F(ring, rdonly_reader)
 {
 	struct msgpool_op o, t;
-	int fd = mp_peer(self->name, O_RDONLY);
+	int fd = mp_reader(self->name, O_RDONLY);
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	EXPECT_EQ(-EBADF, rg_ring(fd, 4, NULL));
 	EXPECT_EQ(-ENOENT, rg_sync(fd));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 5, 0, &o));
-	memset(&t, 0, sizeof(t));
-	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_TAKE, &t));
+	ASSERT_EQ(0, mp_take(fd, &t));
 	EXPECT_EQ(o.token, t.token);
 	EXPECT_EQ(5, t.tag);
 	EXPECT_EQ(0, mp_mark_read(fd, t.token));
@@ -1155,21 +1058,19 @@ static int ring_order_reader(int rd, int wr, void *arg)
 {
 	const struct order_args *oa = arg;
 	struct msgpool_ring_msg m;
-	struct msgpool_info info;
 	unsigned char *map;
-	__u64 v;
+	__u64 map_size, v;
 	unsigned int n;
 	struct rg r;
 
 	CHILD_CHECK(rg_reader(&r, oa->name, O_RDWR, oa->entries) == 0);
-	CHILD_CHECK(mp_info(r.fd, &info) == 0);
-	map = mmap(NULL, info.map_size, PROT_READ, MAP_SHARED, r.fd, 0);
+	map = mp_map(r.fd, PROT_READ, &map_size);
 	CHILD_CHECK(map != MAP_FAILED);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	for (n = 0; n < oa->count; n++) {
 		while (!rg_next(&r, &m)) {
 			/* 60 s with a message published: a lost wake-up. */
-			CHILD_CHECK(rg_events(r.fd, POLLIN, 60000) == POLLIN);
+			CHILD_CHECK(mp_events(r.fd, POLLIN, 60000) == POLLIN);
 		}
 		/* The kernel may refill as soon as this one is read. */
 		CHILD_CHECK(rg_unread(&r) <= r.n);
@@ -1177,7 +1078,7 @@ static int ring_order_reader(int rd, int wr, void *arg)
 		CHILD_CHECK(m.tag == n + 1);
 		CHILD_CHECK(m.lost == 0);
 		CHILD_CHECK(m.len == 8 + (n + 1) % 57);
-		CHILD_CHECK(rg_is_fill(map + m.offset, m.len, m.tag));
+		CHILD_CHECK(mp_is_fill(map + m.offset, m.len, m.tag));
 		if (rg_complete(&r, m.token)) {
 			CHILD_CHECK(rg_sync(r.fd) == 0);
 			CHILD_CHECK(rg_complete(&r, m.token) == 0);
@@ -1199,32 +1100,25 @@ static int ring_order_reader(int rd, int wr, void *arg)
 /* 2000 messages through a two-entry ring, publisher in four slots. */
 TEST_F_TIMEOUT(ring, in_order_through_two_entries, 300)
 {
+	struct rg_pool p;
 	struct order_args oa = { NULL, 2000, 2 };
-	char name[MSGPOOL_NAME_MAX];
 	struct mp_child c = { 0 };
-	unsigned char *map;
-	__u64 map_size, v;
+	__u64 v;
 	unsigned int i;
-	int fd = mp_open(O_RDWR);
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, rg_create(fd, name, 4, 0, &map_size));
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	oa.name = name;
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 4, 0, 0));
+	oa.name = p.name;
 	ASSERT_EQ(0, mp_spawn(&c, ring_order_reader, &oa));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	for (i = 1; i <= oa.count; i++)
-		ASSERT_EQ(0, rg_send(fd, map, 8 + i % 57, i, MSGPOOL_F_WAIT,
+		ASSERT_EQ(0, rg_send(p.fd, p.map, 8 + i % 57, i, MSGPOOL_F_WAIT,
 				     NULL)) TH_LOG("message %u", i);
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
 	EXPECT_EQ(oa.count, v);
-	EXPECT_EQ(4, mp_avail(fd));
+	EXPECT_EQ(4, mp_avail(p.fd));
 	ASSERT_EQ(0, mp_send(c.wr, 0));
 	EXPECT_EQ(0, mp_reap(&c));
-	munmap(map, map_size);
-	close(fd);
+	rg_pool_close(&p);
 }
 
 /*
@@ -1236,12 +1130,11 @@ TEST_F_TIMEOUT(ring, in_order_through_two_entries, 300)
 static int pidns_ring_reader(int rd, int wr, void *arg)
 {
 	struct msgpool_ring_msg m;
-	struct msgpool_info info;
 	unsigned char *map;
+	__u64 map_size, v;
 	int status;
 	pid_t pid;
 	struct rg r;
-	__u64 v;
 
 	CHILD_CHECK(!unshare(CLONE_NEWPID));
 	pid = fork();
@@ -1253,9 +1146,7 @@ static int pidns_ring_reader(int rd, int wr, void *arg)
 	}
 	CHILD_CHECK(getpid() == 1);
 	CHILD_CHECK(rg_reader(&r, arg, O_RDWR, 4) == 0);
-	CHILD_CHECK(mp_info(r.fd, &info) == 0);
-	map = mmap(NULL, info.map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   r.fd, 0);
+	map = mp_map(r.fd, PROT_READ | PROT_WRITE, &map_size);
 	CHILD_CHECK(map != MAP_FAILED);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	CHILD_CHECK(mp_recv(rd, &v) == 0);	/* the parent published */
@@ -1295,14 +1186,12 @@ TEST_F(ring, pidns_reader_sees_no_outside_pid)
 static int nosys_reader(int rd, int wr, void *arg)
 {
 	struct msgpool_ring_msg m;
-	struct msgpool_info info;
 	unsigned char *map;
-	__u64 want, v, end, seq = 0;
+	__u64 map_size, want, v, end, seq = 0;
 	struct rg r;
 
 	CHILD_CHECK(rg_reader(&r, arg, O_RDWR, 4) == 0);
-	CHILD_CHECK(mp_info(r.fd, &info) == 0);
-	map = mmap(NULL, info.map_size, PROT_READ, MAP_SHARED, r.fd, 0);
+	map = mp_map(r.fd, PROT_READ, &map_size);
 	CHILD_CHECK(map != MAP_FAILED);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
 	/* From here on: memory, pipes to the parent, the clock. */
@@ -1316,7 +1205,7 @@ static int nosys_reader(int rd, int wr, void *arg)
 			}
 			CHILD_CHECK(m.seq == ++seq);
 			CHILD_CHECK(m.tag == seq);
-			CHILD_CHECK(rg_is_fill(map + m.offset, m.len, m.tag));
+			CHILD_CHECK(mp_is_fill(map + m.offset, m.len, m.tag));
 			CHILD_CHECK(rg_complete(&r, m.token) == 0);
 			want--;
 		}
@@ -1352,7 +1241,7 @@ TEST_F_TIMEOUT(ring, no_syscall_reader, 120)
 	ASSERT_EQ(4, v);
 	/* poll() of this peer, not a reader, drains the last one. */
 	ASSERT_EQ(0, mp_send(c.wr, 0));
-	EXPECT_LE(0, rg_events(self->fd, POLLIN | POLLOUT, 0));
+	EXPECT_LE(0, mp_events(self->fd, POLLIN | POLLOUT, 0));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 	ASSERT_EQ(0, mp_send(c.wr, 0));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
@@ -1414,7 +1303,7 @@ TEST_F_TIMEOUT(ring, crash_reclaim, 120)
 		ASSERT_EQ(0, mp_recv(c.rd, &v)) TH_LOG("round %d", round);
 		EXPECT_EQ(0, v);	/* nothing drained it yet */
 		ASSERT_EQ(128 + SIGKILL, mp_kill(&c));
-		EXPECT_EQ(round, rg_nr_readers(self->fd));
+		EXPECT_EQ(round, mp_info_of(self->fd).nr_readers);
 		if (!round) {
 			EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 			continue;
@@ -1447,24 +1336,18 @@ static int idle_ring_reader(int rd, int wr, void *arg)
  */
 TEST(writer_freed_by_a_dying_ring_reader)
 {
-	char name[MSGPOOL_NAME_MAX];
+	struct rg_pool p;
 	struct mp_child rc = { 0 }, wc = { 0 };
 	struct msgpool_op o[2];
-	unsigned char *map;
-	__u64 map_size, v;
-	int fd = mp_open(O_RDWR);
+	__u64 v;
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, rg_create(fd, name, 2, 0, &map_size));
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, mp_spawn(&rc, idle_ring_reader, name));
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 2, 0, 0));
+	ASSERT_EQ(0, mp_spawn(&rc, idle_ring_reader, p.name));
 	ASSERT_EQ(0, mp_recv(rc.rd, &v));
-	ASSERT_EQ(0, rg_send(fd, map, 8, 1, 0, &o[0]));
-	ASSERT_EQ(0, rg_send(fd, map, 8, 2, 0, &o[1]));
-	ASSERT_EQ(0, mp_avail(fd));
-	ASSERT_EQ(0, mp_spawn(&wc, waiting_loaner, name));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, &o[0]));
+	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, &o[1]));
+	ASSERT_EQ(0, mp_avail(p.fd));
+	ASSERT_EQ(0, mp_spawn(&wc, mp_waiting_loaner, p.name));
 	ASSERT_EQ(0, mp_recv(wc.rd, &v));
 	ASSERT_EQ(0, mp_wait_sleeping(wc.pid));
 	EXPECT_EQ(0, mp_readable(wc.rd));
@@ -1473,10 +1356,9 @@ TEST(writer_freed_by_a_dying_ring_reader)
 	ASSERT_EQ(0, mp_recv(wc.rd, &v));
 	EXPECT_TRUE(v == o[0].offset || v == o[1].offset);
 	EXPECT_EQ(0, mp_reap(&wc));
-	EXPECT_EQ(2, mp_avail(fd));
-	EXPECT_EQ(0, rg_nr_readers(fd));
-	munmap(map, map_size);
-	close(fd);
+	EXPECT_EQ(2, mp_avail(p.fd));
+	EXPECT_EQ(0, mp_info_of(p.fd).nr_readers);
+	rg_pool_close(&p);
 }
 
 /*
@@ -1506,7 +1388,7 @@ TEST_F(ring, unsubscribe_stops_the_ring)
 	ASSERT_EQ(1, rg_next(&r, &m));
 	ASSERT_EQ(0, rg_complete(&r, m.token));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 3, 0, NULL));
-	EXPECT_LE(0, rg_events(self->fd, POLLOUT, 0));
+	EXPECT_LE(0, mp_events(self->fd, POLLOUT, 0));
 	EXPECT_EQ(0, memcmp(&head, r.rx, sizeof(head)));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 
@@ -1519,8 +1401,7 @@ TEST_F(ring, unsubscribe_stops_the_ring)
 	EXPECT_EQ(4, t.tag);
 	EXPECT_EQ(0, mp_mark_read(r.fd, t.token));
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 }
 
 /*
@@ -1529,11 +1410,10 @@ TEST_F(ring, unsubscribe_stops_the_ring)
  */
 TEST_F(ring, old_ring_of_a_reused_reader_index)
 {
-	struct msgpool_subscribe_args sa = { 0 }, sb = { 0 };
 	struct msgpool_ring_msg m;
 	struct msgpool_op t;
 	int b = mp_peer(self->name, O_RDWR);
-	__u32 e0;
+	__u32 e0, ra, rb;
 	struct rg r;
 
 	ASSERT_LE(0, b);
@@ -1541,11 +1421,11 @@ TEST_F(ring, old_ring_of_a_reused_reader_index)
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, NULL));
 	ASSERT_EQ(1, rg_next(&r, &m));
 	ASSERT_EQ(0, mp_unsubscribe(r.fd));
-	ASSERT_EQ(0, mp_ioctl(b, MSGPOOL_IOC_SUBSCRIBE, &sb));
-	ASSERT_EQ(0, mp_ioctl(r.fd, MSGPOOL_IOC_SUBSCRIBE, &sa));
+	ASSERT_EQ(0, mp_subscribe(b, &rb, NULL));
+	ASSERT_EQ(0, mp_subscribe(r.fd, &ra, NULL));
 	/* b has the index the ring's reader had. */
-	EXPECT_EQ(0, sb.reader);
-	EXPECT_EQ(1, sa.reader);
+	EXPECT_EQ(0, rb);
+	EXPECT_EQ(1, ra);
 
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 2, 0, NULL));
 	ASSERT_EQ(0, mp_take(b, &t));
@@ -1559,8 +1439,7 @@ TEST_F(ring, old_ring_of_a_reused_reader_index)
 	EXPECT_EQ(MP_STD_SLOTS - 2, mp_avail(self->fd));
 	/* Had the old ring ended b's take, this would be EPERM. */
 	EXPECT_EQ(0, mp_mark_read(b, t.token));
-	rg_unmap(&r);
-	close(r.fd);
+	rg_close(&r);
 	close(b);
 }
 
@@ -1575,7 +1454,7 @@ TEST_F(ring, rings_outlive_the_fd)
 
 	ASSERT_EQ(0, rg_reader(&r, self->name, O_RDWR, 4));
 	close(r.fd);
-	EXPECT_EQ(1, rg_nr_readers(self->fd));
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_readers);
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 1, 0, NULL));
 	ASSERT_EQ(1, rg_next(&r, &m));
 	EXPECT_EQ(1, m.tag);
@@ -1584,9 +1463,9 @@ TEST_F(ring, rings_outlive_the_fd)
 	EXPECT_EQ(1, RD(r.rx->comp_consumer));
 	EXPECT_EQ(MP_STD_SLOTS - 1, mp_avail(self->fd));
 	munmap(r.rx, r.a.rx_size);
-	EXPECT_EQ(1, rg_nr_readers(self->fd));
+	EXPECT_EQ(1, mp_info_of(self->fd).nr_readers);
 	munmap(r.comp, r.a.comp_size);
-	EXPECT_EQ(0, rg_nr_readers(self->fd));
+	EXPECT_EQ(0, mp_info_of(self->fd).nr_readers);
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
 
@@ -1596,31 +1475,22 @@ TEST_F(ring, rings_outlive_the_fd)
  */
 TEST(overwrite_spares_the_ring)
 {
-	struct msgpool_class four = { .slot_size = 64, .nr_slots = 4 };
-	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_ring_msg m, held[2];
-	struct msgpool_attach a;
-	unsigned char *map;
-	int fd = mp_open(O_RDWR), i;
+	struct rg_pool p;
 	struct rg r;
+	int i;
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
-		       MSGPOOL_ATTACH_OVERWRITE, 0600, &four, 1);
-	ASSERT_EQ(0, mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a));
-	map = mmap(NULL, a.map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		   0);
-	ASSERT_NE(MAP_FAILED, map);
-	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 2));
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 4, 0,
+				  MSGPOOL_ATTACH_OVERWRITE));
+	ASSERT_EQ(0, rg_reader(&r, p.name, O_RDWR, 2));
 	for (i = 1; i <= 20; i++)
-		ASSERT_EQ(0, rg_send(fd, map, 8 + i, i, 0, NULL))
+		ASSERT_EQ(0, rg_send(p.fd, p.map, 8 + i, i, 0, NULL))
 			TH_LOG("publish %d", i);
 	ASSERT_EQ(2, rg_prod(&r));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(1, rg_next(&r, &held[i]));
 		EXPECT_EQ(i + 1, held[i].tag);
-		EXPECT_TRUE(rg_is_fill(map + held[i].offset, held[i].len,
+		EXPECT_TRUE(mp_is_fill(p.map + held[i].offset, held[i].len,
 				       held[i].tag));
 	}
 	/* Two slots were left to the writer: 19 and 20 are in them. */
@@ -1630,14 +1500,12 @@ TEST(overwrite_spares_the_ring)
 	ASSERT_EQ(1, rg_next(&r, &m));
 	EXPECT_EQ(19, m.tag);
 	EXPECT_EQ(16, m.lost);
-	EXPECT_TRUE(rg_is_fill(map + m.offset, m.len, m.tag));
+	EXPECT_TRUE(mp_is_fill(p.map + m.offset, m.len, m.tag));
 	ASSERT_EQ(1, rg_next(&r, &m));
 	EXPECT_EQ(20, m.tag);
 	EXPECT_EQ(0, rg_errors(&r));
-	rg_unmap(&r);
-	close(r.fd);
-	munmap(map, a.map_size);
-	close(fd);
+	rg_close(&r);
+	rg_pool_close(&p);
 }
 
 /*
@@ -1704,44 +1572,37 @@ static void *scribble(void *arg)
 
 TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
 {
-	char name[MSGPOOL_NAME_MAX];
+	struct rg_pool p;
 	struct scribbler sc = { 0 };
 	struct msgpool_op t;
-	unsigned char *map;
 	pthread_t th;
-	__u64 map_size;
 	__u32 e0;
-	int fd = mp_open(O_RDWR), b, i;
+	int b, i;
 	struct rg r;
 
-	ASSERT_LE(0, fd);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, rg_create(fd, name, 8, 2, &map_size));
-	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, map);
-	b = mp_peer(name, O_RDONLY);
+	ASSERT_EQ(0, rg_pool_open(&p, _metadata->name, 8, 2, 0));
+	b = mp_reader(p.name, O_RDONLY);
 	ASSERT_LE(0, b);
-	ASSERT_EQ(0, mp_subscribe(b, NULL, NULL));
-	ASSERT_EQ(0, rg_reader(&r, name, O_RDWR, 4));
+	ASSERT_EQ(0, rg_reader(&r, p.name, O_RDWR, 4));
 	sc.r = &r;
 	ASSERT_EQ(0, pthread_create(&th, NULL, scribble, &sc));
 
 	for (i = 1; i <= 500; i++) {
 		/* The liar's drain comes with every publish and take. */
-		ASSERT_EQ(0, rg_send(fd, map, 8, i, 0, NULL))
+		ASSERT_EQ(0, rg_send(p.fd, p.map, 8, i, 0, NULL))
 			TH_LOG("publish %d", i);
 		ASSERT_EQ(0, mp_take(b, &t));
 		WR(sc.other, t.token);
 		EXPECT_EQ(i, t.tag);
 		EXPECT_EQ(0, t.lost);
-		EXPECT_TRUE(rg_is_fill(map + t.offset, t.len, t.tag));
+		EXPECT_TRUE(mp_is_fill(p.map + t.offset, t.len, t.tag));
 		if (i % 7 == 0)
-			EXPECT_LE(0, rg_events(r.fd, POLLIN | POLLOUT, 0));
+			EXPECT_LE(0, mp_events(r.fd, POLLIN | POLLOUT, 0));
 		if (i % 5 == 0)
 			EXPECT_EQ(0, rg_sync(r.fd));
 		ASSERT_EQ(0, mp_mark_read(b, t.token)) TH_LOG("message %d", i);
 		/* At most the limit in its ring and the limit untaken. */
-		ASSERT_LE(8 - 4, mp_avail(fd)) TH_LOG("message %d", i);
+		ASSERT_LE(8 - 4, mp_avail(p.fd)) TH_LOG("message %d", i);
 		if (!_metadata->passed)
 			break;
 	}
@@ -1757,13 +1618,11 @@ TEST_F_TIMEOUT(ring, scribbled_completion_ring, 120)
 	ASSERT_EQ(0, rg_sync(r.fd));
 	EXPECT_EQ(e0 + 1, rg_errors(&r));
 	EXPECT_EQ(-EAGAIN, mp_take(b, NULL));
-	rg_unmap(&r);
-	close(r.fd);
-	EXPECT_EQ(8, mp_avail(fd));
-	EXPECT_EQ(1, rg_nr_readers(fd));
+	rg_close(&r);
+	EXPECT_EQ(8, mp_avail(p.fd));
+	EXPECT_EQ(1, mp_info_of(p.fd).nr_readers);
 	close(b);
-	munmap(map, map_size);
-	close(fd);
+	rg_pool_close(&p);
 }
 
 TEST_HARNESS_MAIN

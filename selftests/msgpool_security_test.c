@@ -13,21 +13,10 @@
  */
 #include "msgpool_util.h"
 
-#include <grp.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
-#define NOBODY		65534
 #define NOBODY2		65533
-
-static int become(uid_t uid)
-{
-	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
-	    setresuid(uid, uid, uid))
-		return -errno;
-	return 0;
-}
 
 /*
  * A peer process of another user.  It opens USER_FILES files of the
@@ -95,7 +84,7 @@ static int user_peer(int rd, int wr, void *arg)
 		fds[i] = mp_open(ua->oflags);
 		CHILD_CHECK(fds[i] >= 0);
 	}
-	CHILD_CHECK(become(ua->uid) == 0);
+	CHILD_CHECK(mp_become(ua->uid, ua->uid) == 0);
 	CHILD_CHECK(geteuid() == ua->uid);
 	while (read(rd, &q, sizeof(q)) == sizeof(q)) {
 		memset(&s, 0, sizeof(s));
@@ -264,12 +253,10 @@ TEST(borrow_self_deadlock)
 {
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_op loan, o;
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "deadlk", mp_std, MP_STD_NR, NULL);
 	__u64 tok;
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "deadlk");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 
 	/* Its own loan. */
 	ASSERT_EQ(mp_loan(fd, 16, 0, &loan), 0);
@@ -304,12 +291,10 @@ TEST(borrow_self_deadlock)
 TEST(borrow_other_peer_busy)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int a = mp_open(O_RDWR), b;
+	int a = mp_new_pool(name, "busy", mp_std, MP_STD_NR, NULL), b;
 	__u64 tok;
 
 	ASSERT_GE(a, 0);
-	mp_name(name, "busy");
-	ASSERT_EQ(mp_create(a, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	b = mp_peer(name, O_RDWR);
 	ASSERT_GE(b, 0);
 	ASSERT_EQ(mp_store_len(a, 16, &tok), 0);
@@ -408,10 +393,8 @@ FIXTURE_SETUP(sigwait)
 {
 	static const struct msgpool_class two = { 64, 2 };
 
-	self->fd = mp_open(O_RDWR);
+	self->fd = mp_new_pool(self->name, "sig", &two, 1, NULL);
 	ASSERT_GE(self->fd, 0);
-	mp_name(self->name, "sig");
-	ASSERT_EQ(mp_create(self->fd, self->name, &two, 1, 0600, NULL), 0);
 	ASSERT_EQ(mp_store_len(self->fd, 8, &self->tok[0]), 0);
 	if (variant->borrow) {
 		ASSERT_EQ(mp_borrow(self->fd, self->tok[0], MSGPOOL_F_WRITE,
@@ -471,12 +454,10 @@ TEST_F(sigwait, ends)
 TEST(nonblock_file_borrow)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int a = mp_open(O_RDWR), b, nb;
+	int a = mp_new_pool(name, "nonblock", mp_std, MP_STD_NR, NULL), b, nb;
 	__u64 tok;
 
 	ASSERT_GE(a, 0);
-	mp_name(name, "nonblock");
-	ASSERT_EQ(mp_create(a, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	b = mp_peer(name, O_RDWR);
 	ASSERT_GE(b, 0);
 	nb = mp_peer(name, O_RDWR | O_NONBLOCK);
@@ -494,30 +475,6 @@ TEST(nonblock_file_borrow)
 	close(a);
 }
 
-static int publish(int fd, __u64 tag)
-{
-	struct msgpool_op o;
-	int ret = mp_loan(fd, 8, 0, &o);
-
-	if (ret)
-		return ret;
-	o = (struct msgpool_op){ .token = o.token, .len = 8, .tag = tag };
-	return mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o);
-}
-
-static int take(int fd, struct msgpool_op *o)
-{
-	memset(o, 0, sizeof(*o));
-	return mp_ioctl(fd, MSGPOOL_IOC_TAKE, o);
-}
-
-static int mark_read(int fd, __u64 token)
-{
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o);
-}
-
 /*
  * A reader that never takes holds at most reader_limit slots: the writer
  * of a backpressure pool never runs out, the reader learns what it lost.
@@ -525,39 +482,38 @@ static int mark_read(int fd, __u64 token)
 TEST(reader_limit)
 {
 	static const struct msgpool_class four = { 64, 4 };
-	struct msgpool_subscribe_args sub = { 0 };
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_attach at;
 	struct msgpool_info info;
 	struct msgpool_op o;
-	int w = mp_open(O_RDWR), r, i;
+	int w, r, i;
 
-	ASSERT_GE(w, 0);
-	mp_name(name, "limit");
-	mp_attach_args(&at, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+	mp_attach_args(&at, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
 		       0600, &four, 1);
 	at.reader_limit = 2;
-	ASSERT_EQ(mp_ioctl(w, MSGPOOL_IOC_ATTACH, &at), 0);
+	w = mp_new_attach(name, "limit", &at);
+	ASSERT_GE(w, 0);
 	r = mp_peer(name, O_RDONLY);
 	ASSERT_GE(r, 0);
 	ASSERT_EQ(mp_info(r, &info), 0);
 	EXPECT_EQ(info.reader_limit, 2);
 	EXPECT_EQ(info.pool_flags, 0);
-	ASSERT_EQ(mp_ioctl(r, MSGPOOL_IOC_SUBSCRIBE, &sub), 0);
+	ASSERT_EQ(mp_subscribe(r, NULL, NULL), 0);
 
 	for (i = 1; i <= 10; i++)
-		ASSERT_EQ(publish(w, 100 + i), 0) TH_LOG("publish %d", i);
+		ASSERT_EQ(mp_post(w, 8, 100 + i, 0, NULL), 0)
+			TH_LOG("publish %d", i);
 	EXPECT_EQ(mp_avail(w), 2);
 
-	ASSERT_EQ(take(r, &o), 0);
+	ASSERT_EQ(mp_take(r, &o), 0);
 	EXPECT_EQ(o.lost, 8);
 	EXPECT_EQ(o.tag, 109);
-	EXPECT_EQ(mark_read(r, o.token), 0);
-	ASSERT_EQ(take(r, &o), 0);
+	EXPECT_EQ(mp_mark_read(r, o.token), 0);
+	ASSERT_EQ(mp_take(r, &o), 0);
 	EXPECT_EQ(o.lost, 0);
 	EXPECT_EQ(o.tag, 110);
-	EXPECT_EQ(mark_read(r, o.token), 0);
-	EXPECT_EQ(take(r, &o), -EAGAIN);
+	EXPECT_EQ(mp_mark_read(r, o.token), 0);
+	EXPECT_EQ(mp_take(r, &o), -EAGAIN);
 	EXPECT_EQ(mp_avail(w), 4);
 
 	/* The limit is the creator's: not for an attach to set. */
@@ -616,19 +572,6 @@ TEST(create_never_joins_squatted_name)
 	close(fd);
 }
 
-static int unlink_pool(const char *name, __u32 id)
-{
-	struct msgpool_unlink_args u = { .id = id };
-	int fd = mp_open(O_RDONLY), ret;
-
-	if (fd < 0)
-		return fd;
-	strncpy(u.name, name, sizeof(u.name) - 1);
-	ret = mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
-	close(fd);
-	return ret;
-}
-
 static int attach_id(int fd, const char *name, __u32 flags, __u32 id)
 {
 	struct msgpool_attach at;
@@ -643,16 +586,14 @@ static int attach_id(int fd, const char *name, __u32 flags, __u32 id)
 TEST(attach_by_id)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int old = mp_open(O_RDWR), new = mp_open(O_RDWR), fd;
-	int old_id, new_id;
+	int old = mp_new_pool(name, "byid", mp_std, MP_STD_NR, NULL);
+	int new = mp_open(O_RDWR), fd, old_id, new_id;
 
 	ASSERT_GE(old, 0);
 	ASSERT_GE(new, 0);
-	mp_name(name, "byid");
-	ASSERT_EQ(mp_create(old, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	old_id = pool_id(old);
 	ASSERT_GT(old_id, 0);
-	ASSERT_EQ(unlink_pool(name, 0), 0);
+	ASSERT_EQ(mp_unlink(name, 0), 0);
 	ASSERT_EQ(mp_create(new, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	new_id = pool_id(new);
 	ASSERT_GT(new_id, 0);
@@ -664,19 +605,12 @@ TEST(attach_by_id)
 	EXPECT_EQ(attach_id(fd, name, MSGPOOL_ATTACH_CREATE, new_id), -EINVAL);
 	EXPECT_EQ(attach_id(fd, name, MSGPOOL_ATTACH_CREATE, old_id), -EINVAL);
 	/* Nor does an unlink by id. */
-	EXPECT_EQ(unlink_pool(name, old_id), -ENOENT);
+	EXPECT_EQ(mp_unlink(name, old_id), -ENOENT);
 	EXPECT_EQ(attach_id(fd, name, 0, new_id), 0);
 	EXPECT_EQ(pool_id(fd), new_id);
 	close(fd);
 	close(new);
 	close(old);
-}
-
-static __u32 peer_id_of(int fd)
-{
-	struct msgpool_info info;
-
-	return mp_info(fd, &info) ? 0 : info.peer_id;
 }
 
 /*
@@ -691,15 +625,14 @@ static __u32 peer_id_of(int fd)
 TEST(peer_ids_not_reused_while_alive)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int elder = mp_open(O_RDWR), live[ID_LIVE], i, j, k, clashes = 0;
+	int elder = mp_new_pool(name, "ids", mp_std, MP_STD_NR, NULL);
+	int live[ID_LIVE], i, j, k, clashes = 0;
 	__u32 ids[ID_LIVE], elder_id;
 	__u64 t;
 
 	ASSERT_GE(elder, 0);
-	mp_name(name, "ids");
-	ASSERT_EQ(mp_create(elder, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(mp_store(elder, "x", 1, 0, &t), 0);
-	elder_id = peer_id_of(elder);
+	elder_id = mp_peer_id(elder);
 	ASSERT_NE(elder_id, 0);
 	for (i = 0; i < ID_LIVE; i++)
 		live[i] = -1;
@@ -709,7 +642,7 @@ TEST(peer_ids_not_reused_while_alive)
 			close(live[k]);
 		live[k] = mp_peer(name, O_RDWR);
 		ASSERT_GE(live[k], 0);
-		ids[k] = peer_id_of(live[k]);
+		ids[k] = mp_peer_id(live[k]);
 		clashes += ids[k] == elder_id;
 		for (j = 0; j < ID_LIVE && j <= i; j++)
 			clashes += j != k && ids[j] == ids[k];
@@ -751,10 +684,8 @@ TEST(token_of_any_other_pool_refused)
 	__u64 tokens[TOKEN_POOLS];
 
 	for (i = 0; i < TOKEN_POOLS; i++) {
-		fds[i] = mp_open(O_RDWR);
+		fds[i] = mp_new_pool(name, "tok", one, 1, NULL);
 		ASSERT_GE(fds[i], 0);
-		mp_name(name, "tok");
-		ASSERT_EQ(mp_create(fds[i], name, one, 1, 0600, NULL), 0);
 		ASSERT_EQ(mp_store(fds[i], "x", 1, 0, &tokens[i]), 0);
 	}
 	for (i = 0; i < TOKEN_POOLS; i++)
@@ -779,12 +710,10 @@ TEST(live_token_not_guessed)
 	static const struct msgpool_class cls[] = { { 64, 256 } };
 	__u64 x = 0x9e3779b97f4a7c15ULL, guess, t;
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR), i, hits = 0;
+	int fd = mp_new_pool(name, "guess", cls, 1, NULL), i, hits = 0;
 	struct msgpool_op o;
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "guess");
-	ASSERT_EQ(mp_create(fd, name, cls, 1, 0600, NULL), 0);
 	for (i = 0; i < 256; i++)
 		ASSERT_EQ(mp_store(fd, "x", 1, 0, &t), 0);
 	for (i = 0; i < 1 << 18; i++) {
@@ -808,49 +737,19 @@ TEST(live_token_not_guessed)
  * fixture puts them back however the test ends.
  */
 FIXTURE(quota) {
-	char pools[32];
-	char bytes[32];
+	__u64 pools;
+	__u64 bytes;
 	struct mp_child a, b;
 	int fd;
 };
 
-static int param_get(const char *name, char *buf, size_t size)
-{
-	int fd = open(name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int param_set(const char *name, const char *val)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), MP_PARAMS "%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 FIXTURE_SETUP(quota)
 {
 	self->fd = -1;
-	ASSERT_EQ(param_get(MP_PARAMS "max_user_pools", self->pools,
-			    sizeof(self->pools)), 0);
-	ASSERT_EQ(param_get(MP_PARAMS "max_user_bytes", self->bytes,
-			    sizeof(self->bytes)), 0);
+	ASSERT_EQ(access(MP_PARAMS "max_user_pools", R_OK), 0);
+	ASSERT_EQ(access(MP_PARAMS "max_user_bytes", R_OK), 0);
+	self->pools = mp_param("max_user_pools");
+	self->bytes = mp_param("max_user_bytes");
 }
 
 FIXTURE_TEARDOWN(quota)
@@ -861,8 +760,8 @@ FIXTURE_TEARDOWN(quota)
 		close(self->fd);
 	if (geteuid())
 		return;
-	EXPECT_EQ(param_set("max_user_pools", self->pools), 0);
-	EXPECT_EQ(param_set("max_user_bytes", self->bytes), 0);
+	EXPECT_EQ(mp_param_set("max_user_pools", self->pools), 0);
+	EXPECT_EQ(mp_param_set("max_user_bytes", self->bytes), 0);
 }
 
 TEST_F(quota, pools)
@@ -874,7 +773,7 @@ TEST_F(quota, pools)
 
 	if (geteuid())
 		SKIP(return, "needs root to switch users and set quotas");
-	ASSERT_EQ(param_set("max_user_pools", "3"), 0);
+	ASSERT_EQ(mp_param_set("max_user_pools", 3), 0);
 	ASSERT_EQ(mp_param("max_user_pools"), 3);
 	ASSERT_EQ(mp_spawn(&self->a, user_peer, &nobody), 0);
 	/* Root's to set, not the user's. */
@@ -886,10 +785,8 @@ TEST_F(quota, pools)
 	EXPECT_EQ(user_create(&self->a, 3, 64, 4), -EDQUOT);
 
 	/* The quota is the user's: root and another user still create. */
-	self->fd = mp_open(O_RDWR);
-	ASSERT_GE(self->fd, 0);
-	mp_name(name, "root");
-	EXPECT_EQ(mp_create(self->fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
+	self->fd = mp_new_pool(name, "root", mp_std, MP_STD_NR, NULL);
+	EXPECT_GE(self->fd, 0);
 	ASSERT_EQ(mp_spawn(&self->b, user_peer, &other), 0);
 	EXPECT_EQ(user_create(&self->b, 0, 64, 4), 0);
 	EXPECT_EQ(user_create(&self->b, 1, 64, 4), 0);
@@ -909,7 +806,7 @@ TEST_F(quota, pools)
 	EXPECT_EQ(user_create(&self->a, 7, 64, 4), -EDQUOT);
 
 	/* Lowered below what the user has: no new pool, the old ones live. */
-	ASSERT_EQ(param_set("max_user_pools", "1"), 0);
+	ASSERT_EQ(mp_param_set("max_user_pools", 1), 0);
 	EXPECT_EQ(user_create(&self->a, 8, 64, 4), -EDQUOT);
 	EXPECT_EQ(user_simple(&self->a, RQ_CLOSE, 4), 0);
 	EXPECT_EQ(user_simple(&self->a, RQ_CLOSE, 5), 0);
@@ -926,7 +823,7 @@ TEST_F(quota, bytes)
 
 	if (geteuid())
 		SKIP(return, "needs root to switch users and set quotas");
-	ASSERT_EQ(param_set("max_user_bytes", "1048576"), 0);
+	ASSERT_EQ(mp_param_set("max_user_bytes", 1048576), 0);
 	ASSERT_EQ(mp_param("max_user_bytes"), 1048576);
 	ASSERT_EQ(mp_spawn(&self->a, user_peer, &nobody), 0);
 
@@ -939,10 +836,8 @@ TEST_F(quota, bytes)
 	/* Its bytes count: a second one does not. */
 	EXPECT_EQ(user_create(&self->a, 1, 4096, 144), -EDQUOT);
 	/* Root is not held to it. */
-	self->fd = mp_open(O_RDWR);
-	ASSERT_GE(self->fd, 0);
-	mp_name(name, "root");
-	EXPECT_EQ(mp_create(self->fd, name, &big, 1, 0600, NULL), 0);
+	self->fd = mp_new_pool(name, "root", &big, 1, NULL);
+	EXPECT_GE(self->fd, 0);
 	/* Closed, its bytes are given back. */
 	EXPECT_EQ(user_simple(&self->a, RQ_CLOSE, 0), 0);
 	EXPECT_EQ(user_create(&self->a, 1, 4096, 144), 0);
@@ -956,7 +851,7 @@ static int open_as_nobody(int rd, int wr, void *arg)
 {
 	(void)rd;
 	(void)arg;
-	CHILD_CHECK(become(NOBODY) == 0);
+	CHILD_CHECK(mp_become(NOBODY, NOBODY) == 0);
 	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)mp_open(O_RDONLY)));
 	return 0;
 }
@@ -1053,15 +948,13 @@ TEST(pidns_producer_seen_from_outside)
 	struct pidns_args pa = { 0 };
 	char name[MSGPOOL_NAME_MAX];
 	struct mp_child c = { 0 };
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "pidns", mp_std, MP_STD_NR, NULL);
 	struct msgpool_op h;
 	__u64 pid, tok;
 
 	if (geteuid())
 		SKIP(return, "needs root for a pid namespace");
 	ASSERT_GE(fd, 0);
-	mp_name(name, "pidns");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	pa.name = name;
 	ASSERT_EQ(mp_spawn(&c, pidns_producer, &pa), 0);
 	ASSERT_EQ(mp_recv(c.rd, &pid), 0);
@@ -1079,15 +972,13 @@ TEST(pidns_outside_producer_hidden)
 	struct pidns_args pa = { 0 };
 	char name[MSGPOOL_NAME_MAX];
 	struct mp_child c = { 0 };
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "pidns", mp_std, MP_STD_NR, NULL);
 	struct msgpool_op h;
 	__u64 producer;
 
 	if (geteuid())
 		SKIP(return, "needs root for a pid namespace");
 	ASSERT_GE(fd, 0);
-	mp_name(name, "pidns");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(mp_store_len(fd, 8, &pa.token), 0);
 	ASSERT_EQ(mp_header(fd, pa.token, &h), 0);
 	EXPECT_EQ(h.producer, getpid());
@@ -1105,12 +996,12 @@ TEST(pidns_outside_producer_hidden)
  */
 static const struct msgpool_class paged[] = { { 4096, 4 } };
 
-static int prot_create(int fd, const char *name, __u32 extra)
+static int prot_create(int fd, const char *name)
 {
 	struct msgpool_attach a;
 
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL |
-		       MSGPOOL_ATTACH_PROTECTED | extra, 0600, paged, 1);
+		       MSGPOOL_ATTACH_PROTECTED, 0600, paged, 1);
 	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
 }
 
@@ -1147,7 +1038,7 @@ TEST(protected_pool_shape)
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), -EINVAL);
 	mp_attach_args(&a, name, MSGPOOL_ATTACH_PROTECTED, 0, NULL, 0);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), -EINVAL);
-	ASSERT_EQ(prot_create(fd, name, 0), 0);
+	ASSERT_EQ(prot_create(fd, name), 0);
 	ASSERT_EQ(mp_info(fd, &info), 0);
 	EXPECT_EQ(info.pool_flags, MSGPOOL_ATTACH_PROTECTED);
 	EXPECT_EQ(info.classes[0].stride, 4096);
@@ -1157,26 +1048,21 @@ TEST(protected_pool_shape)
 FIXTURE(prot) {
 	int a, b;
 	char *map_a, *map_b;
-	size_t size;
+	__u64 size;
 };
 
 FIXTURE_SETUP(prot)
 {
 	char name[MSGPOOL_NAME_MAX];
-	struct msgpool_info info;
 
 	self->a = mp_open(O_RDWR);
 	ASSERT_GE(self->a, 0);
 	mp_name(name, "prot");
-	ASSERT_EQ(prot_create(self->a, name, 0), 0);
+	ASSERT_EQ(prot_create(self->a, name), 0);
 	self->b = mp_peer(name, O_RDWR);
 	ASSERT_GE(self->b, 0);
-	ASSERT_EQ(mp_info(self->a, &info), 0);
-	self->size = info.map_size;
-	self->map_a = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, self->a, 0);
-	self->map_b = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, self->b, 0);
+	self->map_a = mp_map(self->a, PROT_READ | PROT_WRITE, &self->size);
+	self->map_b = mp_map(self->b, PROT_READ | PROT_WRITE, &self->size);
 	ASSERT_NE(self->map_a, MAP_FAILED);
 	ASSERT_NE(self->map_b, MAP_FAILED);
 }

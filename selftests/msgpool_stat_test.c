@@ -72,31 +72,6 @@ static int st_peers(const char *name, struct msgpool_peer_stat *st,
 	return st_peers_sized(name, st, max, sizeof(*st));
 }
 
-static int st_unlink_on(int fd, const char *name, __u32 id)
-{
-	struct msgpool_unlink_args u = { .id = id };
-
-	snprintf(u.name, sizeof(u.name), "%s", name);
-	return mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
-}
-
-static int st_unlink(const char *name, __u32 id)
-{
-	int fd = mp_open(O_RDONLY), ret;
-
-	if (fd < 0)
-		return fd;
-	ret = st_unlink_on(fd, name, id);
-	close(fd);
-	return ret;
-}
-
-static __u32 peer_id(int fd)
-{
-	struct msgpool_info info;
-
-	return mp_info(fd, &info) ? 0 : info.peer_id;
-}
 
 static const struct msgpool_peer_stat *
 find_peer(const struct msgpool_peer_stat *st, int n, __u32 id)
@@ -154,17 +129,15 @@ TEST(pools_report_type_id)
 	char name[MSGPOOL_NAME_MAX], plain[MSGPOOL_NAME_MAX];
 	struct msgpool_pool_stat st;
 	struct msgpool_attach a;
-	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	int fd, fd2;
 
-	ASSERT_GE(fd, 0);
-	ASSERT_GE(fd2, 0);
-	mp_name(name, "typed");
-	mp_attach_args(&a, name, MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
 		       0600, mp_std, MP_STD_NR);
 	memcpy(a.type_id, type, sizeof(a.type_id));
-	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a), 0);
-	mp_name(plain, "untyped");
-	ASSERT_EQ(mp_create(fd2, plain, mp_std, MP_STD_NR, 0600, NULL), 0);
+	fd = mp_new_attach(name, "typed", &a);
+	ASSERT_GE(fd, 0);
+	fd2 = mp_new_pool(plain, "untyped", mp_std, MP_STD_NR, NULL);
+	ASSERT_GE(fd2, 0);
 
 	ASSERT_EQ(st_pool(name, &st), 0);
 	EXPECT_EQ(memcmp(st.type_id, type, sizeof(type)), 0);
@@ -178,28 +151,21 @@ TEST(pools_report_type_id)
 /* A published message counts until its last reader has marked it read. */
 TEST(pools_count_published)
 {
-	struct msgpool_subscribe_args sub = { 0 };
-	struct msgpool_op loan, o = { 0 };
 	struct msgpool_pool_stat st;
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR);
+	struct msgpool_op o;
+	int fd = mp_new_pool(name, "published", mp_std, MP_STD_NR, NULL);
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "published");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
-	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_SUBSCRIBE, &sub), 0);
-	ASSERT_EQ(mp_loan(fd, 8, 0, &loan), 0);
-	o.token = loan.token;
-	o.len = 8;
-	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o), 0);
+	ASSERT_EQ(mp_subscribe(fd, NULL, NULL), 0);
+	ASSERT_EQ(mp_loan(fd, 8, 0, &o), 0);
+	ASSERT_EQ(mp_publish(fd, o.token, 8, 0, NULL), 0);
 	ASSERT_EQ(st_pool(name, &st), 0);
 	EXPECT_EQ(st.published, 1);
 	EXPECT_EQ(st.free, MP_STD_SLOTS - 1);
 	EXPECT_EQ(st.loaned + st.ready + st.borrowed + st.poisoned, 0);
-	memset(&o, 0, sizeof(o));
-	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_TAKE, &o), 0);
-	o = (struct msgpool_op){ .token = o.token };
-	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o), 0);
+	ASSERT_EQ(mp_take(fd, &o), 0);
+	ASSERT_EQ(mp_mark_read(fd, o.token), 0);
 	ASSERT_EQ(st_pool(name, &st), 0);
 	EXPECT_EQ(st.published, 0);
 	EXPECT_EQ(st.free, MP_STD_SLOTS);
@@ -218,10 +184,8 @@ TEST(pools_count_in_out)
 	ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0);
 	before = l.count;
 	for (i = 0; i < 3; i++) {
-		fd[i] = mp_open(O_RDWR);
+		fd[i] = mp_new_pool(name, "count", mp_std, 1, NULL);
 		ASSERT_GE(fd[i], 0);
-		mp_name(name, "count");
-		ASSERT_EQ(mp_create(fd[i], name, mp_std, 1, 0600, NULL), 0);
 	}
 	/* No buffer: only the count. */
 	l.count = 0;
@@ -251,11 +215,9 @@ TEST(pools_errors)
 		.entry_size = sizeof(st[0]),
 	};
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "errors", mp_std, MP_STD_NR, NULL);
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "errors");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), 0);
 	l.entry_size = MSGPOOL_POOL_STAT_SIZE_VER0 - 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l), -EINVAL);
@@ -352,7 +314,7 @@ TEST_F(known, peer_figures)
 	memset(st, 0xff, sizeof(st));
 	n = st_peers(self->name, st, 8);
 	ASSERT_EQ(n, 4);
-	p = find_peer(st, n, peer_id(self->a));
+	p = find_peer(st, n, mp_peer_id(self->a));
 	ASSERT_NE(p, NULL);
 	EXPECT_EQ(p->pid, getpid());
 	EXPECT_EQ(p->flags, 0);
@@ -361,15 +323,15 @@ TEST_F(known, peer_figures)
 	EXPECT_EQ(p->owned, 5);
 	EXPECT_EQ(p->pad, 0);
 	EXPECT_EQ(p->reserved[0] | p->reserved[1], 0);
-	p = find_peer(st, n, peer_id(self->b));
+	p = find_peer(st, n, mp_peer_id(self->b));
 	ASSERT_NE(p, NULL);
 	EXPECT_EQ(p->reads, 2);
 	EXPECT_EQ(p->loans + p->writes + p->owned, 0);
-	p = find_peer(st, n, peer_id(self->r));
+	p = find_peer(st, n, mp_peer_id(self->r));
 	ASSERT_NE(p, NULL);
 	EXPECT_EQ(p->flags, MSGPOOL_PEER_RDONLY);
 	EXPECT_EQ(p->reads, 1);
-	p = find_peer(st, n, peer_id(self->c));
+	p = find_peer(st, n, mp_peer_id(self->c));
 	ASSERT_NE(p, NULL);
 	EXPECT_EQ(p->flags, 0);
 	EXPECT_EQ(p->writes, 1);
@@ -496,10 +458,8 @@ TEST(peers_entry_size_growth)
 	unsigned int k;
 	__u32 size;
 
-	mp_name(name, "peerentries");
-	fd[0] = mp_open(O_RDWR);
+	fd[0] = mp_new_pool(name, "peerentries", mp_std, MP_STD_NR, NULL);
 	ASSERT_GE(fd[0], 0);
-	ASSERT_EQ(mp_create(fd[0], name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	fd[1] = mp_peer(name, O_RDWR);
 	fd[2] = mp_peer(name, O_RDONLY);
 	ASSERT_GE(fd[1], 0);
@@ -531,7 +491,7 @@ TEST(peers_entry_size_growth)
 	}
 	/* Each peer once. */
 	for (i = 0; i < 3; i++)
-		EXPECT_NE(find_peer(ref, 3, peer_id(fd[i])), NULL);
+		EXPECT_NE(find_peer(ref, 3, mp_peer_id(fd[i])), NULL);
 	free(buf);
 	for (i = 0; i < 3; i++)
 		close(fd[i]);
@@ -549,13 +509,11 @@ TEST(list_entry_size_bounds)
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_pool_list pl;
 	struct msgpool_peer_list rl;
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "entrybounds", mp_std, MP_STD_NR, NULL);
 	unsigned char *buf;
 	unsigned int k;
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "entrybounds");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	buf = malloc(2 * 4096);
 	ASSERT_NE(buf, NULL);
 	for (k = 0; k < ARRAY_SIZE(bad_pool); k++) {
@@ -602,11 +560,9 @@ TEST(peers_errors)
 	struct msgpool_peer_list l;
 	char name[MSGPOOL_NAME_MAX];
 	struct msgpool_pool_stat ps;
-	int fd = mp_open(O_RDWR);
+	int fd = mp_new_pool(name, "peerserr", mp_std, MP_STD_NR, NULL);
 
 	ASSERT_GE(fd, 0);
-	mp_name(name, "peerserr");
-	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0600, NULL), 0);
 	ASSERT_EQ(st_pool(name, &ps), 0);
 #define RESET() do {							\
 	memset(&l, 0, sizeof(l));					\
@@ -672,9 +628,9 @@ TEST(unlink_then_recreate)
 	ASSERT_EQ(mp_create(fd, name, mp_std, MP_STD_NR, 0666, NULL), 0);
 	ASSERT_EQ(st_pool(name, &st), 0);
 	old_id = st.id;
-	EXPECT_EQ(st_unlink(name, old_id + 1), -ENOENT);
-	ASSERT_EQ(st_unlink(name, old_id), 0);
-	EXPECT_EQ(st_unlink(name, 0), -ENOENT);
+	EXPECT_EQ(mp_unlink(name, old_id + 1), -ENOENT);
+	ASSERT_EQ(mp_unlink(name, old_id), 0);
+	EXPECT_EQ(mp_unlink(name, 0), -ENOENT);
 	EXPECT_EQ(st_pool(name, &st), -ENOENT);
 	EXPECT_EQ(st_peers(name, NULL, 0), -ENOENT);
 	late = mp_open(O_RDWR);
@@ -715,10 +671,8 @@ TEST(unlinked_pool_freed_at_last_close)
 	n = max - n;
 	ASSERT_GT(n, 0);
 	for (i = 0; i < n; i++) {
-		fds[i] = mp_open(O_RDWR);
+		fds[i] = mp_new_pool(name, "full", mp_std, 1, NULL);
 		ASSERT_GE(fds[i], 0);
-		mp_name(name, "full");
-		ASSERT_EQ(mp_create(fds[i], name, mp_std, 1, 0600, NULL), 0);
 		if (!i)
 			strcpy(first, name);
 	}
@@ -727,7 +681,7 @@ TEST(unlinked_pool_freed_at_last_close)
 	mp_name(name, "extra");
 	EXPECT_EQ(mp_create(extra, name, mp_std, 1, 0600, NULL), -ENOSPC);
 	ASSERT_EQ(st_pools(q, st), (int)max);
-	ASSERT_EQ(st_unlink(first, 0), 0);
+	ASSERT_EQ(mp_unlink(first, 0), 0);
 	EXPECT_EQ(st_pools(q, st), (int)max - 1);
 	EXPECT_EQ(mp_create(extra, name, mp_std, 1, 0600, NULL), -ENOSPC);
 	close(fds[0]);
@@ -768,9 +722,8 @@ static int unlink_as_nobody(int rd, int wr, void *arg)
 
 	(void)rd;
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(!setresgid(65534, 65534, 65534));
-	CHILD_CHECK(!setresuid(65534, 65534, 65534));
-	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)st_unlink_on(fd, arg, 0)));
+	CHILD_CHECK(!mp_become(NOBODY, NOBODY));
+	CHILD_CHECK(!mp_send(wr, (__u64)(__s64)mp_unlink_on(fd, arg, 0)));
 	close(fd);
 	return 0;
 }
@@ -782,13 +735,12 @@ static int create_as_nobody(int rd, int wr, void *arg)
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0 && other >= 0);
-	CHILD_CHECK(!setresgid(65534, 65534, 65534));
-	CHILD_CHECK(!setresuid(65534, 65534, 65534));
+	CHILD_CHECK(!mp_become(NOBODY, NOBODY));
 	CHILD_CHECK(!mp_create(fd, arg, mp_std, 1, 0666, NULL));
 	CHILD_CHECK(!mp_send(wr, 0));
 	CHILD_CHECK(!mp_recv(rd, &v));
 	/* The owner may unlink its own pool. */
-	CHILD_CHECK(st_unlink_on(other, arg, 0) == (int)v);
+	CHILD_CHECK(mp_unlink_on(other, arg, 0) == (int)v);
 	close(other);
 	close(fd);
 	return 0;
@@ -818,13 +770,13 @@ TEST(unlink_permission)
 	ASSERT_EQ(mp_spawn(&c, create_as_nobody, other), 0);
 	ASSERT_EQ(mp_recv(c.rd, &v), 0);
 	ASSERT_EQ(st_pool(other, &st), 0);
-	EXPECT_EQ(st.uid, 65534);
+	EXPECT_EQ(st.uid, NOBODY);
 	ASSERT_EQ(mp_send(c.wr, 0), 0);
 	EXPECT_EQ(mp_reap(&c), 0);
 	/* CAP_SYS_ADMIN removes a pool it does not own. */
 	ASSERT_EQ(mp_spawn(&c, create_as_nobody, other), 0);
 	ASSERT_EQ(mp_recv(c.rd, &v), 0);
-	EXPECT_EQ(st_unlink(other, 0), 0);
+	EXPECT_EQ(mp_unlink(other, 0), 0);
 	ASSERT_EQ(mp_send(c.wr, (__u64)(__s64)-ENOENT), 0);
 	EXPECT_EQ(mp_reap(&c), 0);
 	close(fd);
@@ -848,7 +800,7 @@ static int new_ipc_ns(int rd, int wr, void *arg)
 	CHILD_CHECK(st_pools(q, st) == 0);
 	CHILD_CHECK(mp_join(q, arg) == -ENOENT);
 	CHILD_CHECK(st_peers(arg, NULL, 0) == -ENOENT);
-	CHILD_CHECK(st_unlink(arg, 0) == -ENOENT);
+	CHILD_CHECK(mp_unlink(arg, 0) == -ENOENT);
 	fd = mp_open(O_RDWR);
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(!mp_create(fd, arg, mp_std, 1, 0600, NULL));

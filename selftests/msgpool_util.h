@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -44,6 +46,7 @@
 #include "msgpool_task.h"
 
 #define MP_DEV		"/dev/msgpool"
+#define NOBODY		65534	/* a user the tests drop to */
 #define MP_PARAMS	"/sys/module/msgpool/parameters/"
 #define MP_PAGE		((__u64)sysconf(_SC_PAGESIZE))
 #define MP_ALIGN(x, a)	(((x) + (a) - 1) / (a) * (a))
@@ -159,6 +162,65 @@ static inline int mp_join(int fd, const char *name)
 	return mp_ioctl(fd, MSGPOOL_IOC_ATTACH, &a);
 }
 
+/*
+ * A new peer that makes the pool @a asks for under a fresh name for test
+ * @test: its fd or -errno; the name in @name, @a as ATTACH left it.
+ */
+static inline int mp_new_attach(char *name, const char *test,
+				struct msgpool_attach *a)
+{
+	int fd = mp_open(O_RDWR);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	mp_name(name, test);
+	memcpy(a->name, name, strnlen(name, sizeof(a->name) - 1));
+	ret = mp_ioctl(fd, MSGPOOL_IOC_ATTACH, a);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The same for a pool of @nr classes from @cls, mode 0600. */
+static inline int mp_new_pool(char *name, const char *test,
+			      const struct msgpool_class *cls, __u32 nr,
+			      __u64 *map_size)
+{
+	struct msgpool_attach a;
+	int fd;
+
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		       0600, cls, nr);
+	fd = mp_new_attach(name, test, &a);
+	if (fd >= 0 && map_size)
+		*map_size = a.map_size;
+	return fd;
+}
+
+/* UNLINK of pool @name (of id @id unless 0) through @fd. */
+static inline int mp_unlink_on(int fd, const char *name, __u32 id)
+{
+	struct msgpool_unlink_args u = { .id = id };
+
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	return mp_ioctl(fd, MSGPOOL_IOC_UNLINK, &u);
+}
+
+/* The same through a file of its own, attached to no pool. */
+static inline int mp_unlink(const char *name, __u32 id)
+{
+	int fd = mp_open(O_RDONLY), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = mp_unlink_on(fd, name, id);
+	close(fd);
+	return ret;
+}
+
 /* A new peer of pool @name opened with @flags: its fd, or -errno. */
 static inline int mp_peer(const char *name, int flags)
 {
@@ -168,6 +230,22 @@ static inline int mp_peer(const char *name, int flags)
 	if (fd < 0)
 		return fd;
 	ret = mp_join(fd, name);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The same, subscribed as a reader. */
+static inline int mp_reader(const char *name, int flags)
+{
+	int fd = mp_peer(name, flags);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = mp_subscribe(fd, NULL, NULL);
 	if (ret) {
 		close(fd);
 		return ret;
@@ -215,6 +293,24 @@ static inline int mp_class_at(const struct msgpool_info *info, __u64 offset)
 	return mp_slot_at(info, offset, &cls) < 0 ? -1 : (int)cls;
 }
 
+/* INFO of @fd, or all ones if it fails: no figure a test expects. */
+static inline struct msgpool_info mp_info_of(int fd)
+{
+	struct msgpool_info info;
+
+	if (mp_info(fd, &info))
+		memset(&info, 0xff, sizeof(info));
+	return info;
+}
+
+/* The peer id of @fd, or 0 if INFO fails. */
+static inline __u32 mp_peer_id(int fd)
+{
+	struct msgpool_info info;
+
+	return mp_info(fd, &info) ? 0 : info.peer_id;
+}
+
 /* Free slots of the pool, or ~0 if INFO fails. */
 static inline __u64 mp_avail(int fd)
 {
@@ -245,6 +341,48 @@ static inline int mp_store_len(int fd, __u32 len, __u64 *token)
 	return mp_store(fd, buf, len, 0, token);
 }
 
+/* Whether mmap() takes these arguments: 0 or -errno. */
+static inline int mp_map_err(int fd, __u64 off, __u64 len, int prot,
+			     int flags)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, off);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, len);
+	return 0;
+}
+
+/* The whole pool of @fd mapped shared, its size in *@size; or MAP_FAILED. */
+static inline void *mp_map(int fd, int prot, __u64 *size)
+{
+	struct msgpool_info info;
+
+	if (mp_info(fd, &info))
+		return MAP_FAILED;
+	*size = info.map_size;
+	return mmap(NULL, info.map_size, prot, MAP_SHARED, fd, 0);
+}
+
+/* A payload pattern, another one for each @seed. */
+static inline void mp_fill(unsigned char *p, size_t len, __u64 seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(seed * 7 + i * 31);
+}
+
+static inline int mp_is_fill(const unsigned char *p, size_t len, __u64 seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (unsigned char)(seed * 7 + i * 31))
+			return 0;
+	return 1;
+}
+
 static inline int mp_loan(int fd, __u32 len, __u32 flags,
 			  struct msgpool_op *out)
 {
@@ -261,6 +399,33 @@ static inline int mp_commit(int fd, __u64 token, __u32 len, __u64 tag)
 	struct msgpool_op o = { .token = token, .len = len, .tag = tag };
 
 	return mp_ioctl(fd, MSGPOOL_IOC_COMMIT, &o);
+}
+
+/* PUBLISH of loan @token: 0 or -errno, the op in *@out if asked. */
+static inline int mp_publish(int fd, __u64 token, __u32 len, __u64 tag,
+			     struct msgpool_op *out)
+{
+	struct msgpool_op o = { .token = token, .len = len, .tag = tag };
+	int ret = mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+/* A loan of @len bytes published at once; *@seq gets its number. */
+static inline int mp_post(int fd, __u32 len, __u64 tag, __u32 flags,
+			  __u64 *seq)
+{
+	struct msgpool_op o;
+	int ret = mp_loan(fd, len, flags, &o);
+
+	if (ret)
+		return ret;
+	ret = mp_publish(fd, o.token, len, tag, &o);
+	if (!ret && seq)
+		*seq = o.seq;
+	return ret;
 }
 
 static inline int mp_discard(int fd, __u64 token)
@@ -351,6 +516,15 @@ static inline int mp_param_set(const char *name, __u64 v)
 		return -1;
 	ret = fprintf(f, "%llu\n", (unsigned long long)v) > 0 ? 0 : -1;
 	return fclose(f) ? -1 : ret;
+}
+
+/* Makes this process user @uid of group @gid alone: 0 or -errno. */
+static inline int mp_become(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+	    setresuid(uid, uid, uid))
+		return -errno;
+	return 0;
 }
 
 /* Drops @cap from this process's effective capabilities. */
@@ -460,12 +634,38 @@ static inline int mp_kill(struct mp_child *c)
 	return mp_reap(c);
 }
 
+/*
+ * A child that says it is ready, loans 8 bytes of pool @arg with F_WAIT,
+ * then sends the offset of the slot it got, and waits to be told to end.
+ */
+static inline int mp_waiting_loaner(int rd, int wr, void *arg)
+{
+	struct msgpool_op l;
+	int fd = mp_peer(arg, O_RDWR);
+	__u64 v;
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(mp_send(wr, 0) == 0);
+	CHILD_CHECK(mp_loan(fd, 8, MSGPOOL_F_WAIT, &l) == 0);
+	CHILD_CHECK(mp_send(wr, l.offset) == 0);
+	mp_recv(rd, &v);
+	return 0;
+}
+
+/* poll() events of @fd within @ms, or -1. */
+static inline int mp_events(int fd, short events, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, ms) < 0)
+		return -1;
+	return p.revents;
+}
+
 /* 1 if @fd has data (or EOF) to read right now, else 0. */
 static inline int mp_readable(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0;
+	return mp_events(fd, POLLIN, 0) > 0;
 }
 
 #endif /* MSGPOOL_SELFTEST_UTIL_H */
