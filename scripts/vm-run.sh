@@ -22,7 +22,8 @@
 #   --kvm      run under KVM when /dev/kvm exists (else TCG, as always)
 #
 # In the VM: busybox sh runs the command from / with stdin /dev/null;
-# proc, sysfs, devtmpfs, debugfs, tmpfs on /tmp and /dev/shm are mounted;
+# proc, sysfs, devtmpfs, debugfs, tmpfs on /tmp and /dev/shm, and cgroup2
+# on /sys/fs/cgroup with a memory controller for children, are mounted;
 # /etc/passwd and /etc/group hold root and nobody/nogroup (65534). busybox
 # sh runs its own applet for a bare name like "id": call a file given with
 # --file by its path when its name is an applet's. Where the kernel has
@@ -132,6 +133,15 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mkdir -p /dev/shm
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
+
+# The first memory cgroup turns static keys on, which patches kernel text
+# through int3s; under TCG a vCPU once trapped on one (in kmem_cache_free,
+# during a selftest's mkdir).  Make it now, while nothing else runs, as an
+# init system does at boot.
+if mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null &&
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control; then
+	mkdir /sys/fs/cgroup/boot && rmdir /sys/fs/cgroup/boot
+fi
 
 # Suspects left by the boot are not the command's: have kmemleak report
 # them (two scans), then clear them.
