@@ -217,9 +217,6 @@ enum msgpool_opcode {
 #define MSGPOOL_F_WRITE		(1U << 2)	/* BORROW: exclusive, read_mut */
 #define MSGPOOL_F_ADOPT		(1U << 3)	/* BORROW: become the slot's owner */
 #define MSGPOOL_F_SETLEN	(1U << 4)	/* RELEASE of a write borrow: new @len */
-#define MSGPOOL_F_ALL		(MSGPOOL_F_NONBLOCK | MSGPOOL_F_WAIT | \
-				 MSGPOOL_F_WRITE | MSGPOOL_F_ADOPT | \
-				 MSGPOOL_F_SETLEN)
 
 /**
  * struct msgpool_op - one operation on a slot

@@ -255,9 +255,6 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 #define KUNIT_ASSERT_TRUE_MSG(test, cond, fmt, ...)			\
 	KUNIT_UNARY_ASSERTION(test, KUNIT_ASSERTION, cond, true,	\
 			      fmt, ##__VA_ARGS__)
-#define KUNIT_ASSERT_FALSE_MSG(test, cond, fmt, ...)			\
-	KUNIT_UNARY_ASSERTION(test, KUNIT_ASSERTION, cond, false,	\
-			      fmt, ##__VA_ARGS__)
 #define KUNIT_ASSERT_EQ_MSG(test, l, r, fmt, ...)			\
 	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, ==, r,		\
 			       fmt, ##__VA_ARGS__)
@@ -281,7 +278,6 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 	KUNIT_EXPECT_PTR_EQ_MSG(test, l, r, NULL)
 
 #define KUNIT_ASSERT_TRUE(test, c)	KUNIT_ASSERT_TRUE_MSG(test, c, NULL)
-#define KUNIT_ASSERT_FALSE(test, c)	KUNIT_ASSERT_FALSE_MSG(test, c, NULL)
 #define KUNIT_ASSERT_EQ(test, l, r)	KUNIT_ASSERT_EQ_MSG(test, l, r, NULL)
 #define KUNIT_ASSERT_NE(test, l, r)	KUNIT_ASSERT_NE_MSG(test, l, r, NULL)
 #define KUNIT_ASSERT_LT(test, l, r)	KUNIT_ASSERT_LT_MSG(test, l, r, NULL)
