@@ -274,6 +274,9 @@ struct mp_pool {
 	struct list_head mags;
 };
 
+#define MP_HOLD_WRITE	1
+#define MP_HOLD_LOAN	2
+
 /**
  * struct mp_hold - what one peer holds in one slot
  * @slot: global slot index + 1; 0 marks an empty cell
@@ -284,9 +287,6 @@ struct mp_pool {
  * Kept per peer, under &mp_peer.lock, so that a release can refuse a
  * borrow the peer never took and a close can undo all it held.
  */
-#define MP_HOLD_WRITE	1
-#define MP_HOLD_LOAN	2
-
 struct mp_hold {
 	u32 slot;
 	u16 reads;
@@ -776,13 +776,14 @@ int mp_ring_attach(struct mp_pool *pool, struct mp_peer *peer,
 int mp_ring_sync(struct mp_pool *pool, struct mp_peer *peer);
 
 /**
- * mp_ring_poll() - for poll(): sync the rings; has @peer's rx ring
- *	entries it has not read?
+ * mp_ring_poll() - sync the rings for poll()
  * @pool: the pool
  * @peer: any peer; false if it has no ring
  * @want_slot: the caller polls for a free slot: if none is free, the ring
  *	readers are asked to call in (MSGPOOL_RING_NEED_WAKEUP) until a
  *	drain frees one
+ *
+ * Return: true if @peer's rx ring holds entries it has not read.
  */
 bool mp_ring_poll(struct mp_pool *pool, struct mp_peer *peer,
 		  bool want_slot);

@@ -71,7 +71,10 @@ struct msgpool_pool {
  *	rest is the file's.
  * @pool: set once by attach, then constant; read with
  *	smp_load_acquire() (see msgpool_peer_pool())
- * @attach_lock: one attach at a time
+ * @attach_lock: one attach, or one ring attach, at a time
+ * @ring: the reader rings, set once under attach_lock with
+ *	smp_store_release() (mmap reads it with smp_load_acquire()); freed
+ *	by release
  * @node: in &msgpool_pool.members, under its members_lock
  * @pid: the thread group that attached, referenced
  * @mapping: the file's address space, whose mappings a protected pool

@@ -146,7 +146,8 @@ s_checkpatch() {
 		CHECKPATCH="perl $K_CHECKPATCH --no-tree"
 }
 
-# The uapi header stands alone: no kernel tree, C and C++.
+# The uapi header stands alone: no kernel tree, C and C++. Its kernel-doc
+# and the module's are complete: every member and return described.
 s_uapi() {
 	local h=uapi/linux/msgpool.h
 
@@ -156,6 +157,17 @@ s_uapi() {
 	one "$h compiles alone as C++" \
 		g++ -std=c++11 -Wall -Wextra -Werror -pedantic -Iuapi \
 		-fsyntax-only -x c++ -include "$h" /dev/null
+	need "$LINUX_SRC/scripts/kernel-doc" || return
+	one "kernel-doc -Wall of $h and kmod/ without a warning" \
+		kernel_doc_clean "$h" kmod/msgpool_*.[ch]
+}
+
+# kernel-doc exits 0 on a warning: its output is the verdict.
+kernel_doc_clean() {
+	local out
+
+	out=$(perl "$LINUX_SRC/scripts/kernel-doc" -none -Wall "$@" 2>&1)
+	[ -z "$out" ] || { echo "$out"; return 1; }
 }
 
 # The core's tests in userspace: `make -C kunit/shim check` runs them,
