@@ -642,9 +642,8 @@ TEST_F(pool, wait_sleeps_until_a_slot_is_freed)
 
 	ASSERT_EQ(MP_STD_SLOTS, fill(self->fd, t, MP_STD_SLOTS));
 	off3 = offset_of(self->fd, t[3]);
-	ASSERT_EQ(0, mp_spawn(&c, wait_store_child, &self->fd));
-	ASSERT_EQ(0, mp_recv(c.rd, &v));
-	ASSERT_EQ(0, mp_wait_sleeping(c.pid)) TH_LOG("STORE|WAIT never slept");
+	ASSERT_EQ(0, mp_spawn_asleep(&c, wait_store_child, &self->fd))
+		TH_LOG("STORE|WAIT never slept");
 	EXPECT_FALSE(mp_readable(c.rd)) TH_LOG("STORE|WAIT did not wait");
 
 	ASSERT_EQ(0, mp_free(self->fd, t[3]));

@@ -499,9 +499,7 @@ TEST_F(ps, backpressure)
 	EXPECT_EQ(-EAGAIN, mp_loan(self->fd, 8, MSGPOOL_F_WAIT |
 				   MSGPOOL_F_NONBLOCK, NULL));
 
-	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, self->name));
-	ASSERT_EQ(0, mp_recv(c.rd, &v));
-	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&c, mp_waiting_loaner, self->name));
 	EXPECT_EQ(0, mp_readable(c.rd));
 	ASSERT_EQ(0, mp_take(self->fd, &t));
 	EXPECT_EQ(1, t.seq);
@@ -725,9 +723,7 @@ TEST_F(ps, poll_wakes_reader)
 	struct mp_child c = { 0 };
 	__u64 v;
 
-	ASSERT_EQ(0, mp_spawn(&c, poll_reader, self->name));
-	ASSERT_EQ(0, mp_recv(c.rd, &v));
-	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&c, poll_reader, self->name));
 	EXPECT_EQ(0, mp_readable(c.rd));
 	ASSERT_EQ(0, mp_post(self->fd, 8, 0, 0, NULL));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));

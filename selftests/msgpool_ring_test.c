@@ -889,9 +889,7 @@ TEST_F(ring, poll_wakes_a_ring_reader)
 	struct mp_child c = { 0 };
 	__u64 v;
 
-	ASSERT_EQ(0, mp_spawn(&c, ring_poll_reader, self->name));
-	ASSERT_EQ(0, mp_recv(c.rd, &v));
-	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&c, ring_poll_reader, self->name));
 	EXPECT_EQ(0, mp_readable(c.rd));
 	ASSERT_EQ(0, rg_send(self->fd, self->map, 8, 77, 0, NULL));
 	ASSERT_EQ(0, mp_recv(c.rd, &v));
@@ -919,9 +917,7 @@ TEST(need_wakeup_and_sync)
 	ASSERT_EQ(0, mp_avail(p.fd));
 	EXPECT_EQ(0, rg_flags(&r) & MSGPOOL_RING_NEED_WAKEUP);
 
-	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, p.name));
-	ASSERT_EQ(0, mp_recv(c.rd, &v));
-	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&c, mp_waiting_loaner, p.name));
 	EXPECT_EQ(MSGPOOL_RING_NEED_WAKEUP,
 		  rg_flags(&r) & MSGPOOL_RING_NEED_WAKEUP);
 	ASSERT_EQ(1, rg_next(&r, &m));
@@ -993,9 +989,7 @@ TEST(need_wakeup_for_a_ring_attached_late)
 	ASSERT_LE(0, rfd);
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, NULL));
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, NULL));
-	ASSERT_EQ(0, mp_spawn(&c, mp_waiting_loaner, p.name));
-	ASSERT_EQ(0, mp_recv(c.rd, &v));
-	ASSERT_EQ(0, mp_wait_sleeping(c.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&c, mp_waiting_loaner, p.name));
 
 	ASSERT_EQ(0, rg_setup(&r, rfd, 4));
 	ASSERT_EQ(2, rg_prod(&r));
@@ -1347,9 +1341,7 @@ TEST(writer_freed_by_a_dying_ring_reader)
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 1, 0, &o[0]));
 	ASSERT_EQ(0, rg_send(p.fd, p.map, 8, 2, 0, &o[1]));
 	ASSERT_EQ(0, mp_avail(p.fd));
-	ASSERT_EQ(0, mp_spawn(&wc, mp_waiting_loaner, p.name));
-	ASSERT_EQ(0, mp_recv(wc.rd, &v));
-	ASSERT_EQ(0, mp_wait_sleeping(wc.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&wc, mp_waiting_loaner, p.name));
 	EXPECT_EQ(0, mp_readable(wc.rd));
 
 	ASSERT_EQ(128 + SIGKILL, mp_kill(&rc));

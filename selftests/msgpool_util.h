@@ -614,6 +614,24 @@ static inline int mp_spawn(struct mp_child *c, mp_child_fn fn, void *arg)
 	return 0;
 }
 
+/*
+ * mp_spawn(), then waits for the first word @fn sends, which says it is
+ * about to block, and for it to sleep in the kernel.  0, -EPIPE if it
+ * ended first, -ETIME if it never slept, or mp_spawn()'s error.
+ */
+static inline int mp_spawn_asleep(struct mp_child *c, mp_child_fn fn,
+				  void *arg)
+{
+	int ret = mp_spawn(c, fn, arg);
+	__u64 ready;
+
+	if (ret)
+		return ret;
+	if (mp_recv(c->rd, &ready))
+		return -EPIPE;
+	return mp_wait_sleeping(c->pid) ? -ETIME : 0;
+}
+
 /* Exit status of the child, 128 + signal if killed, -1 on error. */
 static inline int mp_reap(struct mp_child *c)
 {
