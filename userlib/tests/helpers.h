@@ -22,21 +22,6 @@
 #define BIG_SLOTS	2
 #define ALL_SLOTS	(SMALL_SLOTS + MID_SLOTS + BIG_SLOTS)
 
-static inline struct msgpool_config small_config(void)
-{
-	struct msgpool_config cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.nr_classes = 3;
-	cfg.classes[0].slot_size = SMALL_SIZE;
-	cfg.classes[0].nr_slots = SMALL_SLOTS;
-	cfg.classes[1].slot_size = MID_SIZE;
-	cfg.classes[1].nr_slots = MID_SLOTS;
-	cfg.classes[2].slot_size = BIG_SIZE;
-	cfg.classes[2].nr_slots = BIG_SLOTS;
-	return cfg;
-}
-
 static inline struct msgpool_config one_class(uint32_t size, uint32_t slots)
 {
 	struct msgpool_config cfg;
@@ -45,6 +30,18 @@ static inline struct msgpool_config one_class(uint32_t size, uint32_t slots)
 	cfg.nr_classes = 1;
 	cfg.classes[0].slot_size = size;
 	cfg.classes[0].nr_slots = slots;
+	return cfg;
+}
+
+static inline struct msgpool_config small_config(void)
+{
+	struct msgpool_config cfg = one_class(SMALL_SIZE, SMALL_SLOTS);
+
+	cfg.nr_classes = 3;
+	cfg.classes[1].slot_size = MID_SIZE;
+	cfg.classes[1].nr_slots = MID_SLOTS;
+	cfg.classes[2].slot_size = BIG_SIZE;
+	cfg.classes[2].nr_slots = BIG_SLOTS;
 	return cfg;
 }
 
