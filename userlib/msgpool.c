@@ -407,9 +407,7 @@ static int guard_check(const struct msgpool *pool,
 
 /* ---- Messages ---------------------------------------------------------- */
 
-/* MSGPOOL_NONBLOCK wins: with MSGPOOL_WAIT as well the kernel's EAGAIN
- * would read as MSGPOOL_E_EMPTY.
- */
+/* MSGPOOL_NONBLOCK wins, or the kernel's EAGAIN reads as MSGPOOL_E_EMPTY. */
 static unsigned int alloc_flags(unsigned int flags)
 {
 	return flags & MSGPOOL_NONBLOCK ? flags & ~MSGPOOL_WAIT : flags;
