@@ -407,9 +407,7 @@ static int guard_check(const struct msgpool *pool,
 
 /* ---- Messages ---------------------------------------------------------- */
 
-/* MSGPOOL_NONBLOCK wins: with MSGPOOL_WAIT as well the kernel's EAGAIN
- * would read as MSGPOOL_E_EMPTY.
- */
+/* MSGPOOL_NONBLOCK wins, or the kernel's EAGAIN reads as MSGPOOL_E_EMPTY. */
 static unsigned int alloc_flags(unsigned int flags)
 {
 	return flags & MSGPOOL_NONBLOCK ? flags & ~MSGPOOL_WAIT : flags;
@@ -660,13 +658,13 @@ int msgpool_batch(struct msgpool *pool, struct msgpool_op *ops, size_t n,
  * Runs the @n (at most MANY_CHUNK) ops of a *_many call in one batch.
  * @err holds each item's error: the library's own refusal, whose op is a
  * NOP, or 0 until the op's result fills it.  @results, if not NULL, gets
- * a copy.  Returns the first error.
+ * a copy.  The first error goes to *@first unless it holds one already.
  */
-static int many(struct msgpool *pool, struct msgpool_op *ops, int *err,
-		size_t n, int *results)
+static void many(struct msgpool *pool, struct msgpool_op *ops, int *err,
+		 size_t n, int *results, int *first)
 {
-	int batch_err, first = MSGPOOL_OK;
 	uint32_t done = 0;
+	int batch_err;
 	size_t j;
 
 	batch_err = batch_ioctl(pool, ops, n, 0, &done);
@@ -679,10 +677,9 @@ static int many(struct msgpool *pool, struct msgpool_op *ops, int *err,
 				 MSGPOOL_E_INTERRUPTED;
 		if (results)
 			results[j] = err[j];
-		if (!first)
-			first = err[j];
+		if (!*first)
+			*first = err[j];
 	}
-	return first;
 }
 
 static const struct msgpool_op nop = { .op = MSGPOOL_OP_NOP };
@@ -697,7 +694,7 @@ int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
 		       int *results)
 {
 	struct msgpool_op ops[MANY_CHUNK];
-	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	int err[MANY_CHUNK], first = MSGPOOL_OK;
 	size_t i, j, cnt;
 
 	if (!pool)
@@ -720,11 +717,38 @@ int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
 			ops[j].data = (uintptr_t)b->data;
 			ops[j].tag = b->tag;
 		}
-		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		many(pool, ops, err, cnt, results ? results + i : NULL, &first);
 		for (j = 0; j < cnt; j++)
 			tokens[i + j] = err[j] ? 0 : ops[j].token;
-		if (!first)
-			first = e;
+	}
+	return first;
+}
+
+/* FREE, or BORROW to read into @guards, of each of @tokens. */
+static int token_many(struct msgpool *pool, uint32_t code,
+		      const uint64_t *tokens, size_t n, unsigned int flags,
+		      struct msgpool_guard *guards, int *results)
+{
+	struct msgpool_op ops[MANY_CHUNK];
+	int err[MANY_CHUNK], first = MSGPOOL_OK;
+	size_t i, j, cnt;
+
+	for (i = 0; i < n; i += cnt) {
+		cnt = chunk(n - i);
+		for (j = 0; j < cnt; j++) {
+			ops[j] = nop;
+			ops[j].op = code;
+			ops[j].flags = flags;
+			ops[j].token = tokens[i + j];
+			err[j] = 0;
+		}
+		many(pool, ops, err, cnt, results ? results + i : NULL, &first);
+		for (j = 0; guards && j < cnt; j++) {
+			guard_clear(&guards[i + j]);
+			if (!err[j])
+				guard_start(pool, &guards[i + j], &ops[j],
+					    GUARD_READ);
+		}
 	}
 	return first;
 }
@@ -732,68 +756,30 @@ int msgpool_store_many(struct msgpool *pool, const struct msgpool_buf *bufs,
 int msgpool_free_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      int *results)
 {
-	struct msgpool_op ops[MANY_CHUNK];
-	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
-	size_t i, j, cnt;
-
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens)
 		return MSGPOOL_E_INVALID;
-	for (i = 0; i < n; i += cnt) {
-		cnt = chunk(n - i);
-		for (j = 0; j < cnt; j++) {
-			ops[j] = nop;
-			ops[j].op = MSGPOOL_OP_FREE;
-			ops[j].token = tokens[i + j];
-			err[j] = 0;
-		}
-		e = many(pool, ops, err, cnt, results ? results + i : NULL);
-		if (!first)
-			first = e;
-	}
-	return first;
+	return token_many(pool, MSGPOOL_OP_FREE, tokens, n, 0, NULL, results);
 }
 
 int msgpool_read_many(struct msgpool *pool, const uint64_t *tokens, size_t n,
 		      unsigned int flags, struct msgpool_guard *guards,
 		      int *results)
 {
-	struct msgpool_op ops[MANY_CHUNK];
-	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
-	size_t i, j, cnt;
-
 	if (!pool)
 		return MSGPOOL_E_CLOSED;
 	if (!tokens || !guards || (flags & ~BORROW_FLAGS))
 		return MSGPOOL_E_INVALID;
-	for (i = 0; i < n; i += cnt) {
-		cnt = chunk(n - i);
-		for (j = 0; j < cnt; j++) {
-			ops[j] = nop;
-			ops[j].op = MSGPOOL_OP_BORROW;
-			ops[j].flags = flags;
-			ops[j].token = tokens[i + j];
-			err[j] = 0;
-		}
-		e = many(pool, ops, err, cnt, results ? results + i : NULL);
-		for (j = 0; j < cnt; j++) {
-			guard_clear(&guards[i + j]);
-			if (!err[j])
-				guard_start(pool, &guards[i + j], &ops[j],
-					    GUARD_READ);
-		}
-		if (!first)
-			first = e;
-	}
-	return first;
+	return token_many(pool, MSGPOOL_OP_BORROW, tokens, n, flags, guards,
+			  results);
 }
 
 int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 			 size_t n, int *results)
 {
 	struct msgpool_op ops[MANY_CHUNK];
-	int err[MANY_CHUNK], first = MSGPOOL_OK, e;
+	int err[MANY_CHUNK], first = MSGPOOL_OK;
 	size_t i, j, cnt;
 
 	if (!pool)
@@ -811,14 +797,12 @@ int msgpool_release_many(struct msgpool *pool, struct msgpool_guard *guards,
 			ops[j].op = MSGPOOL_OP_RELEASE;
 			ops[j].token = guards[i + j].token;
 		}
-		e = many(pool, ops, err, cnt, results ? results + i : NULL);
+		many(pool, ops, err, cnt, results ? results + i : NULL, &first);
 		/* As release(): ended, or the kernel knows no such borrow. */
 		for (j = 0; j < cnt; j++)
 			if (ops[j].op == MSGPOOL_OP_RELEASE &&
 			    (!err[j] || err[j] == MSGPOOL_E_PERMISSION))
 				guard_end(&guards[i + j]);
-		if (!first)
-			first = e;
 	}
 	return first;
 }

@@ -6,18 +6,9 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "harness.h"
 #include "helpers.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void fill(void *buf, size_t len, unsigned int seed)
 {
@@ -69,10 +60,10 @@ TEST_F(api, store_read_round_trip)
 	uint64_t t0, t1, tok;
 
 	fill(buf, sizeof(buf), 1);
-	t0 = now_ns();
+	t0 = mp_now_ns();
 	ASSERT_EQ(0, msgpool_store(self->pool, buf, sizeof(buf), 0xfeed, 0,
 				   &tok));
-	t1 = now_ns();
+	t1 = mp_now_ns();
 	ASSERT_NE(0, tok);
 	ASSERT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
 	/* The caller's buffer is no longer needed: the pool has a copy. */

@@ -6,11 +6,8 @@
 #ifndef MSGPOOL_TEST_HELPERS_H
 #define MSGPOOL_TEST_HELPERS_H
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "msgpool.h"
@@ -25,21 +22,6 @@
 #define BIG_SLOTS	2
 #define ALL_SLOTS	(SMALL_SLOTS + MID_SLOTS + BIG_SLOTS)
 
-static inline struct msgpool_config small_config(void)
-{
-	struct msgpool_config cfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.nr_classes = 3;
-	cfg.classes[0].slot_size = SMALL_SIZE;
-	cfg.classes[0].nr_slots = SMALL_SLOTS;
-	cfg.classes[1].slot_size = MID_SIZE;
-	cfg.classes[1].nr_slots = MID_SLOTS;
-	cfg.classes[2].slot_size = BIG_SIZE;
-	cfg.classes[2].nr_slots = BIG_SLOTS;
-	return cfg;
-}
-
 static inline struct msgpool_config one_class(uint32_t size, uint32_t slots)
 {
 	struct msgpool_config cfg;
@@ -48,6 +30,18 @@ static inline struct msgpool_config one_class(uint32_t size, uint32_t slots)
 	cfg.nr_classes = 1;
 	cfg.classes[0].slot_size = size;
 	cfg.classes[0].nr_slots = slots;
+	return cfg;
+}
+
+static inline struct msgpool_config small_config(void)
+{
+	struct msgpool_config cfg = one_class(SMALL_SIZE, SMALL_SLOTS);
+
+	cfg.nr_classes = 3;
+	cfg.classes[1].slot_size = MID_SIZE;
+	cfg.classes[1].nr_slots = MID_SLOTS;
+	cfg.classes[2].slot_size = BIG_SIZE;
+	cfg.classes[2].nr_slots = BIG_SLOTS;
 	return cfg;
 }
 
@@ -100,71 +94,6 @@ static inline int store_n(struct msgpool *pool, int n, size_t len,
 	return i;
 }
 
-/*
- * Forks a child that runs @fn(@arg) and exits with its return value.  The
- * child writes one byte to the returned pipe (*@ready) when @fn calls
- * child_ready(); the parent reads it with wait_ready().
- */
-struct child {
-	pid_t pid;
-	int ready;		/* parent: read end */
-};
-
-static int child_ready_fd = -1;
-
-static inline void child_ready(void)
-{
-	char c = 'r';
-
-	if (write(child_ready_fd, &c, 1) != 1)
-		_exit(100);
-}
-
-static inline struct child spawn(int (*fn)(void *), void *arg)
-{
-	struct child ch = { .pid = -1, .ready = -1 };
-	int fds[2];
-
-	if (pipe(fds))
-		return ch;
-	ch.pid = fork();
-	if (ch.pid == 0) {
-		close(fds[0]);
-		child_ready_fd = fds[1];
-		_exit(fn(arg));
-	}
-	close(fds[1]);
-	ch.ready = fds[0];
-	return ch;
-}
-
-/* 1 once the child called child_ready(), 0 if it exited first. */
-static inline int wait_ready(struct child *ch)
-{
-	char c;
-
-	return read(ch->ready, &c, 1) == 1;
-}
-
-/* The child's exit status, or 128 + signal. */
-static inline int reap(struct child *ch)
-{
-	int status;
-
-	close(ch->ready);
-	if (waitpid(ch->pid, &status, 0) != ch->pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
-static inline int kill_and_reap(struct child *ch)
-{
-	kill(ch->pid, SIGKILL);
-	return reap(ch);
-}
-
 /* Loans, writes @text and publishes it with @tag. */
 static inline int send_text(struct msgpool *pool, const char *text,
 			    uint64_t tag)
@@ -178,22 +107,10 @@ static inline int send_text(struct msgpool *pool, const char *text,
 	return msgpool_publish(pool, &g, strlen(text) + 1, tag);
 }
 
-/* A child reader of pool @name that reports the seqs it took on @fd. */
-struct reader_args {
-	const char *name;
-	int fd;
-};
-
-static inline int write_seq(int fd, const struct msgpool_guard *g)
+/* A child that exists only to be killed: says it is ready, then parks. */
+static inline _Noreturn void park(int wr)
 {
-	return write(fd, &g->hdr.seq, sizeof(g->hdr.seq)) ==
-	       sizeof(g->hdr.seq) ? 0 : -1;
-}
-
-/* A child that exists only to be killed: parks after child_ready(). */
-static inline _Noreturn void park(void)
-{
-	child_ready();
+	CHILD_CHECK(mp_send(wr, 0) == 0);
 	for (;;)
 		pause();
 }

@@ -6,11 +6,9 @@
  * process leaves behind (reclaim, orphans, poison).  Children synchronise
  * over pipes; nothing sleeps for a fixed time.
  */
-#include <linux/capability.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 
 #include "harness.h"
 #include "helpers.h"
@@ -153,20 +151,6 @@ TEST(config_limits)
 		  msgpool_open(name, &cfg, MSGPOOL_OPEN_CREATE, 0600, &p));
 }
 
-/* Drops capability @cap from the effective set of this process. */
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
-	return syscall(SYS_capset, &hdr, data);
-}
-
 /* CAP_SYS_RESOURCE would exempt root from the pool limits. */
 TEST(too_many_pools)
 {
@@ -178,7 +162,7 @@ TEST(too_many_pools)
 	int err = 0;
 
 	ASSERT_NE(0, max_pools);
-	ASSERT_EQ(0, drop_cap(CAP_SYS_RESOURCE));
+	ASSERT_EQ(0, mp_drop_cap(CAP_SYS_RESOURCE));
 	pools = calloc(max_pools + 1, sizeof(*pools));
 	ASSERT_NE(NULL, pools);
 	for (i = 0; i <= max_pools; i++) {
@@ -210,14 +194,14 @@ struct perm_case {
 	unsigned int flags;
 };
 
-static int try_attach(void *arg)
+static int try_attach(int rd, int wr, void *arg)
 {
 	const struct perm_case *pc = arg;
 	struct msgpool *p;
 	int err;
 
 	/* CAP_IPC_OWNER lets root past any pool mode. */
-	if (drop_cap(CAP_IPC_OWNER))
+	if (mp_drop_cap(CAP_IPC_OWNER))
 		return 100;
 	err = msgpool_open(pc->name, NULL, pc->flags, 0, &p);
 	if (!err)
@@ -231,7 +215,7 @@ TEST(pool_mode_is_enforced)
 	char none[MSGPOOL_NAME_MAX], ro[MSGPOOL_NAME_MAX];
 	struct perm_case pc;
 	struct msgpool *a, *b;
-	struct child ch;
+	struct mp_child ch;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root: the mode check is against the owner");
@@ -242,15 +226,15 @@ TEST(pool_mode_is_enforced)
 
 	pc.name = none;
 	pc.flags = MSGPOOL_OPEN_RDONLY;
-	ch = spawn(try_attach, &pc);
-	ASSERT_EQ(-MSGPOOL_E_PERMISSION, reap(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, try_attach, &pc));
+	ASSERT_EQ(-MSGPOOL_E_PERMISSION, mp_reap(&ch));
 	pc.name = ro;
 	pc.flags = 0;
-	ch = spawn(try_attach, &pc);
-	ASSERT_EQ(-MSGPOOL_E_PERMISSION, reap(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, try_attach, &pc));
+	ASSERT_EQ(-MSGPOOL_E_PERMISSION, mp_reap(&ch));
 	pc.flags = MSGPOOL_OPEN_RDONLY;
-	ch = spawn(try_attach, &pc);
-	ASSERT_EQ(0, reap(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, try_attach, &pc));
+	ASSERT_EQ(0, mp_reap(&ch));
 	/* With CAP_IPC_OWNER the mode does not apply. */
 	ASSERT_EQ(0, msgpool_open(none, NULL, 0, 0, &a));
 	ASSERT_EQ(0, msgpool_close(&a));
@@ -595,12 +579,11 @@ struct victim {
 	const char *name;
 	uint64_t tok;		/* a message of the parent's */
 	int write;		/* 1: hold it with read_mut, else read */
-	int token_fd;		/* producer_run(): where to send its token */
 	int own;		/* messages to store */
 	int loan;		/* 1: also hold a loan */
 };
 
-static int victim_run(void *arg)
+static int victim_run(int rd, int wr, void *arg)
 {
 	const struct victim *v = arg;
 	struct msgpool_guard g, l;
@@ -624,7 +607,7 @@ static int victim_run(void *arg)
 			return 4;
 		}
 	}
-	park();
+	park(wr);
 }
 
 TEST_F(peers, killed_writer_poisons)
@@ -633,13 +616,14 @@ TEST_F(peers, killed_writer_poisons)
 	struct victim v = { .name = self->name, .write = 1 };
 	struct msgpool_op h;
 	struct msgpool_guard g;
-	struct child ch;
+	struct mp_child ch;
+	__u64 ready;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, "intact", 6, 0, 0, &v.tok));
 	ASSERT_EQ(0, msgpool_stats(self->pool, &before));
-	ch = spawn(victim_run, &v);
-	ASSERT_TRUE(wait_ready(&ch));
-	ASSERT_EQ(128 + SIGKILL, kill_and_reap(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, victim_run, &v));
+	ASSERT_EQ(0, mp_recv(ch.rd, &ready));
+	ASSERT_EQ(128 + SIGKILL, mp_kill(&ch));
 
 	ASSERT_EQ(MSGPOOL_E_POISONED, msgpool_read(self->pool, v.tok, 0, &g));
 	ASSERT_EQ(MSGPOOL_E_POISONED,
@@ -662,16 +646,17 @@ TEST_F(peers, killed_owner_is_reclaimed)
 		.name = self->name, .own = 3, .loan = 1,
 	};
 	struct msgpool_guard g;
-	struct child ch;
+	struct mp_child ch;
+	__u64 ready;
 
 	ASSERT_EQ(0, msgpool_store(self->pool, "mine", 4, 0, 0, &v.tok));
 	ASSERT_EQ(0, msgpool_stats(self->pool, &before));
-	ch = spawn(victim_run, &v);
-	ASSERT_TRUE(wait_ready(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, victim_run, &v));
+	ASSERT_EQ(0, mp_recv(ch.rd, &ready));
 	ASSERT_EQ(ALL_SLOTS - 5, msgpool_available(self->pool));
 	ASSERT_EQ(MSGPOOL_E_ALREADY_BORROWED,
 		  msgpool_read_mut(self->pool, v.tok, MSGPOOL_NONBLOCK, &g));
-	ASSERT_EQ(128 + SIGKILL, kill_and_reap(&ch));
+	ASSERT_EQ(128 + SIGKILL, mp_kill(&ch));
 
 	/* Its read borrow is gone, its messages and loan are free. */
 	ASSERT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
@@ -686,36 +671,31 @@ TEST_F(peers, killed_owner_is_reclaimed)
 }
 
 /* Stores one message, hands its token up the pipe, then parks. */
-static int producer_run(void *arg)
+static int producer_run(int rd, int wr, void *name)
 {
-	const struct victim *v = arg;
 	struct msgpool *p;
 	uint64_t t;
 
-	if (msgpool_open(v->name, NULL, 0, 0, &p))
+	if (msgpool_open(name, NULL, 0, 0, &p))
 		return 1;
 	if (msgpool_store(p, "orphan", 6, 0, 0, &t))
 		return 2;
-	if (write(v->token_fd, &t, sizeof(t)) != sizeof(t))
+	if (mp_send(wr, t))
 		return 3;
-	park();
+	park(wr);
 }
 
 TEST_F(peers, orphan_freed_on_last_release)
 {
-	struct victim v = { .name = self->name };
 	struct msgpool_guard g;
-	struct child ch;
-	int tokens[2];
-	uint64_t tok;
+	struct mp_child ch;
+	__u64 tok, ready;
 
-	ASSERT_EQ(0, pipe(tokens));
-	v.token_fd = tokens[1];
-	ch = spawn(producer_run, &v);
-	ASSERT_EQ(sizeof(tok), read(tokens[0], &tok, sizeof(tok)));
-	ASSERT_TRUE(wait_ready(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, producer_run, self->name));
+	ASSERT_EQ(0, mp_recv(ch.rd, &tok));
+	ASSERT_EQ(0, mp_recv(ch.rd, &ready));
 	ASSERT_EQ(0, msgpool_read(self->pool, tok, 0, &g));
-	ASSERT_EQ(128 + SIGKILL, kill_and_reap(&ch));
+	ASSERT_EQ(128 + SIGKILL, mp_kill(&ch));
 
 	/* The owner died while we read: the message stays until released. */
 	ASSERT_EQ(ALL_SLOTS - 1, msgpool_available(self->pool));
@@ -724,8 +704,6 @@ TEST_F(peers, orphan_freed_on_last_release)
 	ASSERT_EQ(ALL_SLOTS, msgpool_available(self->pool));
 	ASSERT_EQ(MSGPOOL_E_NOT_ALLOCATED,
 		  msgpool_read(self->pool, tok, 0, &g));
-	close(tokens[0]);
-	close(tokens[1]);
 }
 
 TEST_HARNESS_MAIN

@@ -118,42 +118,34 @@ TEST_F(ps, wait_and_notify_gen)
 }
 
 /* Subscribes, then blocks in msgpool_take() until the parent publishes. */
-static int blocked_taker(void *arg)
+static int blocked_taker(int rd, int wr, void *name)
 {
-	const struct reader_args *ra = arg;
 	struct msgpool *pool;
 	struct msgpool_guard g;
 
-	if (msgpool_open(ra->name, NULL, MSGPOOL_OPEN_RDONLY, 0, &pool) ||
+	if (msgpool_open(name, NULL, MSGPOOL_OPEN_RDONLY, 0, &pool) ||
 	    msgpool_subscribe(pool) < 0)
 		return 1;
-	child_ready();
+	CHILD_CHECK(mp_send(wr, 0) == 0);
 	if (msgpool_take(pool, 0, &g))
 		return 2;
-	if (write_seq(ra->fd, &g))
+	if (mp_send(wr, g.hdr.seq))
 		return 3;
 	return msgpool_mark_read(pool, &g) ? 4 : 0;
 }
 
 TEST_F(ps, blocking_take_wakes)
 {
-	struct reader_args ra = { self->name, -1 };
-	struct child ch;
-	uint64_t seq = 0;
-	int fds[2];
+	struct mp_child ch;
+	__u64 seq = 0;
 
-	ASSERT_EQ(0, pipe(fds));
-	ra.fd = fds[1];
-	ch = spawn(blocked_taker, &ra);
-	ASSERT_LT(0, ch.pid);
-	ASSERT_EQ(1, wait_ready(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, blocked_taker, self->name));
+	ASSERT_EQ(0, mp_recv(ch.rd, &seq));
 	ASSERT_EQ(0, send_text(self->pool, "wake", 5));
-	ASSERT_EQ(sizeof(seq), read(fds[0], &seq, sizeof(seq)));
+	ASSERT_EQ(0, mp_recv(ch.rd, &seq));
 	EXPECT_EQ(1, seq);
-	EXPECT_EQ(0, reap(&ch));
+	EXPECT_EQ(0, mp_reap(&ch));
 	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
-	close(fds[0]);
-	close(fds[1]);
 }
 
 TEST(overwrite_counts_missed)
@@ -404,14 +396,14 @@ struct gen_args {
 };
 
 /* Publishes once the reader's mark has moved the notify generation. */
-static int publish_after_mark(void *arg)
+static int publish_after_mark(int rd, int wr, void *arg)
 {
 	const struct gen_args *ga = arg;
 	struct msgpool *pool;
 
 	if (msgpool_open(ga->name, NULL, 0, 0, &pool))
 		return 1;
-	child_ready();
+	CHILD_CHECK(mp_send(wr, 0) == 0);
 	while (msgpool_notify_gen(pool) == ga->gen)
 		sched_yield();
 	return send_text(pool, "late", 9) ? 2 : 0;
@@ -422,19 +414,19 @@ TEST_F(ps, mark_read_take_waits)
 {
 	struct gen_args ga = { self->name, 0 };
 	struct msgpool_guard g;
-	struct child ch;
+	struct mp_child ch;
+	__u64 ready;
 
 	ASSERT_EQ(0, msgpool_subscribe(self->pool));
 	ASSERT_EQ(0, send_text(self->pool, "first", 8));
 	ASSERT_EQ(0, msgpool_take(self->pool, 0, &g));
 	ga.gen = msgpool_notify_gen(self->pool);
-	ch = spawn(publish_after_mark, &ga);
-	ASSERT_LT(0, ch.pid);
-	ASSERT_EQ(1, wait_ready(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, publish_after_mark, &ga));
+	ASSERT_EQ(0, mp_recv(ch.rd, &ready));
 	ASSERT_EQ(0, msgpool_mark_read_take(self->pool, &g, 0, &g));
 	EXPECT_STREQ("late", g.data);
 	EXPECT_EQ(9, g.hdr.tag);
-	EXPECT_EQ(0, reap(&ch));
+	EXPECT_EQ(0, mp_reap(&ch));
 	EXPECT_EQ(0, msgpool_mark_read(self->pool, &g));
 	EXPECT_EQ(ALL_SLOTS, msgpool_available(self->pool));
 }

@@ -297,65 +297,55 @@ TEST_F(ring, mark_read_take)
  * A reader with rings that sleeps for each of two messages: in
  * msgpool_take(), then in msgpool_mark_read_take().
  */
-static int ring_reader(void *arg)
+static int ring_reader(int rd, int wr, void *name)
 {
-	const struct reader_args *ra = arg;
 	struct msgpool *pool;
 	struct msgpool_guard g;
 
-	if (msgpool_open(ra->name, NULL, 0, 0, &pool) ||
+	if (msgpool_open(name, NULL, 0, 0, &pool) ||
 	    msgpool_subscribe(pool) < 0 || msgpool_ring(pool, 4))
 		return 1;
 	if (msgpool_wait(pool, POLLIN, 0) != 0)
 		return 2;
-	child_ready();
+	CHILD_CHECK(mp_send(wr, 0) == 0);
 	if (msgpool_take(pool, 0, &g))
 		return 3;
-	if (write_seq(ra->fd, &g))
+	if (mp_send(wr, g.hdr.seq))
 		return 4;
 	if (msgpool_mark_read_take(pool, &g, 0, &g))
 		return 5;
-	if (write_seq(ra->fd, &g))
+	if (mp_send(wr, g.hdr.seq))
 		return 6;
 	return msgpool_mark_read(pool, &g) ? 7 : 0;
 }
 
 TEST_F(ring, sleeping_reader_wakes)
 {
-	struct reader_args ra = { self->name, -1 };
-	struct child ch;
-	uint64_t seq = 0;
-	int fds[2];
+	struct mp_child ch;
+	__u64 seq = 0;
 
-	ASSERT_EQ(0, pipe(fds));
-	ra.fd = fds[1];
-	ch = spawn(ring_reader, &ra);
-	ASSERT_LT(0, ch.pid);
-	ASSERT_EQ(1, wait_ready(&ch));
-	ASSERT_EQ(0, mp_wait_sleeping(ch.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&ch, ring_reader, self->name));
 	ASSERT_EQ(0, send_text(self->pool, "one", 1));
-	ASSERT_EQ(sizeof(seq), read(fds[0], &seq, sizeof(seq)));
+	ASSERT_EQ(0, mp_recv(ch.rd, &seq));
 	EXPECT_EQ(1, seq);
 	/* Between its write and its poll() the child does not sleep. */
 	ASSERT_EQ(0, mp_wait_sleeping(ch.pid));
 	ASSERT_EQ(0, send_text(self->pool, "two", 2));
-	ASSERT_EQ(sizeof(seq), read(fds[0], &seq, sizeof(seq)));
+	ASSERT_EQ(0, mp_recv(ch.rd, &seq));
 	EXPECT_EQ(2, seq);
-	EXPECT_EQ(0, reap(&ch));
+	EXPECT_EQ(0, mp_reap(&ch));
 	EXPECT_EQ(ALL_SLOTS, drained_available(self->pool));
-	close(fds[0]);
-	close(fds[1]);
 }
 
 /* Loans with MSGPOOL_WAIT in a full pool: sleeps until a slot is free. */
-static int waiting_writer(void *arg)
+static int waiting_writer(int rd, int wr, void *name)
 {
 	struct msgpool *pool;
 	struct msgpool_guard g;
 
-	if (msgpool_open(arg, NULL, 0, 0, &pool))
+	if (msgpool_open(name, NULL, 0, 0, &pool))
 		return 1;
-	child_ready();
+	CHILD_CHECK(mp_send(wr, 0) == 0);
 	if (msgpool_loan(pool, 1, MSGPOOL_WAIT, &g))
 		return 2;
 	return msgpool_discard(pool, &g) ? 3 : 0;
@@ -369,7 +359,7 @@ static int waiting_writer(void *arg)
 TEST_F(ring, mark_read_wakes_waiting_writer)
 {
 	struct msgpool_guard g;
-	struct child ch;
+	struct mp_child ch;
 	int i;
 
 	ASSERT_EQ(0, msgpool_subscribe(self->pool));
@@ -377,10 +367,7 @@ TEST_F(ring, mark_read_wakes_waiting_writer)
 	for (i = 0; i < ALL_SLOTS; i++)
 		ASSERT_EQ(0, send_text(self->pool, "full", i));
 	ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
-	ch = spawn(waiting_writer, self->name);
-	ASSERT_LT(0, ch.pid);
-	ASSERT_EQ(1, wait_ready(&ch));
-	ASSERT_EQ(0, mp_wait_sleeping(ch.pid));
+	ASSERT_EQ(0, mp_spawn_asleep(&ch, waiting_writer, self->name));
 	/*
 	 * Marked read with more in the receive ring, the sync may wait for
 	 * the take that empties it: the writer wakes by then at the latest.
@@ -390,7 +377,7 @@ TEST_F(ring, mark_read_wakes_waiting_writer)
 		ASSERT_EQ(0, msgpool_take(self->pool, MSGPOOL_NONBLOCK, &g));
 		ASSERT_EQ(0, msgpool_mark_read(self->pool, &g));
 	}
-	EXPECT_EQ(0, reap(&ch));
+	EXPECT_EQ(0, mp_reap(&ch));
 }
 
 TEST_F(ring, unsubscribe_ends_the_rings)

@@ -5,7 +5,6 @@
  * what another IPC namespace sees.  The tool's main() is built into this
  * program and run in a child process, its output read over pipes.
  */
-#define _GNU_SOURCE
 #include <ctype.h>
 #include <sched.h>
 #include <stdint.h>
@@ -437,7 +436,7 @@ TEST(type_column)
 	msgpool_close(&p);
 }
 
-static int nobody_removes(void *arg)
+static int nobody_removes(int rd, int wr, void *arg)
 {
 	static struct run run;
 
@@ -452,17 +451,17 @@ static int nobody_removes(void *arg)
 TEST_F(tool, remove_needs_owner)
 {
 	struct msgpool *again;
-	struct child ch;
+	struct mp_child ch;
 
 	if (geteuid())
 		SKIP(return, "needs root to switch users");
-	ch = spawn(nobody_removes, self->name);
-	EXPECT_EQ(1, reap(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, nobody_removes, self->name));
+	EXPECT_EQ(1, mp_reap(&ch));
 	ASSERT_EQ(0, msgpool_open(self->name, NULL, 0, 0, &again));
 	msgpool_close(&again);
 }
 
-static int other_namespace(void *arg)
+static int other_namespace(int rd, int wr, void *arg)
 {
 	static struct run run;
 
@@ -477,9 +476,10 @@ static int other_namespace(void *arg)
 
 TEST_F(tool, other_namespace_sees_nothing)
 {
-	struct child ch = spawn(other_namespace, self->name);
+	struct mp_child ch;
 
-	EXPECT_EQ(1, reap(&ch));
+	ASSERT_EQ(0, mp_spawn(&ch, other_namespace, self->name));
+	EXPECT_EQ(1, mp_reap(&ch));
 }
 
 TEST(help)
