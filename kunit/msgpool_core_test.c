@@ -866,28 +866,27 @@ static void mpt_token_stale_after_reuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t2, 0, 0), 0);
 }
 
-/* Every slot stored, then two freed and stored again: gens 1 and 2. */
-static void mpt_token_history(struct mp_pool *pool, struct mp_peer *peer,
-			      u64 *tok)
+/* a stores a message in a free slot: its token, by slot, in @tok. */
+static void mpt_token_store(struct kunit *test, struct mpt *f, u64 *tok,
+			    u64 tag)
 {
-	struct mp_msg_hdr hdr;
-	struct mp_ref ref;
+	u64 t = mpt_store(f, &f->a, 1, tag);
+
+	KUNIT_ASSERT_NE(test, t, 0ULL);
+	tok[mpt_index(f, t)] = t;
+}
+
+/* Every slot stored, then two freed and stored again: gens 1 and 2. */
+static void mpt_token_history(struct kunit *test, struct mpt *f, u64 *tok)
+{
 	u32 i, again[] = { 3, MPT_MANY - 1 };
 
-	for (i = 0; i < pool->capacity; i++) {
-		hdr = mpt_hdr(1, i);
-		if (mp_loan(pool, peer, 1, 0, &ref) ||
-		    mp_commit(pool, peer, ref.token, &hdr))
-			return;
-		tok[ref.slot] = ref.token;
-	}
+	for (i = 0; i < f->pool.capacity; i++)
+		mpt_token_store(test, f, tok, i);
 	for (i = 0; i < ARRAY_SIZE(again); i++) {
-		hdr = mpt_hdr(1, i);
-		if (mp_free(pool, peer, tok[again[i]]) ||
-		    mp_loan(pool, peer, 1, 0, &ref) ||
-		    mp_commit(pool, peer, ref.token, &hdr))
-			return;
-		tok[ref.slot] = ref.token;
+		KUNIT_ASSERT_EQ(test, mp_free(&f->pool, &f->a, tok[again[i]]),
+				0);
+		mpt_token_store(test, f, tok, i);
 	}
 }
 
@@ -896,34 +895,31 @@ static bool mpt_refused(int err)
 	return err == -EINVAL || err == -ESTALE;
 }
 
-/* The tokens of pool @from, all live, tried on pool @to. */
-static void mpt_token_cross(struct kunit *test, struct mp_pool *to,
+/* The tokens of another pool, all live, tried by @peer on @to's. */
+static void mpt_token_cross(struct kunit *test, struct mpt *to,
 			    struct mp_peer *peer, const u64 *tok)
 {
-	struct mp_msg_hdr hdr;
 	struct mp_census c;
-	struct mp_ref ref;
 	int err;
 	u32 i;
 
-	for (i = 0; i < to->capacity; i++) {
-		err = mp_header(to, tok[i], &ref, &hdr);
+	for (i = 0; i < to->pool.capacity; i++) {
+		err = mpt_header(to, tok[i]);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: header %d", i, err);
-		err = mp_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK, &ref,
-				&hdr);
+		err = mpt_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: borrow %d", i, err);
-		err = mp_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK |
-				MSGPOOL_F_WRITE, &ref, &hdr);
+		err = mpt_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK |
+				 MSGPOOL_F_WRITE);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: write borrow %d", i, err);
-		err = mp_free(to, peer, tok[i]);
+		err = mp_free(&to->pool, peer, tok[i]);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: free %d", i, err);
 	}
-	mp_pool_census(to, &c);
-	KUNIT_EXPECT_EQ(test, c.ready, (u64)to->capacity);
+	mp_pool_census(&to->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, (u64)to->pool.capacity);
 }
 
 /*
@@ -935,33 +931,29 @@ static void mpt_token_other_pool(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_many, 1);
 	u64 *ta = kunit_kcalloc(test, MPT_MANY, sizeof(*ta), GFP_KERNEL);
 	u64 *tb = kunit_kcalloc(test, MPT_MANY, sizeof(*tb), GFP_KERNEL);
-	struct mp_pool *other;
-	struct mp_peer *peer;
+	struct mpt *o = kunit_kzalloc(test, sizeof(*o), GFP_KERNEL);
 	u32 i, same = 0;
 
-	other = kunit_kzalloc(test, sizeof(*other), GFP_KERNEL);
-	peer = kunit_kzalloc(test, sizeof(*peer), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ta);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, tb);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, other);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, peer);
-	KUNIT_ASSERT_EQ(test, mp_pool_init(other, mpt_many, 1), 0);
-	mp_peer_init(peer, MPT_ID_A, true);
-	mpt_token_history(&f->pool, &f->a, ta);
-	mpt_token_history(other, peer, tb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, o);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&o->pool, mpt_many, 1), 0);
+	mp_peer_init(&o->a, MPT_ID_A, true);
+	mpt_token_history(test, f, ta);
+	mpt_token_history(test, o, tb);
 	for (i = 0; i < MPT_MANY; i++) {
 		KUNIT_ASSERT_NE(test, ta[i], 0ULL);
 		KUNIT_ASSERT_NE(test, tb[i], 0ULL);
 		KUNIT_EXPECT_EQ(test, f->pool.slots[i].gen,
-				other->slots[i].gen);
+				o->pool.slots[i].gen);
 		same += ta[i] == tb[i];
 	}
 	KUNIT_EXPECT_EQ(test, f->pool.slots[MPT_MANY - 1].gen, 2ULL);
 	KUNIT_EXPECT_EQ(test, same, 0U);
-	mpt_token_cross(test, other, peer, ta);
-	mpt_token_cross(test, &f->pool, &f->b, tb);
-	mp_peer_reclaim(other, peer);
-	mp_pool_destroy(other);
+	mpt_token_cross(test, o, &o->a, ta);
+	mpt_token_cross(test, f, &f->b, tb);
+	mp_peer_reclaim(&o->pool, &o->a);
+	mp_pool_destroy(&o->pool);
 }
 
 /* What tells pools apart is their key: given A's, B takes A's tokens. */
