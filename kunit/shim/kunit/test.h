@@ -155,9 +155,6 @@ void __kunit_fail_unary(struct kunit *test, const struct kunit_loc *loc,
 			const char *condition, bool expected_true,
 			const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-void __kunit_fail_ptr(struct kunit *test, const struct kunit_loc *loc,
-		      const char *text, const void *value, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
 void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 
 /* An assertion ends the case; an expectation only marks it failed. */
@@ -203,17 +200,6 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 		}							\
 	} while (0)
 
-#define KUNIT_PTR_NOT_ERR_OR_NULL_ASSERTION(test, type, ptr, fmt, ...)	\
-	do {								\
-		const void *__ptr = (ptr);				\
-									\
-		if (IS_ERR_OR_NULL(__ptr)) {				\
-			__kunit_fail_ptr(test, KUNIT_LOC(type), #ptr,	\
-					 __ptr, fmt, ##__VA_ARGS__);	\
-			KUNIT_END_IF_ASSERT(test, type);		\
-		}							\
-	} while (0)
-
 #define KUNIT_EXPECT_TRUE_MSG(test, cond, fmt, ...)			\
 	KUNIT_UNARY_ASSERTION(test, KUNIT_EXPECTATION, cond, true,	\
 			      fmt, ##__VA_ARGS__)
@@ -244,6 +230,7 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 #define KUNIT_ASSERT_LT(test, l, r)					\
 	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, <, r, NULL)
 #define KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p)				\
-	KUNIT_PTR_NOT_ERR_OR_NULL_ASSERTION(test, KUNIT_ASSERTION, p, NULL)
+	KUNIT_UNARY_ASSERTION(test, KUNIT_ASSERTION, !IS_ERR_OR_NULL(p),	\
+			      true, NULL)
 
 #endif /* _SHIM_KUNIT_TEST_H */
