@@ -422,13 +422,13 @@ MPT_SUITE(mpt_freelist_suite, "msgpool_freelist", mpt_freelist_cases);
 /* Per-peer caches. */
 
 /* 64 slots: a peer's cache holds 8, and moves 4 at a time. */
-static const struct msgpool_class mpt_mag_cfg[] = {
-	{ .slot_size = 64, .nr_slots = 64 },
-};
-
 #define MPT_MAG_SLOTS	64
 #define MPT_MAG_CAP	8
 #define MPT_MAG_BATCH	4
+
+static const struct msgpool_class mpt_mag_cfg[] = {
+	{ .slot_size = 64, .nr_slots = MPT_MAG_SLOTS },
+};
 
 static u32 mpt_tag(struct mpt *f)
 {
