@@ -316,10 +316,13 @@ static void mpt_freelist_exhausted(struct kunit *test)
 #define MPT_THREADS	4
 #define MPT_ITERS	20000
 
+#define MPT_POP_SLOTS	3
+
+/* What the popper threads share; each completes @done as it exits. */
 struct mpt_popper {
 	struct mp_pool *pool;
-	unsigned long *owned;
-	atomic_t *errors;
+	unsigned long owned[BITS_TO_LONGS(MPT_POP_SLOTS)];
+	atomic_t errors;
 	struct completion done;
 };
 
@@ -328,10 +331,10 @@ static bool mpt_claim(struct mpt_popper *p, u32 index)
 {
 	if (index == MP_NIL)
 		return true;
-	if (index < p->pool->classes[0].nr_slots &&
+	if (index < MPT_POP_SLOTS &&
 	    !test_and_set_bit(index, p->owned))
 		return true;
-	atomic_inc(p->errors);
+	atomic_inc(&p->errors);
 	return false;
 }
 
@@ -370,41 +373,31 @@ static int mpt_popper_fn(void *data)
 static void mpt_freelist_concurrent(struct kunit *test)
 {
 	static const struct msgpool_class cls[] = {
-		{ .slot_size = 8, .nr_slots = 3 },
+		{ .slot_size = 8, .nr_slots = MPT_POP_SLOTS },
 	};
 	struct mpt *f = mpt_setup(test, cls, 1);
-	atomic_t errors = ATOMIC_INIT(0);
-	struct mpt_popper *p;
-	unsigned long *owned;
+	struct mpt_popper p = { .pool = &f->pool, .errors = ATOMIC_INIT(0) };
 	int i, started;
 	u32 index;
 
-	p = kunit_kcalloc(test, MPT_THREADS, sizeof(*p), GFP_KERNEL);
-	owned = kunit_kcalloc(test, BITS_TO_LONGS(3), sizeof(long),
-			      GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, owned);
-	for (started = 0; started < MPT_THREADS; started++) {
-		p[started].pool = &f->pool;
-		p[started].owned = owned;
-		p[started].errors = &errors;
-		if (!mpt_kthread_run(mpt_popper_fn, &p[started],
-				     &p[started].done))
+	init_completion(&p.done);
+	for (started = 0; started < MPT_THREADS; started++)
+		if (IS_ERR(kthread_run(mpt_popper_fn, &p, "mpt_popper")))
 			break;
-	}
 	for (i = 0; i < started; i++)
-		wait_for_completion(&p[i].done);
+		wait_for_completion(&p.done);
 	KUNIT_ASSERT_EQ(test, started, MPT_THREADS);
-	KUNIT_EXPECT_EQ(test, atomic_read(&errors), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&f->pool.classes[0].available), 3);
-	for (i = 0; i < 3; i++) {
+	KUNIT_EXPECT_EQ(test, atomic_read(&p.errors), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->pool.classes[0].available),
+			MPT_POP_SLOTS);
+	for (i = 0; i < MPT_POP_SLOTS; i++) {
 		index = mp_freelist_pop(&f->pool, &f->pool.classes[0]);
-		KUNIT_ASSERT_LT(test, index, 3U);
-		KUNIT_EXPECT_FALSE(test, test_and_set_bit(index, owned));
+		KUNIT_ASSERT_LT(test, index, (u32)MPT_POP_SLOTS);
+		KUNIT_EXPECT_FALSE(test, test_and_set_bit(index, p.owned));
 	}
 	KUNIT_EXPECT_EQ(test, mp_freelist_pop(&f->pool, &f->pool.classes[0]),
 			MP_NIL);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < MPT_POP_SLOTS; i++)
 		mp_freelist_push(&f->pool, &f->pool.classes[0], i);
 }
 
