@@ -2041,18 +2041,16 @@ static void mpt_may_write_borrow(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = mpt_store(f, &f->a, 8, 0);
 	u32 slot = mpt_index(f, t);
-	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
 
 	KUNIT_ASSERT_NE(test, t, 0ULL);
 	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, slot));
-	KUNIT_ASSERT_EQ(test, mp_borrow(&f->pool, &f->b, t, 0, &ref, &hdr), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
 	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->b, slot));
 	KUNIT_EXPECT_EQ(test, mp_write_seal(&f->pool, &f->b, t, true, &ref),
 			-EPERM);
 	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
-	KUNIT_ASSERT_EQ(test, mp_borrow(&f->pool, &f->b, t, MSGPOOL_F_WRITE,
-					&ref, &hdr), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
 	KUNIT_EXPECT_TRUE(test, mp_peer_may_write(&f->b, slot));
 	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, slot));
 	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
@@ -2847,8 +2845,7 @@ static void mpt_lost_saturates(struct kunit *test)
 	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 
 	f->pool.lost[0] = U32_MAX - 1;
-	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 6), 0ULL);
-	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 7), 0ULL);
+	mpt_publish_tags(test, f, 6, 7);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 5);
 	KUNIT_EXPECT_EQ(test, f->lost, U32_MAX);
 }
@@ -2934,8 +2931,7 @@ static void mpt_reader_limit_none(struct kunit *test)
 	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 10; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 10);
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 10U);
 	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 0U);
 	for (i = 1; i <= 10; i++)
