@@ -316,10 +316,13 @@ static void mpt_freelist_exhausted(struct kunit *test)
 #define MPT_THREADS	4
 #define MPT_ITERS	20000
 
+#define MPT_POP_SLOTS	3
+
+/* What the popper threads share; each completes @done as it exits. */
 struct mpt_popper {
 	struct mp_pool *pool;
-	unsigned long *owned;
-	atomic_t *errors;
+	unsigned long owned[BITS_TO_LONGS(MPT_POP_SLOTS)];
+	atomic_t errors;
 	struct completion done;
 };
 
@@ -328,10 +331,10 @@ static bool mpt_claim(struct mpt_popper *p, u32 index)
 {
 	if (index == MP_NIL)
 		return true;
-	if (index < p->pool->classes[0].nr_slots &&
+	if (index < MPT_POP_SLOTS &&
 	    !test_and_set_bit(index, p->owned))
 		return true;
-	atomic_inc(p->errors);
+	atomic_inc(&p->errors);
 	return false;
 }
 
@@ -370,41 +373,31 @@ static int mpt_popper_fn(void *data)
 static void mpt_freelist_concurrent(struct kunit *test)
 {
 	static const struct msgpool_class cls[] = {
-		{ .slot_size = 8, .nr_slots = 3 },
+		{ .slot_size = 8, .nr_slots = MPT_POP_SLOTS },
 	};
 	struct mpt *f = mpt_setup(test, cls, 1);
-	atomic_t errors = ATOMIC_INIT(0);
-	struct mpt_popper *p;
-	unsigned long *owned;
+	struct mpt_popper p = { .pool = &f->pool, .errors = ATOMIC_INIT(0) };
 	int i, started;
 	u32 index;
 
-	p = kunit_kcalloc(test, MPT_THREADS, sizeof(*p), GFP_KERNEL);
-	owned = kunit_kcalloc(test, BITS_TO_LONGS(3), sizeof(long),
-			      GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, owned);
-	for (started = 0; started < MPT_THREADS; started++) {
-		p[started].pool = &f->pool;
-		p[started].owned = owned;
-		p[started].errors = &errors;
-		if (!mpt_kthread_run(mpt_popper_fn, &p[started],
-				     &p[started].done))
+	init_completion(&p.done);
+	for (started = 0; started < MPT_THREADS; started++)
+		if (IS_ERR(kthread_run(mpt_popper_fn, &p, "mpt_popper")))
 			break;
-	}
 	for (i = 0; i < started; i++)
-		wait_for_completion(&p[i].done);
+		wait_for_completion(&p.done);
 	KUNIT_ASSERT_EQ(test, started, MPT_THREADS);
-	KUNIT_EXPECT_EQ(test, atomic_read(&errors), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&f->pool.classes[0].available), 3);
-	for (i = 0; i < 3; i++) {
+	KUNIT_EXPECT_EQ(test, atomic_read(&p.errors), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->pool.classes[0].available),
+			MPT_POP_SLOTS);
+	for (i = 0; i < MPT_POP_SLOTS; i++) {
 		index = mp_freelist_pop(&f->pool, &f->pool.classes[0]);
-		KUNIT_ASSERT_LT(test, index, 3U);
-		KUNIT_EXPECT_FALSE(test, test_and_set_bit(index, owned));
+		KUNIT_ASSERT_LT(test, index, (u32)MPT_POP_SLOTS);
+		KUNIT_EXPECT_FALSE(test, test_and_set_bit(index, p.owned));
 	}
 	KUNIT_EXPECT_EQ(test, mp_freelist_pop(&f->pool, &f->pool.classes[0]),
 			MP_NIL);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < MPT_POP_SLOTS; i++)
 		mp_freelist_push(&f->pool, &f->pool.classes[0], i);
 }
 
@@ -422,13 +415,13 @@ MPT_SUITE(mpt_freelist_suite, "msgpool_freelist", mpt_freelist_cases);
 /* Per-peer caches. */
 
 /* 64 slots: a peer's cache holds 8, and moves 4 at a time. */
-static const struct msgpool_class mpt_mag_cfg[] = {
-	{ .slot_size = 64, .nr_slots = 64 },
-};
-
 #define MPT_MAG_SLOTS	64
 #define MPT_MAG_CAP	8
 #define MPT_MAG_BATCH	4
+
+static const struct msgpool_class mpt_mag_cfg[] = {
+	{ .slot_size = 64, .nr_slots = MPT_MAG_SLOTS },
+};
 
 static u32 mpt_tag(struct mpt *f)
 {
@@ -866,28 +859,27 @@ static void mpt_token_stale_after_reuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mp_release(&f->pool, &f->b, t2, 0, 0), 0);
 }
 
-/* Every slot stored, then two freed and stored again: gens 1 and 2. */
-static void mpt_token_history(struct mp_pool *pool, struct mp_peer *peer,
-			      u64 *tok)
+/* a stores a message in a free slot: its token, by slot, in @tok. */
+static void mpt_token_store(struct kunit *test, struct mpt *f, u64 *tok,
+			    u64 tag)
 {
-	struct mp_msg_hdr hdr;
-	struct mp_ref ref;
+	u64 t = mpt_store(f, &f->a, 1, tag);
+
+	KUNIT_ASSERT_NE(test, t, 0ULL);
+	tok[mpt_index(f, t)] = t;
+}
+
+/* Every slot stored, then two freed and stored again: gens 1 and 2. */
+static void mpt_token_history(struct kunit *test, struct mpt *f, u64 *tok)
+{
 	u32 i, again[] = { 3, MPT_MANY - 1 };
 
-	for (i = 0; i < pool->capacity; i++) {
-		hdr = mpt_hdr(1, i);
-		if (mp_loan(pool, peer, 1, 0, &ref) ||
-		    mp_commit(pool, peer, ref.token, &hdr))
-			return;
-		tok[ref.slot] = ref.token;
-	}
+	for (i = 0; i < f->pool.capacity; i++)
+		mpt_token_store(test, f, tok, i);
 	for (i = 0; i < ARRAY_SIZE(again); i++) {
-		hdr = mpt_hdr(1, i);
-		if (mp_free(pool, peer, tok[again[i]]) ||
-		    mp_loan(pool, peer, 1, 0, &ref) ||
-		    mp_commit(pool, peer, ref.token, &hdr))
-			return;
-		tok[ref.slot] = ref.token;
+		KUNIT_ASSERT_EQ(test, mp_free(&f->pool, &f->a, tok[again[i]]),
+				0);
+		mpt_token_store(test, f, tok, i);
 	}
 }
 
@@ -896,34 +888,31 @@ static bool mpt_refused(int err)
 	return err == -EINVAL || err == -ESTALE;
 }
 
-/* The tokens of pool @from, all live, tried on pool @to. */
-static void mpt_token_cross(struct kunit *test, struct mp_pool *to,
+/* The tokens of another pool, all live, tried by @peer on @to's. */
+static void mpt_token_cross(struct kunit *test, struct mpt *to,
 			    struct mp_peer *peer, const u64 *tok)
 {
-	struct mp_msg_hdr hdr;
 	struct mp_census c;
-	struct mp_ref ref;
 	int err;
 	u32 i;
 
-	for (i = 0; i < to->capacity; i++) {
-		err = mp_header(to, tok[i], &ref, &hdr);
+	for (i = 0; i < to->pool.capacity; i++) {
+		err = mpt_header(to, tok[i]);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: header %d", i, err);
-		err = mp_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK, &ref,
-				&hdr);
+		err = mpt_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: borrow %d", i, err);
-		err = mp_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK |
-				MSGPOOL_F_WRITE, &ref, &hdr);
+		err = mpt_borrow(to, peer, tok[i], MSGPOOL_F_NONBLOCK |
+				 MSGPOOL_F_WRITE);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: write borrow %d", i, err);
-		err = mp_free(to, peer, tok[i]);
+		err = mp_free(&to->pool, peer, tok[i]);
 		KUNIT_EXPECT_TRUE_MSG(test, mpt_refused(err),
 				      "slot %u: free %d", i, err);
 	}
-	mp_pool_census(to, &c);
-	KUNIT_EXPECT_EQ(test, c.ready, (u64)to->capacity);
+	mp_pool_census(&to->pool, &c);
+	KUNIT_EXPECT_EQ(test, c.ready, (u64)to->pool.capacity);
 }
 
 /*
@@ -935,33 +924,29 @@ static void mpt_token_other_pool(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_many, 1);
 	u64 *ta = kunit_kcalloc(test, MPT_MANY, sizeof(*ta), GFP_KERNEL);
 	u64 *tb = kunit_kcalloc(test, MPT_MANY, sizeof(*tb), GFP_KERNEL);
-	struct mp_pool *other;
-	struct mp_peer *peer;
+	struct mpt *o = kunit_kzalloc(test, sizeof(*o), GFP_KERNEL);
 	u32 i, same = 0;
 
-	other = kunit_kzalloc(test, sizeof(*other), GFP_KERNEL);
-	peer = kunit_kzalloc(test, sizeof(*peer), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ta);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, tb);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, other);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, peer);
-	KUNIT_ASSERT_EQ(test, mp_pool_init(other, mpt_many, 1), 0);
-	mp_peer_init(peer, MPT_ID_A, true);
-	mpt_token_history(&f->pool, &f->a, ta);
-	mpt_token_history(other, peer, tb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, o);
+	KUNIT_ASSERT_EQ(test, mp_pool_init(&o->pool, mpt_many, 1), 0);
+	mp_peer_init(&o->a, MPT_ID_A, true);
+	mpt_token_history(test, f, ta);
+	mpt_token_history(test, o, tb);
 	for (i = 0; i < MPT_MANY; i++) {
 		KUNIT_ASSERT_NE(test, ta[i], 0ULL);
 		KUNIT_ASSERT_NE(test, tb[i], 0ULL);
 		KUNIT_EXPECT_EQ(test, f->pool.slots[i].gen,
-				other->slots[i].gen);
+				o->pool.slots[i].gen);
 		same += ta[i] == tb[i];
 	}
 	KUNIT_EXPECT_EQ(test, f->pool.slots[MPT_MANY - 1].gen, 2ULL);
 	KUNIT_EXPECT_EQ(test, same, 0U);
-	mpt_token_cross(test, other, peer, ta);
-	mpt_token_cross(test, &f->pool, &f->b, tb);
-	mp_peer_reclaim(other, peer);
-	mp_pool_destroy(other);
+	mpt_token_cross(test, o, &o->a, ta);
+	mpt_token_cross(test, f, &f->b, tb);
+	mp_peer_reclaim(&o->pool, &o->a);
+	mp_pool_destroy(&o->pool);
 }
 
 /* What tells pools apart is their key: given A's, B takes A's tokens. */
@@ -2056,18 +2041,16 @@ static void mpt_may_write_borrow(struct kunit *test)
 	struct mpt *f = mpt_setup(test, mpt_cfg3, 3);
 	u64 t = mpt_store(f, &f->a, 8, 0);
 	u32 slot = mpt_index(f, t);
-	struct mp_msg_hdr hdr;
 	struct mp_ref ref;
 
 	KUNIT_ASSERT_NE(test, t, 0ULL);
 	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, slot));
-	KUNIT_ASSERT_EQ(test, mp_borrow(&f->pool, &f->b, t, 0, &ref, &hdr), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, 0), 0);
 	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->b, slot));
 	KUNIT_EXPECT_EQ(test, mp_write_seal(&f->pool, &f->b, t, true, &ref),
 			-EPERM);
 	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
-	KUNIT_ASSERT_EQ(test, mp_borrow(&f->pool, &f->b, t, MSGPOOL_F_WRITE,
-					&ref, &hdr), 0);
+	KUNIT_ASSERT_EQ(test, mpt_borrow(f, &f->b, t, MSGPOOL_F_WRITE), 0);
 	KUNIT_EXPECT_TRUE(test, mp_peer_may_write(&f->b, slot));
 	KUNIT_EXPECT_FALSE(test, mp_peer_may_write(&f->a, slot));
 	KUNIT_ASSERT_EQ(test, mp_release(&f->pool, &f->b, t, 0, 0), 0);
@@ -2862,8 +2845,7 @@ static void mpt_lost_saturates(struct kunit *test)
 	struct mpt *f = mpt_fall_behind(test, mpt_three, 1);
 
 	f->pool.lost[0] = U32_MAX - 1;
-	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 6), 0ULL);
-	KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 8, 7), 0ULL);
+	mpt_publish_tags(test, f, 6, 7);
 	KUNIT_EXPECT_EQ(test, mpt_take(f, &f->r, NULL), 5);
 	KUNIT_EXPECT_EQ(test, f->lost, U32_MAX);
 }
@@ -2949,8 +2931,7 @@ static void mpt_reader_limit_none(struct kunit *test)
 	int i;
 
 	KUNIT_ASSERT_EQ(test, mpt_subscribe(f, &f->r), 0);
-	for (i = 1; i <= 10; i++)
-		KUNIT_ASSERT_NE(test, mpt_publish(f, &f->a, 1, i), 0ULL);
+	mpt_publish_tags(test, f, 1, 10);
 	KUNIT_EXPECT_EQ(test, f->pool.unread[0], 10U);
 	KUNIT_EXPECT_EQ(test, f->pool.lost[0], 0U);
 	for (i = 1; i <= 10; i++)

@@ -141,24 +141,6 @@ void __kunit_fail_unary(struct kunit *test, const struct kunit_loc *loc,
 	va_end(args);
 }
 
-void __kunit_fail_ptr(struct kunit *test, const struct kunit_loc *loc,
-		      const char *text, const void *value, const char *fmt, ...)
-{
-	va_list args;
-
-	kunit_fail_prologue(test, loc);
-	if (!value)
-		printf(KUNIT_SUBTEST_INDENT "Expected %s is not null, but is",
-		       text);
-	else
-		printf(KUNIT_SUBTEST_INDENT
-		       "Expected %s is not error, but is: %ld", text,
-		       PTR_ERR(value));
-	va_start(args, fmt);
-	kunit_fail_message(fmt, args);
-	va_end(args);
-}
-
 void __kunit_abort(struct kunit *test)
 {
 	siglongjmp(*test->abort, 1);

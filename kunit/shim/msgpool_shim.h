@@ -411,44 +411,39 @@ static inline u64 shim_rol64(u64 word, unsigned int shift)
 	return (word << shift) | (word >> (64 - shift));
 }
 
-#define SHIM_SIPROUND(v0, v1, v2, v3)					\
-do {									\
-	v0 += v1; v1 = shim_rol64(v1, 13); v1 ^= v0;			\
-	v0 = shim_rol64(v0, 32);					\
-	v2 += v3; v3 = shim_rol64(v3, 16); v3 ^= v2;			\
-	v0 += v3; v3 = shim_rol64(v3, 21); v3 ^= v0;			\
-	v2 += v1; v1 = shim_rol64(v1, 17); v1 ^= v2;			\
-	v2 = shim_rol64(v2, 32);					\
-} while (0)
-
-static inline u64 siphash_1u64(u64 first, const siphash_key_t *key)
+static inline void shim_siprounds(u64 *v, int rounds)
 {
-	u64 v0 = 0x736f6d6570736575ULL ^ key->key[0];
-	u64 v1 = 0x646f72616e646f6dULL ^ key->key[1];
-	u64 v2 = 0x6c7967656e657261ULL ^ key->key[0];
-	u64 v3 = 0x7465646279746573ULL ^ key->key[1];
-	u64 b = 8ULL << 56;
-
-	v3 ^= first;
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	v0 ^= first;
-	v3 ^= b;
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	v0 ^= b;
-	v2 ^= 0xff;
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	SHIM_SIPROUND(v0, v1, v2, v3);
-	return (v0 ^ v1) ^ (v2 ^ v3);
+	while (rounds--) {
+		v[0] += v[1]; v[1] = shim_rol64(v[1], 13); v[1] ^= v[0];
+		v[0] = shim_rol64(v[0], 32);
+		v[2] += v[3]; v[3] = shim_rol64(v[3], 16); v[3] ^= v[2];
+		v[0] += v[3]; v[3] = shim_rol64(v[3], 21); v[3] ^= v[0];
+		v[2] += v[1]; v[1] = shim_rol64(v[1], 17); v[1] ^= v[2];
+		v[2] = shim_rol64(v[2], 32);
+	}
 }
 
+/* One 8-byte block, its length's block, and the finalisation. */
 static inline u64 siphash_2u32(u32 first, u32 second,
 			       const siphash_key_t *key)
 {
-	return siphash_1u64((u64)second << 32 | first, key);
+	u64 m = (u64)second << 32 | first, b = 8ULL << 56;
+	u64 v[4] = {
+		0x736f6d6570736575ULL ^ key->key[0],
+		0x646f72616e646f6dULL ^ key->key[1],
+		0x6c7967656e657261ULL ^ key->key[0],
+		0x7465646279746573ULL ^ key->key[1],
+	};
+
+	v[3] ^= m;
+	shim_siprounds(v, 2);
+	v[0] ^= m;
+	v[3] ^= b;
+	shim_siprounds(v, 2);
+	v[0] ^= b;
+	v[2] ^= 0xff;
+	shim_siprounds(v, 4);
+	return (v[0] ^ v[1]) ^ (v[2] ^ v[3]);
 }
 
 static inline void get_random_bytes(void *buf, size_t len)

@@ -155,9 +155,6 @@ void __kunit_fail_unary(struct kunit *test, const struct kunit_loc *loc,
 			const char *condition, bool expected_true,
 			const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-void __kunit_fail_ptr(struct kunit *test, const struct kunit_loc *loc,
-		      const char *text, const void *value, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
 void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 
 /* An assertion ends the case; an expectation only marks it failed. */
@@ -191,22 +188,6 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 		}							\
 	} while (0)
 
-/* Pointers compare as such, and print as their addresses. */
-#define KUNIT_BINARY_PTR_ASSERTION(test, type, left, op, right, fmt, ...) \
-	do {								\
-		const void *__left = (left);				\
-		const void *__right = (right);				\
-									\
-		if (!(__left op __right)) {				\
-			__kunit_fail_binary(test, KUNIT_LOC(type),	\
-					    #left, #op, #right,		\
-					    (long long)(uintptr_t)__left, \
-					    (long long)(uintptr_t)__right, \
-					    fmt, ##__VA_ARGS__);	\
-			KUNIT_END_IF_ASSERT(test, type);		\
-		}							\
-	} while (0)
-
 #define KUNIT_UNARY_ASSERTION(test, type, condition, expected, fmt, ...) \
 	do {								\
 		bool __cond = (condition);				\
@@ -219,69 +200,37 @@ void __attribute__((noreturn)) __kunit_abort(struct kunit *test);
 		}							\
 	} while (0)
 
-#define KUNIT_PTR_NOT_ERR_OR_NULL_ASSERTION(test, type, ptr, fmt, ...)	\
-	do {								\
-		const void *__ptr = (ptr);				\
-									\
-		if (IS_ERR_OR_NULL(__ptr)) {				\
-			__kunit_fail_ptr(test, KUNIT_LOC(type), #ptr,	\
-					 __ptr, fmt, ##__VA_ARGS__);	\
-			KUNIT_END_IF_ASSERT(test, type);		\
-		}							\
-	} while (0)
-
 #define KUNIT_EXPECT_TRUE_MSG(test, cond, fmt, ...)			\
 	KUNIT_UNARY_ASSERTION(test, KUNIT_EXPECTATION, cond, true,	\
-			      fmt, ##__VA_ARGS__)
-#define KUNIT_EXPECT_FALSE_MSG(test, cond, fmt, ...)			\
-	KUNIT_UNARY_ASSERTION(test, KUNIT_EXPECTATION, cond, false,	\
 			      fmt, ##__VA_ARGS__)
 #define KUNIT_EXPECT_EQ_MSG(test, l, r, fmt, ...)			\
 	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, ==, r,	\
 			       fmt, ##__VA_ARGS__)
-#define KUNIT_EXPECT_NE_MSG(test, l, r, fmt, ...)			\
-	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, !=, r,	\
-			       fmt, ##__VA_ARGS__)
-#define KUNIT_EXPECT_GT_MSG(test, l, r, fmt, ...)			\
-	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, >, r,	\
-			       fmt, ##__VA_ARGS__)
-#define KUNIT_EXPECT_GE_MSG(test, l, r, fmt, ...)			\
-	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, >=, r,	\
-			       fmt, ##__VA_ARGS__)
-#define KUNIT_EXPECT_PTR_EQ_MSG(test, l, r, fmt, ...)			\
-	KUNIT_BINARY_PTR_ASSERTION(test, KUNIT_EXPECTATION, l, ==, r,	\
-				   fmt, ##__VA_ARGS__)
-
-#define KUNIT_ASSERT_TRUE_MSG(test, cond, fmt, ...)			\
-	KUNIT_UNARY_ASSERTION(test, KUNIT_ASSERTION, cond, true,	\
-			      fmt, ##__VA_ARGS__)
-#define KUNIT_ASSERT_EQ_MSG(test, l, r, fmt, ...)			\
-	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, ==, r,		\
-			       fmt, ##__VA_ARGS__)
-#define KUNIT_ASSERT_NE_MSG(test, l, r, fmt, ...)			\
-	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, !=, r,		\
-			       fmt, ##__VA_ARGS__)
-#define KUNIT_ASSERT_LT_MSG(test, l, r, fmt, ...)			\
-	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, <, r,		\
-			       fmt, ##__VA_ARGS__)
-#define KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, ptr, fmt, ...)		\
-	KUNIT_PTR_NOT_ERR_OR_NULL_ASSERTION(test, KUNIT_ASSERTION, ptr,	\
-					    fmt, ##__VA_ARGS__)
 
 #define KUNIT_EXPECT_TRUE(test, c)	KUNIT_EXPECT_TRUE_MSG(test, c, NULL)
-#define KUNIT_EXPECT_FALSE(test, c)	KUNIT_EXPECT_FALSE_MSG(test, c, NULL)
+#define KUNIT_EXPECT_FALSE(test, c)					\
+	KUNIT_UNARY_ASSERTION(test, KUNIT_EXPECTATION, c, false, NULL)
 #define KUNIT_EXPECT_EQ(test, l, r)	KUNIT_EXPECT_EQ_MSG(test, l, r, NULL)
-#define KUNIT_EXPECT_NE(test, l, r)	KUNIT_EXPECT_NE_MSG(test, l, r, NULL)
-#define KUNIT_EXPECT_GT(test, l, r)	KUNIT_EXPECT_GT_MSG(test, l, r, NULL)
-#define KUNIT_EXPECT_GE(test, l, r)	KUNIT_EXPECT_GE_MSG(test, l, r, NULL)
+#define KUNIT_EXPECT_NE(test, l, r)					\
+	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, !=, r, NULL)
+#define KUNIT_EXPECT_GT(test, l, r)					\
+	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, >, r, NULL)
+#define KUNIT_EXPECT_GE(test, l, r)					\
+	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, >=, r, NULL)
+/* Pointers compare and print as integers do: by their addresses. */
 #define KUNIT_EXPECT_PTR_EQ(test, l, r)					\
-	KUNIT_EXPECT_PTR_EQ_MSG(test, l, r, NULL)
+	KUNIT_BINARY_ASSERTION(test, KUNIT_EXPECTATION, l, ==, r, NULL)
 
-#define KUNIT_ASSERT_TRUE(test, c)	KUNIT_ASSERT_TRUE_MSG(test, c, NULL)
-#define KUNIT_ASSERT_EQ(test, l, r)	KUNIT_ASSERT_EQ_MSG(test, l, r, NULL)
-#define KUNIT_ASSERT_NE(test, l, r)	KUNIT_ASSERT_NE_MSG(test, l, r, NULL)
-#define KUNIT_ASSERT_LT(test, l, r)	KUNIT_ASSERT_LT_MSG(test, l, r, NULL)
+#define KUNIT_ASSERT_TRUE(test, c)					\
+	KUNIT_UNARY_ASSERTION(test, KUNIT_ASSERTION, c, true, NULL)
+#define KUNIT_ASSERT_EQ(test, l, r)					\
+	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, ==, r, NULL)
+#define KUNIT_ASSERT_NE(test, l, r)					\
+	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, !=, r, NULL)
+#define KUNIT_ASSERT_LT(test, l, r)					\
+	KUNIT_BINARY_ASSERTION(test, KUNIT_ASSERTION, l, <, r, NULL)
 #define KUNIT_ASSERT_NOT_ERR_OR_NULL(test, p)				\
-	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(test, p, NULL)
+	KUNIT_UNARY_ASSERTION(test, KUNIT_ASSERTION, !IS_ERR_OR_NULL(p),	\
+			      true, NULL)
 
 #endif /* _SHIM_KUNIT_TEST_H */

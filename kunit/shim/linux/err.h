@@ -12,11 +12,6 @@ static inline void *ERR_PTR(long error)
 	return (void *)error;
 }
 
-static inline long PTR_ERR(const void *ptr)
-{
-	return (long)ptr;
-}
-
 static inline bool IS_ERR(const void *ptr)
 {
 	return (unsigned long)ptr >= (unsigned long)-MAX_ERRNO;

@@ -1,3 +1,2 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* <linux/overflow.h> in userspace: see msgpool_shim.h. */
 #include "../msgpool_shim.h"
