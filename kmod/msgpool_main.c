@@ -517,13 +517,16 @@ static long msgpool_ioc_subscribe(struct file *file,
 	return 0;
 }
 
-static long msgpool_ioc_unsubscribe(struct file *file)
+/* UNSUBSCRIBE and RING_SYNC: a reader's calls without arguments. */
+static long msgpool_ioc_reader(struct file *file, unsigned int cmd)
 {
 	struct msgpool_peer *peer = file->private_data;
 	struct msgpool_pool *pool = msgpool_peer_pool(peer);
 
 	if (!pool)
 		return -ENOTCONN;
+	if (cmd == MSGPOOL_IOC_RING_SYNC)
+		return mp_ring_sync(&pool->core, &peer->core);
 	return mp_unsubscribe(&pool->core, &peer->core);
 }
 
@@ -673,16 +676,6 @@ out:
 	return err;
 }
 
-static long msgpool_ioc_ring_sync(struct file *file)
-{
-	struct msgpool_peer *peer = file->private_data;
-	struct msgpool_pool *pool = msgpool_peer_pool(peer);
-
-	if (!pool)
-		return -ENOTCONN;
-	return mp_ring_sync(&pool->core, &peer->core);
-}
-
 /* Maps the pages of @area, @size bytes, into @vma from its start. */
 static int msgpool_ring_map(struct vm_area_struct *vma, void *area,
 			    size_t size)
@@ -800,11 +793,10 @@ static long msgpool_fop_ioctl(struct file *file, unsigned int cmd,
 	case MSGPOOL_IOC_SUBSCRIBE:
 		return msgpool_ioc_subscribe(file, uarg);
 	case MSGPOOL_IOC_UNSUBSCRIBE:
-		return msgpool_ioc_unsubscribe(file);
+	case MSGPOOL_IOC_RING_SYNC:
+		return msgpool_ioc_reader(file, cmd);
 	case MSGPOOL_IOC_RING:
 		return msgpool_ioc_ring(file, uarg);
-	case MSGPOOL_IOC_RING_SYNC:
-		return msgpool_ioc_ring_sync(file);
 	case MSGPOOL_IOC_POOLS:
 	case MSGPOOL_IOC_PEERS:
 	case MSGPOOL_IOC_UNLINK:
