@@ -833,11 +833,12 @@ static u32 mp_pub_victim(struct mp_pool *pool, u32 len)
 	return MP_NIL;
 }
 
-/* Under pub_lock: the readers in @mask lost one message they had not taken. */
-static void mp_lost_add(struct mp_pool *pool, u64 mask)
+/* Under pub_lock: the readers in @mask lose a message they had not taken. */
+static void mp_lose_untaken(struct mp_pool *pool, u64 mask)
 {
 	u32 r;
 
+	mp_unread_add(pool, mask, -1);
 	for (; mask; mask &= mask - 1) {
 		r = __ffs64(mask);
 		if (pool->lost[r] != U32_MAX)
@@ -860,8 +861,7 @@ static bool mp_reader_drop_oldest(struct mp_pool *pool, u32 r)
 	if (i == MP_NIL)
 		return false;
 	slot->pending &= ~bit;
-	mp_unread_add(pool, bit, -1);
-	mp_lost_add(pool, bit);
+	mp_lose_untaken(pool, bit);
 	if (!slot->pending)
 		mp_pub_free(pool, i);
 	return true;
@@ -897,8 +897,7 @@ static bool mp_overwrite_oldest(struct mp_pool *pool, u32 len)
 	mutex_lock(&pool->pub_lock);
 	index = mp_pub_victim(pool, len);
 	if (index != MP_NIL) {
-		mp_unread_add(pool, pool->slots[index].pending, -1);
-		mp_lost_add(pool, pool->slots[index].pending);
+		mp_lose_untaken(pool, pool->slots[index].pending);
 		mp_pub_free(pool, index);
 	}
 	mutex_unlock(&pool->pub_lock);

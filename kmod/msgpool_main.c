@@ -189,34 +189,29 @@ static void msgpool_write_unseal(struct msgpool_peer *peer, u64 token)
 }
 
 /* A loan, a copy from userspace into the slot, and a commit. */
-static int msgpool_op_store(struct msgpool_peer *peer, struct msgpool_op *op,
-			    u32 flags)
+static int msgpool_op_store(struct msgpool_peer *peer,
+			    const struct msgpool_op *op, u32 flags,
+			    struct mp_ref *ref, struct mp_msg_hdr *hdr)
 {
 	struct mp_pool *pool = &peer->pool->core;
-	struct mp_msg_hdr hdr;
-	struct mp_ref ref;
 	bool sealed;
 	int err;
 
-	err = mp_loan(pool, &peer->core, op->len, flags, &ref);
+	err = mp_loan(pool, &peer->core, op->len, flags, ref);
 	if (err)
 		return err;
 	/* The kernel writes it: no thread of the caller's may meanwhile. */
-	sealed = msgpool_write_seal(peer, ref.token);
-	if (copy_from_user((u8 *)peer->pool->vaddr + ref.offset,
+	sealed = msgpool_write_seal(peer, ref->token);
+	if (copy_from_user((u8 *)peer->pool->vaddr + ref->offset,
 			   u64_to_user_ptr(op->data), op->len)) {
-		mp_discard(pool, &peer->core, ref.token);
+		mp_discard(pool, &peer->core, ref->token);
 		return -EFAULT;
 	}
-	msgpool_op_get_hdr(op, &hdr);
-	err = mp_commit(pool, &peer->core, ref.token, &hdr);
+	msgpool_op_get_hdr(op, hdr);
+	err = mp_commit(pool, &peer->core, ref->token, hdr);
 	if (err && sealed)
-		msgpool_write_unseal(peer, ref.token);
-	if (err)
-		return err;
-	msgpool_op_put_ref(op, &ref);
-	msgpool_op_put_hdr(op, &hdr);
-	return 0;
+		msgpool_write_unseal(peer, ref->token);
+	return err;
 }
 
 static int msgpool_op_loan(struct msgpool_peer *peer, struct msgpool_op *op,
@@ -233,76 +228,22 @@ static int msgpool_op_loan(struct msgpool_peer *peer, struct msgpool_op *op,
 	return 0;
 }
 
-static int msgpool_op_commit(struct msgpool_peer *peer, struct msgpool_op *op)
+/* COMMIT or PUBLISH: the loan of @op->token becomes a message. */
+static int msgpool_op_finish(struct msgpool_peer *peer, struct msgpool_op *op,
+			     u32 code)
 {
+	struct mp_pool *pool = &peer->pool->core;
 	struct mp_msg_hdr hdr;
 	int err;
 
 	msgpool_op_get_hdr(op, &hdr);
-	err = mp_commit(&peer->pool->core, &peer->core, op->token, &hdr);
-	if (err)
-		return err;
-	msgpool_op_put_hdr(op, &hdr);
-	return 0;
-}
-
-static int msgpool_op_publish(struct msgpool_peer *peer, struct msgpool_op *op)
-{
-	struct mp_msg_hdr hdr;
-	int err;
-
-	msgpool_op_get_hdr(op, &hdr);
-	err = mp_publish(&peer->pool->core, &peer->core, op->token, &hdr);
-	if (err)
-		return err;
-	msgpool_op_put_hdr(op, &hdr);
-	return 0;
-}
-
-static int msgpool_op_take(struct msgpool_peer *peer, struct msgpool_op *op)
-{
-	struct mp_msg_hdr hdr;
-	struct mp_ref ref;
-	u32 lost;
-	int err;
-
-	err = mp_take(&peer->pool->core, &peer->core, &ref, &hdr, &lost);
-	if (err)
-		return err;
-	msgpool_op_put_ref(op, &ref);
-	msgpool_op_put_hdr(op, &hdr);
-	op->lost = lost;
-	return 0;
-}
-
-static int msgpool_op_borrow(struct msgpool_peer *peer, struct msgpool_op *op,
-			     u32 flags)
-{
-	struct mp_msg_hdr hdr;
-	struct mp_ref ref;
-	int err;
-
-	err = mp_borrow(&peer->pool->core, &peer->core, op->token, flags,
-			&ref, &hdr);
-	if (err)
-		return err;
-	msgpool_op_put_ref(op, &ref);
-	msgpool_op_put_hdr(op, &hdr);
-	return 0;
-}
-
-static int msgpool_op_header(struct msgpool_peer *peer, struct msgpool_op *op)
-{
-	struct mp_msg_hdr hdr;
-	struct mp_ref ref;
-	int err;
-
-	err = mp_header(&peer->pool->core, op->token, &ref, &hdr);
-	if (err)
-		return err;
-	msgpool_op_put_ref(op, &ref);
-	msgpool_op_put_hdr(op, &hdr);
-	return 0;
+	if (code == MSGPOOL_OP_PUBLISH)
+		err = mp_publish(pool, &peer->core, op->token, &hdr);
+	else
+		err = mp_commit(pool, &peer->core, op->token, &hdr);
+	if (!err)
+		msgpool_op_put_hdr(op, &hdr);
+	return err;
 }
 
 /* The core call of one checked op. */
@@ -310,33 +251,47 @@ static int msgpool_op_dispatch(struct msgpool_peer *peer,
 			       struct msgpool_op *op, u32 code, u32 flags)
 {
 	struct mp_pool *pool = &peer->pool->core;
+	struct mp_msg_hdr hdr;
+	struct mp_ref ref;
+	int err;
 
 	switch (code) {
-	case MSGPOOL_OP_STORE:
-		return msgpool_op_store(peer, op, flags);
 	case MSGPOOL_OP_LOAN:
 		return msgpool_op_loan(peer, op, flags);
 	case MSGPOOL_OP_COMMIT:
-		return msgpool_op_commit(peer, op);
+	case MSGPOOL_OP_PUBLISH:
+		return msgpool_op_finish(peer, op, code);
 	case MSGPOOL_OP_DISCARD:
 		return mp_discard(pool, &peer->core, op->token);
-	case MSGPOOL_OP_BORROW:
-		return msgpool_op_borrow(peer, op, flags);
 	case MSGPOOL_OP_RELEASE:
 		return mp_release(pool, &peer->core, op->token, op->flags,
 				  op->len);
 	case MSGPOOL_OP_FREE:
 		return mp_free(pool, &peer->core, op->token);
-	case MSGPOOL_OP_HEADER:
-		return msgpool_op_header(peer, op);
-	case MSGPOOL_OP_PUBLISH:
-		return msgpool_op_publish(peer, op);
-	case MSGPOOL_OP_TAKE:
-		return msgpool_op_take(peer, op);
 	case MSGPOOL_OP_MARK_READ:
 		return mp_mark_read(pool, &peer->core, op->token);
+	/* The rest hand out a message: its slot and its header. */
+	case MSGPOOL_OP_STORE:
+		err = msgpool_op_store(peer, op, flags, &ref, &hdr);
+		break;
+	case MSGPOOL_OP_BORROW:
+		err = mp_borrow(pool, &peer->core, op->token, flags, &ref,
+				&hdr);
+		break;
+	case MSGPOOL_OP_HEADER:
+		err = mp_header(pool, op->token, &ref, &hdr);
+		break;
+	case MSGPOOL_OP_TAKE:
+		err = mp_take(pool, &peer->core, &ref, &hdr, &op->lost);
+		break;
+	default:
+		return 0;	/* MSGPOOL_OP_NOP */
 	}
-	return 0;	/* MSGPOOL_OP_NOP */
+	if (err)
+		return err;
+	msgpool_op_put_ref(op, &ref);
+	msgpool_op_put_hdr(op, &hdr);
+	return 0;
 }
 
 /* The ops that may end a loan or a write borrow of @op->token. */
@@ -562,13 +517,16 @@ static long msgpool_ioc_subscribe(struct file *file,
 	return 0;
 }
 
-static long msgpool_ioc_unsubscribe(struct file *file)
+/* UNSUBSCRIBE and RING_SYNC: a reader's calls without arguments. */
+static long msgpool_ioc_reader(struct file *file, unsigned int cmd)
 {
 	struct msgpool_peer *peer = file->private_data;
 	struct msgpool_pool *pool = msgpool_peer_pool(peer);
 
 	if (!pool)
 		return -ENOTCONN;
+	if (cmd == MSGPOOL_IOC_RING_SYNC)
+		return mp_ring_sync(&pool->core, &peer->core);
 	return mp_unsubscribe(&pool->core, &peer->core);
 }
 
@@ -718,16 +676,6 @@ out:
 	return err;
 }
 
-static long msgpool_ioc_ring_sync(struct file *file)
-{
-	struct msgpool_peer *peer = file->private_data;
-	struct msgpool_pool *pool = msgpool_peer_pool(peer);
-
-	if (!pool)
-		return -ENOTCONN;
-	return mp_ring_sync(&pool->core, &peer->core);
-}
-
 /* Maps the pages of @area, @size bytes, into @vma from its start. */
 static int msgpool_ring_map(struct vm_area_struct *vma, void *area,
 			    size_t size)
@@ -845,11 +793,10 @@ static long msgpool_fop_ioctl(struct file *file, unsigned int cmd,
 	case MSGPOOL_IOC_SUBSCRIBE:
 		return msgpool_ioc_subscribe(file, uarg);
 	case MSGPOOL_IOC_UNSUBSCRIBE:
-		return msgpool_ioc_unsubscribe(file);
+	case MSGPOOL_IOC_RING_SYNC:
+		return msgpool_ioc_reader(file, cmd);
 	case MSGPOOL_IOC_RING:
 		return msgpool_ioc_ring(file, uarg);
-	case MSGPOOL_IOC_RING_SYNC:
-		return msgpool_ioc_ring_sync(file);
 	case MSGPOOL_IOC_POOLS:
 	case MSGPOOL_IOC_PEERS:
 	case MSGPOOL_IOC_UNLINK:
