@@ -700,17 +700,13 @@ TEST(overwrite_lost_is_per_reader)
 /* Subscribes, says so, then waits in poll() and takes one message. */
 static int poll_reader(int rd, int wr, void *arg)
 {
-	struct pollfd p;
 	struct msgpool_op t;
 	int fd = mp_reader(arg, O_RDONLY);
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
-	p.fd = fd;
-	p.events = POLLIN;
-	CHILD_CHECK(poll(&p, 1, -1) == 1);
-	CHILD_CHECK(p.revents == POLLIN);
+	CHILD_CHECK(mp_events(fd, POLLIN, -1) == POLLIN);
 	CHILD_CHECK(mp_take(fd, &t) == 0);
 	CHILD_CHECK(mp_send(wr, t.seq) == 0);
 	CHILD_CHECK(mp_mark_read(fd, t.token) == 0);
@@ -747,7 +743,6 @@ static int counting_reader(int rd, int wr, void *arg)
 {
 	const struct reader_args *ra = arg;
 	struct msgpool_op t;
-	struct pollfd p;
 	__u64 map_size, first, seq, v, held[16];
 	unsigned int n, k = 0;
 	char *map;
@@ -759,13 +754,10 @@ static int counting_reader(int rd, int wr, void *arg)
 	CHILD_CHECK(map != MAP_FAILED);
 	CHILD_CHECK(mp_subscribe(fd, NULL, &first) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
-	p.fd = fd;
-	p.events = POLLIN;
 	for (n = 0; n < ra->count; n++) {
 		while (mp_take(fd, &t) == -EAGAIN) {
 			/* 60 s with a message published: a lost wake-up. */
-			CHILD_CHECK(poll(&p, 1, 60000) == 1);
-			CHILD_CHECK(p.revents == POLLIN);
+			CHILD_CHECK(mp_events(fd, POLLIN, 60000) == POLLIN);
 		}
 		seq = first + n + 1;
 		CHILD_CHECK(t.seq == seq);
@@ -884,7 +876,6 @@ static int staged_reader(int rd, int wr, void *arg)
 {
 	const struct stage_args *sa = arg;
 	struct msgpool_op t;
-	struct pollfd p;
 	int fd = mp_reader(sa->name, O_RDONLY);
 	__u64 v;
 
@@ -906,9 +897,7 @@ static int staged_reader(int rd, int wr, void *arg)
 		while (mp_take(fd, &t) == 0)
 			CHILD_CHECK(mp_mark_read(fd, t.token) == 0);
 		CHILD_CHECK(mp_send(wr, 1) == 0);
-		p.fd = fd;
-		p.events = POLLIN;
-		poll(&p, 1, -1);
+		mp_events(fd, POLLIN, -1);
 		return 2;
 	}
 	CHILD_CHECK(mp_send(wr, 1) == 0);
