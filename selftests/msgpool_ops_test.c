@@ -1402,13 +1402,9 @@ TEST_F(pool, batch_fault_mid_array_keeps_done)
 	ASSERT_EQ(0, mprotect(p + MP_PAGE, MP_PAGE, PROT_NONE));
 	/* Two ops fit before the hole; the third starts in it. */
 	ops = (struct msgpool_op *)(p + MP_PAGE - 2 * OPSZ);
-	memset(ops, 0, 2 * OPSZ);
-	ops[0].op = MSGPOOL_OP_STORE;
+	ops[0] = store8;
 	ops[0].len = 5;
-	ops[0].data = (uintptr_t)payload;
-	ops[0].result = 1;
-	ops[1].op = MSGPOOL_OP_NOP;
-	ops[1].result = 1;
+	ops[1] = (struct msgpool_op){ .op = MSGPOOL_OP_NOP, .result = 1 };
 	EXPECT_EQ(0, batch(self->fd, ops, 3, OPSZ, 0, &done));
 	EXPECT_EQ(2, done);
 	EXPECT_EQ(0, ops[0].result);
@@ -1523,20 +1519,16 @@ TEST_F(pool, batch_validates_each_op)
 
 TEST_F(pool, batch_borrow_header_release)
 {
-	struct msgpool_op ops[4];
+	struct msgpool_op ops[4] = {
+		{ .op = MSGPOOL_OP_BORROW }, { .op = MSGPOOL_OP_HEADER },
+		{ .op = MSGPOOL_OP_RELEASE }, { .op = MSGPOOL_OP_FREE },
+	};
+	__u32 done, i;
 	__u64 t;
-	__u32 done;
 
 	ASSERT_EQ(0, mp_store(self->fd, payload, 12, 99, &t));
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = MSGPOOL_OP_BORROW;
-	ops[0].token = t;
-	ops[1].op = MSGPOOL_OP_HEADER;
-	ops[1].token = t;
-	ops[2].op = MSGPOOL_OP_RELEASE;
-	ops[2].token = t;
-	ops[3].op = MSGPOOL_OP_FREE;
-	ops[3].token = t;
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		ops[i].token = t;
 	ASSERT_EQ(0, batch(self->fd, ops, 4, OPSZ, MSGPOOL_BATCH_STOP, &done));
 	EXPECT_EQ(4, done);
 	EXPECT_EQ(0, ops[0].result);
