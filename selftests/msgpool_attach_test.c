@@ -847,17 +847,6 @@ static int typed_attach(int fd, const char *name, __u32 flags,
 	return ret;
 }
 
-/* A new pool of type a with the standard classes, as mp_new_pool(). */
-static int new_typed_pool(char *name, const char *test, __u32 mode)
-{
-	struct msgpool_attach a;
-
-	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
-		       mode, mp_std, MP_STD_NR);
-	memcpy(a.type_id, type_a, sizeof(a.type_id));
-	return mp_new_attach(name, test, &a);
-}
-
 /* 1 if INFO of @fd reports @type, 0 if another, -errno if INFO fails. */
 static int info_type_is(int fd, const __u8 *type)
 {
@@ -903,7 +892,8 @@ TEST(typed_pool_takes_its_type)
 TEST(typed_pool_refuses_other_type_eprototype)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int fd = new_typed_pool(name, _metadata->name, 0600);
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
 	int fd2 = mp_open(O_RDWR);
 
 	ASSERT_LE(0, fd);
@@ -921,7 +911,8 @@ TEST(typed_pool_refuses_other_type_eprototype)
 TEST(typed_pool_refuses_other_type_on_create_eprototype)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int fd = new_typed_pool(name, _metadata->name, 0600);
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
 	int fd2 = mp_open(O_RDWR);
 	__u32 created = 7;
 
@@ -942,7 +933,8 @@ TEST(typed_pool_refuses_other_type_on_create_eprototype)
 TEST(untyped_attach_joins_typed_pool)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int fd = new_typed_pool(name, _metadata->name, 0600);
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
 	int fd2 = mp_open(O_RDWR);
 	int fd3 = mp_open(O_RDONLY);
 	__u32 created = 1;
@@ -998,7 +990,8 @@ static int typed_stranger(int rd, int wr, void *arg)
 TEST(typed_attach_checks_permission_first)
 {
 	char name[MSGPOOL_NAME_MAX], open_name[MSGPOOL_NAME_MAX];
-	int fd = new_typed_pool(name, _metadata->name, 0600);
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
 	struct mp_child c = { 0 };
 	int fd2;
 
@@ -1007,7 +1000,7 @@ TEST(typed_attach_checks_permission_first)
 	ASSERT_EQ(0, mp_spawn(&c, typed_stranger, name));
 	EXPECT_EQ(EACCES, mp_reap(&c));
 	/* Where it may read, the type is what stops it. */
-	fd2 = new_typed_pool(open_name, _metadata->name, 0644);
+	fd2 = mp_new_typed_pool(open_name, _metadata->name, type_a, 0644);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, mp_spawn(&c, typed_stranger, open_name));
 	EXPECT_EQ(EPROTOTYPE, mp_reap(&c));

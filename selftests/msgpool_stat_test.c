@@ -147,13 +147,9 @@ TEST(pools_report_type_id)
 	static const __u8 untyped[MSGPOOL_TYPE_ID_LEN];
 	char name[MSGPOOL_NAME_MAX], plain[MSGPOOL_NAME_MAX];
 	struct msgpool_pool_stat st;
-	struct msgpool_attach a;
 	int fd, fd2;
 
-	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
-		       0600, mp_std, MP_STD_NR);
-	memcpy(a.type_id, type, sizeof(a.type_id));
-	fd = mp_new_attach(name, "typed", &a);
+	fd = mp_new_typed_pool(name, "typed", type, 0600);
 	ASSERT_GE(fd, 0);
 	fd2 = mp_new_pool(plain, "untyped", mp_std, MP_STD_NR, NULL);
 	ASSERT_GE(fd2, 0);

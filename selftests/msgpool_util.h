@@ -209,6 +209,18 @@ static inline int mp_new_pool(char *name, const char *test,
 	return fd;
 }
 
+/* The same for a pool of the standard classes, of @type and @mode. */
+static inline int mp_new_typed_pool(char *name, const char *test,
+				    const __u8 *type, __u32 mode)
+{
+	struct msgpool_attach a;
+
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		       mode, mp_std, MP_STD_NR);
+	memcpy(a.type_id, type, sizeof(a.type_id));
+	return mp_new_attach(name, test, &a);
+}
+
 /* UNLINK of pool @name (of id @id unless 0) through @fd. */
 static inline int mp_unlink_on(int fd, const char *name, __u32 id)
 {
