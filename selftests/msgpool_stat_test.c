@@ -591,13 +591,9 @@ TEST(peers_errors)
 	peer_list_args(&l, name, st);
 	l.id = ps.id + 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -ENOENT);
-	peer_list_args(&l, name, st);
-	memset(l.name, 0, sizeof(l.name));
-	strcpy(l.name, "no-such-pool");
+	peer_list_args(&l, "no-such-pool", st);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -ENOENT);
-	peer_list_args(&l, name, st);
-	memset(l.name, 0, sizeof(l.name));
-	strcpy(l.name, "a/b");
+	peer_list_args(&l, "a/b", st);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
 	peer_list_args(&l, name, st);
 	l.name[MSGPOOL_NAME_MAX - 1] = 'x';
