@@ -177,13 +177,6 @@ static int child_stop(struct mp_child *c)
 	return ret;
 }
 
-static int pool_id(int fd)
-{
-	struct msgpool_info info;
-
-	return mp_info(fd, &info) ? -1 : (int)info.pool_id;
-}
-
 /*
  * Read-only peers: MSGPOOL_F_ADOPT would make the peer the message's
  * owner, the one whose close frees it.  A peer opened O_RDONLY, here of a
@@ -566,7 +559,7 @@ TEST(create_never_joins_squatted_name)
 	EXPECT_EQ(mp_info(fd, &info), -ENOTCONN);
 	/* Asked to join, it joins. */
 	EXPECT_EQ(mp_join(fd, name), 0);
-	EXPECT_EQ(pool_id(fd), (int)id);
+	EXPECT_EQ(mp_info_of(fd).pool_id, id);
 	EXPECT_EQ(mp_reap(&c), 0);
 	close(fd);
 }
@@ -590,11 +583,11 @@ TEST(attach_by_id)
 
 	ASSERT_GE(old, 0);
 	ASSERT_GE(new, 0);
-	old_id = pool_id(old);
+	old_id = mp_info_of(old).pool_id;
 	ASSERT_GT(old_id, 0);
 	ASSERT_EQ(mp_unlink(name, 0), 0);
 	ASSERT_EQ(mp_create(new, name, mp_std, MP_STD_NR, 0600, NULL), 0);
-	new_id = pool_id(new);
+	new_id = mp_info_of(new).pool_id;
 	ASSERT_GT(new_id, 0);
 	ASSERT_NE(new_id, old_id);
 
@@ -606,7 +599,7 @@ TEST(attach_by_id)
 	/* Nor does an unlink by id. */
 	EXPECT_EQ(mp_unlink(name, old_id), -ENOENT);
 	EXPECT_EQ(attach_id(fd, name, 0, new_id), 0);
-	EXPECT_EQ(pool_id(fd), new_id);
+	EXPECT_EQ(mp_info_of(fd).pool_id, new_id);
 	close(fd);
 	close(new);
 	close(old);
