@@ -1037,10 +1037,14 @@ TEST(ipc_namespace_freed_at_last_close)
 
 /* Memory cgroups. */
 
-static int write_file(const char *path, const char *s)
+/* Writes @s to @file of cgroup directory @dir: 0 or -errno. */
+static int cg_set(const char *dir, const char *file, const char *s)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	char path[256];
+	int fd, ret = 0;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, s, strlen(s)) < 0)
@@ -1049,12 +1053,15 @@ static int write_file(const char *path, const char *s)
 	return ret;
 }
 
-static long long read_num(const char *path)
+/* The number in @file of cgroup directory @dir, or -1. */
+static long long cg_num(const char *dir, const char *file)
 {
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char path[256], buf[64] = "";
 	ssize_t n;
+	int fd;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -1070,27 +1077,11 @@ static int cg_make(char *dir, size_t size)
 	if (access(MP_CGROUP "/cgroup.controllers", F_OK) &&
 	    mount("cgroup2", MP_CGROUP, "cgroup2", 0, NULL))
 		return -errno;
-	ret = write_file(MP_CGROUP "/cgroup.subtree_control", "+memory");
+	ret = cg_set(MP_CGROUP, "cgroup.subtree_control", "+memory");
 	if (ret)
 		return ret;
 	snprintf(dir, size, MP_CGROUP "/msgpool-%d", (int)getpid());
 	return mkdir(dir, 0755) ? -errno : 0;
-}
-
-static long long cg_num(const char *dir, const char *file)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return read_num(path);
-}
-
-static int cg_set(const char *dir, const char *file, const char *s)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return write_file(path, s);
 }
 
 #define CG_POOL_BYTES	(8LL << 20)
