@@ -656,8 +656,7 @@ TEST(peer_ids_not_reused_while_alive)
 
 static int op_on(int fd, __u64 token)
 {
-	struct msgpool_op o = { .token = token };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_HEADER, &o);
+	int ret = mp_header(fd, token, NULL);
 
 	if (ret != -ESTALE && ret != -EINVAL)
 		return ret;
@@ -703,22 +702,16 @@ TEST(live_token_not_guessed)
 	__u64 x = 0x9e3779b97f4a7c15ULL, guess, t;
 	char name[MSGPOOL_NAME_MAX];
 	int fd = mp_new_pool(name, "guess", cls, 1, NULL), i, hits = 0;
-	struct msgpool_op o;
 
 	ASSERT_GE(fd, 0);
 	for (i = 0; i < 256; i++)
 		ASSERT_EQ(mp_store(fd, "x", 1, 0, &t), 0);
 	for (i = 0; i < 1 << 18; i++) {
-		/* xorshift64: deterministic, and no help from the kernel */
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		mp_xorshift(&x);
 		/* generation 1..4, pool tag 0..31, index 0..255, then any */
 		guess = i < 32768 ? (__u64)(i / 8192 + 1) << 32 |
 				    (__u64)(i / 256 % 32) << 27 | (i % 256) : x;
-		memset(&o, 0, sizeof(o));
-		o.token = guess;
-		hits += !mp_ioctl(fd, MSGPOOL_IOC_HEADER, &o);
+		hits += !mp_header(fd, guess, NULL);
 	}
 	EXPECT_EQ(hits, 0);
 	close(fd);

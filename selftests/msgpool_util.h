@@ -362,6 +362,15 @@ static inline int mp_store_len(int fd, __u32 len, __u64 *token)
 	return mp_store(fd, buf, len, 0, token);
 }
 
+/* xorshift64: a stream the same on every run, and no help from the kernel. */
+static inline __u64 mp_xorshift(__u64 *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 /* Whether mmap() takes these arguments: 0 or -errno. */
 static inline int mp_map_err(int fd, __u64 off, __u64 len, int prot,
 			     int flags)
