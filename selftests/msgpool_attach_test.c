@@ -892,13 +892,12 @@ TEST(typed_pool_takes_its_type)
 TEST(typed_pool_refuses_other_type_eprototype)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
+	int fd2 = mp_open(O_RDWR);
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd2);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
-				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
 	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, 0, type_b, NULL));
 	/* The refused peer is not attached, and may attach as type a. */
 	EXPECT_EQ(-ENOTCONN, mp_nop(fd2));
@@ -912,14 +911,13 @@ TEST(typed_pool_refuses_other_type_eprototype)
 TEST(typed_pool_refuses_other_type_on_create_eprototype)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
+	int fd2 = mp_open(O_RDWR);
 	__u32 created = 7;
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd2);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
-				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
 	EXPECT_EQ(-EPROTOTYPE, typed_attach(fd2, name, MSGPOOL_ATTACH_CREATE,
 					    type_b, &created));
 	EXPECT_EQ(7, created);
@@ -935,16 +933,15 @@ TEST(typed_pool_refuses_other_type_on_create_eprototype)
 TEST(untyped_attach_joins_typed_pool)
 {
 	char name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
+	int fd2 = mp_open(O_RDWR);
 	int fd3 = mp_open(O_RDONLY);
 	__u32 created = 1;
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, fd2);
 	ASSERT_LE(0, fd3);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
-				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
 	EXPECT_EQ(0, typed_attach(fd2, name, 0, untyped, NULL));
 	/* INFO tells the untyped peer the pool's type. */
 	EXPECT_EQ(1, info_type_is(fd2, type_a));
@@ -993,24 +990,18 @@ static int typed_stranger(int rd, int wr, void *arg)
 TEST(typed_attach_checks_permission_first)
 {
 	char name[MSGPOOL_NAME_MAX], open_name[MSGPOOL_NAME_MAX];
-	int fd = mp_open(O_RDWR), fd2 = mp_open(O_RDWR);
-	struct msgpool_attach a;
+	int fd = mp_new_typed_pool(name, _metadata->name, type_a,
+				   0600);
 	struct mp_child c = { 0 };
+	int fd2;
 
 	ASSERT_EQ(0, getuid()) TH_LOG("the permission tests run as root");
 	ASSERT_LE(0, fd);
-	ASSERT_LE(0, fd2);
-	mp_name(name, _metadata->name);
-	ASSERT_EQ(0, typed_attach(fd, name, MSGPOOL_ATTACH_CREATE |
-				  MSGPOOL_ATTACH_EXCL, type_a, NULL));
 	ASSERT_EQ(0, mp_spawn(&c, typed_stranger, name));
 	EXPECT_EQ(EACCES, mp_reap(&c));
 	/* Where it may read, the type is what stops it. */
-	mp_name(open_name, _metadata->name);
-	mp_attach_args(&a, open_name, MSGPOOL_ATTACH_CREATE |
-		       MSGPOOL_ATTACH_EXCL, 0644, mp_std, MP_STD_NR);
-	memcpy(a.type_id, type_a, sizeof(a.type_id));
-	ASSERT_EQ(0, mp_ioctl(fd2, MSGPOOL_IOC_ATTACH, &a));
+	fd2 = mp_new_typed_pool(open_name, _metadata->name, type_a, 0644);
+	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, mp_spawn(&c, typed_stranger, open_name));
 	EXPECT_EQ(EPROTOTYPE, mp_reap(&c));
 	close(fd);

@@ -251,21 +251,43 @@ static int finish(int fd, __u32 op, const struct msgpool_op *o, int ran)
 	return 0;
 }
 
-TEST_F(pool, every_op_with_op_zero_or_its_own)
+/*
+ * ioc[@k] prepared for a valid call, with the nonzero fields of @bad set
+ * over it: the call answers @expect, and finish() undoes what it did.
+ */
+static void try_op(struct __test_metadata *_metadata, int fd, unsigned int k,
+		   const struct msgpool_op *bad, int expect)
 {
 	struct msgpool_op o;
-	unsigned int k, own;
+
+	ASSERT_EQ(0, prepare(fd, ioc[k].op, &o));
+	o.op |= bad->op;
+	o.flags |= bad->flags;
+	o.reserved |= bad->reserved;
+	o.len |= bad->len;
+	o.data |= bad->data;
+	o.tag |= bad->tag;
+	o.token |= bad->token;
+	EXPECT_EQ(expect, mp_ioctl(fd, ioc[k].cmd, &o))
+		TH_LOG("%s with op %u flags %#x reserved %#x len %u%s%s%s",
+		       ioc[k].name, bad->op, bad->flags, bad->reserved,
+		       bad->len, bad->data ? " data" : "",
+		       bad->tag ? " tag" : "", bad->token ? " token" : "");
+	if (!expect)
+		EXPECT_EQ(0, o.result);
+	ASSERT_EQ(0, finish(fd, ioc[k].op, &o, !expect))
+		TH_LOG("%s: finish", ioc[k].name);
+}
+
+TEST_F(pool, every_op_with_op_zero_or_its_own)
+{
+	struct msgpool_op none = { 0 }, own = { 0 };
+	unsigned int k;
 
 	for (k = 0; k < NR_IOC; k++) {
-		for (own = 0; own < 2; own++) {
-			ASSERT_EQ(0, prepare(self->fd, ioc[k].op, &o));
-			o.op = own ? ioc[k].op : 0;
-			EXPECT_EQ(0, mp_ioctl(self->fd, ioc[k].cmd, &o))
-				TH_LOG("%s with op %u", ioc[k].name, o.op);
-			EXPECT_EQ(0, o.result);
-			ASSERT_EQ(0, finish(self->fd, ioc[k].op, &o, 1))
-				TH_LOG("%s", ioc[k].name);
-		}
+		own.op = ioc[k].op;
+		try_op(_metadata, self->fd, k, &none, 0);
+		try_op(_metadata, self->fd, k, &own, 0);
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
@@ -275,22 +297,15 @@ TEST_F(pool, foreign_opcode_einval)
 	static const __u32 extra[] = {
 		MSGPOOL_OP_COUNT, 0x100, 0x80000001U, 0xffffffffU,
 	};
-	struct msgpool_op o;
+	struct msgpool_op bad = { 0 };
 	unsigned int k, j;
-	__u32 op;
 
 	for (k = 0; k < NR_IOC; k++) {
 		for (j = 0; j < MSGPOOL_OP_COUNT + ARRAY_SIZE(extra); j++) {
-			op = j < MSGPOOL_OP_COUNT ? j :
+			bad.op = j < MSGPOOL_OP_COUNT ? j :
 				extra[j - MSGPOOL_OP_COUNT];
-			if (op == 0 || op == ioc[k].op)
-				continue;
-			ASSERT_EQ(0, prepare(self->fd, ioc[k].op, &o));
-			o.op = op;
-			EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, ioc[k].cmd, &o))
-				TH_LOG("%s with op %u", ioc[k].name, op);
-			ASSERT_EQ(0, finish(self->fd, ioc[k].op, &o, 0))
-				TH_LOG("%s with op %u ran", ioc[k].name, op);
+			if (bad.op != 0 && bad.op != ioc[k].op)
+				try_op(_metadata, self->fd, k, &bad, -EINVAL);
 		}
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
@@ -298,20 +313,14 @@ TEST_F(pool, foreign_opcode_einval)
 
 TEST_F(pool, invalid_flags_einval)
 {
-	struct msgpool_op o;
+	struct msgpool_op bad = { 0 };
 	unsigned int k, bit;
 
 	for (k = 0; k < NR_IOC; k++) {
 		for (bit = 0; bit < 32; bit++) {
-			if (ioc[k].flags & (1U << bit))
-				continue;
-			ASSERT_EQ(0, prepare(self->fd, ioc[k].op, &o));
-			o.flags = 1U << bit;
-			EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, ioc[k].cmd, &o))
-				TH_LOG("%s with flag %#x", ioc[k].name, o.flags);
-			ASSERT_EQ(0, finish(self->fd, ioc[k].op, &o, 0))
-				TH_LOG("%s with flag %#x ran", ioc[k].name,
-				       1U << bit);
+			bad.flags = 1U << bit;
+			if (!(ioc[k].flags & bad.flags))
+				try_op(_metadata, self->fd, k, &bad, -EINVAL);
 		}
 	}
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
@@ -319,54 +328,31 @@ TEST_F(pool, invalid_flags_einval)
 
 TEST_F(pool, reserved_einval)
 {
-	static const __u32 bad[] = { 1, 1U << 31 };
-	struct msgpool_op o;
+	static const struct msgpool_op bad[] = {
+		{ .reserved = 1 }, { .reserved = 1U << 31 },
+	};
 	unsigned int k, j;
 
-	for (k = 0; k < NR_IOC; k++) {
-		for (j = 0; j < ARRAY_SIZE(bad); j++) {
-			ASSERT_EQ(0, prepare(self->fd, ioc[k].op, &o));
-			o.reserved = bad[j];
-			EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, ioc[k].cmd, &o))
-				TH_LOG("%s", ioc[k].name);
-			ASSERT_EQ(0, finish(self->fd, ioc[k].op, &o, 0))
-				TH_LOG("%s ran", ioc[k].name);
-		}
-	}
+	for (k = 0; k < NR_IOC; k++)
+		for (j = 0; j < ARRAY_SIZE(bad); j++)
+			try_op(_metadata, self->fd, k, &bad[j], -EINVAL);
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
 
 TEST_F(pool, unused_input_fields_einval)
 {
-	static const char * const field[] = { "len", "data", "tag", "token" };
-	struct msgpool_op o;
+	/* In the order of the USE_ bits. */
+	const struct msgpool_op bad[] = {
+		{ .len = 8 }, { .data = (uintptr_t)payload }, { .tag = 1 },
+		{ .token = 1 },
+	};
 	unsigned int k, f;
 
-	for (k = 0; k < NR_IOC; k++) {
-		for (f = 0; f < 4; f++) {
-			if (fields_of(ioc[k].op) & (1U << f))
-				continue;
-			ASSERT_EQ(0, prepare(self->fd, ioc[k].op, &o));
-			switch (1U << f) {
-			case USE_LEN:
-				o.len = 8;
-				break;
-			case USE_DATA:
-				o.data = (uintptr_t)payload;
-				break;
-			case USE_TAG:
-				o.tag = 1;
-				break;
-			case USE_TOKEN:
-				o.token = 1;
-				break;
-			}
-			EXPECT_EQ(-EINVAL, mp_ioctl(self->fd, ioc[k].cmd, &o))
-				TH_LOG("%s with %s", ioc[k].name, field[f]);
-			ASSERT_EQ(0, finish(self->fd, ioc[k].op, &o, 0))
-				TH_LOG("%s with %s ran", ioc[k].name, field[f]);
-		}
-	}
+	for (k = 0; k < NR_IOC; k++)
+		for (f = 0; f < ARRAY_SIZE(bad); f++)
+			if (!(fields_of(ioc[k].op) & (1U << f)))
+				try_op(_metadata, self->fd, k, &bad[f],
+				       -EINVAL);
 	EXPECT_EQ(MP_STD_SLOTS, mp_avail(self->fd));
 }
 
@@ -1416,13 +1402,9 @@ TEST_F(pool, batch_fault_mid_array_keeps_done)
 	ASSERT_EQ(0, mprotect(p + MP_PAGE, MP_PAGE, PROT_NONE));
 	/* Two ops fit before the hole; the third starts in it. */
 	ops = (struct msgpool_op *)(p + MP_PAGE - 2 * OPSZ);
-	memset(ops, 0, 2 * OPSZ);
-	ops[0].op = MSGPOOL_OP_STORE;
+	ops[0] = store8;
 	ops[0].len = 5;
-	ops[0].data = (uintptr_t)payload;
-	ops[0].result = 1;
-	ops[1].op = MSGPOOL_OP_NOP;
-	ops[1].result = 1;
+	ops[1] = (struct msgpool_op){ .op = MSGPOOL_OP_NOP, .result = 1 };
 	EXPECT_EQ(0, batch(self->fd, ops, 3, OPSZ, 0, &done));
 	EXPECT_EQ(2, done);
 	EXPECT_EQ(0, ops[0].result);
@@ -1537,20 +1519,16 @@ TEST_F(pool, batch_validates_each_op)
 
 TEST_F(pool, batch_borrow_header_release)
 {
-	struct msgpool_op ops[4];
+	struct msgpool_op ops[4] = {
+		{ .op = MSGPOOL_OP_BORROW }, { .op = MSGPOOL_OP_HEADER },
+		{ .op = MSGPOOL_OP_RELEASE }, { .op = MSGPOOL_OP_FREE },
+	};
+	__u32 done, i;
 	__u64 t;
-	__u32 done;
 
 	ASSERT_EQ(0, mp_store(self->fd, payload, 12, 99, &t));
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = MSGPOOL_OP_BORROW;
-	ops[0].token = t;
-	ops[1].op = MSGPOOL_OP_HEADER;
-	ops[1].token = t;
-	ops[2].op = MSGPOOL_OP_RELEASE;
-	ops[2].token = t;
-	ops[3].op = MSGPOOL_OP_FREE;
-	ops[3].token = t;
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		ops[i].token = t;
 	ASSERT_EQ(0, batch(self->fd, ops, 4, OPSZ, MSGPOOL_BATCH_STOP, &done));
 	EXPECT_EQ(4, done);
 	EXPECT_EQ(0, ops[0].result);

@@ -563,12 +563,29 @@ static int ps_overwrite_pool(char *name, const char *test, __u32 nr)
 	return mp_new_attach(name, test, &a);
 }
 
+/*
+ * TAKE on @fd: the message must be number @seq, with @lost messages lost
+ * before it since the reader's previous take.  Its token.
+ */
+static __u64 take_lost(struct __test_metadata *_metadata, int fd, __u64 seq,
+		       __u32 lost)
+{
+	struct msgpool_op t = { 0 };
+
+	ASSERT_EQ(0, mp_take(fd, &t)) TH_LOG("take of message %llu",
+					     (unsigned long long)seq);
+	EXPECT_EQ(seq, t.seq);
+	EXPECT_EQ(lost, t.lost) TH_LOG("message %llu",
+				       (unsigned long long)seq);
+	return t.token;
+}
+
 TEST(overwrite_oldest)
 {
 	char name[MSGPOOL_NAME_MAX];
-	struct msgpool_op held, t;
+	struct msgpool_op h;
 	int fd = ps_overwrite_pool(name, _metadata->name, 4), i;
-	__u64 seq;
+	__u64 seq, held;
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
@@ -578,37 +595,24 @@ TEST(overwrite_oldest)
 	}
 	/* 1..6 were taken back: the reader sees 7..10. */
 	EXPECT_EQ(0, mp_avail(fd));
-	ASSERT_EQ(0, mp_take(fd, &held));
-	EXPECT_EQ(7, held.seq);
-	EXPECT_EQ(6, held.lost);
+	held = take_lost(_metadata, fd, 7, 6);
 
 	/* A taken slot is never overwritten. */
 	for (i = 11; i <= 20; i++)
 		ASSERT_EQ(0, mp_post(fd, 8, i, 0, NULL));
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(18, t.seq);
-	EXPECT_EQ(10, t.lost);
-	EXPECT_EQ(0, mp_mark_read(fd, t.token));
-	EXPECT_EQ(0, mp_header(fd, held.token, &t));
-	EXPECT_EQ(7, t.seq);
-	EXPECT_EQ(0, mp_mark_read(fd, held.token));
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(19, t.seq);
-	EXPECT_EQ(0, t.lost);
-	ASSERT_EQ(0, mp_take(fd, &held));
-	EXPECT_EQ(20, held.seq);
-	EXPECT_EQ(0, held.lost);
+	EXPECT_EQ(0, mp_mark_read(fd, take_lost(_metadata, fd, 18, 10)));
+	EXPECT_EQ(0, mp_header(fd, held, &h));
+	EXPECT_EQ(7, h.seq);
+	EXPECT_EQ(0, mp_mark_read(fd, held));
+	take_lost(_metadata, fd, 19, 0);
+	take_lost(_metadata, fd, 20, 0);
 	ASSERT_EQ(0, mp_post(fd, 8, 21, 0, NULL));
 	ASSERT_EQ(0, mp_post(fd, 8, 22, 0, NULL));
 	/* Two taken, two published: the oldest untaken goes. */
 	ASSERT_EQ(0, mp_post(fd, 8, 23, 0, NULL));
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(22, t.seq);
-	EXPECT_EQ(1, t.lost);
+	take_lost(_metadata, fd, 22, 1);
 	/* All taken: nothing to overwrite. */
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(23, t.seq);
-	EXPECT_EQ(0, t.lost);
+	take_lost(_metadata, fd, 23, 0);
 	EXPECT_EQ(-ENOBUFS, mp_loan(fd, 8, 0, NULL));
 	EXPECT_EQ(0, mp_events(fd, POLLOUT, 0));
 	close(fd);
@@ -622,42 +626,28 @@ TEST(overwrite_oldest)
 TEST(overwrite_reports_lost_at_next_take)
 {
 	char name[MSGPOOL_NAME_MAX];
-	struct msgpool_op t;
 	int fd = ps_overwrite_pool(name, _metadata->name, 4), i;
-	__u64 seq[14];
+	__u64 seq[14], t;
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mp_subscribe(fd, NULL, NULL));
 	/* Seven into four slots: the first three go. */
 	for (i = 0; i < 7; i++)
 		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(seq[3], t.seq);
-	EXPECT_EQ(3, t.lost);
-	EXPECT_EQ(0, mp_mark_read(fd, t.token));
+	EXPECT_EQ(0, mp_mark_read(fd, take_lost(_metadata, fd, seq[3], 3)));
 	for (i = 4; i < 7; i++) {
-		ASSERT_EQ(0, mp_take(fd, &t));
-		EXPECT_EQ(seq[i], t.seq);
-		EXPECT_EQ(0, t.lost) TH_LOG("take of message %d", i);
-		EXPECT_EQ(0, mp_mark_read(fd, t.token));
+		t = take_lost(_metadata, fd, seq[i], 0);
+		EXPECT_EQ(0, mp_mark_read(fd, t));
 	}
 	/* Counted again from the last take: 4 fit, 2 more drop 2. */
 	for (i = 7; i < 13; i++)
 		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(seq[9], t.seq);
-	EXPECT_EQ(2, t.lost);
+	take_lost(_metadata, fd, seq[9], 2);
 	/* A taken slot is not overwritten, nor counted. */
 	ASSERT_EQ(0, mp_post(fd, 8, 13, 0, &seq[13]));
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(seq[11], t.seq);
-	EXPECT_EQ(1, t.lost);
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(seq[12], t.seq);
-	EXPECT_EQ(0, t.lost);
-	ASSERT_EQ(0, mp_take(fd, &t));
-	EXPECT_EQ(seq[13], t.seq);
-	EXPECT_EQ(0, t.lost);
+	take_lost(_metadata, fd, seq[11], 1);
+	take_lost(_metadata, fd, seq[12], 0);
+	take_lost(_metadata, fd, seq[13], 0);
 	EXPECT_EQ(-EAGAIN, mp_take(fd, NULL));
 	close(fd);
 }
@@ -666,9 +656,8 @@ TEST(overwrite_reports_lost_at_next_take)
 TEST(overwrite_lost_is_per_reader)
 {
 	char name[MSGPOOL_NAME_MAX];
-	struct msgpool_op t;
 	int fd = ps_overwrite_pool(name, _metadata->name, 2), slow, i;
-	__u64 seq[5];
+	__u64 seq[5], t;
 
 	ASSERT_LE(0, fd);
 	slow = mp_peer(name, O_RDONLY);
@@ -678,20 +667,12 @@ TEST(overwrite_lost_is_per_reader)
 	/* fd reads each message at once; slow reads none. */
 	for (i = 0; i < 5; i++) {
 		ASSERT_EQ(0, mp_post(fd, 8, i, 0, &seq[i]));
-		ASSERT_EQ(0, mp_take(fd, &t));
-		EXPECT_EQ(seq[i], t.seq);
-		EXPECT_EQ(0, t.lost) TH_LOG("fast take %d", i);
-		ASSERT_EQ(0, mp_mark_read(fd, t.token));
+		t = take_lost(_metadata, fd, seq[i], 0);
+		ASSERT_EQ(0, mp_mark_read(fd, t));
 	}
 	/* Two slots: slow has the last two, the first three went. */
-	ASSERT_EQ(0, mp_take(slow, &t));
-	EXPECT_EQ(seq[3], t.seq);
-	EXPECT_EQ(3, t.lost);
-	ASSERT_EQ(0, mp_mark_read(slow, t.token));
-	ASSERT_EQ(0, mp_take(slow, &t));
-	EXPECT_EQ(seq[4], t.seq);
-	EXPECT_EQ(0, t.lost);
-	ASSERT_EQ(0, mp_mark_read(slow, t.token));
+	ASSERT_EQ(0, mp_mark_read(slow, take_lost(_metadata, slow, seq[3], 3)));
+	ASSERT_EQ(0, mp_mark_read(slow, take_lost(_metadata, slow, seq[4], 0)));
 	EXPECT_EQ(2, mp_avail(fd));
 	close(slow);
 	close(fd);
@@ -700,17 +681,13 @@ TEST(overwrite_lost_is_per_reader)
 /* Subscribes, says so, then waits in poll() and takes one message. */
 static int poll_reader(int rd, int wr, void *arg)
 {
-	struct pollfd p;
 	struct msgpool_op t;
 	int fd = mp_reader(arg, O_RDONLY);
 	__u64 v;
 
 	CHILD_CHECK(fd >= 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
-	p.fd = fd;
-	p.events = POLLIN;
-	CHILD_CHECK(poll(&p, 1, -1) == 1);
-	CHILD_CHECK(p.revents == POLLIN);
+	CHILD_CHECK(mp_events(fd, POLLIN, -1) == POLLIN);
 	CHILD_CHECK(mp_take(fd, &t) == 0);
 	CHILD_CHECK(mp_send(wr, t.seq) == 0);
 	CHILD_CHECK(mp_mark_read(fd, t.token) == 0);
@@ -747,7 +724,6 @@ static int counting_reader(int rd, int wr, void *arg)
 {
 	const struct reader_args *ra = arg;
 	struct msgpool_op t;
-	struct pollfd p;
 	__u64 map_size, first, seq, v, held[16];
 	unsigned int n, k = 0;
 	char *map;
@@ -759,13 +735,10 @@ static int counting_reader(int rd, int wr, void *arg)
 	CHILD_CHECK(map != MAP_FAILED);
 	CHILD_CHECK(mp_subscribe(fd, NULL, &first) == 0);
 	CHILD_CHECK(mp_send(wr, 0) == 0);
-	p.fd = fd;
-	p.events = POLLIN;
 	for (n = 0; n < ra->count; n++) {
 		while (mp_take(fd, &t) == -EAGAIN) {
 			/* 60 s with a message published: a lost wake-up. */
-			CHILD_CHECK(poll(&p, 1, 60000) == 1);
-			CHILD_CHECK(p.revents == POLLIN);
+			CHILD_CHECK(mp_events(fd, POLLIN, 60000) == POLLIN);
 		}
 		seq = first + n + 1;
 		CHILD_CHECK(t.seq == seq);
@@ -884,7 +857,6 @@ static int staged_reader(int rd, int wr, void *arg)
 {
 	const struct stage_args *sa = arg;
 	struct msgpool_op t;
-	struct pollfd p;
 	int fd = mp_reader(sa->name, O_RDONLY);
 	__u64 v;
 
@@ -906,9 +878,7 @@ static int staged_reader(int rd, int wr, void *arg)
 		while (mp_take(fd, &t) == 0)
 			CHILD_CHECK(mp_mark_read(fd, t.token) == 0);
 		CHILD_CHECK(mp_send(wr, 1) == 0);
-		p.fd = fd;
-		p.events = POLLIN;
-		poll(&p, 1, -1);
+		mp_events(fd, POLLIN, -1);
 		return 2;
 	}
 	CHILD_CHECK(mp_send(wr, 1) == 0);

@@ -1514,14 +1514,6 @@ struct scribbler {
 	unsigned long rounds;
 };
 
-static __u64 xorshift(__u64 *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
 static void *scribble(void *arg)
 {
 	struct scribbler *sc = arg;
@@ -1530,11 +1522,11 @@ static void *scribble(void *arg)
 	__u32 i;
 
 	while (!__atomic_load_n(&sc->stop, __ATOMIC_ACQUIRE)) {
-		v = xorshift(&x);
+		v = mp_xorshift(&x);
 		i = (v >> 8) & (r->n - 1);
 		switch (v & 7) {
 		case 0:
-			r->tokens[i] = xorshift(&x);
+			r->tokens[i] = mp_xorshift(&x);
 			break;
 		case 1:	/* one it was given, maybe long ago */
 			r->tokens[i] = RD(r->msgs[(v >> 16) & (r->n - 1)].token);

@@ -15,16 +15,40 @@
 #define MP_MAX_POOLS	256
 #define MP_CGROUP	"/sys/fs/cgroup"
 
+/*
+ * One list call through @fd: POOLS, or PEERS of pool @name if not NULL.
+ * *@count goes in as the room at @buf, in entries of @size bytes, and
+ * comes back as the kernel left it.  0 or -errno.
+ */
+static int st_list(int fd, const char *name, void *buf, __u32 *count,
+		   __u32 size)
+{
+	struct msgpool_pool_list pl = {
+		.pools = (uintptr_t)buf, .count = *count, .entry_size = size,
+	};
+	struct msgpool_peer_list rl = {
+		.peers = (uintptr_t)buf, .count = *count, .entry_size = size,
+	};
+	int ret;
+
+	if (!name) {
+		ret = mp_ioctl(fd, MSGPOOL_IOC_POOLS, &pl);
+		*count = pl.count;
+		return ret;
+	}
+	strncpy(rl.name, name, sizeof(rl.name) - 1);
+	ret = mp_ioctl(fd, MSGPOOL_IOC_PEERS, &rl);
+	*count = rl.count;
+	return ret;
+}
+
 /* The pools of this namespace into @st (MP_MAX_POOLS); their count. */
 static int st_pools(int fd, struct msgpool_pool_stat *st)
 {
-	struct msgpool_pool_list l = {
-		.pools = (uintptr_t)st, .count = MP_MAX_POOLS,
-		.entry_size = sizeof(*st),
-	};
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_POOLS, &l);
+	__u32 n = MP_MAX_POOLS;
+	int ret = st_list(fd, NULL, st, &n, sizeof(*st));
 
-	return ret ? ret : (int)l.count;
+	return ret ? ret : (int)n;
 }
 
 /* 0 and the entry of pool @name in *@out, or -ENOENT or -errno. */
@@ -52,17 +76,13 @@ static int st_pool(const char *name, struct msgpool_pool_stat *out)
 static int st_peers_sized(const char *name, void *buf, __u32 max,
 			  __u32 size)
 {
-	struct msgpool_peer_list l = {
-		.peers = (uintptr_t)buf, .count = max, .entry_size = size,
-	};
 	int fd = mp_open(O_RDONLY), ret;
 
 	if (fd < 0)
 		return fd;
-	strncpy(l.name, name, sizeof(l.name) - 1);
-	ret = mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l);
+	ret = st_list(fd, name, buf, &max, size);
 	close(fd);
-	return ret ? ret : (int)l.count;
+	return ret ? ret : (int)max;
 }
 
 /* Peers of @name (at most @max) into @st; their count or -errno. */
@@ -71,7 +91,6 @@ static int st_peers(const char *name, struct msgpool_peer_stat *st,
 {
 	return st_peers_sized(name, st, max, sizeof(*st));
 }
-
 
 static const struct msgpool_peer_stat *
 find_peer(const struct msgpool_peer_stat *st, int n, __u32 id)
@@ -128,13 +147,9 @@ TEST(pools_report_type_id)
 	static const __u8 untyped[MSGPOOL_TYPE_ID_LEN];
 	char name[MSGPOOL_NAME_MAX], plain[MSGPOOL_NAME_MAX];
 	struct msgpool_pool_stat st;
-	struct msgpool_attach a;
 	int fd, fd2;
 
-	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
-		       0600, mp_std, MP_STD_NR);
-	memcpy(a.type_id, type, sizeof(a.type_id));
-	fd = mp_new_attach(name, "typed", &a);
+	fd = mp_new_typed_pool(name, "typed", type, 0600);
 	ASSERT_GE(fd, 0);
 	fd2 = mp_new_pool(plain, "untyped", mp_std, MP_STD_NR, NULL);
 	ASSERT_GE(fd2, 0);
@@ -384,19 +399,43 @@ static int all_bytes(const unsigned char *p, size_t n, unsigned char v)
 	return 1;
 }
 
+/*
+ * Lists POOLS, or PEERS of @name, through a file of its own into @buf
+ * (room for @max entries of @size, and one more); checks that each entry
+ * is @known bytes and zeros, and that nothing past the last is written.
+ * The count.
+ */
+static int list_grown(struct __test_metadata *_metadata, const char *name,
+		      unsigned char *buf, __u32 max, __u32 size, size_t known)
+{
+	int fd = mp_open(O_RDONLY), ret;
+	__u32 i, n = max;
+
+	ASSERT_GE(fd, 0);
+	memset(buf, 0xff, (size_t)(max + 1) * size);
+	ret = st_list(fd, name, buf, &n, size);
+	close(fd);
+	ASSERT_EQ(ret, 0) TH_LOG("entry_size %u", size);
+	ASSERT_LE(n, max);
+	for (i = 0; i < n; i++)
+		EXPECT_TRUE(all_bytes(buf + i * size + known, size - known, 0))
+			TH_LOG("entry_size %u: tail of entry %u", size, i);
+	EXPECT_TRUE(all_bytes(buf + n * size, (max + 1 - n) * size, 0xff))
+		TH_LOG("entry_size %u: written past entry %u", size, n);
+	return n;
+}
+
 TEST(pools_entry_size_growth)
 {
 	const size_t known = sizeof(struct msgpool_pool_stat);
 	const __u32 max = MP_MAX_POOLS - 1;
 	struct msgpool_pool_stat ref[2], st;
 	char name[2][MSGPOOL_NAME_MAX];
-	struct msgpool_pool_list l;
-	int fd[2], q = mp_open(O_RDONLY), i, n, found;
-	unsigned char *buf, *e;
+	int fd[2], i, n, found;
+	unsigned char *buf;
 	unsigned int k;
 	__u32 size;
 
-	ASSERT_GE(q, 0);
 	for (i = 0; i < 2; i++) {
 		fd[i] = mp_open(O_RDWR);
 		ASSERT_GE(fd[i], 0);
@@ -409,23 +448,11 @@ TEST(pools_entry_size_growth)
 	ASSERT_NE(buf, NULL);
 	for (k = 0; k < ARRAY_SIZE(pool_entry_sizes); k++) {
 		size = pool_entry_sizes[k];
-		memset(buf, 0xff, (size_t)MP_MAX_POOLS * size);
-		memset(&l, 0, sizeof(l));
-		l.pools = (uintptr_t)buf;
-		l.count = max;
-		l.entry_size = size;
-		ASSERT_EQ(mp_ioctl(q, MSGPOOL_IOC_POOLS, &l), 0)
-			TH_LOG("entry_size %u", size);
-		n = l.count;
+		n = list_grown(_metadata, NULL, buf, max, size, known);
 		ASSERT_GE(n, 2);
-		ASSERT_LE(n, max);
 		found = 0;
 		for (i = 0; i < n; i++) {
-			e = buf + (size_t)i * size;
-			memcpy(&st, e, known);
-			EXPECT_TRUE(all_bytes(e + known, size - known, 0))
-				TH_LOG("entry_size %u: tail of entry %d",
-				       size, i);
+			memcpy(&st, buf + (size_t)i * size, known);
 			if (!strcmp(st.name, name[0]) ||
 			    !strcmp(st.name, name[1])) {
 				found |= 1 << !strcmp(st.name, name[1]);
@@ -437,14 +464,10 @@ TEST(pools_entry_size_growth)
 			}
 		}
 		EXPECT_EQ(found, 3) TH_LOG("entry_size %u", size);
-		EXPECT_TRUE(all_bytes(buf + (size_t)n * size, size, 0xff))
-			TH_LOG("entry_size %u: written past entry %d", size,
-			       n);
 	}
 	free(buf);
 	for (i = 0; i < 2; i++)
 		close(fd[i]);
-	close(q);
 }
 
 TEST(peers_entry_size_growth)
@@ -454,7 +477,7 @@ TEST(peers_entry_size_growth)
 	char name[MSGPOOL_NAME_MAX];
 	const struct msgpool_peer_stat *r;
 	int fd[3], i, n;
-	unsigned char *buf, *e;
+	unsigned char *buf;
 	unsigned int k;
 	__u32 size;
 
@@ -470,15 +493,10 @@ TEST(peers_entry_size_growth)
 	ASSERT_NE(buf, NULL);
 	for (k = 0; k < ARRAY_SIZE(peer_entry_sizes); k++) {
 		size = peer_entry_sizes[k];
-		memset(buf, 0xff, 5 * (size_t)size);
-		n = st_peers_sized(name, buf, 4, size);
+		n = list_grown(_metadata, name, buf, 4, size, known);
 		ASSERT_EQ(n, 3) TH_LOG("entry_size %u", size);
 		for (i = 0; i < n; i++) {
-			e = buf + (size_t)i * size;
-			memcpy(&st, e, known);
-			EXPECT_TRUE(all_bytes(e + known, size - known, 0))
-				TH_LOG("entry_size %u: tail of entry %d",
-				       size, i);
+			memcpy(&st, buf + (size_t)i * size, known);
 			r = find_peer(ref, 3, st.peer_id);
 			ASSERT_NE(r, NULL) TH_LOG("entry_size %u: entry %d",
 						  size, i);
@@ -486,8 +504,6 @@ TEST(peers_entry_size_growth)
 				TH_LOG("entry_size %u: peer %u", size,
 				       st.peer_id);
 		}
-		EXPECT_TRUE(all_bytes(buf + 3 * (size_t)size, 2 * size, 0xff))
-			TH_LOG("entry_size %u: written past the peers", size);
 	}
 	/* Each peer once. */
 	for (i = 0; i < 3; i++)
@@ -495,6 +511,20 @@ TEST(peers_entry_size_growth)
 	free(buf);
 	for (i = 0; i < 3; i++)
 		close(fd[i]);
+}
+
+/* A list call with entries of @size: refused, nothing written. */
+static void expect_size_refused(struct __test_metadata *_metadata, int fd,
+				const char *name, unsigned char *buf,
+				__u32 size)
+{
+	__u32 count = 2;
+
+	memset(buf, 0xff, 2 * 4096);
+	EXPECT_EQ(st_list(fd, name, buf, &count, size), -EINVAL)
+		TH_LOG("%s entry_size %u", name ? "PEERS" : "POOLS", size);
+	EXPECT_EQ(count, 2);
+	EXPECT_TRUE(all_bytes(buf, 2 * 4096, 0xff));
 }
 
 /* Below the first struct or above 4096: refused, nothing written. */
@@ -507,51 +537,39 @@ TEST(list_entry_size_bounds)
 		0, 1, MSGPOOL_PEER_STAT_SIZE_VER0 - 1, 4097, 8192, 0xffffffffU,
 	};
 	char name[MSGPOOL_NAME_MAX];
-	struct msgpool_pool_list pl;
-	struct msgpool_peer_list rl;
 	int fd = mp_new_pool(name, "entrybounds", mp_std, MP_STD_NR, NULL);
 	unsigned char *buf;
 	unsigned int k;
+	__u32 count;
 
 	ASSERT_GE(fd, 0);
 	buf = malloc(2 * 4096);
 	ASSERT_NE(buf, NULL);
-	for (k = 0; k < ARRAY_SIZE(bad_pool); k++) {
-		memset(buf, 0xff, 2 * 4096);
-		memset(&pl, 0, sizeof(pl));
-		pl.pools = (uintptr_t)buf;
-		pl.count = 2;
-		pl.entry_size = bad_pool[k];
-		EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &pl), -EINVAL)
-			TH_LOG("POOLS entry_size %u", bad_pool[k]);
-		EXPECT_EQ(pl.count, 2);
-		EXPECT_TRUE(all_bytes(buf, 2 * 4096, 0xff));
-	}
-	for (k = 0; k < ARRAY_SIZE(bad_peer); k++) {
-		memset(buf, 0xff, 2 * 4096);
-		memset(&rl, 0, sizeof(rl));
-		strcpy(rl.name, name);
-		rl.peers = (uintptr_t)buf;
-		rl.count = 2;
-		rl.entry_size = bad_peer[k];
-		EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &rl), -EINVAL)
-			TH_LOG("PEERS entry_size %u", bad_peer[k]);
-		EXPECT_EQ(rl.count, 2);
-		EXPECT_TRUE(all_bytes(buf, 2 * 4096, 0xff));
-	}
+	for (k = 0; k < ARRAY_SIZE(bad_pool); k++)
+		expect_size_refused(_metadata, fd, NULL, buf, bad_pool[k]);
+	for (k = 0; k < ARRAY_SIZE(bad_peer); k++)
+		expect_size_refused(_metadata, fd, name, buf, bad_peer[k]);
 	/* The bounds themselves are sizes a caller may pass. */
-	memset(&pl, 0, sizeof(pl));
-	pl.pools = (uintptr_t)buf;
-	pl.count = 1;
-	pl.entry_size = MSGPOOL_POOL_STAT_SIZE_VER0;
-	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &pl), 0);
-	pl.count = 1;
-	pl.entry_size = 4096;
-	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_POOLS, &pl), 0);
+	count = 1;
+	EXPECT_EQ(st_list(fd, NULL, buf, &count,
+			  MSGPOOL_POOL_STAT_SIZE_VER0), 0);
+	count = 1;
+	EXPECT_EQ(st_list(fd, NULL, buf, &count, 4096), 0);
 	EXPECT_EQ(st_peers_sized(name, buf, 1, MSGPOOL_PEER_STAT_SIZE_VER0), 1);
 	EXPECT_EQ(st_peers_sized(name, buf, 1, 4096), 1);
 	free(buf);
 	close(fd);
+}
+
+/* A PEERS argument that lists pool @name into the four entries at @st. */
+static void peer_list_args(struct msgpool_peer_list *l, const char *name,
+			   struct msgpool_peer_stat *st)
+{
+	memset(l, 0, sizeof(*l));
+	strcpy(l->name, name);
+	l->peers = (uintptr_t)st;
+	l->count = 4;
+	l->entry_size = sizeof(*st);
 }
 
 TEST(peers_errors)
@@ -564,53 +582,41 @@ TEST(peers_errors)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(st_pool(name, &ps), 0);
-#define RESET() do {							\
-	memset(&l, 0, sizeof(l));					\
-	strcpy(l.name, name);						\
-	l.peers = (uintptr_t)st;					\
-	l.count = 4;							\
-	l.entry_size = sizeof(st[0]);					\
-} while (0)
-	RESET();
+	peer_list_args(&l, name, st);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), 0);
 	EXPECT_EQ(l.count, 1);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.id = ps.id;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), 0);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.id = ps.id + 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -ENOENT);
-	RESET();
-	memset(l.name, 0, sizeof(l.name));
-	strcpy(l.name, "no-such-pool");
+	peer_list_args(&l, "no-such-pool", st);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -ENOENT);
-	RESET();
-	memset(l.name, 0, sizeof(l.name));
-	strcpy(l.name, "a/b");
+	peer_list_args(&l, "a/b", st);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.name[MSGPOOL_NAME_MAX - 1] = 'x';
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.entry_size = 8;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.entry_size = MSGPOOL_PEER_STAT_SIZE_VER0 - 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.entry_size = 4097;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.reserved32 = 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.reserved[0] = 1;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EINVAL);
-	RESET();
+	peer_list_args(&l, name, st);
 	l.peers = 8;
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, &l), -EFAULT);
 	EXPECT_EQ(mp_ioctl(fd, MSGPOOL_IOC_PEERS, (void *)8), -EFAULT);
-#undef RESET
 	close(fd);
 }
 
@@ -1031,10 +1037,14 @@ TEST(ipc_namespace_freed_at_last_close)
 
 /* Memory cgroups. */
 
-static int write_file(const char *path, const char *s)
+/* Writes @s to @file of cgroup directory @dir: 0 or -errno. */
+static int cg_set(const char *dir, const char *file, const char *s)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	char path[256];
+	int fd, ret = 0;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, s, strlen(s)) < 0)
@@ -1043,12 +1053,15 @@ static int write_file(const char *path, const char *s)
 	return ret;
 }
 
-static long long read_num(const char *path)
+/* The number in @file of cgroup directory @dir, or -1. */
+static long long cg_num(const char *dir, const char *file)
 {
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char path[256], buf[64] = "";
 	ssize_t n;
+	int fd;
 
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -1064,27 +1077,11 @@ static int cg_make(char *dir, size_t size)
 	if (access(MP_CGROUP "/cgroup.controllers", F_OK) &&
 	    mount("cgroup2", MP_CGROUP, "cgroup2", 0, NULL))
 		return -errno;
-	ret = write_file(MP_CGROUP "/cgroup.subtree_control", "+memory");
+	ret = cg_set(MP_CGROUP, "cgroup.subtree_control", "+memory");
 	if (ret)
 		return ret;
 	snprintf(dir, size, MP_CGROUP "/msgpool-%d", (int)getpid());
 	return mkdir(dir, 0755) ? -errno : 0;
-}
-
-static long long cg_num(const char *dir, const char *file)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return read_num(path);
-}
-
-static int cg_set(const char *dir, const char *file, const char *s)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return write_file(path, s);
 }
 
 #define CG_POOL_BYTES	(8LL << 20)

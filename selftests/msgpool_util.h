@@ -66,6 +66,23 @@ static inline int mp_ioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
+/* The op @o through @cmd: 0 or -errno, the op as it came back in *@out. */
+static inline int mp_op(int fd, unsigned long cmd, struct msgpool_op o,
+			struct msgpool_op *out)
+{
+	int ret = mp_ioctl(fd, cmd, &o);
+
+	if (out)
+		*out = o;
+	return ret;
+}
+
+/* An op on message @token alone: MARK_READ, DISCARD, RELEASE, FREE. */
+static inline int mp_token_op(int fd, unsigned long cmd, __u64 token)
+{
+	return mp_op(fd, cmd, (struct msgpool_op){ .token = token }, NULL);
+}
+
 /* Makes @fd's peer a reader: 0 or -errno; its index and seq if asked. */
 static inline int mp_subscribe(int fd, __u32 *reader, __u64 *seq)
 {
@@ -84,22 +101,14 @@ static inline int mp_unsubscribe(int fd)
 	return ioctl(fd, MSGPOOL_IOC_UNSUBSCRIBE) ? -errno : 0;
 }
 
-/* TAKE: 0 or -errno, the op in *@out if asked. */
 static inline int mp_take(int fd, struct msgpool_op *out)
 {
-	struct msgpool_op o = { 0 };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_TAKE, &o);
-
-	if (out)
-		*out = o;
-	return ret;
+	return mp_op(fd, MSGPOOL_IOC_TAKE, (struct msgpool_op){ 0 }, out);
 }
 
 static inline int mp_mark_read(int fd, __u64 token)
 {
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_MARK_READ, &o);
+	return mp_token_op(fd, MSGPOOL_IOC_MARK_READ, token);
 }
 
 /* An fd of the device, or -errno. */
@@ -198,6 +207,18 @@ static inline int mp_new_pool(char *name, const char *test,
 	if (fd >= 0 && map_size)
 		*map_size = a.map_size;
 	return fd;
+}
+
+/* The same for a pool of the standard classes, of @type and @mode. */
+static inline int mp_new_typed_pool(char *name, const char *test,
+				    const __u8 *type, __u32 mode)
+{
+	struct msgpool_attach a;
+
+	mp_attach_args(&a, "", MSGPOOL_ATTACH_CREATE | MSGPOOL_ATTACH_EXCL,
+		       mode, mp_std, MP_STD_NR);
+	memcpy(a.type_id, type, sizeof(a.type_id));
+	return mp_new_attach(name, test, &a);
 }
 
 /* UNLINK of pool @name (of id @id unless 0) through @fd. */
@@ -341,6 +362,15 @@ static inline int mp_store_len(int fd, __u32 len, __u64 *token)
 	return mp_store(fd, buf, len, 0, token);
 }
 
+/* xorshift64: a stream the same on every run, and no help from the kernel. */
+static inline __u64 mp_xorshift(__u64 *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 /* Whether mmap() takes these arguments: 0 or -errno. */
 static inline int mp_map_err(int fd, __u64 off, __u64 len, int prot,
 			     int flags)
@@ -386,31 +416,21 @@ static inline int mp_is_fill(const unsigned char *p, size_t len, __u64 seed)
 static inline int mp_loan(int fd, __u32 len, __u32 flags,
 			  struct msgpool_op *out)
 {
-	struct msgpool_op o = { .len = len, .flags = flags };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_LOAN, &o);
-
-	if (out)
-		*out = o;
-	return ret;
+	return mp_op(fd, MSGPOOL_IOC_LOAN,
+		     (struct msgpool_op){ .len = len, .flags = flags }, out);
 }
 
 static inline int mp_commit(int fd, __u64 token, __u32 len, __u64 tag)
 {
-	struct msgpool_op o = { .token = token, .len = len, .tag = tag };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_COMMIT, &o);
+	return mp_op(fd, MSGPOOL_IOC_COMMIT, (struct msgpool_op){
+			.token = token, .len = len, .tag = tag }, NULL);
 }
 
-/* PUBLISH of loan @token: 0 or -errno, the op in *@out if asked. */
 static inline int mp_publish(int fd, __u64 token, __u32 len, __u64 tag,
 			     struct msgpool_op *out)
 {
-	struct msgpool_op o = { .token = token, .len = len, .tag = tag };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_PUBLISH, &o);
-
-	if (out)
-		*out = o;
-	return ret;
+	return mp_op(fd, MSGPOOL_IOC_PUBLISH, (struct msgpool_op){
+			.token = token, .len = len, .tag = tag }, out);
 }
 
 /* A loan of @len bytes published at once; *@seq gets its number. */
@@ -430,60 +450,42 @@ static inline int mp_post(int fd, __u32 len, __u64 tag, __u32 flags,
 
 static inline int mp_discard(int fd, __u64 token)
 {
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_DISCARD, &o);
+	return mp_token_op(fd, MSGPOOL_IOC_DISCARD, token);
 }
 
 static inline int mp_borrow(int fd, __u64 token, __u32 flags,
 			    struct msgpool_op *out)
 {
-	struct msgpool_op o = { .token = token, .flags = flags };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_BORROW, &o);
-
-	if (out)
-		*out = o;
-	return ret;
+	return mp_op(fd, MSGPOOL_IOC_BORROW, (struct msgpool_op){
+			.token = token, .flags = flags }, out);
 }
 
 static inline int mp_release(int fd, __u64 token)
 {
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_RELEASE, &o);
+	return mp_token_op(fd, MSGPOOL_IOC_RELEASE, token);
 }
 
 static inline int mp_release_len(int fd, __u64 token, __u32 len)
 {
-	struct msgpool_op o = {
-		.token = token, .flags = MSGPOOL_F_SETLEN, .len = len,
-	};
-
-	return mp_ioctl(fd, MSGPOOL_IOC_RELEASE, &o);
+	return mp_op(fd, MSGPOOL_IOC_RELEASE, (struct msgpool_op){
+			.token = token, .flags = MSGPOOL_F_SETLEN,
+			.len = len }, NULL);
 }
 
 static inline int mp_free(int fd, __u64 token)
 {
-	struct msgpool_op o = { .token = token };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_FREE, &o);
+	return mp_token_op(fd, MSGPOOL_IOC_FREE, token);
 }
 
 static inline int mp_header(int fd, __u64 token, struct msgpool_op *out)
 {
-	struct msgpool_op o = { .token = token };
-	int ret = mp_ioctl(fd, MSGPOOL_IOC_HEADER, &o);
-
-	if (out)
-		*out = o;
-	return ret;
+	return mp_op(fd, MSGPOOL_IOC_HEADER,
+		     (struct msgpool_op){ .token = token }, out);
 }
 
 static inline int mp_nop(int fd)
 {
-	struct msgpool_op o = { 0 };
-
-	return mp_ioctl(fd, MSGPOOL_IOC_NOP, &o);
+	return mp_token_op(fd, MSGPOOL_IOC_NOP, 0);
 }
 
 /* A module parameter as a number, or 0 if it cannot be read. */
