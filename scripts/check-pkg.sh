@@ -187,20 +187,21 @@ pkg_vm_t='t() {
 	fi
 }'
 
-# The installed module, depmod'ed in its staging tree, loads with modprobe
-# in a VM and the installed demo runs against it:
-# "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR
-# (where in_kernel runs), booted on KERNEL (debug or a vmlinuz).
-install_vm() {
-	local kernel=$1 dir=$2 kdir=$3 dest v kver
+# The module build-LABEL made in its copy of the sources, depmod'ed in a
+# staging tree, loads with modprobe in a VM and the installed demo runs
+# against it.
+s_install_vm() {
+	local dest v kver
 
+	need "$K_VMLINUZ" || return
+	need "$K_COPY/kmod/msgpool.ko" || return
 	v=$(cat VERSION)
 	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
-		"${K_ROOT%/}$kdir/include/generated/utsrelease.h")
+		"${K_ROOT%/}$K_KDIR/include/generated/utsrelease.h")
 	mkdir -p "$repo/build"
 	dest=$(mktemp -d "$repo/build/install.XXXXXX") || return
-	one "make install-module for $kver" in_kernel make -s -C "$dir" \
-		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$kdir"
+	one "make install-module for $kver" in_kernel make -s -C "$K_COPY" \
+		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$K_KDIR"
 	make -s install-userspace DESTDIR="$dest" PREFIX=/usr >>"$log" 2>&1
 	one "depmod of the installed tree" depmod -b "$dest" "$kver"
 	# "sh vm-install.sh VERSION"
@@ -223,24 +224,12 @@ t "installed msgpool-demo passes messages, no slot leaked" \
 t "modprobe -r msgpool" modprobe -r msgpool
 t "/dev/msgpool is gone" test ! -e /dev/msgpool
 EOF
-	vm "$kernel" --file "$dest/lib/modules/$kver:/lib/modules/$kver" \
+	vm "$K_VMLINUZ" --file "$dest/lib/modules/$kver:/lib/modules/$kver" \
 		--file "$dest/usr/bin:/opt/msgpool/bin" \
 		--file "$dest/vm-install.sh:/opt/msgpool/vm-install.sh" \
 		-- "sh /opt/msgpool/vm-install.sh $v"
-	vm_results $? "$kernel"
+	vm_results $? "$K_VMLINUZ"
 	rm -rf "$dest"
-}
-
-# The module build-LABEL made in its copy of the sources.
-s_install_vm() {
-	need "$K_VMLINUZ" || return
-	need "$K_COPY/kmod/msgpool.ko" || return
-	install_vm "$K_VMLINUZ" "$K_COPY" "$K_KDIR"
-}
-
-s_install_vm_debug() {
-	need "$debug_copy/kmod/msgpool.ko" || return
-	K_ROOT=/ install_vm debug "$debug_copy" "$DEBUG_KDIR"
 }
 
 # Debian's udevadm applies the rule to the device in a VM on this system's
