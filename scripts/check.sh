@@ -133,11 +133,7 @@ kernel_env() {
 # "in_kernel COMMAND...": run where the current kernel's headers are, this
 # system or the kernel's root, with the repository at the same path.
 in_kernel() {
-	if [ "$K_ROOT" = / ]; then
-		"$@"
-	else
-		"$scripts/in-root.sh" "$K_ROOT" --bind "$repo" --cd "$repo" -- "$@"
-	fi
+	"$scripts/in-root.sh" "$K_ROOT" --bind "$repo" --cd "$repo" -- "$@"
 }
 
 s_checkpatch() {

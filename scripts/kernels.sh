@@ -38,13 +38,7 @@ quiet() {
 
 # "in_root ROOT COMMAND...": on this system for /, else chrooted.
 in_root() {
-	local root=$1
-	shift
-	if [ "$root" = / ]; then
-		"$@"
-	else
-		"$scripts/in-root.sh" "$root" -- "$@"
-	fi
+	"$scripts/in-root.sh" "$1" -- "${@:2}"
 }
 
 mirror=$(msgpool_mirror)
@@ -116,8 +110,7 @@ fetch() {
 		tmp=$(in_root "$root" mktemp -d)
 		in_root "$root" sh -c "cd $tmp && apt-get download -q $pkg" \
 			>>"$log" 2>&1 || return 1
-		[ "$root" = / ] || tmp=$root$tmp
-		mkdir -p "$dir"
+		tmp=${root%/}$tmp
 		mv "$tmp"/*.deb "$dir/"
 		rmdir "$tmp"
 		deb=$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
