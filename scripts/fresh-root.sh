@@ -31,10 +31,6 @@ if ! command -v debootstrap >/dev/null; then
 		{ echo "fresh-root: cannot install debootstrap" >&2; exit 1; }
 fi
 mirror=$(msgpool_mirror)
-[ -n "$mirror" ] || {
-	echo "fresh-root: no Debian archive for bookworm in this system's apt sources" >&2
-	exit 1
-}
 
 root=$(mktemp -d "${TMPDIR:-/var/tmp}/msgpool-root.XXXXXX")
 # The mounts live in the command's own mount namespace: once it is gone,

@@ -42,7 +42,6 @@ in_root() {
 }
 
 mirror=$(msgpool_mirror)
-[ -n "$mirror" ] || die "no Debian archive for bookworm in this system's apt sources"
 
 # A minimal root of the suite's release with a compiler, make, dkms and
 # sparse; the kernel's headers bring the compiler they were built with.
@@ -76,9 +75,7 @@ headers() {
 
 	if [ "$root" = / ]; then
 		# This system's apt: scripts/deps.sh has updated it.
-		kver=$(apt-cache depends linux-headers-amd64 |
-			sed -n 's/^ *Depends: linux-headers-\([0-9].*\)$/\1/p' |
-			head -n 1)
+		kver=$(msgpool_headers_kver)
 		[ -n "$kver" ] || die "cannot resolve linux-headers-amd64 in $suite"
 		dpkg-query -W -f='${db:Status-Status}\n' "linux-headers-$kver" \
 			2>/dev/null | grep -qx installed ||
