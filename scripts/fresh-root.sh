@@ -64,7 +64,6 @@ git -C "$root/root/msgpool" checkout -q "$(git -C "$repo" rev-parse HEAD)"
 mkdir -p "$MSGPOOL_CACHE"
 echo "fresh-root: $* in a clone of $(git -C "$repo" rev-parse --short HEAD)" >&2
 
-set +e
 # shellcheck disable=SC2016 # expanded by the inner shell
 unshare --mount --propagation private /bin/bash -c '
 	set -e
@@ -82,5 +81,3 @@ unshare --mount --propagation private /bin/bash -c '
 		TERM=dumb CI="${CI:-}" XDG_CACHE_HOME="$(dirname "$cache")" \
 		/bin/bash -c "cd /root/msgpool && exec \"\$@\"" in-root "$@"
 ' fresh-root "$root" "$MSGPOOL_CACHE" "$@"
-rc=$?
-exit "$rc"
