@@ -7,7 +7,7 @@
 # Idempotent; quiet and fast when everything is present. Needs root (or
 # sudo) only to install.
 #
-# Usage: scripts/deps.sh
+# Usage: scripts/deps.sh [PACKAGE...]   (PACKAGEs: more to install)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -24,7 +24,7 @@ packages=(qemu-system-x86 busybox-static cpio liburcu-dev sparse gcc g++
 	libc6-dev make bc flex bison libelf-dev libssl-dev xz-utils kmod
 	python3 perl dkms mandoc man-db groff-base pkgconf debootstrap
 	util-linux binutils rustc-web cargo-web build-essential debhelper dh-dkms
-	lintian)
+	lintian "$@")
 
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
