@@ -299,11 +299,7 @@ vm_results() {
 		"KASAN:kasan: KernelAddressSanitizer initialized" \
 		"lockdep:Lock dependency validator" \
 		"kmemleak:kmemleak: Kernel memory leak detector initialized"; do
-		if grep -qF "${what#*:}" "$console"; then
-			echo "ok - ${what%%:*} active"
-		else
-			echo "not ok - ${what%%:*} active"
-		fi
+		one "${what%%:*} active" grep -qF "${what#*:}" "$console"
 	done
 	rm -f "$log.out" "$log.vm"
 }
