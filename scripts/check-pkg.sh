@@ -8,6 +8,8 @@
 # scripts/env.sh.
 # shellcheck disable=SC2153,SC2154 # check.sh sets log, repo, KVER, KDIR
 
+version=$(cat "$repo/VERSION")
+
 # The functions userlib/msgpool.h declares, one a line.
 lib_functions() {
 	sed -n 's/^[a-z].*[ *]\(msgpool_[a-z_]*\)(.*/\1/p' \
@@ -18,7 +20,7 @@ lib_functions() {
 # per path, "TYPE MODE PATH [LINK-TARGET]" as find -printf '%y %m %p %l'
 # prints it.
 pkg_expected_tree() {
-	local v=$1 f
+	local f
 
 	cat <<EOF
 f 644 lib/modules/$KVER/updates/msgpool.ko
@@ -26,8 +28,8 @@ f 644 usr/include/msgpool.h
 f 644 usr/include/msgpool.hpp
 f 644 usr/include/linux/msgpool.h
 f 644 usr/lib/libmsgpool.a
-f 755 usr/lib/libmsgpool.so.$v
-l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$v
+f 755 usr/lib/libmsgpool.so.$version
+l 777 usr/lib/libmsgpool.so.1 libmsgpool.so.$version
 l 777 usr/lib/libmsgpool.so libmsgpool.so.1
 f 644 usr/lib/pkgconfig/msgpool.pc
 f 755 usr/bin/msgpool-demo
@@ -111,9 +113,8 @@ pkg_runs_static() {
 }
 
 s_install() {
-	local dest tree v line want got rc var
+	local dest tree line want got rc var ko
 
-	v=$(cat VERSION)
 	dest=$(mktemp -d) || return
 	one "make install DESTDIR=... PREFIX=/usr" \
 		make -s install DESTDIR="$dest" PREFIX=/usr KDIR="$KDIR"
@@ -121,11 +122,12 @@ s_install() {
 	printf 'installed:\n%s\n' "$tree" >>"$log"
 	while read -r line; do
 		one "installed $line" grep -qxF "$line" <<<"$tree"
-	done < <(pkg_expected_tree "$v")
+	done < <(pkg_expected_tree)
 	one "nothing else installed" pkg_no_match \
-		"$(comm -13 <(pkg_expected_tree "$v" | sort) - <<<"$tree")"
+		"$(comm -13 <(pkg_expected_tree | sort) - <<<"$tree")"
 
-	want="prefix=/usr libdir=/usr/lib includedir=/usr/include version=$v"
+	want="prefix=/usr libdir=/usr/lib includedir=/usr/include"
+	want+=" version=$version"
 	got=
 	for var in prefix libdir includedir; do
 		got+="$var=$(pkg_pc "$dest" --variable="$var") "
@@ -133,16 +135,16 @@ s_install() {
 	got+="version=$(pkg_pc "$dest" --modversion)"
 	echo "msgpool.pc: $got" >>"$log"
 	one "msgpool.pc says $want" test "$got" = "$want"
-	one "installed msgpool.ko is for $KVER, version $v" test \
-		"$(modinfo -F vermagic "$dest/lib/modules/$KVER/updates/msgpool.ko" |
-		cut -d' ' -f1) $(modinfo -F version \
-		"$dest/lib/modules/$KVER/updates/msgpool.ko")" = "$KVER $v"
+	ko=$dest/lib/modules/$KVER/updates/msgpool.ko
+	one "installed msgpool.ko is for $KVER, version $version" test \
+		"$(modinfo -F vermagic "$ko" | cut -d' ' -f1) $(modinfo \
+		-F version "$ko")" = "$KVER $version"
 	one "man msgpool_open finds msgpool(3) in the installed tree" \
 		grep -q '^MSGPOOL(3) ' \
 		<(MANWIDTH=80 man -M "$dest/usr/share/man" msgpool_open 2>&1)
-	one "libmsgpool.so.$v has soname libmsgpool.so.1" \
+	one "libmsgpool.so.$version has soname libmsgpool.so.1" \
 		grep -q 'SONAME.*\[libmsgpool\.so\.1\]' \
-		<(readelf -d "$dest/usr/lib/libmsgpool.so.$v")
+		<(readelf -d "$dest/usr/lib/libmsgpool.so.$version")
 
 	one "installed header and msgpool.pc build a program (shared)" \
 		pkg_prog "$dest" "$dest/prog-shared"
@@ -169,7 +171,7 @@ s_install() {
 		>>"$log" 2>&1
 	got=$(pkg_tree "$dest")
 	one "make install-userspace installs all but the module" test "$got" = \
-		"$(pkg_expected_tree "$v" | grep -v ' lib/modules/' | sort)"
+		"$(pkg_expected_tree | grep -v ' lib/modules/' | sort)"
 	rm -rf "$dest"
 	s_udev_rule
 }
@@ -187,20 +189,19 @@ pkg_vm_t='t() {
 	fi
 }'
 
-# The installed module, depmod'ed in its staging tree, loads with modprobe
-# in a VM and the installed demo runs against it:
-# "install_vm KERNEL SRC-DIR KDIR", the module built in SRC-DIR for KDIR
-# (where in_kernel runs), booted on KERNEL (debug or a vmlinuz).
-install_vm() {
-	local kernel=$1 dir=$2 kdir=$3 dest v kver
+# The module build-LABEL made in its copy of the sources, depmod'ed in a
+# staging tree, loads with modprobe in a VM and the installed demo runs
+# against it.
+s_install_vm() {
+	local dest kver
 
-	v=$(cat VERSION)
+	need "$K_VMLINUZ" || return
+	need "$K_COPY/kmod/msgpool.ko" || return
 	kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
-		"${K_ROOT%/}$kdir/include/generated/utsrelease.h")
-	mkdir -p "$repo/build"
+		"${K_ROOT%/}$K_KDIR/include/generated/utsrelease.h")
 	dest=$(mktemp -d "$repo/build/install.XXXXXX") || return
-	one "make install-module for $kver" in_kernel make -s -C "$dir" \
-		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$kdir"
+	one "make install-module for $kver" in_kernel make -s -C "$K_COPY" \
+		-f "$repo/Makefile" install-module DESTDIR="$dest" KDIR="$K_KDIR"
 	make -s install-userspace DESTDIR="$dest" PREFIX=/usr >>"$log" 2>&1
 	one "depmod of the installed tree" depmod -b "$dest" "$kver"
 	# "sh vm-install.sh VERSION"
@@ -223,24 +224,12 @@ t "installed msgpool-demo passes messages, no slot leaked" \
 t "modprobe -r msgpool" modprobe -r msgpool
 t "/dev/msgpool is gone" test ! -e /dev/msgpool
 EOF
-	vm "$kernel" --file "$dest/lib/modules/$kver:/lib/modules/$kver" \
+	vm "$K_VMLINUZ" --file "$dest/lib/modules/$kver:/lib/modules/$kver" \
 		--file "$dest/usr/bin:/opt/msgpool/bin" \
 		--file "$dest/vm-install.sh:/opt/msgpool/vm-install.sh" \
-		-- "sh /opt/msgpool/vm-install.sh $v"
-	vm_results $? "$kernel"
+		-- "sh /opt/msgpool/vm-install.sh $version"
+	vm_results $? "$K_VMLINUZ"
 	rm -rf "$dest"
-}
-
-# The module build-LABEL made in its copy of the sources.
-s_install_vm() {
-	need "$K_VMLINUZ" || return
-	need "$K_COPY/kmod/msgpool.ko" || return
-	install_vm "$K_VMLINUZ" "$K_COPY" "$K_KDIR"
-}
-
-s_install_vm_debug() {
-	need "$debug_copy/kmod/msgpool.ko" || return
-	K_ROOT=/ install_vm debug "$debug_copy" "$DEBUG_KDIR"
 }
 
 # Debian's udevadm applies the rule to the device in a VM on this system's
@@ -309,27 +298,25 @@ s_udev_rule() {
 # for a kernel built in a root, that root's dkms, which may compress the
 # module (msgpool.ko.xz).
 s_dkms() {
-	local t v D ko
+	local t D ko mod=msgpool/$version
 
 	need "${K_ROOT%/}$K_KDIR/Makefile" || return
-	v=$(cat VERSION)
-	mkdir -p "$repo/build"
 	t=$(mktemp -d "$repo/build/dkms.XXXXXX") || return
 	mkdir -p "$t/tree" "$t/dkms" "$t/src"
 	tree_copy "$t/tree"
 	D=(in_kernel dkms --dkmstree "$t/dkms" --sourcetree "$t/src")
-	one "dkms add (msgpool/$v)" "${D[@]}" add "$t/tree"
-	one "dkms build msgpool/$v for $K_KVER" "${D[@]}" build "msgpool/$v" \
+	one "dkms add ($mod)" "${D[@]}" add "$t/tree"
+	one "dkms build $mod for $K_KVER" "${D[@]}" build "$mod" \
 		-k "$K_KVER" --kernelsourcedir "$K_KDIR"
-	ko=$(find "$t/dkms/msgpool/$v/$K_KVER" -name 'msgpool.ko*' 2>/dev/null |
+	ko=$(find "$t/dkms/$mod/$K_KVER" -name 'msgpool.ko*' 2>/dev/null |
 		head -n 1)
 	echo "dkms built: ${ko:-nothing}" >>"$log"
-	one "dkms built msgpool.ko $v for $K_KVER" test -n "$ko" -a \
+	one "dkms built msgpool.ko $version for $K_KVER" test -n "$ko" -a \
 		"$(in_kernel modinfo -F vermagic "$ko" | cut -d' ' -f1) $(in_kernel \
-		modinfo -F version "$ko")" = "$K_KVER $v"
+		modinfo -F version "$ko")" = "$K_KVER $version"
 	one "dkms status: built" \
-		grep -q "^msgpool/$v, $K_KVER, .*: built$" <("${D[@]}" status)
-	one "dkms remove --all" "${D[@]}" remove --all "msgpool/$v"
+		grep -q "^$mod, $K_KVER, .*: built$" <("${D[@]}" status)
+	one "dkms remove --all" "${D[@]}" remove --all "$mod"
 	one "dkms tree empty after remove" test ! -e "$t/dkms/msgpool"
 	rm -rf "$t"
 }
@@ -382,38 +369,37 @@ s_man() {
 # The Debian packages: dpkg-buildpackage on a copy of the tree, then
 # lintian on the result.
 deb_dir=$repo/build/deb
+deb_arch=$(dpkg --print-architecture)
 
 deb_files() {
-	local arch
+	local p
 
-	arch=$(dpkg --print-architecture)
-	echo "$deb_dir/msgpool-dkms_$1_all.deb"
+	echo "$deb_dir/msgpool-dkms_${version}_all.deb"
 	for p in libmsgpool1 libmsgpool-dev msgpool-tools; do
-		echo "$deb_dir/${p}_$1_$arch.deb"
+		echo "$deb_dir/${p}_${version}_$deb_arch.deb"
 	done
 }
 
 s_deb() {
-	local v f arch
+	local f
 
-	v=$(cat VERSION)
-	arch=$(dpkg --print-architecture)
 	rm -rf "$deb_dir"
 	mkdir -p "$deb_dir/src"
 	tree_copy "$deb_dir/src"
 	one "dpkg-buildpackage -b" sh -c "cd '$deb_dir/src' &&
 		dpkg-buildpackage -us -uc -b"
 	while read -r f; do
-		one "built $(basename "$f"), version $v" \
-			test "$(dpkg-deb -f "$f" Version 2>&1)" = "$v"
-	done < <(deb_files "$v")
-	one "msgpool-dkms's dkms.conf names msgpool $v" grep -qx \
-		"PACKAGE_VERSION=\"$v\"" <(dpkg-deb --fsys-tarfile \
-		"$deb_dir/msgpool-dkms_${v}_all.deb" |
-		tar -xOf - "./usr/src/msgpool-$v/dkms.conf")
+		one "built $(basename "$f"), version $version" \
+			test "$(dpkg-deb -f "$f" Version 2>&1)" = "$version"
+	done < <(deb_files)
+	one "msgpool-dkms's dkms.conf names msgpool $version" grep -qx \
+		"PACKAGE_VERSION=\"$version\"" <(dpkg-deb --fsys-tarfile \
+		"$deb_dir/msgpool-dkms_${version}_all.deb" |
+		tar -xOf - "./usr/src/msgpool-$version/dkms.conf")
 	# Info and pedantic tags go to the log; errors and warnings fail.
 	one "lintian: no error, no warning" lintian --pedantic -I -E \
-		--fail-on error,warning "$deb_dir/msgpool_${v}_$arch.changes"
+		--fail-on error,warning \
+		"$deb_dir/msgpool_${version}_$deb_arch.changes"
 }
 
 # The packages installed into a throwaway overlay over this kernel's root
@@ -422,23 +408,20 @@ s_deb() {
 # Debian release built on this system ("later") gets its headers
 # installed after msgpool, as a kernel upgrade would.
 s_deb_root() {
-	local v t later='' f k vmlinuz libs=()
+	local t later='' f k vmlinuz libs=()
 
-	v=$(cat VERSION)
-	[ "$K_ROOT" != / ] || return 0
 	need "$K_ROOT/.msgpool-root" || return
 	while read -r f; do
 		need "$f" || return
-	done < <(deb_files "$v")
+	done < <(deb_files)
 	# shellcheck disable=SC1091 # the roots' and this system's
 	[ "$(. "$K_ROOT/etc/os-release" && echo "$VERSION_CODENAME")" != \
 		"$(. /etc/os-release && echo "$VERSION_CODENAME")" ] ||
 		later=$host_kver
-	mkdir -p "$repo/build"
 	t=$(mktemp -d "$repo/build/deb-root.XXXXXX") || return
 	mkdir -p "$t/upper" "$t/work" "$t/merged" "$t/io"
 	# shellcheck disable=SC2046 # paths without spaces, one a line
-	cp $(deb_files "$v") "$scripts/deb-root.sh" "$t/io/"
+	cp $(deb_files) "$scripts/deb-root.sh" "$t/io/"
 	# The later kernel comes from this system's apt sources.
 	if [ -n "$later" ]; then
 		mkdir -p "$t/io/apt"
@@ -452,7 +435,7 @@ s_deb_root() {
 		mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" \
 			"$2/merged" && exec "$3/in-root.sh" "$2/merged" --bind "$2/io" \
 			-- bash "$2/io/deb-root.sh" "${@:4}"' deb-root "$K_ROOT" "$t" \
-		"$scripts" "$v" "$K_KVER" ${later:+"$later"} 2>>"$log"
+		"$scripts" "$version" "$K_KVER" ${later:+"$later"} 2>>"$log"
 	while read -r f; do
 		libs+=(--file "$f:${f#"$t/io/out/lib"}")
 	done < <(find "$t/io/out/lib" -type f 2>/dev/null)

@@ -6,8 +6,9 @@
 # selftests, the library's and the Rust binding's tests in qemu; then the
 # same on the debug kernel (KASAN, lockdep, kmemleak) with its KUnit
 # suites. The Debian packages are built, linted, installed in each
-# kernel's root, their module run in its VM, and purged. A suite's name carries its kernel's version. scripts/tap.awk
-# reads every suite's results into build/results/<suite>.tap (TAP 13);
+# kernel's root, their module run in its VM, and purged. A suite's name
+# carries its kernel's version. scripts/tap.awk reads every suite's
+# results into build/results/<suite>.tap (TAP 13);
 # the suite's output goes to build/results/<suite>.log. Ends with a table
 # and the line "msgpool: N passed, N failed"; exits non-zero if any test
 # failed or a suite produced no results.
@@ -26,7 +27,6 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
 scripts=$repo/scripts
 results=$repo/build/results
-debug_copy=$repo/build/k/debug
 vm_timeout=${VM_TIMEOUT:-600}
 vm_timeout_debug=${VM_TIMEOUT_DEBUG:-1800}
 
@@ -133,11 +133,7 @@ kernel_env() {
 # "in_kernel COMMAND...": run where the current kernel's headers are, this
 # system or the kernel's root, with the repository at the same path.
 in_kernel() {
-	if [ "$K_ROOT" = / ]; then
-		"$@"
-	else
-		"$scripts/in-root.sh" "$K_ROOT" --bind "$repo" --cd "$repo" -- "$@"
-	fi
+	"$scripts/in-root.sh" "$K_ROOT" --bind "$repo" --cd "$repo" -- "$@"
 }
 
 s_checkpatch() {
@@ -241,24 +237,22 @@ sync_copy() {
 }
 
 s_build_debug() {
-	local K_ROOT=/
-
-	need "$DEBUG_BZIMAGE" || return
-	sync_copy "$debug_copy"
+	need "$K_VMLINUZ" || return
+	sync_copy "$K_COPY"
 	one "msgpool.ko for the debug kernel, sparse clean" \
-		build_clean "$DEBUG_KDIR" "$debug_copy" C=2
+		build_clean "$K_KDIR" "$K_COPY" C=2
 	one "msgpool_kunit.ko for the debug kernel, sparse clean" \
-		build_clean "$DEBUG_KDIR" "$debug_copy/kunit" C=2
+		build_clean "$K_KDIR" "$K_COPY/kunit" C=2
 }
 
 # "vm KERNEL VM-RUN-OPTION... -- COMMAND": run COMMAND in qemu on KERNEL
-# (debug or a vmlinuz) with scripts/vm-run.sh; its output goes to
+# (a vmlinuz or bzImage) with scripts/vm-run.sh; its output goes to
 # $log.out, the console to $console. Returns vm-run.sh's status.
 vm() {
 	local kernel=$1 timeout=$vm_timeout rc try
 	shift
 
-	[ "$kernel" = debug ] && timeout=$vm_timeout_debug
+	[ "$kernel" != "$DEBUG_BZIMAGE" ] || timeout=$vm_timeout_debug
 	# A kernel that dies before its init runs (TCG's cross-CPU code
 	# patching, now and then) tested nothing of ours: boot it again.
 	for try in 1 2 3; do
@@ -301,28 +295,24 @@ vm_results() {
 	else
 		echo "ok - kernel log clean"
 	fi
-	[ "$kernel" != debug ] || for what in \
+	[ "$kernel" != "$DEBUG_BZIMAGE" ] || for what in \
 		"KASAN:kasan: KernelAddressSanitizer initialized" \
 		"lockdep:Lock dependency validator" \
 		"kmemleak:kmemleak: Kernel memory leak detector initialized"; do
-		if grep -qF "${what#*:}" "$console"; then
-			echo "ok - ${what%%:*} active"
-		else
-			echo "not ok - ${what%%:*} active"
-		fi
+		one "${what%%:*} active" grep -qF "${what#*:}" "$console"
 	done
 	rm -f "$log.out" "$log.vm"
 }
 
-# "vm_progs DIR TARGET PRINT-TARGET KERNEL MODULE": the test programs
-# `make -C DIR TARGET` builds (the same for every kernel) and
-# `make -C DIR PRINT-TARGET` lists, run one after the other in a VM with
-# MODULE loaded, each between the markers tap.awk knows.
+# "vm_progs DIR TARGET PRINT-TARGET": the test programs `make -C DIR
+# TARGET` builds (the same for every kernel) and `make -C DIR PRINT-TARGET`
+# lists, run one after the other in a VM of the current kernel with its
+# msgpool.ko loaded, each between the markers tap.awk knows.
 vm_progs() {
-	local dir=$1 target=$2 print=$3 kernel=$4 module=$5 paths p name
-	local cmd='' progs=() args=()
+	local dir=$1 target=$2 print=$3 module=$K_COPY/kmod/msgpool.ko
+	local paths p name cmd='' progs=() args=()
 
-	[ "$kernel" = debug ] || need "$kernel" || return
+	need "$K_VMLINUZ" || return
 	need "$module" || return
 	paths=$(make -C "$dir" "$target" KSFT_DIR="$KSFT_DIR" >>"$log" 2>&1 &&
 		make -s -C "$dir" "$print") || {
@@ -337,44 +327,30 @@ vm_progs() {
 		cmd+="printf '@@msgpool-check: run $name@@\\n'; /bin/$name; "
 		cmd+="printf '\\n@@msgpool-check: exit $name %d@@\\n' \$?; "
 	done
-	vm "$kernel" --module "$module" "${args[@]}" -- "$cmd"
-	vm_results $? "$kernel" -v progs="${progs[*]}"
+	vm "$K_VMLINUZ" --module "$module" "${args[@]}" -- "$cmd"
+	vm_results $? "$K_VMLINUZ" -v progs="${progs[*]}"
 }
 
 s_selftests() {
-	vm_progs selftests all print-progs "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
+	vm_progs selftests all print-progs
 }
 
 s_userlib() {
-	vm_progs userlib tests print-tests "$K_VMLINUZ" "$K_COPY/kmod/msgpool.ko"
+	vm_progs userlib tests print-tests
 }
 
 s_rust_vm() {
-	vm_progs bindings/rust tests print-tests "$K_VMLINUZ" \
-		"$K_COPY/kmod/msgpool.ko"
-}
-
-s_selftests_debug() {
-	vm_progs selftests all print-progs debug "$debug_copy/kmod/msgpool.ko"
-}
-
-s_userlib_debug() {
-	vm_progs userlib tests print-tests debug "$debug_copy/kmod/msgpool.ko"
-}
-
-s_rust_debug() {
-	vm_progs bindings/rust tests print-tests debug \
-		"$debug_copy/kmod/msgpool.ko"
+	vm_progs bindings/rust tests print-tests
 }
 
 # KUnit runs the suites when the module loads; their KTAP is in the
 # kernel log.
 s_kunit_debug() {
-	local module=$debug_copy/kunit/msgpool_kunit.ko
+	local module=$K_COPY/kunit/msgpool_kunit.ko
 
 	need "$module" || return
-	vm debug --module "$module" -- dmesg
-	vm_results $? debug -v name=msgpool_kunit -v dmesg=1
+	vm "$K_VMLINUZ" --module "$module" -- dmesg
+	vm_results $? "$K_VMLINUZ" -v name=msgpool_kunit -v dmesg=1
 }
 
 start=$(date +%s)
@@ -407,13 +383,17 @@ kernel_env "$host"
 suite install s_install
 debug=$(sed -n 's/^VERSION = //p; s/^PATCHLEVEL = //p' "$LINUX_SRC/Makefile" \
 	2>/dev/null | paste -sd.)
-suite "debug-kernel-${debug:-6.12}" s_debug_kernel
-suite "build-${debug:-6.12}-debug" s_build_debug
-suite "selftests-${debug:-6.12}-debug" s_selftests_debug
-suite "userlib-${debug:-6.12}-debug" s_userlib_debug
-suite "rust-${debug:-6.12}-debug" s_rust_debug
-suite "install-vm-${debug:-6.12}-debug" s_install_vm_debug
-suite "kunit-${debug:-6.12}-debug" s_kunit_debug
+suite "debug-kernel-${debug:=6.12}" s_debug_kernel
+# The debug kernel is built on this system, and its suites are named
+# like the others'.
+K_LABEL=$debug-debug K_ROOT=/ K_KDIR=$DEBUG_KDIR K_VMLINUZ=$DEBUG_BZIMAGE
+K_COPY=$repo/build/k/debug
+suite "build-$K_LABEL" s_build_debug
+suite "selftests-$K_LABEL" s_selftests
+suite "userlib-$K_LABEL" s_userlib
+suite "rust-$K_LABEL" s_rust_vm
+suite "install-vm-$K_LABEL" s_install_vm
+suite "kunit-$K_LABEL" s_kunit_debug
 
 [ -z "$list" ] || exit 0
 [ ${#suites[@]} -gt 0 ] || {

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run by scripts/check.sh as root inside a throwaway minimal Debian root
 # (an overlay over a kernel's root from scripts/kernels.sh), from the
-# directory holding it and msgpool's .deb files. Installs the packages the way a user
-# does, checks that DKMS built the module for the root's kernel, and for a
-# kernel whose headers arrive afterwards, builds the examples from
-# libmsgpool-dev, then removes and purges the packages and checks that
-# nothing is left. Prints "ok - WHAT" / "not ok - WHAT" lines. What the VM
-# runs goes to out/ there: ko/KVER.ko, bin/ (the examples, msgpool-stat) and
-# lib/ (the shared libraries they load, at their paths).
+# directory holding it and msgpool's .deb files. Installs the packages
+# the way a user does, checks that DKMS built the module for the root's
+# kernel, and for a kernel whose headers arrive afterwards, builds the
+# examples from libmsgpool-dev, then removes and purges the packages and
+# checks that nothing is left. Prints "ok - WHAT" / "not ok - WHAT"
+# lines. What the VM runs goes to out/ there: ko/KVER.ko, bin/ (the
+# examples, msgpool-stat) and lib/ (the shared libraries they load, at
+# their paths).
 #
 # Usage: deb-root.sh VERSION KVER [LATER-KVER]
 #   apt/ beside it: sources for apt to add, where LATER-KVER is found

@@ -18,16 +18,6 @@ built() {
 	[ -s "$DEBUG_BZIMAGE" ] && [ -f "$DEBUG_KDIR/Module.symvers" ]
 }
 
-if built; then
-	echo "$DEBUG_BZIMAGE"
-	exit 0
-fi
-
-[ -f "$LINUX_SRC/Makefile" ] || {
-	echo "debug-kernel: no kernel source at $LINUX_SRC (run scripts/deps.sh)" >&2
-	exit 1
-}
-
 mkdir -p "$DEBUG_KDIR"
 # Two callers at once (a background build and make check) must not both
 # build into the same directory.
@@ -37,6 +27,11 @@ if built; then
 	echo "$DEBUG_BZIMAGE"
 	exit 0
 fi
+
+[ -f "$LINUX_SRC/Makefile" ] || {
+	echo "debug-kernel: no kernel source at $LINUX_SRC (run scripts/deps.sh)" >&2
+	exit 1
+}
 
 log=$DEBUG_KDIR/build.log
 kmake() {

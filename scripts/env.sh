@@ -30,7 +30,9 @@ msgpool_apt_sources() {
 # The archive this system's apt takes bookworm from, for debootstrap and
 # the roots' sources (one-line and deb822 sources both).
 msgpool_mirror() {
-	{
+	local mirror
+
+	mirror=$({
 		cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
 			sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) bookworm .*/\2/p' ||
 			true
@@ -52,7 +54,18 @@ msgpool_mirror() {
 				print (u[1] != "" ? u[1] : u[2])
 			}
 		}' || true
-	} | head -n 1
+	} | head -n 1)
+	[ -n "$mirror" ] || {
+		echo "msgpool: no bookworm archive in this system's apt sources" >&2
+		return 1
+	}
+	echo "$mirror"
+}
+
+# The kernel release this system's linux-headers-amd64 depends on.
+msgpool_headers_kver() {
+	apt-cache depends linux-headers-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-headers-\([0-9].*\)$/\1/p' | head -n 1
 }
 
 # The kernel this system builds for by default (make, make install, the
@@ -63,9 +76,7 @@ if [ -s "$MSGPOOL_CACHE/kernels/$_msgpool_host/env" ]; then
 	VMLINUZ=$(sed -n 's/^K_VMLINUZ=//p' "$MSGPOOL_CACHE/kernels/$_msgpool_host/env")
 else
 	# Empty on a system whose package lists are not there yet.
-	KVER=$(apt-cache depends linux-headers-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: linux-headers-\([0-9].*\)$/\1/p' |
-		head -n 1 || true)
+	KVER=$(msgpool_headers_kver || true)
 	VMLINUZ=$MSGPOOL_CACHE/kernels/$_msgpool_host/vmlinuz-$KVER
 fi
 KDIR=/usr/src/linux-headers-$KVER

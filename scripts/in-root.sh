@@ -1,8 +1,8 @@
 #!/bin/bash
 # Run a command as root inside a Debian root made by debootstrap, with
-# /proc mounted and host directories bound at the same paths. The mounts
-# live in a mount namespace of their own, so they go when the command ends,
-# however it ends.
+# /proc mounted and host directories bound at the same paths; for ROOT /,
+# on this system. The mounts live in a mount namespace of their own, so
+# they go when the command ends, however it ends.
 #
 # Usage: scripts/in-root.sh ROOT [--bind DIR]... [--cd DIR] -- COMMAND...
 set -euo pipefail
@@ -26,6 +26,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || usage
+[ "$root" != / ] || { cd "$dir" && exec "$@"; }
 [ -x "$root/bin/sh" ] || {
 	echo "in-root: $root is not a Debian root" >&2
 	exit 2

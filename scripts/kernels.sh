@@ -38,17 +38,10 @@ quiet() {
 
 # "in_root ROOT COMMAND...": on this system for /, else chrooted.
 in_root() {
-	local root=$1
-	shift
-	if [ "$root" = / ]; then
-		"$@"
-	else
-		"$scripts/in-root.sh" "$root" -- "$@"
-	fi
+	"$scripts/in-root.sh" "$1" -- "${@:2}"
 }
 
 mirror=$(msgpool_mirror)
-[ -n "$mirror" ] || die "no Debian archive for bookworm in this system's apt sources"
 
 # A minimal root of the suite's release with a compiler, make, dkms and
 # sparse; the kernel's headers bring the compiler they were built with.
@@ -82,9 +75,7 @@ headers() {
 
 	if [ "$root" = / ]; then
 		# This system's apt: scripts/deps.sh has updated it.
-		kver=$(apt-cache depends linux-headers-amd64 |
-			sed -n 's/^ *Depends: linux-headers-\([0-9].*\)$/\1/p' |
-			head -n 1)
+		kver=$(msgpool_headers_kver)
 		[ -n "$kver" ] || die "cannot resolve linux-headers-amd64 in $suite"
 		dpkg-query -W -f='${db:Status-Status}\n' "linux-headers-$kver" \
 			2>/dev/null | grep -qx installed ||
@@ -116,8 +107,7 @@ fetch() {
 		tmp=$(in_root "$root" mktemp -d)
 		in_root "$root" sh -c "cd $tmp && apt-get download -q $pkg" \
 			>>"$log" 2>&1 || return 1
-		[ "$root" = / ] || tmp=$root$tmp
-		mkdir -p "$dir"
+		tmp=${root%/}$tmp
 		mv "$tmp"/*.deb "$dir/"
 		rmdir "$tmp"
 		deb=$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)

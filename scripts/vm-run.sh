@@ -6,7 +6,7 @@
 #
 # Usage: scripts/vm-run.sh [--kernel debian|debug] [--module FILE]...
 #          [--file SRC[:DEST]]... [--log FILE] [--timeout SEC] [--mem MB]
-#          [--append ARGS] [--kvm] -- 'shell command line'
+#          [--kvm] -- 'shell command line'
 #
 #   --kernel   debian: this system's Debian kernel ($VMLINUZ, default);
 #              debug: the kernel scripts/debug-kernel.sh builds; or the
@@ -18,7 +18,6 @@
 #   --log      where to save the full console log (kernel log included)
 #   --timeout  seconds the whole boot-run-poweroff may take (default 600)
 #   --mem      guest memory in MiB (default 1024)
-#   --append   more kernel command line (say, softlockup_all_cpu_backtrace=1)
 #   --kvm      run under KVM when /dev/kvm exists (else TCG, as always)
 #
 # In the VM: busybox sh runs the command from / with stdin /dev/null;
@@ -49,7 +48,6 @@ log=
 timeout=600
 mem=1024
 accel=()
-append=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernel=${2:?}; shift 2 ;;
@@ -58,7 +56,6 @@ while [ $# -gt 0 ]; do
 	--log) log=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
-	--append) append=${2:?}; shift 2 ;;
 	--kvm) [ ! -w /dev/kvm ] || accel=(-enable-kvm); shift ;;
 	--) shift; break ;;
 	*) usage ;;
@@ -201,7 +198,7 @@ timeout -k 5 "$timeout" qemu-system-x86_64 \
 	-nodefaults -nographic -serial stdio -no-reboot \
 	-machine pc -cpu max -smp 2 -m "$mem" "${accel[@]}" \
 	-kernel "$image" -initrd "$work/initramfs" \
-	-append "console=ttyS0 loglevel=4 log_buf_len=4M panic=-1 panic_on_warn=0 rdinit=/init $append" \
+	-append "console=ttyS0 loglevel=4 log_buf_len=4M panic=-1 panic_on_warn=0 rdinit=/init" \
 	</dev/null 2>&1 |
 	awk -v logf="$log" '
 	function flush() { for (; blanks > 0; blanks--) print "" }
