@@ -201,6 +201,25 @@ s_build() {
 	sync_copy "$K_COPY"
 	one "msgpool.ko for $K_KVER, ${flags[*]} clean" \
 		build_clean "$K_KDIR" "$K_COPY" "${flags[@]}"
+	# The VMs run tests built on this system's harness; a user may build
+	# them on the harness of the kernel they run.
+	[ "$K_KSFT_DIR" = "$KSFT_DIR" ] ||
+		one "the tests build on $K_LABEL's kselftest_harness.h" \
+			tests_build "$K_KSFT_DIR"
+}
+
+# The selftests and the library's tests, built in a copy of the tree:
+# "tests_build KSFT_DIR".
+tests_build() {
+	local t rc
+
+	t=$(mktemp -d) || return
+	tree_copy "$t"
+	make -C "$t/selftests" KSFT_DIR="$1" &&
+		make -C "$t/userlib" tests KSFT_DIR="$1"
+	rc=$?
+	rm -rf "$t"
+	return "$rc"
 }
 
 # The Rust binding on the host: everything builds warning-free, its docs
