@@ -124,6 +124,7 @@ s_deps() {
 kernel_env() {
 	K_SUITE=$1 K_LABEL=$1 K_KVER=$1 K_ROOT=/nonexistent K_KDIR=/nonexistent
 	K_VMLINUZ=/nonexistent K_SPARSE=sparse K_CHECKPATCH=/nonexistent
+	K_KSFT_DIR=$KSFT_DIR
 	# shellcheck disable=SC1090 # written by scripts/kernels.sh
 	[ ! -s "$MSGPOOL_CACHE/kernels/$1/env" ] ||
 		. "$MSGPOOL_CACHE/kernels/$1/env"
