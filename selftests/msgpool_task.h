@@ -125,19 +125,20 @@ static inline int mp_recv(int fd, __u64 *v)
 
 static inline int mp_spawn(struct mp_child *c, mp_child_fn fn, void *arg)
 {
-	int up[2], down[2];
+	int up[2], down[2], err;
 
 	c->pid = c->rd = c->wr = -1;
 	if (pipe2(up, O_CLOEXEC))
 		return -errno;
 	if (pipe2(down, O_CLOEXEC)) {
-		close(up[0]);
-		close(up[1]);
-		return -errno;
+		err = -errno;
+		goto close_up;
 	}
 	c->pid = fork();
-	if (c->pid < 0)
-		return -errno;
+	if (c->pid < 0) {
+		err = -errno;
+		goto close_down;
+	}
 	if (c->pid == 0) {
 		close(up[0]);
 		close(down[1]);
@@ -148,6 +149,14 @@ static inline int mp_spawn(struct mp_child *c, mp_child_fn fn, void *arg)
 	c->rd = up[0];
 	c->wr = down[1];
 	return 0;
+
+close_down:
+	close(down[0]);
+	close(down[1]);
+close_up:
+	close(up[0]);
+	close(up[1]);
+	return err;
 }
 
 /*

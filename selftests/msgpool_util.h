@@ -485,7 +485,7 @@ static inline int mp_header(int fd, __u64 token, struct msgpool_op *out)
 
 static inline int mp_nop(int fd)
 {
-	return mp_token_op(fd, MSGPOOL_IOC_NOP, 0);
+	return mp_op(fd, MSGPOOL_IOC_NOP, (struct msgpool_op){ 0 }, NULL);
 }
 
 /* A module parameter as a number, or 0 if it cannot be read. */
